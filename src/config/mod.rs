@@ -1,0 +1,36 @@
+//! The desired state: config files → a validated [`Config`], or every problem
+//! found, each with `file:line:col`. Also generates the config JSON schema.
+
+mod load;
+mod model;
+pub mod raw;
+mod validate;
+
+pub use load::SourceFile;
+pub use model::*;
+pub use validate::{repo_relative, valid_docker_name};
+
+use crate::diag::{Diagnostics, SourceMap};
+
+/// Parses and validates all config files together; names are unique per kind
+/// across files. Either a `Config`, or every error found.
+pub fn load(files: &[SourceFile]) -> Result<Config, Diagnostics> {
+    let mut sources = SourceMap::default();
+    let mut raw = load::RawConfig::default();
+    let mut errors = Vec::new();
+    for f in files {
+        sources.insert(&f.path, &f.text);
+        load::parse_file(f, &mut raw, &mut errors);
+    }
+    let config = validate::validate(raw, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(Diagnostics { errors, sources })
+    }
+}
+
+/// The JSON schema of a config file (`schemas/berth.schema.json`).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(raw::RawFile)).expect("a schema is JSON")
+}

@@ -1,0 +1,174 @@
+//! The validated config: plain data the planner reads. Every entity keeps the
+//! place it was declared, so later errors can point at it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::Location;
+
+pub const DEFAULT_OWNER: &str = "berth";
+pub const DEFAULT_DRIVER: &str = "bridge";
+pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `settings.owner`: the `berth.owner` label value.
+    pub owner: String,
+    pub servers: Vec<Server>,
+    pub destinations: Vec<Destination>,
+    /// Applications and databases.
+    pub resources: Vec<Resource>,
+    pub services: Vec<Service>,
+}
+
+impl Config {
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    pub fn destination(&self, name: &str) -> Option<&Destination> {
+        self.destinations.iter().find(|d| d.name == name)
+    }
+
+    pub fn destinations_on<'a>(&'a self, server: &'a str) -> impl Iterator<Item = &'a Destination> {
+        self.destinations.iter().filter(move |d| d.server == server)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub name: String,
+    pub address: Address,
+    pub at: Location,
+}
+
+/// How berth reaches a server's Docker daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// `local`: `$DOCKER_HOST` when it is `unix://`, else the default socket.
+    Local,
+    /// `unix:///path/docker.sock`
+    Unix(PathBuf),
+    /// `ssh://user@host:port`, with the socket path on the server.
+    Ssh {
+        user: Option<String>,
+        host: String,
+        port: Option<u16>,
+        docker_socket: String,
+        identity_file: Option<String>,
+        known_hosts_file: Option<String>,
+    },
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Local => f.write_str("local"),
+            Address::Unix(p) => write!(f, "unix://{}", p.display()),
+            Address::Ssh {
+                user, host, port, ..
+            } => {
+                f.write_str("ssh://")?;
+                if let Some(u) = user {
+                    write!(f, "{u}@")?;
+                }
+                f.write_str(host)?;
+                if let Some(p) = port {
+                    write!(f, ":{p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The network properties berth manages. Docker cannot change any of them on
+/// an existing network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NetworkSpec {
+    pub driver: String,
+    pub internal: bool,
+    pub attachable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub subnet: Option<IpNet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub gateway: Option<IpAddr>,
+    /// The user's labels (berth adds its own on creation).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub name: String,
+    pub server: String,
+    pub network: String,
+    pub spec: NetworkSpec,
+    pub at: Location,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Application,
+    Database,
+    Service,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Application => "application",
+            ResourceKind::Database => "database",
+            ResourceKind::Service => "service",
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which live containers a resource is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// One container by name.
+    Name(String),
+    /// Every container carrying all these labels.
+    Labels(BTreeMap<String, String>),
+}
+
+/// An application or a database.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub destination: String,
+    pub selector: Selector,
+    pub aliases: Vec<String>,
+    pub clone_of: Option<String>,
+    pub at: Location,
+}
+
+/// A compose stack.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub destination: String,
+    pub project: String,
+    pub connect_to_predefined_networks: bool,
+    pub compose_file: Option<String>,
+    pub clone_of: Option<String>,
+    pub at: Location,
+}

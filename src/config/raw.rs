@@ -1,0 +1,135 @@
+//! The config file as written: serde/schemars types that mirror DESIGN §1 key for key.
+//!
+//! These types are the single source of `schemas/berth.schema.json` and of the
+//! list of keys each table accepts. Nothing here is validated beyond types;
+//! `load` turns them into the checked model in `config::model`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// One berth config file. Any file may hold any number of tables; names are
+/// unique per kind across all files of a config.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "berth config file (format v1)")]
+pub struct RawFile {
+    /// Global settings; at most one `[settings]` table in the whole config.
+    pub settings: Option<RawSettings>,
+    /// Docker hosts berth talks to.
+    #[serde(default)]
+    pub server: Vec<RawServer>,
+    /// A destination is a Docker network on a server.
+    #[serde(default)]
+    pub destination: Vec<RawDestination>,
+    /// Applications assigned to destinations.
+    #[serde(default)]
+    pub application: Vec<RawResource>,
+    /// Databases assigned to destinations (same keys as applications).
+    #[serde(default)]
+    pub database: Vec<RawResource>,
+    /// Compose stacks assigned to destinations.
+    #[serde(default)]
+    pub service: Vec<RawService>,
+}
+
+/// `[settings]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// Written to the `berth.owner` label of everything berth creates; only
+    /// networks with this owner are ever removed. Default `"berth"`.
+    pub owner: Option<String>,
+}
+
+/// `[[server]]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Unique server name, referenced by destinations.
+    pub name: String,
+    /// `ssh://user@host:port`, `unix:///path/docker.sock`, or `local`
+    /// (`$DOCKER_HOST` when it is a `unix://` address, else `/var/run/docker.sock`).
+    pub address: String,
+    /// ssh only: the Docker socket path on the server. Default `/var/run/docker.sock`.
+    pub docker_socket: Option<String>,
+    /// ssh only: private key file.
+    pub identity_file: Option<String>,
+    /// ssh only: known_hosts file; host keys are always checked.
+    pub known_hosts_file: Option<String>,
+}
+
+/// `[[destination]]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDestination {
+    /// Display name; renaming a destination touches nothing in Docker.
+    pub name: String,
+    /// The `[[server]]` this network lives on.
+    pub server: String,
+    /// Docker network name: the destination's identity on its server.
+    pub network: String,
+    /// Network driver. Default `"bridge"`; `"overlay"` on a swarm manager.
+    pub driver: Option<String>,
+    /// Restrict external access to the network. Default `false`.
+    pub internal: Option<bool>,
+    /// Allow standalone containers to attach (overlay). Default `false`.
+    pub attachable: Option<bool>,
+    /// IPAM subnet in CIDR form, e.g. `"10.30.0.0/24"`.
+    pub subnet: Option<String>,
+    /// IPAM gateway; must lie inside `subnet`.
+    pub gateway: Option<String>,
+    /// Extra labels, added to berth's own labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `[[application]]` and `[[database]]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawResource {
+    /// Unique name per kind.
+    pub name: String,
+    /// The `[[destination]]` this resource is attached to.
+    pub destination: String,
+    /// The live container's name. Default: `name`. Exclusive with `match_labels`.
+    pub container: Option<String>,
+    /// Instead of `container`: every container carrying all these labels
+    /// (Coolify names application containers `<uuid>-<timestamp>`).
+    pub match_labels: Option<BTreeMap<String, String>>,
+    /// Aliases on the destination network. Default: `[name]`.
+    pub aliases: Option<Vec<String>>,
+    /// If the container does not exist, create it as a clone of this resource (same kind).
+    pub clone_of: Option<String>,
+}
+
+/// `[[service]]`: a compose stack
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Unique service name.
+    pub name: String,
+    /// The `[[destination]]` this stack is assigned to.
+    pub destination: String,
+    /// The `com.docker.compose.project` label value. Default: `name`.
+    pub project: Option<String>,
+    /// Connect every container of the stack to the destination network with
+    /// alias `<service>-<project>`. Default `false`, as in Coolify.
+    pub connect_to_predefined_networks: Option<bool>,
+    /// Path of the stack's compose file in the repository (validated).
+    pub compose_file: Option<String>,
+    /// If the stack does not exist, create it as a clone of this service.
+    pub clone_of: Option<String>,
+}
+
+/// The keys a table of type `T` accepts, read from its JSON schema so the
+/// list can never drift from the struct.
+pub fn keys_of<T: JsonSchema>() -> Vec<String> {
+    let schema = schemars::schema_for!(T);
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,322 @@
+//! The bollard adapter: reads a server's live state and executes plan steps.
+//! Bollard types stop here; callers see `live::*` data and `DockerError`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use bollard::Docker;
+use bollard::models::{
+    EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest,
+};
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptions,
+};
+
+use crate::config::{Address, NetworkSpec, Server};
+use crate::live::{Container, Endpoint, IpamPool, Network, Snapshot, labels};
+
+/// Seconds bollard waits for one Docker API response.
+const TIMEOUT_SECS: u64 = 120;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot reach Docker at {address}: {cause}")]
+    Unreachable {
+        address: String,
+        cause: String,
+        hint: String,
+    },
+    #[error("{what}: {cause}")]
+    Api { what: String, cause: String },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl DockerError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            DockerError::Unreachable { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+
+    /// The message with its hint, on one line.
+    pub fn full(&self) -> String {
+        match self.hint() {
+            Some(h) => format!("{self} ({h})"),
+            None => self.to_string(),
+        }
+    }
+}
+
+/// A connection to one server's Docker daemon.
+#[derive(Debug, Clone)]
+pub struct Client {
+    docker: Docker,
+}
+
+/// The unix socket path that `local` means.
+pub fn local_socket() -> PathBuf {
+    match std::env::var("DOCKER_HOST") {
+        Ok(h) if h.starts_with("unix://") => PathBuf::from(&h["unix://".len()..]),
+        _ => PathBuf::from(crate::config::DEFAULT_DOCKER_SOCKET),
+    }
+}
+
+impl Client {
+    /// Connects and negotiates the API version (one `/version` call).
+    pub async fn open(server: &Server) -> Result<Client, DockerError> {
+        let path = match &server.address {
+            Address::Local => local_socket(),
+            Address::Unix(p) => p.clone(),
+            Address::Ssh { .. } => {
+                return Err(DockerError::Unsupported(format!(
+                    "server {}: ssh:// addresses are not supported by this version of berth yet; reach the daemon through a unix:// socket",
+                    server.name
+                )));
+            }
+        };
+        Client::connect_unix(&path).await
+    }
+
+    pub async fn connect_unix(path: &std::path::Path) -> Result<Client, DockerError> {
+        let address = format!("unix://{}", path.display());
+        let unreachable = |cause: String| {
+            let hint = if cause.contains("ermission denied") {
+                "run berth as a user in the `docker` group, or as root".to_string()
+            } else {
+                format!(
+                    "check that dockerd runs and that {} is its socket (`docker -H {address} info`)",
+                    path.display()
+                )
+            };
+            DockerError::Unreachable {
+                address: address.clone(),
+                cause,
+                hint,
+            }
+        };
+        let docker = Docker::connect_with_unix(
+            &path.to_string_lossy(),
+            TIMEOUT_SECS,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| unreachable(root_cause(&e)))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| unreachable(root_cause(&e)))?;
+        Ok(Client { docker })
+    }
+
+    /// The server's networks and all its containers: two list calls,
+    /// whatever their number.
+    pub async fn snapshot(&self) -> Result<Snapshot, DockerError> {
+        let (networks, containers) = tokio::try_join!(
+            async {
+                self.docker
+                    .list_networks(None::<ListNetworksOptions>)
+                    .await
+                    .map_err(|e| api("list networks", &e))
+            },
+            async {
+                let opts = ListContainersOptionsBuilder::default().all(true).build();
+                self.docker
+                    .list_containers(Some(opts))
+                    .await
+                    .map_err(|e| api("list containers", &e))
+            }
+        )?;
+        Ok(Snapshot {
+            networks: networks.into_iter().map(network).collect(),
+            containers: containers.into_iter().map(container).collect(),
+        })
+    }
+
+    /// Creates a network with berth's ownership labels.
+    pub async fn create_network(
+        &self,
+        name: &str,
+        spec: &NetworkSpec,
+        owner: &str,
+        destination: &str,
+    ) -> Result<(), DockerError> {
+        let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+        labels.insert(labels::MANAGED.into(), "true".into());
+        labels.insert(labels::OWNER.into(), owner.into());
+        labels.insert(labels::DESTINATION.into(), destination.into());
+        let ipam = spec.subnet.map(|subnet| Ipam {
+            config: Some(vec![IpamConfig {
+                subnet: Some(subnet.to_string()),
+                gateway: spec.gateway.map(|g| g.to_string()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
+        let req = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some(spec.driver.clone()),
+            internal: Some(spec.internal),
+            attachable: Some(spec.attachable),
+            ipam,
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(req)
+            .await
+            .map(|_| ())
+            .map_err(|e| api(&format!("create network {name}"), &e))
+    }
+
+    pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
+        self.docker
+            .remove_network(name)
+            .await
+            .map_err(|e| api(&format!("remove network {name}"), &e))
+    }
+
+    /// The aliases `container` has on `network`, without the short container
+    /// id Docker adds by itself.
+    pub async fn aliases(
+        &self,
+        container: &str,
+        network: &str,
+    ) -> Result<Vec<String>, DockerError> {
+        let info = self
+            .docker
+            .inspect_container(container, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| api(&format!("inspect container {container}"), &e))?;
+        let id = info.id.unwrap_or_default();
+        let aliases = info
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut n| n.remove(network))
+            .and_then(|e| e.aliases)
+            .unwrap_or_default();
+        Ok(aliases
+            .into_iter()
+            .filter(|a| !id.starts_with(a.as_str()))
+            .collect())
+    }
+
+    pub async fn connect(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+    ) -> Result<(), DockerError> {
+        let req = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: Some(aliases.to_vec()),
+                ..Default::default()
+            }),
+        };
+        self.docker
+            .connect_network(network, req)
+            .await
+            .map_err(|e| api(&format!("connect {container} to {network}"), &e))
+    }
+
+    pub async fn disconnect(&self, network: &str, container: &str) -> Result<(), DockerError> {
+        let req = NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(true),
+        };
+        self.docker
+            .disconnect_network(network, req)
+            .await
+            .map_err(|e| api(&format!("disconnect {container} from {network}"), &e))
+    }
+}
+
+fn api(what: &str, e: &bollard::errors::Error) -> DockerError {
+    DockerError::Api {
+        what: what.to_string(),
+        cause: root_cause(e),
+    }
+}
+
+/// Docker's own message when there is one, else the deepest cause.
+fn root_cause(e: &bollard::errors::Error) -> String {
+    if let bollard::errors::Error::DockerResponseServerError {
+        status_code,
+        message,
+    } = e
+    {
+        return format!("Docker answered {status_code}: {message}");
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    msg
+}
+
+fn network(n: bollard::models::Network) -> Network {
+    let ipam = n
+        .ipam
+        .and_then(|i| i.config)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| IpamPool {
+            subnet: c
+                .subnet
+                .and_then(|s| s.parse::<ipnet::IpNet>().ok())
+                .map(|s| s.trunc()),
+            gateway: c
+                .gateway
+                .and_then(|g| g.split('/').next().and_then(|g| g.parse().ok())),
+        })
+        .collect();
+    Network {
+        id: n.id.unwrap_or_default(),
+        name: n.name.unwrap_or_default(),
+        driver: n.driver.unwrap_or_default(),
+        internal: n.internal.unwrap_or(false),
+        attachable: n.attachable.unwrap_or(false),
+        ipam,
+        labels: n.labels.unwrap_or_default().into_iter().collect(),
+    }
+}
+
+fn container(c: bollard::models::ContainerSummary) -> Container {
+    let name = c
+        .names
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default();
+    let networks: BTreeMap<String, Endpoint> = c
+        .network_settings
+        .and_then(|s| s.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(net, ep)| {
+            (
+                net,
+                Endpoint {
+                    aliases: ep.aliases,
+                },
+            )
+        })
+        .collect();
+    Container {
+        id: c.id.unwrap_or_default(),
+        name,
+        image: c.image.unwrap_or_default(),
+        running: matches!(
+            c.state,
+            Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
+        ),
+        labels: c.labels.unwrap_or_default().into_iter().collect(),
+        networks,
+    }
+}

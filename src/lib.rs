@@ -1,0 +1,16 @@
+//! berth: keeps Docker hosts in the shape a git repository describes.
+//!
+//! Data flows one way: [`source`] → [`config`] → [`live`] → [`plan`] →
+//! [`render`] / [`apply`]. The planner is pure; Docker is reached only
+//! through [`docker`].
+
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod docker;
+pub mod live;
+pub mod plan;
+pub mod refresh;
+pub mod render;
+pub mod source;

@@ -1,0 +1,106 @@
+//! Live state: what runs on each server, as plain data (no Docker types).
+//! Read with a fixed number of API calls per server; see `docker::snapshot`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// Label keys berth writes and reads.
+pub mod labels {
+    pub const MANAGED: &str = "berth.managed";
+    pub const OWNER: &str = "berth.owner";
+    pub const DESTINATION: &str = "berth.destination";
+    pub const RESOURCE: &str = "berth.resource";
+    pub const KIND: &str = "berth.kind";
+    pub const CLONE_OF: &str = "berth.clone-of";
+    pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+    pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+    pub const COOLIFY_TYPE: &str = "coolify.type";
+    pub const COOLIFY_NAME: &str = "coolify.resourceName";
+}
+
+/// Every declared server, by name: its snapshot or why it could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    pub servers: BTreeMap<String, Result<Snapshot, String>>,
+}
+
+/// One server's networks and containers (stopped ones included).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub networks: Vec<Network>,
+    pub containers: Vec<Container>,
+}
+
+impl Snapshot {
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.name == name)
+    }
+
+    /// Containers with an endpoint on `network`, running or not.
+    pub fn attached_to<'a>(&'a self, network: &'a str) -> impl Iterator<Item = &'a Container> {
+        self.containers
+            .iter()
+            .filter(move |c| c.networks.contains_key(network))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub internal: bool,
+    pub attachable: bool,
+    /// IPAM pools as the daemon reports them.
+    pub ipam: Vec<IpamPool>,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Network {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+
+    /// Created by a berth whose `settings.owner` is `owner`.
+    pub fn owned_by(&self, owner: &str) -> bool {
+        self.label(labels::MANAGED) == Some("true") && self.label(labels::OWNER) == Some(owner)
+    }
+
+    /// Networks Docker provides itself; never destinations' business to remove.
+    pub fn is_predefined(&self) -> bool {
+        matches!(self.name.as_str(), "bridge" | "host" | "none")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpamPool {
+    pub subnet: Option<IpNet>,
+    pub gateway: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    pub id: String,
+    /// Without Docker's leading `/`.
+    pub name: String,
+    pub image: String,
+    pub running: bool,
+    pub labels: BTreeMap<String, String>,
+    /// Network name → endpoint.
+    pub networks: BTreeMap<String, Endpoint>,
+}
+
+impl Container {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Endpoint {
+    /// Aliases when known: the container list call does not report them
+    /// (Docker 20.10); an inspect does.
+    pub aliases: Option<Vec<String>>,
+}
