@@ -32,5 +32,30 @@ pub fn load(files: &[SourceFile]) -> Result<Config, Diagnostics> {
 
 /// The JSON schema of a config file (`schemas/berth.schema.json`).
 pub fn schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(raw::RawFile)).expect("a schema is JSON")
+    let mut schema = serde_json::to_value(schemars::schema_for!(raw::RawFile)).expect("a schema is JSON");
+    drop_null(&mut schema);
+    schema
+}
+
+/// TOML has no null: an optional key is absent, so `["string", "null"]`
+/// becomes `"string"` for editors.
+fn drop_null(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(any)) = map.get_mut("anyOf") {
+                any.retain(|t| t.get("type").and_then(Value::as_str) != Some("null"));
+            }
+            map.values_mut().for_each(drop_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
 }

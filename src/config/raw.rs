@@ -37,6 +37,7 @@ pub struct RawFile {
 /// `[settings]`
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Settings")]
 pub struct RawSettings {
     /// Written to the `berth.owner` label of everything berth creates; only
     /// networks with this owner are ever removed. Default `"berth"`.
@@ -46,6 +47,7 @@ pub struct RawSettings {
 /// `[[server]]`
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Server")]
 pub struct RawServer {
     /// Unique server name, referenced by destinations.
     pub name: String,
@@ -63,6 +65,7 @@ pub struct RawServer {
 /// `[[destination]]`
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Destination")]
 pub struct RawDestination {
     /// Display name; renaming a destination touches nothing in Docker.
     pub name: String,
@@ -88,6 +91,7 @@ pub struct RawDestination {
 /// `[[application]]` and `[[database]]`
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Resource")]
 pub struct RawResource {
     /// Unique name per kind.
     pub name: String,
@@ -107,6 +111,7 @@ pub struct RawResource {
 /// `[[service]]`: a compose stack
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Service")]
 pub struct RawService {
     /// Unique service name.
     pub name: String,
@@ -133,3 +138,4 @@ pub fn keys_of<T: JsonSchema>() -> Vec<String> {
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default()
 }
+
