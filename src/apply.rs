@@ -95,12 +95,12 @@ async fn execute(client: &Client, owner: &str, c: &Change) -> Result<(), String>
             client
                 .create_network(&c.network, spec, owner, destination)
                 .await
-                .map_err(|e| e.full())
+                .map_err(|e| e.cause())
         }
         Action::RemoveNetwork => client
             .remove_network(&c.network)
             .await
-            .map_err(|e| e.full()),
+            .map_err(|e| e.cause()),
         Action::ReplaceNetwork => replace(client, owner, c).await,
         Action::Connect => {
             let container = c
@@ -114,7 +114,7 @@ async fn execute(client: &Client, owner: &str, c: &Change) -> Result<(), String>
                     c.aliases.as_deref().unwrap_or_default(),
                 )
                 .await
-                .map_err(|e| e.full())
+                .map_err(|e| e.cause())
         }
         Action::Disconnect => {
             let container = c
@@ -124,7 +124,7 @@ async fn execute(client: &Client, owner: &str, c: &Change) -> Result<(), String>
             client
                 .disconnect(&c.network, container)
                 .await
-                .map_err(|e| e.full())
+                .map_err(|e| e.cause())
         }
         Action::Clone => Err("clones are not supported by this version of berth".to_string()),
     }

@@ -32,7 +32,8 @@ pub fn load(files: &[SourceFile]) -> Result<Config, Diagnostics> {
 
 /// The JSON schema of a config file (`schemas/berth.schema.json`).
 pub fn schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(raw::RawFile)).expect("a schema is JSON");
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(raw::RawFile)).expect("a schema is JSON");
     drop_null(&mut schema);
     schema
 }

@@ -138,4 +138,3 @@ pub fn keys_of<T: JsonSchema>() -> Vec<String> {
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default()
 }
-

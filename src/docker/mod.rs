@@ -42,6 +42,14 @@ impl DockerError {
         }
     }
 
+    /// Docker's answer alone, for a step that already says what it did.
+    pub fn cause(&self) -> String {
+        match self {
+            DockerError::Api { cause, .. } => cause.clone(),
+            other => other.full(),
+        }
+    }
+
     /// The message with its hint, on one line.
     pub fn full(&self) -> String {
         match self.hint() {

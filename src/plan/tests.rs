@@ -3,14 +3,19 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::config::{Address, Config, Destination, NetworkSpec, Resource, ResourceKind, Selector, Server};
+use crate::config::{
+    Address, Config, Destination, NetworkSpec, Resource, ResourceKind, Selector, Server,
+};
 use crate::diag::Location;
 use crate::live::{Container, Endpoint, IpamPool, LiveState, Network, Snapshot};
 
 const OWNER: &str = "acme";
 
 fn at() -> Location {
-    Location { file: "berth.toml".into(), span: 0..0 }
+    Location {
+        file: "berth.toml".into(),
+        span: 0..0,
+    }
 }
 
 fn spec(subnet: Option<&str>) -> NetworkSpec {
@@ -25,13 +30,23 @@ fn spec(subnet: Option<&str>) -> NetworkSpec {
 }
 
 fn dest(name: &str, network: &str, subnet: Option<&str>) -> Destination {
-    Destination { name: name.into(), server: "s1".into(), network: network.into(), spec: spec(subnet), at: at() }
+    Destination {
+        name: name.into(),
+        server: "s1".into(),
+        network: network.into(),
+        spec: spec(subnet),
+        at: at(),
+    }
 }
 
 fn config(destinations: Vec<Destination>) -> Config {
     Config {
         owner: OWNER.into(),
-        servers: vec![Server { name: "s1".into(), address: Address::Local, at: at() }],
+        servers: vec![Server {
+            name: "s1".into(),
+            address: Address::Local,
+            at: at(),
+        }],
         destinations,
         resources: Vec::new(),
         services: Vec::new(),
@@ -39,14 +54,21 @@ fn config(destinations: Vec<Destination>) -> Config {
 }
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// A network as Docker reports it: the daemon fills in a gateway.
 fn net(name: &str, subnet: &str, owner: Option<&str>) -> Network {
     let mut l = BTreeMap::new();
     if let Some(o) = owner {
-        l = labels(&[("berth.managed", "true"), ("berth.owner", o), ("berth.destination", "whatever")]);
+        l = labels(&[
+            ("berth.managed", "true"),
+            ("berth.owner", o),
+            ("berth.destination", "whatever"),
+        ]);
     }
     let subnet: ipnet::IpNet = subnet.parse().unwrap();
     Network {
@@ -55,7 +77,10 @@ fn net(name: &str, subnet: &str, owner: Option<&str>) -> Network {
         driver: "bridge".into(),
         internal: false,
         attachable: false,
-        ipam: vec![IpamPool { subnet: Some(subnet), gateway: subnet.hosts().next() }],
+        ipam: vec![IpamPool {
+            subnet: Some(subnet),
+            gateway: subnet.hosts().next(),
+        }],
         labels: l,
     }
 }
@@ -67,13 +92,21 @@ fn container(name: &str, network: &str, running: bool, l: &[(&str, &str)]) -> Co
         image: "busybox".into(),
         running,
         labels: labels(l),
-        networks: [(network.to_string(), Endpoint::default())].into_iter().collect(),
+        networks: [(network.to_string(), Endpoint::default())]
+            .into_iter()
+            .collect(),
     }
 }
 
 fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
     let mut l = LiveState::default();
-    l.servers.insert("s1".into(), Ok(Snapshot { networks, containers }));
+    l.servers.insert(
+        "s1".into(),
+        Ok(Snapshot {
+            networks,
+            containers,
+        }),
+    );
     l
 }
 
@@ -83,12 +116,21 @@ fn run(c: &Config, l: &LiveState) -> Plan {
 
 #[test]
 fn missing_network_is_created_with_its_spec() {
-    let p = run(&config(vec![dest("prod", "prod-net", Some("10.30.0.0/24"))]), &live(vec![], vec![]));
+    let p = run(
+        &config(vec![dest("prod", "prod-net", Some("10.30.0.0/24"))]),
+        &live(vec![], vec![]),
+    );
     assert_eq!(p.changes.len(), 1);
     let c = &p.changes[0];
-    assert_eq!((c.action, c.status), (Action::CreateNetwork, Status::Planned));
+    assert_eq!(
+        (c.action, c.status),
+        (Action::CreateNetwork, Status::Planned)
+    );
     assert_eq!(c.destination.as_deref(), Some("prod"));
-    assert_eq!(c.spec.as_ref().unwrap().subnet.unwrap().to_string(), "10.30.0.0/24");
+    assert_eq!(
+        c.spec.as_ref().unwrap().subnet.unwrap().to_string(),
+        "10.30.0.0/24"
+    );
     assert_eq!(p.summary.get("create_network"), Some(&1));
 }
 
@@ -96,7 +138,10 @@ fn missing_network_is_created_with_its_spec() {
 fn daemon_defaults_are_not_drift() {
     // No subnet declared; the daemon chose one and a gateway: nothing to do.
     let c = config(vec![dest("prod", "prod-net", None)]);
-    let p = run(&c, &live(vec![net("prod-net", "172.20.0.0/16", Some(OWNER))], vec![]));
+    let p = run(
+        &c,
+        &live(vec![net("prod-net", "172.20.0.0/16", Some(OWNER))], vec![]),
+    );
     assert!(p.changes.is_empty(), "{:?}", p.changes);
     assert!(p.errors.is_empty());
 }
@@ -105,27 +150,43 @@ fn daemon_defaults_are_not_drift() {
 fn renaming_a_destination_touches_nothing() {
     // berth.destination still says the old name: not drift.
     let c = config(vec![dest("renamed", "prod-net", Some("10.30.0.0/24"))]);
-    let p = run(&c, &live(vec![net("prod-net", "10.30.0.0/24", Some(OWNER))], vec![]));
+    let p = run(
+        &c,
+        &live(vec![net("prod-net", "10.30.0.0/24", Some(OWNER))], vec![]),
+    );
     assert!(p.changes.is_empty(), "{:?}", p.changes);
 }
 
 #[test]
 fn foreign_network_is_adopted_never_removed() {
     let c = config(vec![dest("prod", "prod-net", None)]);
-    let p = run(&c, &live(vec![net("prod-net", "10.1.0.0/24", None)], vec![]));
+    let p = run(
+        &c,
+        &live(vec![net("prod-net", "10.1.0.0/24", None)], vec![]),
+    );
     assert!(p.changes.is_empty());
     // No longer declared: still never removed, it is not berth's.
-    let p = run(&config(vec![]), &live(vec![net("prod-net", "10.1.0.0/24", None)], vec![]));
+    let p = run(
+        &config(vec![]),
+        &live(vec![net("prod-net", "10.1.0.0/24", None)], vec![]),
+    );
     assert!(p.changes.is_empty());
 }
 
 #[test]
 fn adopted_network_that_differs_is_an_error_not_a_change() {
     let c = config(vec![dest("prod", "prod-net", Some("10.2.0.0/24"))]);
-    let p = run(&c, &live(vec![net("prod-net", "10.1.0.0/24", None)], vec![]));
+    let p = run(
+        &c,
+        &live(vec![net("prod-net", "10.1.0.0/24", None)], vec![]),
+    );
     assert!(p.changes.is_empty());
     assert_eq!(p.errors.len(), 1);
-    assert!(p.errors[0].message.contains("berth did not create it"), "{}", p.errors[0].message);
+    assert!(
+        p.errors[0].message.contains("berth did not create it"),
+        "{}",
+        p.errors[0].message
+    );
     assert!(p.errors[0].message.contains("subnet"));
 }
 
@@ -134,7 +195,10 @@ fn another_owners_network_is_neither_replaced_nor_removed() {
     let theirs = net("prod-net", "10.1.0.0/24", Some("someone-else"));
     let p = run(&config(vec![]), &live(vec![theirs.clone()], vec![]));
     assert!(p.changes.is_empty());
-    let p = run(&config(vec![dest("prod", "prod-net", Some("10.2.0.0/24"))]), &live(vec![theirs], vec![]));
+    let p = run(
+        &config(vec![dest("prod", "prod-net", Some("10.2.0.0/24"))]),
+        &live(vec![theirs], vec![]),
+    );
     assert!(p.changes.is_empty());
     assert!(p.errors[0].message.contains("someone-else"));
 }
@@ -142,10 +206,16 @@ fn another_owners_network_is_neither_replaced_nor_removed() {
 #[test]
 fn changed_subnet_replaces_an_empty_owned_network() {
     let c = config(vec![dest("prod", "prod-net", Some("10.2.0.0/24"))]);
-    let p = run(&c, &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]));
+    let p = run(
+        &c,
+        &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]),
+    );
     assert_eq!(p.changes.len(), 1);
     let ch = &p.changes[0];
-    assert_eq!((ch.action, ch.status), (Action::ReplaceNetwork, Status::Planned));
+    assert_eq!(
+        (ch.action, ch.status),
+        (Action::ReplaceNetwork, Status::Planned)
+    );
     assert_eq!(ch.differences[0].property, "subnet");
     assert_eq!(ch.differences[0].live, "10.1.0.0/24");
     assert_eq!(ch.differences[0].desired, "10.2.0.0/24");
@@ -160,12 +230,27 @@ fn replace_is_blocked_while_containers_are_attached_unless_allowed() {
     );
     let p = run(&c, &l);
     let ch = &p.changes[0];
-    assert_eq!((ch.action, ch.status), (Action::ReplaceNetwork, Status::Blocked));
-    assert!(ch.reasons.iter().any(|r| r.contains("pg (unmanaged, stopped)")), "{:?}", ch.reasons);
+    assert_eq!(
+        (ch.action, ch.status),
+        (Action::ReplaceNetwork, Status::Blocked)
+    );
+    assert!(
+        ch.reasons
+            .iter()
+            .any(|r| r.contains("pg (unmanaged, stopped)")),
+        "{:?}",
+        ch.reasons
+    );
     assert!(ch.reasons.iter().any(|r| r.contains("--allow-replace")));
     assert_eq!(p.summary.get("blocked"), Some(&1));
 
-    let p = plan(&c, &l, Options { allow_replace: true });
+    let p = plan(
+        &c,
+        &l,
+        Options {
+            allow_replace: true,
+        },
+    );
     assert_eq!(p.changes[0].status, Status::Planned);
     assert_eq!(p.changes[0].attached[0].container, "pg");
 }
@@ -175,16 +260,29 @@ fn changed_driver_internal_and_labels_are_replacements() {
     let mut d = dest("prod", "prod-net", None);
     d.spec.internal = true;
     d.spec.labels = labels(&[("team", "core")]);
-    let p = run(&config(vec![d]), &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]));
-    let props: Vec<&str> = p.changes[0].differences.iter().map(|d| d.property.as_str()).collect();
+    let p = run(
+        &config(vec![d]),
+        &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]),
+    );
+    let props: Vec<&str> = p.changes[0]
+        .differences
+        .iter()
+        .map(|d| d.property.as_str())
+        .collect();
     assert_eq!(props, ["internal", "labels"]);
 }
 
 #[test]
 fn undeclared_owned_network_is_removed() {
-    let p = run(&config(vec![]), &live(vec![net("old-net", "10.9.0.0/24", Some(OWNER))], vec![]));
+    let p = run(
+        &config(vec![]),
+        &live(vec![net("old-net", "10.9.0.0/24", Some(OWNER))], vec![]),
+    );
     assert_eq!(p.changes.len(), 1);
-    assert_eq!((p.changes[0].action, p.changes[0].status), (Action::RemoveNetwork, Status::Planned));
+    assert_eq!(
+        (p.changes[0].action, p.changes[0].status),
+        (Action::RemoveNetwork, Status::Planned)
+    );
 }
 
 #[test]
@@ -200,33 +298,74 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
         at: at(),
     });
     let l = live(
-        vec![net("old-net", "10.9.0.0/24", Some(OWNER)), net("other-net", "10.8.0.0/24", Some(OWNER))],
+        vec![
+            net("old-net", "10.9.0.0/24", Some(OWNER)),
+            net("other-net", "10.8.0.0/24", Some(OWNER)),
+        ],
         vec![
             container("pg-1", "old-net", false, &[]),
-            container("web", "old-net", true, &[("coolify.type", "application"), ("coolify.resourceName", "shop")]),
-            container("grafana", "old-net", true, &[("com.docker.compose.project", "monitoring")]),
+            container(
+                "web",
+                "old-net",
+                true,
+                &[
+                    ("coolify.type", "application"),
+                    ("coolify.resourceName", "shop"),
+                ],
+            ),
+            container(
+                "grafana",
+                "old-net",
+                true,
+                &[("com.docker.compose.project", "monitoring")],
+            ),
             container("stray", "old-net", true, &[]),
         ],
     );
     let p = run(&c, &l);
-    let rm = p.changes.iter().find(|c| c.action == Action::RemoveNetwork).unwrap();
+    let rm = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::RemoveNetwork)
+        .unwrap();
     assert_eq!(rm.status, Status::Blocked);
     let got: Vec<(String, String, Option<String>, bool)> = rm
         .attached
         .iter()
-        .map(|a| (a.container.clone(), a.kind.clone(), a.resource.clone(), a.running))
+        .map(|a| {
+            (
+                a.container.clone(),
+                a.kind.clone(),
+                a.resource.clone(),
+                a.running,
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
             ("pg-1".into(), "database".into(), Some("pg".into()), false),
-            ("web".into(), "application".into(), Some("shop".into()), true),
-            ("grafana".into(), "service".into(), Some("monitoring".into()), true),
+            (
+                "web".into(),
+                "application".into(),
+                Some("shop".into()),
+                true
+            ),
+            (
+                "grafana".into(),
+                "service".into(),
+                Some("monitoring".into()),
+                true
+            ),
             ("stray".into(), "unmanaged".into(), None, true),
         ]
     );
     assert_eq!(rm.reasons.len(), 4);
-    assert!(rm.reasons[0].contains("pg-1 (database pg, stopped)"), "{}", rm.reasons[0]);
+    assert!(
+        rm.reasons[0].contains("pg-1 (database pg, stopped)"),
+        "{}",
+        rm.reasons[0]
+    );
 }
 
 #[test]
@@ -241,7 +380,8 @@ fn predefined_networks_are_never_touched() {
 fn an_unreadable_server_is_reported_and_planned_for_nothing() {
     let c = config(vec![dest("prod", "prod-net", None)]);
     let mut l = LiveState::default();
-    l.servers.insert("s1".into(), Err("cannot reach Docker".into()));
+    l.servers
+        .insert("s1".into(), Err("cannot reach Docker".into()));
     let p = run(&c, &l);
     assert!(p.changes.is_empty());
     assert_eq!(p.servers[0].status, ServerHealth::Error);
@@ -252,7 +392,10 @@ fn an_unreadable_server_is_reported_and_planned_for_nothing() {
 fn declared_gateway_must_match() {
     let mut d = dest("prod", "prod-net", Some("10.1.0.0/24"));
     d.spec.gateway = Some("10.1.0.254".parse().unwrap());
-    let p = run(&config(vec![d]), &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]));
+    let p = run(
+        &config(vec![d]),
+        &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]),
+    );
     assert_eq!(p.changes[0].differences[0].property, "gateway");
     assert_eq!(p.changes[0].differences[0].live, "10.1.0.1");
 }

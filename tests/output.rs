@@ -1,0 +1,144 @@
+//! What berth tells the user: a Docker error in the middle of an apply, and
+//! colour only where it belongs. Real binary, real Docker Engine.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{Cleanup, Project, docker_ok, network_exists, unique};
+
+#[test]
+fn docker_error_mid_apply_reports_done_failed_and_not_attempted() {
+    let cleanup = Cleanup::new();
+    let owner = unique("owner");
+    let foreign = cleanup.network(&unique("foreign"));
+    let ok = cleanup.network(&unique("ok"));
+    let clash = cleanup.network(&unique("clash"));
+    let old = cleanup.network(&unique("old"));
+    // A network berth does not manage holds the pool the second destination asks for:
+    // Docker refuses to create it.
+    docker_ok(&["network", "create", "--subnet", "10.214.1.0/24", &foreign]);
+    // A berth-owned network no destination declares: its removal comes last.
+    docker_ok(&[
+        "network",
+        "create",
+        "--label",
+        "berth.managed=true",
+        "--label",
+        &format!("berth.owner={owner}"),
+        &old,
+    ]);
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &format!(
+            r#"[settings]
+owner = "{owner}"
+[[server]]
+name = "local"
+address = "local"
+[[destination]]
+name = "ok"
+server = "local"
+network = "{ok}"
+[[destination]]
+name = "clash"
+server = "local"
+network = "{clash}"
+subnet = "10.214.1.0/24"
+"#
+        ),
+    );
+    let run = p.berth(&["apply", "--yes"]);
+    run.expect_code(1);
+    let out = run
+        .stdout
+        .split("Applying:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no apply section\n{run}"));
+    let line = |needle: &str| {
+        out.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle}\n{run}"))
+    };
+    assert!(line(&format!("create network {ok}")).contains('✓'), "{run}");
+    let failed = line(&format!("create network {clash}"));
+    assert!(
+        failed.contains('✗') && failed.contains("overlaps"),
+        "the Docker error is shown: {failed}\n{run}"
+    );
+    assert!(
+        line(&format!("remove network {old}")).contains("not attempted"),
+        "{run}"
+    );
+    assert!(
+        out.contains("Apply failed: 1 done, 1 failed, 1 not attempted."),
+        "{run}"
+    );
+
+    assert!(network_exists(&ok));
+    assert!(!network_exists(&clash));
+    assert!(
+        network_exists(&old),
+        "a step after the failure was not attempted"
+    );
+
+    // The next plan continues from what is live: only what is left.
+    let plan = p.berth(&["plan", "--format", "json"]).json();
+    let left: Vec<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["network"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("create_network".to_string(), clash.clone()),
+            ("remove_network".to_string(), old.clone())
+        ]
+    );
+}
+
+fn plan_output(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.args(["plan", "--dir"])
+        .arg(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE");
+    cmd.envs(env.iter().copied()).stdin(Stdio::null());
+    let out = cmd.output().expect("run berth");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn colour_only_on_request_when_not_a_terminal_and_never_with_no_color() {
+    let p = Project::new();
+    let owner = unique("owner");
+    let net = unique("colour");
+    p.write(
+        "berth.toml",
+        &format!(
+            "[settings]\nowner = \"{owner}\"\n[[server]]\nname = \"local\"\naddress = \"local\"\n[[destination]]\nname = \"d\"\nserver = \"local\"\nnetwork = \"{net}\"\n"
+        ),
+    );
+    let piped = plan_output(p.path(), &[]);
+    assert!(piped.contains(&format!("create network {net}")), "{piped}");
+    assert!(
+        !piped.contains('\x1b'),
+        "no escape codes into a pipe:\n{piped:?}"
+    );
+    let forced = plan_output(p.path(), &[("CLICOLOR_FORCE", "1")]);
+    assert!(
+        forced.contains("\x1b["),
+        "CLICOLOR_FORCE=1 forces colour:\n{forced:?}"
+    );
+    let no_color = plan_output(p.path(), &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!no_color.contains('\x1b'), "NO_COLOR wins:\n{no_color:?}");
+}
