@@ -19,7 +19,11 @@ pub async fn refresh(config: &Config) -> Refreshed {
     let reads = config.servers.iter().map(|server| async move {
         let result = async {
             let client = Client::open(server).await?;
-            let snapshot = client.snapshot().await?;
+            let mut snapshot = client.snapshot().await?;
+            let wanted = crate::plan::inspections(config, &server.name, &snapshot);
+            if !wanted.is_empty() {
+                snapshot.enrich(client.inspect_many(wanted).await?);
+            }
             Ok::<_, crate::docker::DockerError>((client, snapshot))
         }
         .await;

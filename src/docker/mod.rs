@@ -14,10 +14,13 @@ use bollard::query_parameters::{
 };
 
 use crate::config::{Address, NetworkSpec, Server};
-use crate::live::{Container, Endpoint, IpamPool, Network, Snapshot, labels};
+use crate::live::{Container, Endpoint, Inspected, IpamPool, Network, Snapshot, labels};
 
 /// Seconds bollard waits for one Docker API response.
 const TIMEOUT_SECS: u64 = 120;
+
+/// Container inspects in flight at once on one server.
+const INSPECT_CONCURRENCY: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -186,6 +189,44 @@ impl Client {
             .map_err(|e| api(&format!("remove network {name}"), &e))
     }
 
+    /// Env and per-network aliases of each named container: one inspect
+    /// each, at most `INSPECT_CONCURRENCY` at a time.
+    pub async fn inspect_many(
+        &self,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<BTreeMap<String, Inspected>, DockerError> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        stream::iter(names)
+            .map(|name| async move {
+                let info = self
+                    .docker
+                    .inspect_container(&name, None::<InspectContainerOptions>)
+                    .await
+                    .map_err(|e| api(&format!("inspect container {name}"), &e))?;
+                let env = info
+                    .config
+                    .and_then(|c| c.env)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (kv, String::new()),
+                    })
+                    .collect();
+                let aliases = info
+                    .network_settings
+                    .and_then(|n| n.networks)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(net, ep)| (net, ep.aliases.unwrap_or_default()))
+                    .collect();
+                Ok::<_, DockerError>((name, Inspected { env, aliases }))
+            })
+            .buffer_unordered(INSPECT_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
     /// The aliases `container` has on `network`, without the short container
     /// id Docker adds by itself.
     pub async fn aliases(
@@ -326,5 +367,6 @@ fn container(c: bollard::models::ContainerSummary) -> Container {
         ),
         labels: c.labels.unwrap_or_default().into_iter().collect(),
         networks,
+        env: None,
     }
 }

@@ -90,11 +90,54 @@ pub struct Container {
     pub labels: BTreeMap<String, String>,
     /// Network name → endpoint.
     pub networks: BTreeMap<String, Endpoint>,
+    /// Environment as `(name, value)`, when the container was inspected.
+    /// Values stay in memory: no output ever shows them.
+    pub env: Option<Vec<(String, String)>>,
 }
 
 impl Container {
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
+    }
+
+    /// Aliases on `network` as a user set them: without the short container
+    /// id Docker adds by itself. `None` when not inspected.
+    pub fn aliases_on(&self, network: &str) -> Option<Vec<String>> {
+        let aliases = self.networks.get(network)?.aliases.as_ref()?;
+        Some(
+            aliases
+                .iter()
+                .filter(|a| !self.is_short_id(a))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Docker (before API 1.44) adds the 12-character short id as an alias.
+    pub fn is_short_id(&self, alias: &str) -> bool {
+        alias.len() == 12 && self.id.starts_with(alias)
+    }
+}
+
+/// The `/containers/{id}/json` details berth needs for some containers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inspected {
+    pub env: Vec<(String, String)>,
+    /// Network name → aliases.
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+impl Snapshot {
+    /// Merges inspect results (by container name) into the snapshot.
+    pub fn enrich(&mut self, details: BTreeMap<String, Inspected>) {
+        for c in &mut self.containers {
+            if let Some(d) = details.get(&c.name) {
+                c.env = Some(d.env.clone());
+                for (net, ep) in &mut c.networks {
+                    ep.aliases = Some(d.aliases.get(net).cloned().unwrap_or_default());
+                }
+            }
+        }
     }
 }
 

@@ -128,6 +128,11 @@ pub struct Change {
     pub container: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
+    /// `connect` that fixes aliases: the aliases the container has now.
+    /// Docker cannot edit aliases in place, so apply disconnects and
+    /// connects again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_aliases: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceRef>,
     pub status: Status,
@@ -154,6 +159,7 @@ impl Change {
             network: network.to_string(),
             container: None,
             aliases: None,
+            live_aliases: None,
             resource: None,
             status: Status::Planned,
             reasons: Vec::new(),
@@ -164,10 +170,19 @@ impl Change {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ResourceRef {
     pub kind: String,
     pub name: String,
+}
+
+impl ResourceRef {
+    pub fn new(kind: impl ToString, name: &str) -> Self {
+        ResourceRef {
+            kind: kind.to_string(),
+            name: name.to_string(),
+        }
+    }
 }
 
 /// A container attached to a network.

@@ -95,6 +95,7 @@ fn container(name: &str, network: &str, running: bool, l: &[(&str, &str)]) -> Co
         networks: [(network.to_string(), Endpoint::default())]
             .into_iter()
             .collect(),
+        env: None,
     }
 }
 
@@ -360,7 +361,11 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
             ("stray".into(), "unmanaged".into(), None, true),
         ]
     );
-    assert_eq!(rm.reasons.len(), 4);
+    assert_eq!(
+        rm.reasons.len(),
+        5,
+        "one per container, then how to move declared ones"
+    );
     assert!(
         rm.reasons[0].contains("pg-1 (database pg, stopped)"),
         "{}",
@@ -398,4 +403,408 @@ fn declared_gateway_must_match() {
     );
     assert_eq!(p.changes[0].differences[0].property, "gateway");
     assert_eq!(p.changes[0].differences[0].live, "10.1.0.1");
+}
+
+// --- assignments -----------------------------------------------------------
+
+fn app(name: &str, destination: &str, selector: Selector, aliases: &[&str]) -> Resource {
+    Resource {
+        kind: ResourceKind::Application,
+        name: name.into(),
+        destination: destination.into(),
+        selector,
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        clone_of: None,
+        at: at(),
+    }
+}
+
+fn stack_service(name: &str, destination: &str, connect: bool) -> crate::config::Service {
+    crate::config::Service {
+        name: name.into(),
+        destination: destination.into(),
+        project: name.into(),
+        connect_to_predefined_networks: connect,
+        compose_file: None,
+        clone_of: None,
+        at: at(),
+    }
+}
+
+/// A container as inspected: its aliases on each of its networks are known.
+fn on(mut c: Container, extra: &[(&str, &[&str])]) -> Container {
+    for (net, aliases) in extra {
+        c.networks.insert(net.to_string(), Endpoint::default());
+        c.networks.get_mut(*net).unwrap().aliases =
+            Some(aliases.iter().map(|a| a.to_string()).collect());
+    }
+    c
+}
+
+fn actions(p: &Plan) -> Vec<(Action, String, Option<String>, Status)> {
+    p.changes
+        .iter()
+        .map(|c| (c.action, c.network.clone(), c.container.clone(), c.status))
+        .collect()
+}
+
+#[test]
+fn unattached_application_is_connected_with_its_aliases() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    c.resources.push(app(
+        "api",
+        "prod",
+        Selector::Name("api".into()),
+        &["api", "api-v2"],
+    ));
+    let l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        vec![container("api", "bridge", true, &[])],
+    );
+    let p = run(&c, &l);
+    assert_eq!(
+        actions(&p),
+        [(
+            Action::Connect,
+            "prod-net".into(),
+            Some("api".into()),
+            Status::Planned
+        )]
+    );
+    assert_eq!(
+        p.changes[0].aliases.as_deref(),
+        Some(&["api".to_string(), "api-v2".to_string()][..])
+    );
+    assert_eq!(
+        p.changes[0].resource,
+        Some(ResourceRef::new("application", "api"))
+    );
+}
+
+#[test]
+fn aliases_are_compared_as_sets_ignoring_the_short_id_and_fixed_by_reconnecting() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    c.resources.push(app(
+        "api",
+        "prod",
+        Selector::Name("api".into()),
+        &["api", "v2"],
+    ));
+    let nets = vec![net("prod-net", "10.1.0.0/24", Some(OWNER))];
+    // Docker adds the short id as an alias by itself: not drift.
+    let same = on(
+        container("api", "bridge", true, &[]),
+        &[("prod-net", &["v2", "api", "api012345678"])],
+    );
+    assert!(run(&c, &live(nets.clone(), vec![same])).changes.is_empty());
+
+    let other = on(
+        container("api", "bridge", true, &[]),
+        &[("prod-net", &["old"])],
+    );
+    let p = run(&c, &live(nets, vec![other]));
+    assert_eq!(
+        p.changes.len(),
+        1,
+        "one change for the user: {:?}",
+        p.changes
+    );
+    let ch = &p.changes[0];
+    assert_eq!(ch.action, Action::Connect);
+    assert_eq!(ch.live_aliases.as_deref(), Some(&["old".to_string()][..]));
+    assert!(ch.reasons[0].contains("aliases differ"));
+}
+
+#[test]
+fn match_labels_selects_every_container_of_a_rolling_deploy() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    let sel = Selector::Labels(labels(&[("coolify.applicationId", "12")]));
+    c.resources.push(app("shop", "prod", sel, &["shop"]));
+    let l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        vec![
+            container("abc-1", "bridge", true, &[("coolify.applicationId", "12")]),
+            container("abc-2", "bridge", true, &[("coolify.applicationId", "12")]),
+            container("other", "bridge", true, &[("coolify.applicationId", "13")]),
+        ],
+    );
+    let got: Vec<Option<String>> = run(&c, &l)
+        .changes
+        .iter()
+        .map(|c| c.container.clone())
+        .collect();
+    assert_eq!(got, [Some("abc-1".into()), Some("abc-2".into())]);
+}
+
+#[test]
+fn moving_to_another_destination_on_the_same_server_connects_then_disconnects() {
+    let mut c = config(vec![
+        dest("prod", "prod-net", None),
+        dest("staging", "staging-net", None),
+    ]);
+    c.resources.push(app(
+        "api",
+        "staging",
+        Selector::Name("api".into()),
+        &["api"],
+    ));
+    let l = live(
+        vec![
+            net("prod-net", "10.1.0.0/24", Some(OWNER)),
+            net("staging-net", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![on(
+            container("api", "prod-net", true, &[]),
+            &[("prod-net", &["api"])],
+        )],
+    );
+    let p = run(&c, &l);
+    assert_eq!(
+        actions(&p),
+        [
+            (
+                Action::Connect,
+                "staging-net".into(),
+                Some("api".into()),
+                Status::Planned
+            ),
+            (
+                Action::Disconnect,
+                "prod-net".into(),
+                Some("api".into()),
+                Status::Planned
+            ),
+        ]
+    );
+    assert!(p.changes[1].reasons[0].contains("belongs to destination staging now"));
+}
+
+#[test]
+fn a_removed_destination_stays_while_declared_containers_are_attached() {
+    let mut c = config(vec![dest("new", "new-net", None)]);
+    c.resources
+        .push(app("api", "new", Selector::Name("api".into()), &["api"]));
+    let l = live(
+        vec![
+            net("old-net", "10.1.0.0/24", Some(OWNER)),
+            net("new-net", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![on(
+            container("api", "old-net", true, &[]),
+            &[("old-net", &["api"])],
+        )],
+    );
+    let p = run(&c, &l);
+    let rm = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::RemoveNetwork)
+        .unwrap();
+    assert_eq!(rm.status, Status::Blocked);
+    assert!(
+        rm.reasons[0].contains("api (application api, running)"),
+        "{:?}",
+        rm.reasons
+    );
+    assert!(
+        rm.reasons[1].contains("reassign them while this destination is still declared"),
+        "{:?}",
+        rm.reasons
+    );
+    // berth never empties an undeclared network on its own.
+    assert!(!p.changes.iter().any(|c| c.action == Action::Disconnect));
+    assert!(
+        p.changes
+            .iter()
+            .any(|c| c.action == Action::Connect && c.network == "new-net")
+    );
+}
+
+#[test]
+fn a_container_is_never_disconnected_from_its_last_network() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    c.services.push(stack_service("mon", "prod", false));
+    let only = container(
+        "grafana",
+        "prod-net",
+        true,
+        &[("com.docker.compose.project", "mon")],
+    );
+    let p = run(
+        &c,
+        &live(
+            vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+            vec![only],
+        ),
+    );
+    assert!(p.changes.is_empty(), "{:?}", p.changes);
+}
+
+#[test]
+fn stacks_connect_every_container_with_service_project_aliases_and_disconnect_when_turned_off() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    c.services.push(stack_service("mon", "prod", true));
+    let stack = |name: &str, service: &str, project: &str| {
+        on(
+            container(
+                name,
+                &format!("{project}_default"),
+                true,
+                &[
+                    ("com.docker.compose.project", project),
+                    ("com.docker.compose.service", service),
+                ],
+            ),
+            &[],
+        )
+    };
+    let nets = vec![net("prod-net", "10.1.0.0/24", Some(OWNER))];
+    let containers = vec![
+        stack("mon-web-1", "web", "mon"),
+        stack("mon-db-1", "db", "mon"),
+        stack("x-web-1", "web", "x"),
+    ];
+    let p = run(&c, &live(nets.clone(), containers));
+    let got: Vec<(Option<String>, Option<Vec<String>>)> = p
+        .changes
+        .iter()
+        .map(|c| (c.container.clone(), c.aliases.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("mon-db-1".into()), Some(vec!["db-mon".into()])),
+            (Some("mon-web-1".into()), Some(vec!["web-mon".into()])),
+        ],
+        "the other project's web is untouched"
+    );
+
+    c.services[0].connect_to_predefined_networks = false;
+    let attached = vec![
+        on(
+            stack("mon-web-1", "web", "mon"),
+            &[("prod-net", &["web-mon"])],
+        ),
+        on(stack("x-web-1", "web", "x"), &[("prod-net", &["web-x"])]),
+    ];
+    let p = run(&c, &live(nets, attached));
+    assert_eq!(
+        actions(&p),
+        [(
+            Action::Disconnect,
+            "prod-net".into(),
+            Some("mon-web-1".into()),
+            Status::Planned
+        )]
+    );
+    assert!(p.changes[0].reasons[0].contains("connect_to_predefined_networks = false"));
+}
+
+#[test]
+fn a_missing_container_is_noted_with_where_it_still_runs() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    c.servers.push(Server {
+        name: "s2".into(),
+        address: Address::Local,
+        at: at(),
+    });
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    let mut l = live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]);
+    let p = run(&c, &l);
+    assert!(p.changes.is_empty());
+    assert_eq!(p.missing.len(), 1);
+    assert_eq!(p.missing[0].container, "api");
+
+    l.servers.insert(
+        "s2".into(),
+        Ok(Snapshot {
+            networks: vec![],
+            containers: vec![container("api", "bridge", true, &[])],
+        }),
+    );
+    let p = run(&c, &l);
+    let note = p.missing[0].note.as_deref().unwrap();
+    assert!(
+        note.contains("runs on server s2")
+            && note.contains("never moves")
+            && note.contains("clone_of"),
+        "{note}"
+    );
+}
+
+#[test]
+fn removal_warns_about_env_references_bridges_and_proxies_by_name_only() {
+    let c = config(vec![]);
+    let mut web = container("web", "front", true, &[]);
+    web.env = Some(vec![(
+        "DATABASE_URL".into(),
+        "postgres://u:secret@db-alias:5432/x".into(),
+    )]);
+    let pg = on(
+        container("pg", "old-net", false, &[]),
+        &[("old-net", &["db-alias"]), ("other", &[])],
+    );
+    let proxy = container(
+        "traefik",
+        "front",
+        true,
+        &[("traefik.docker.network", "old-net")],
+    );
+    let l = live(
+        vec![net("old-net", "10.1.0.0/24", Some(OWNER))],
+        vec![web, pg, proxy],
+    );
+    let p = run(&c, &l);
+    let codes: Vec<&str> = p.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "env_references_network",
+            "bridges_network",
+            "proxy_routes_into_network"
+        ]
+    );
+    assert!(
+        p.warnings[0].message.contains("DATABASE_URL")
+            && p.warnings[0].message.contains("db-alias")
+    );
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(!json.contains("secret"), "env values never appear: {json}");
+}
+
+#[test]
+fn inspections_cover_attached_declared_containers_or_everything_before_a_removal() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    c.resources
+        .push(app("new", "prod", Selector::Name("new".into()), &["new"]));
+    let containers = vec![
+        container("api", "prod-net", true, &[]),
+        container("new", "bridge", true, &[]),
+        container("stray", "bridge", true, &[]),
+    ];
+    let l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        containers.clone(),
+    );
+    let Ok(snap) = &l.servers["s1"] else {
+        unreachable!()
+    };
+    assert_eq!(
+        inspections(&c, "s1", snap).into_iter().collect::<Vec<_>>(),
+        ["api"]
+    );
+    let l = live(
+        vec![
+            net("prod-net", "10.1.0.0/24", Some(OWNER)),
+            net("gone", "10.9.0.0/24", Some(OWNER)),
+        ],
+        containers,
+    );
+    let Ok(snap) = &l.servers["s1"] else {
+        unreachable!()
+    };
+    assert_eq!(inspections(&c, "s1", snap).len(), 3);
 }

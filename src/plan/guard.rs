@@ -1,0 +1,164 @@
+//! The removal guard: what is attached to a network and what it is, and the
+//! dependencies Coolify's docs ask people to check by hand before removing
+//! one. Names only: env values never leave this module.
+
+use super::model::*;
+use crate::config::{Config, ResourceKind, Selector};
+use crate::live::{Container, Snapshot, labels};
+
+/// Every container on `network`, running or stopped, with what it is.
+pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -> Vec<Attached> {
+    live.attached_to(network)
+        .map(|c| {
+            let (kind, resource) = classify(config, server, c);
+            Attached {
+                container: c.name.clone(),
+                kind,
+                resource,
+                running: c.running,
+            }
+        })
+        .collect()
+}
+
+/// What a container is: from the config first, then Coolify's labels, then
+/// compose's, else `unmanaged`.
+pub fn classify(config: &Config, server: &str, c: &Container) -> (String, Option<String>) {
+    let on_server = |dest: &str| config.destination(dest).is_some_and(|d| d.server == server);
+    for r in config
+        .resources
+        .iter()
+        .filter(|r| on_server(&r.destination))
+    {
+        if selects(&r.selector, c) {
+            return (r.kind.to_string(), Some(r.name.clone()));
+        }
+    }
+    let project = c.label(labels::COMPOSE_PROJECT);
+    if let Some(s) = config
+        .services
+        .iter()
+        .find(|s| on_server(&s.destination) && Some(s.project.as_str()) == project)
+    {
+        return (ResourceKind::Service.to_string(), Some(s.name.clone()));
+    }
+    if let Some(t) = c.label(labels::COOLIFY_TYPE) {
+        let kind = match t {
+            "application" | "database" | "service" => t.to_string(),
+            _ => format!("coolify {t}"),
+        };
+        let name = c.label(labels::COOLIFY_NAME).map(str::to_string);
+        return (kind, name);
+    }
+    if let Some(p) = project {
+        return (ResourceKind::Service.to_string(), Some(p.to_string()));
+    }
+    ("unmanaged".to_string(), None)
+}
+
+/// Does the selector pick this container?
+pub fn selects(selector: &Selector, c: &Container) -> bool {
+    match selector {
+        Selector::Name(n) => *n == c.name,
+        Selector::Labels(want) => want.iter().all(|(k, v)| c.label(k) == Some(v)),
+    }
+}
+
+/// Warnings for each network the plan removes (or would, once unblocked).
+pub fn removal_warnings(server: &str, live: &Snapshot, changes: &[Change]) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for c in changes.iter().filter(|c| c.action == Action::RemoveNetwork) {
+        let net = c.network.as_str();
+        let warn = |code: &str, message: String| Warning {
+            code: code.to_string(),
+            message,
+            file: None,
+            server: Some(server.to_string()),
+        };
+        // Names that resolve on this network: container names and aliases.
+        let mut names: Vec<String> = Vec::new();
+        for a in live.attached_to(net) {
+            names.push(a.name.clone());
+            names.extend(a.aliases_on(net).unwrap_or_default());
+        }
+        names.sort();
+        names.dedup();
+        for other in live
+            .containers
+            .iter()
+            .filter(|o| !o.networks.contains_key(net))
+        {
+            for (key, value) in other.env.iter().flatten() {
+                let named: Vec<&str> = names
+                    .iter()
+                    .filter(|n| mentions(value, n))
+                    .map(String::as_str)
+                    .collect();
+                if !named.is_empty() {
+                    out.push(warn(
+                        "env_references_network",
+                        format!(
+                            "container {} has env {key} naming {} on network {net}: it stops resolving when {net} goes",
+                            other.name,
+                            named.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        for a in live.attached_to(net) {
+            let others: Vec<&str> = a
+                .networks
+                .keys()
+                .filter(|n| *n != net)
+                .map(String::as_str)
+                .collect();
+            if !others.is_empty() {
+                out.push(warn(
+                    "bridges_network",
+                    format!(
+                        "container {} bridges {net} to {}",
+                        a.name,
+                        others.join(", ")
+                    ),
+                ));
+            }
+        }
+        for p in &live.containers {
+            let traefik = p.label("traefik.docker.network") == Some(net);
+            let coolify = p.label("coolify.proxy") == Some("true") && p.networks.contains_key(net);
+            if traefik || coolify {
+                let how = if traefik {
+                    format!("traefik.docker.network={net}")
+                } else {
+                    "coolify.proxy=true".to_string()
+                };
+                out.push(warn(
+                    "proxy_routes_into_network",
+                    format!("proxy {} routes into {net} ({how})", p.name),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Does `value` name `host` as a whole word (as in `postgres://u@pg:5432/db`)?
+fn mentions(value: &str, host: &str) -> bool {
+    value
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .any(|word| word == host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn mentions_whole_host_names_only() {
+        assert!(mentions("postgres://u:p@pg:5432/db", "pg"));
+        assert!(mentions("pg", "pg"));
+        assert!(!mentions("pgbouncer:6432", "pg"));
+        assert!(!mentions("http://api-v2/", "api"));
+    }
+}

@@ -1,0 +1,241 @@
+//! Destinations: create missing networks, adopt foreign ones, replace
+//! berth-owned ones whose immutable properties changed, remove berth-owned
+//! ones no destination declares, guarded by what is attached.
+
+use std::collections::BTreeMap;
+
+use super::Options;
+use super::guard::attached;
+use super::model::*;
+use crate::config::{Config, Destination, NetworkSpec};
+use crate::live::{Network, Snapshot, labels};
+
+/// Network changes on one server.
+pub fn plan(
+    config: &Config,
+    server: &str,
+    live: &Snapshot,
+    opts: Options,
+    errors: &mut Vec<PlanError>,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for dest in config.destinations_on(server) {
+        match live.network(&dest.network) {
+            None => {
+                let mut c = Change::new(Action::CreateNetwork, server, &dest.network);
+                c.destination = Some(dest.name.clone());
+                c.spec = Some(dest.spec.clone());
+                changes.push(c);
+            }
+            Some(net) if net.owned_by(&config.owner) => {
+                let differences = differences(&dest.spec, net, true);
+                if !differences.is_empty() {
+                    changes.push(replace(config, server, dest, live, differences, opts));
+                }
+            }
+            Some(net) => {
+                let differences = differences(&dest.spec, net, false);
+                if !differences.is_empty() {
+                    errors.push(adoption_conflict(config, server, dest, net, &differences));
+                }
+            }
+        }
+    }
+    for net in removal_candidates(config, server, live) {
+        let mut c = Change::new(Action::RemoveNetwork, server, &net.name);
+        c.destination = net.label(labels::DESTINATION).map(str::to_string);
+        c.attached = attached(config, server, live, &net.name);
+        if !c.attached.is_empty() {
+            c.status = Status::Blocked;
+            c.reasons = c
+                .attached
+                .iter()
+                .map(|a| format!("container {} is attached to {}", a.describe(), net.name))
+                .collect();
+            if c.attached
+                .iter()
+                .any(|a| declared(config, server, &a.container, live))
+            {
+                c.reasons.push(
+                    "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
+                );
+            }
+        }
+        changes.push(c);
+    }
+    changes
+}
+
+/// Is the container selected by a resource or stack of the config?
+fn declared(config: &Config, server: &str, container: &str, live: &Snapshot) -> bool {
+    super::attach::desired(config, server, live).contains_key(container)
+}
+
+/// berth-owned networks on `server` that no destination declares.
+pub fn removal_candidates<'a>(
+    config: &'a Config,
+    server: &'a str,
+    live: &'a Snapshot,
+) -> impl Iterator<Item = &'a Network> {
+    live.networks.iter().filter(move |net| {
+        net.owned_by(&config.owner)
+            && !net.is_predefined()
+            && !config
+                .destinations_on(server)
+                .any(|d| d.network == net.name)
+    })
+}
+
+fn replace(
+    config: &Config,
+    server: &str,
+    dest: &Destination,
+    live: &Snapshot,
+    differences: Vec<Difference>,
+    opts: Options,
+) -> Change {
+    let mut c = Change::new(Action::ReplaceNetwork, server, &dest.network);
+    c.destination = Some(dest.name.clone());
+    c.spec = Some(dest.spec.clone());
+    c.attached = attached(config, server, live, &dest.network);
+    let what: Vec<String> = differences
+        .iter()
+        .map(|d| format!("{} {} → {}", d.property, d.live, d.desired))
+        .collect();
+    c.differences = differences;
+    if !c.attached.is_empty() {
+        let names: Vec<String> = c.attached.iter().map(Attached::describe).collect();
+        if opts.allow_replace {
+            c.reasons.push(format!(
+                "will disconnect, recreate and reconnect with their aliases: {}",
+                names.join(", ")
+            ));
+        } else {
+            c.status = Status::Blocked;
+            c.reasons.push(format!(
+                "Docker cannot change {} of a network in place; it must be recreated, but {} container{} {} attached: {}",
+                what.join(", "),
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                if names.len() == 1 { "is" } else { "are" },
+                names.join(", ")
+            ));
+            c.reasons.push(
+                "apply with --allow-replace to disconnect them, recreate the network and reconnect them with their aliases".to_string(),
+            );
+        }
+    }
+    c
+}
+
+fn adoption_conflict(
+    config: &Config,
+    server: &str,
+    dest: &Destination,
+    net: &Network,
+    differences: &[Difference],
+) -> PlanError {
+    let owner = match (net.label(labels::MANAGED), net.label(labels::OWNER)) {
+        (Some("true"), Some(other)) => format!(
+            "it belongs to berth owner `{other}`, not `{}`",
+            config.owner
+        ),
+        _ => "berth did not create it".to_string(),
+    };
+    let what: Vec<String> = differences
+        .iter()
+        .map(|d| {
+            format!(
+                "{} is {} live but {} in the config",
+                d.property, d.live, d.desired
+            )
+        })
+        .collect();
+    PlanError {
+        server: server.to_string(),
+        destination: Some(dest.name.clone()),
+        network: dest.network.clone(),
+        message: format!(
+            "network {} on server {} differs from destination {} ({}), and {owner}, so berth will not change it",
+            dest.network,
+            server,
+            dest.name,
+            what.join("; ")
+        ),
+        hint: "make the destination match the live network, or remove the network by hand so berth creates it".to_string(),
+    }
+}
+
+/// Properties of `spec` that the live network does not have. Unset optional
+/// properties are daemon defaults, never drift. For networks berth does not
+/// own, only the labels the config names are compared.
+pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut diff = |property: &str, live: String, desired: String| {
+        if live != desired {
+            out.push(Difference {
+                property: property.to_string(),
+                live,
+                desired,
+            });
+        }
+    };
+    diff("driver", live.driver.clone(), spec.driver.clone());
+    diff(
+        "internal",
+        live.internal.to_string(),
+        spec.internal.to_string(),
+    );
+    diff(
+        "attachable",
+        live.attachable.to_string(),
+        spec.attachable.to_string(),
+    );
+    let pools = || {
+        let s: Vec<String> = live
+            .ipam
+            .iter()
+            .filter_map(|p| p.subnet)
+            .map(|n| n.to_string())
+            .collect();
+        if s.is_empty() {
+            "none".to_string()
+        } else {
+            s.join(",")
+        }
+    };
+    if let Some(subnet) = spec.subnet {
+        if !live.ipam.iter().any(|p| p.subnet == Some(subnet)) {
+            diff("subnet", pools(), subnet.to_string());
+        }
+    }
+    if let Some(gw) = spec.gateway {
+        let pool = live
+            .ipam
+            .iter()
+            .find(|p| spec.subnet.is_none() || p.subnet == spec.subnet);
+        let live_gw = pool
+            .and_then(|p| p.gateway)
+            .map_or("none".to_string(), |g| g.to_string());
+        diff("gateway", live_gw, gw.to_string());
+    }
+    let live_labels: BTreeMap<&String, &String> = live
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("berth."))
+        .filter(|(k, _)| owned || spec.labels.contains_key(*k))
+        .collect();
+    let desired_labels: BTreeMap<&String, &String> = spec.labels.iter().collect();
+    if live_labels != desired_labels {
+        let show = |m: &BTreeMap<&String, &String>| {
+            if m.is_empty() {
+                "{}".to_string()
+            } else {
+                let kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{{{}}}", kv.join(", "))
+            }
+        };
+        diff("labels", show(&live_labels), show(&desired_labels));
+    }
+    out
+}
