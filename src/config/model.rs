@@ -35,6 +35,11 @@ impl Config {
         self.destinations.iter().find(|d| d.name == name)
     }
 
+    /// The destination `name`, if it lives on `server`.
+    pub fn destination_on(&self, name: &str, server: &str) -> Option<&Destination> {
+        self.destination(name).filter(|d| d.server == server)
+    }
+
     pub fn destinations_on<'a>(&'a self, server: &'a str) -> impl Iterator<Item = &'a Destination> {
         self.destinations.iter().filter(move |d| d.server == server)
     }

@@ -29,10 +29,7 @@ pub struct Attach {
 pub fn desired(config: &Config, server: &str, live: &Snapshot) -> BTreeMap<String, Vec<Want>> {
     let mut out: BTreeMap<String, Vec<Want>> = BTreeMap::new();
     for r in &config.resources {
-        let Some(dest) = config
-            .destination(&r.destination)
-            .filter(|d| d.server == server)
-        else {
+        let Some(dest) = config.destination_on(&r.destination, server) else {
             continue;
         };
         for c in live.containers.iter().filter(|c| selects(&r.selector, c)) {
@@ -46,10 +43,7 @@ pub fn desired(config: &Config, server: &str, live: &Snapshot) -> BTreeMap<Strin
         }
     }
     for s in &config.services {
-        let Some(dest) = config
-            .destination(&s.destination)
-            .filter(|d| d.server == server)
-        else {
+        let Some(dest) = config.destination_on(&s.destination, server) else {
             continue;
         };
         for c in stack(live, &s.project) {
@@ -200,10 +194,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
             .collect()
     };
     for r in &config.resources {
-        if !config
-            .destination(&r.destination)
-            .is_some_and(|d| d.server == server)
-        {
+        if config.destination_on(&r.destination, server).is_none() {
             continue;
         }
         if live.containers.iter().any(|c| selects(&r.selector, c)) {
@@ -239,10 +230,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
         });
     }
     for s in &config.services {
-        if !config
-            .destination(&s.destination)
-            .is_some_and(|d| d.server == server)
-        {
+        if config.destination_on(&s.destination, server).is_none() {
             continue;
         }
         if stack(live, &s.project).next().is_some() {

@@ -24,7 +24,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
 /// What a container is: from the config first, then Coolify's labels, then
 /// compose's, else `unmanaged`.
 pub fn classify(config: &Config, server: &str, c: &Container) -> (String, Option<String>) {
-    let on_server = |dest: &str| config.destination(dest).is_some_and(|d| d.server == server);
+    let on_server = |dest: &str| config.destination_on(dest, server).is_some();
     for r in config
         .resources
         .iter()
