@@ -61,7 +61,7 @@ pub struct Diagnostic {
     /// Short text under the caret.
     pub label: String,
     /// Another place that explains this one (e.g. the first definition of a duplicate).
-    pub related: Option<(Location, String)>,
+    pub related: Option<Box<(Location, String)>>,
     /// What to do about it.
     pub help: Option<String>,
 }
@@ -83,7 +83,7 @@ impl Diagnostic {
     }
 
     pub fn related(mut self, at: Location, label: impl Into<String>) -> Self {
-        self.related = Some((at, label.into()));
+        self.related = Some(Box::new((at, label.into())));
         self
     }
 
@@ -108,7 +108,8 @@ impl Diagnostic {
         let title = format!("{}: {}", self.position(sources), self.message);
         let primary = snippet(sources, &self.at, &self.label, AnnotationKind::Primary);
         let mut group = Level::ERROR.primary_title(title.as_str()).element(primary);
-        if let Some((at, label)) = &self.related {
+        if let Some(related) = &self.related {
+            let (at, label) = &**related;
             if at.file == self.at.file {
                 // annotate-snippets wants one snippet per file
                 group = Level::ERROR.primary_title(title.as_str()).element(

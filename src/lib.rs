@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod diag;
 pub mod docker;

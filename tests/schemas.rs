@@ -38,7 +38,11 @@ fn example_configs_declare_their_schema_and_validate() {
         }
         let loaded = berthing::source::worktree(&dir).unwrap();
         for f in &loaded.files {
-            assert!(f.text.starts_with("#:schema "), "{} must start with a #:schema line", f.path);
+            assert!(
+                f.text.starts_with("#:schema "),
+                "{} must start with a #:schema line",
+                f.path
+            );
             seen += 1;
         }
         if let Err(d) = berthing::config::load(&loaded.files) {

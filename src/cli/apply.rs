@@ -8,10 +8,11 @@ use crate::plan::Options;
 use crate::render;
 
 pub fn run(args: &ApplyArgs) -> Exit {
-    let (config, source) = match load_config(&args.source) {
-        Ok(c) => c,
+    let loaded = match load_config(&args.source) {
+        Ok(l) => l,
         Err(code) => return code,
     };
+    let config = loaded.config;
     let rt = runtime();
     let refreshed = refresh(&rt, &config, false);
     let mut plan = crate::plan::plan(
@@ -21,7 +22,8 @@ pub fn run(args: &ApplyArgs) -> Exit {
             allow_replace: args.allow_replace,
         },
     );
-    plan.source = source;
+    plan.source = loaded.source;
+    plan.warnings.splice(0..0, loaded.warnings);
     anstream::print!("{}", render::human(&plan));
 
     let failed: Vec<&str> = plan.failed_servers().map(|s| s.name.as_str()).collect();

@@ -168,8 +168,16 @@ pub fn error(msg: impl std::fmt::Display, hint: Option<&str>) {
     }
 }
 
-/// Reads and validates the config, printing every problem on failure.
-pub fn load_config(args: &SourceArgs) -> Result<(Config, crate::plan::SourceInfo), Exit> {
+/// A validated config, where it came from, and warnings about it.
+pub struct Loaded {
+    pub config: Config,
+    pub source: crate::plan::SourceInfo,
+    pub warnings: Vec<crate::plan::Warning>,
+}
+
+/// Reads and validates the config and the compose files it names, printing
+/// every problem on failure.
+pub fn load_config(args: &SourceArgs) -> Result<Loaded, Exit> {
     let loaded = match crate::source::worktree(&args.dir) {
         Ok(l) => l,
         Err(e) => {
@@ -180,12 +188,28 @@ pub fn load_config(args: &SourceArgs) -> Result<(Config, crate::plan::SourceInfo
             return Err(Exit::Error);
         }
     };
-    match crate::config::load(&loaded.files) {
-        Ok(config) => Ok((config, loaded.info)),
+    let checked = crate::config::load(&loaded.files).and_then(|config| {
+        let warnings = crate::compose::check(&config, &|p| loaded.read(p), &loaded.files)?;
+        Ok((config, warnings))
+    });
+    match checked {
+        Ok((config, warnings)) => Ok(Loaded {
+            config,
+            source: loaded.info,
+            warnings,
+        }),
         Err(diags) => {
             anstream::eprintln!("{}", diags.render(true));
             Err(Exit::Error)
         }
+    }
+}
+
+/// Prints config warnings to stderr.
+pub fn warn(warnings: &[crate::plan::Warning]) {
+    let yellow = anstyle::AnsiColor::Yellow.on_default().bold();
+    for w in warnings {
+        anstream::eprintln!("{yellow}warning:{yellow:#} {}", w.message);
     }
 }
 

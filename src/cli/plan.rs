@@ -5,10 +5,11 @@ use crate::plan::{Options, Plan};
 use crate::render;
 
 pub fn run(args: &PlanArgs) -> Exit {
-    let (config, source) = match load_config(&args.source) {
-        Ok(c) => c,
+    let loaded = match load_config(&args.source) {
+        Ok(l) => l,
         Err(code) => return code,
     };
+    let config = loaded.config;
     let rt = runtime();
     let refreshed = refresh(&rt, &config, args.format == Format::Json);
     let mut plan = crate::plan::plan(
@@ -18,7 +19,8 @@ pub fn run(args: &PlanArgs) -> Exit {
             allow_replace: args.allow_replace,
         },
     );
-    plan.source = source;
+    plan.source = loaded.source;
+    plan.warnings.splice(0..0, loaded.warnings);
     match args.format {
         Format::Human => anstream::print!("{}", render::human(&plan)),
         Format::Json => println!("{}", render::json(&plan)),

@@ -1,10 +1,12 @@
 //! `berth validate`: load and check the config; contact no server.
 
-use super::{Exit, SourceArgs, load_config};
+use super::{Exit, SourceArgs, load_config, warn};
 
 pub fn run(args: &SourceArgs) -> Exit {
     match load_config(args) {
-        Ok((config, _)) => {
+        Ok(loaded) => {
+            warn(&loaded.warnings);
+            let config = loaded.config;
             let green = anstyle::AnsiColor::Green.on_default().bold();
             anstream::println!(
                 "{green}The config is valid:{green:#} {} server(s), {} destination(s), {} application/database(s), {} service(s).",

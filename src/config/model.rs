@@ -173,7 +173,15 @@ pub struct Service {
     pub destination: String,
     pub project: String,
     pub connect_to_predefined_networks: bool,
-    pub compose_file: Option<String>,
+    pub compose_file: Option<FileRef>,
     pub clone_of: Option<String>,
+    pub at: Location,
+}
+
+/// A file of the repository that the config names, and where it names it.
+#[derive(Debug, Clone)]
+pub struct FileRef {
+    /// Relative to the repository root.
+    pub path: String,
     pub at: Location,
 }

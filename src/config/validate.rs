@@ -610,7 +610,10 @@ fn service(
         destination: r.destination.clone(),
         project,
         connect_to_predefined_networks: r.connect_to_predefined_networks.unwrap_or(false),
-        compose_file: r.compose_file.clone(),
+        compose_file: r.compose_file.clone().map(|path| FileRef {
+            path,
+            at: e.loc("compose_file"),
+        }),
         clone_of: r.clone_of.clone(),
         at: e.loc("name"),
     })

@@ -178,7 +178,7 @@ fn summary(plan: &Plan) -> String {
         }
     }
     if parts.is_empty() {
-        parts.push("no changes".to_string());
+        parts.push("nothing to apply".to_string());
     }
     let mut line = format!("Plan: {}.", parts.join(", "));
     let blocked = plan.blocked();

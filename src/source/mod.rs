@@ -21,11 +21,32 @@ pub enum SourceError {
     Empty { path: PathBuf },
 }
 
-/// The config files of a directory, and how to name them in a plan.
+/// The config files of a directory, how to name them in a plan, and where
+/// other files the config names (compose files) are read from.
 #[derive(Debug)]
 pub struct Loaded {
     pub files: Vec<SourceFile>,
     pub info: SourceInfo,
+    /// The repository root: the enclosing git work tree, else the config directory.
+    pub root: PathBuf,
+}
+
+impl Loaded {
+    /// A file of the repository by its path from the root; never outside it.
+    pub fn read(&self, path: &str) -> std::io::Result<String> {
+        let rel = crate::config::repo_relative(path).map_err(|why| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("the path {why}"))
+        })?;
+        std::fs::read_to_string(self.root.join(rel))
+    }
+}
+
+/// The enclosing git work tree of `dir`, else `dir`.
+fn repo_root(dir: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    abs.ancestors()
+        .find(|a| a.join(".git").exists())
+        .map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
 }
 
 /// Every `*.toml` under `dir`, skipping hidden directories and `target/`,
@@ -61,6 +82,7 @@ pub fn worktree(dir: &Path) -> Result<Loaded, SourceError> {
             commit: None,
             path: Some(dir.display().to_string()),
         },
+        root: repo_root(dir),
     })
 }
 

@@ -1,0 +1,574 @@
+//! Harness for the integration tests: they run the real `berth` binary
+//! against the real local Docker Engine and check the result with the
+//! `docker` CLI.
+//!
+//! Every test owns its Docker objects: names come from [`unique`], and a
+//! [`Cleanup`] guard created before the first object removes them again,
+//! whether the test passes or fails.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// The image every test container runs (built from Debian's static busybox).
+pub const TEST_IMAGE: &str = "berth-test/busybox:1";
+
+/// How long one berth run may take before the harness kills it.
+const BERTH_TIMEOUT: Duration = Duration::from_secs(180);
+
+// ---------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------
+
+/// A name no other test (thread or process) uses: `bt-<prefix>-<pid>-<n>-<t>`.
+/// Valid as a Docker container or network name and as a berth owner.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "bt-{prefix}-{}-{n}-{:x}",
+        std::process::id(),
+        nanos % 0x10_0000
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Docker CLI
+// ---------------------------------------------------------------------------
+
+/// Path of the Docker socket berth's `local` server means: `$DOCKER_HOST`
+/// when it is a `unix://` address, else `/var/run/docker.sock`.
+pub fn docker_socket() -> PathBuf {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) if host.starts_with("unix://") => PathBuf::from(&host["unix://".len()..]),
+        _ => PathBuf::from("/var/run/docker.sock"),
+    }
+}
+
+/// Runs `docker ARGS` and returns its output, whatever the exit status.
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run the docker CLI")
+}
+
+/// Runs `docker ARGS`, panics unless it succeeds, returns trimmed stdout.
+pub fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {} failed ({}):\n{}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `docker inspect`-style call with `--format '{{json EXPR}}'`, parsed.
+fn docker_json(args: &[&str]) -> Value {
+    let text = docker_ok(args);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("docker {} printed no JSON ({e}): {text}", args.join(" ")))
+}
+
+/// Makes sure the test image exists, building it from `/bin/busybox` (as
+/// `.ci/run` does) at most once per test process.
+pub fn ensure_image() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        if docker(&["image", "inspect", TEST_IMAGE]).status.success() {
+            return;
+        }
+        let busybox = Path::new("/bin/busybox");
+        assert!(
+            busybox.exists(),
+            "/bin/busybox is missing: apt-get install -y busybox-static"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("rootfs/bin");
+        std::fs::create_dir_all(&bin).expect("mkdir rootfs/bin");
+        std::fs::copy(busybox, bin.join("busybox")).expect("copy busybox");
+        for applet in ["sh", "sleep", "nc", "httpd", "cat", "env", "ls", "echo"] {
+            std::os::unix::fs::symlink("busybox", bin.join(applet)).expect("symlink applet");
+        }
+        let script = format!(
+            "tar -C '{}' -c . | docker import - {TEST_IMAGE}",
+            dir.path().join("rootfs").display()
+        );
+        let status = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .status()
+            .expect("run sh");
+        assert!(status.success(), "building {TEST_IMAGE} failed");
+    });
+}
+
+/// Does a network with exactly this name exist on the local engine?
+pub fn network_exists(name: &str) -> bool {
+    let out = docker(&["network", "inspect", "--format", "{{.Name}}", name]);
+    out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == name
+}
+
+/// The labels of a network (empty when it has none).
+pub fn network_labels(name: &str) -> HashMap<String, String> {
+    let v = docker_json(&["network", "inspect", "--format", "{{json .Labels}}", name]);
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+/// The first IPAM subnet of a network, if any.
+pub fn network_subnet(name: &str) -> Option<String> {
+    let v = docker_json(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{json .IPAM.Config}}",
+        name,
+    ]);
+    v.as_array()?
+        .iter()
+        .find_map(|c| c.get("Subnet")?.as_str().map(str::to_string))
+}
+
+/// The networks a container is attached to, each with its aliases there
+/// (from `.NetworkSettings.Networks[net].Aliases`). Docker 20.10 adds the
+/// short container id to the aliases: check with `contains`, not equality.
+pub fn container_networks(container: &str) -> HashMap<String, Vec<String>> {
+    let v = docker_json(&[
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{json .NetworkSettings.Networks}}",
+        container,
+    ]);
+    let Some(nets) = v.as_object() else {
+        return HashMap::new();
+    };
+    nets.iter()
+        .map(|(net, settings)| {
+            let aliases = settings
+                .get("Aliases")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (net.clone(), aliases)
+        })
+        .collect()
+}
+
+/// Is the container running?
+pub fn container_running(container: &str) -> bool {
+    docker_ok(&[
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{.State.Running}}",
+        container,
+    ]) == "true"
+}
+
+fn container_args<'a>(name: &'a str, network: &'a str, aliases: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--name", name, "--network", network];
+    for alias in aliases {
+        args.extend(["--network-alias", alias]);
+    }
+    args.extend([TEST_IMAGE, "sleep", "3600"]);
+    args
+}
+
+/// Starts `sleep 3600` detached on the test image, attached to `network`
+/// with `aliases`. Call [`ensure_image`] first.
+pub fn run_container(name: &str, network: &str, aliases: &[&str]) {
+    let mut args = vec!["run", "-d"];
+    args.extend(container_args(name, network, aliases));
+    docker_ok(&args);
+}
+
+/// Creates (never starts) a container attached to `network` with `aliases`.
+/// Call [`ensure_image`] first.
+pub fn create_stopped_container(name: &str, network: &str, aliases: &[&str]) {
+    let mut args = vec!["create"];
+    args.extend(container_args(name, network, aliases));
+    docker_ok(&args);
+}
+
+// ---------------------------------------------------------------------------
+// Cleanup guard
+// ---------------------------------------------------------------------------
+
+/// Records the containers and networks a test creates (or expects berth to
+/// create) and force-removes them on drop, containers first, pass or fail.
+#[derive(Default)]
+pub struct Cleanup {
+    containers: Mutex<Vec<String>>,
+    networks: Mutex<Vec<String>>,
+}
+
+impl Cleanup {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a container name; returns it for convenience.
+    pub fn container(&self, name: &str) -> String {
+        lock(&self.containers).push(name.to_string());
+        name.to_string()
+    }
+
+    /// Registers a network name; returns it for convenience.
+    pub fn network(&self, name: &str) -> String {
+        lock(&self.networks).push(name.to_string());
+        name.to_string()
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let containers = std::mem::take(&mut *lock(&self.containers));
+        if !containers.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(containers.iter().map(String::as_str));
+            quiet_remove(&args);
+        }
+        for net in std::mem::take(&mut *lock(&self.networks)) {
+            quiet_remove(&["network", "rm", &net]);
+        }
+    }
+}
+
+/// Runs a removal; "not found" is fine, anything else is reported (never
+/// panics: this runs in `Drop`, possibly while unwinding).
+fn quiet_remove(args: &[&str]) {
+    let out = docker(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && !err.contains("No such") && !err.contains("not found") {
+        eprintln!("cleanup: docker {} failed: {err}", args.join(" "));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------
+// Running berth
+// ---------------------------------------------------------------------------
+
+/// What one berth run left behind.
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics (showing the whole run) unless the exit code is `code`.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{self}");
+        self
+    }
+
+    /// stdout parsed as JSON; panics with the whole run if it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{self}"))
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "$ berth {}\nexit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--------------",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// Runs the berth binary with exactly `args`: `NO_COLOR=1`, stdin null,
+/// killed after [`BERTH_TIMEOUT`].
+pub fn berth_raw(args: &[String], cwd: &Path) -> Run {
+    // Applies are serialised within a test process: berth locks each daemon
+    // while applying, and all tests share the one local daemon.
+    static APPLY: Mutex<()> = Mutex::new(());
+    let _apply = (args.first().map(String::as_str) == Some("apply")).then(|| lock(&APPLY));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start berth");
+    let stdout = read_in_background(child.stdout.take().expect("stdout"));
+    let stderr = read_in_background(child.stderr.take().expect("stderr"));
+
+    let deadline = Instant::now() + BERTH_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for berth") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let run = Run {
+        args: args.to_vec(),
+        code: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    assert!(
+        status.is_some(),
+        "berth did not finish within {BERTH_TIMEOUT:?} and was killed\n{run}"
+    );
+    run
+}
+
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// A config directory (a tempdir) that a test writes TOML files into.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes (or overwrites) `name` in the config directory.
+    pub fn write(&self, name: &str, text: &str) {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, text).expect("write config file");
+    }
+
+    /// Runs `berth SUBCOMMAND --dir <project> REST...`, e.g.
+    /// `berth(&["plan", "--format", "json"])`.
+    pub fn berth(&self, args: &[&str]) -> Run {
+        let mut full: Vec<String> = Vec::with_capacity(args.len() + 2);
+        if let Some((sub, rest)) = args.split_first() {
+            full.push(sub.to_string());
+            full.push("--dir".into());
+            full.push(self.path().display().to_string());
+            full.extend(rest.iter().map(|s| s.to_string()));
+        }
+        berth_raw(&full, self.path())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Counting proxy
+// ---------------------------------------------------------------------------
+
+/// A unix-socket proxy in front of the Docker socket that counts the HTTP
+/// requests clients send through it (keep-alive connections included).
+pub struct CountingProxy {
+    socket: PathBuf,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    _dir: tempfile::TempDir,
+}
+
+impl CountingProxy {
+    /// Starts the proxy; returns the path clients connect to and the handle.
+    pub fn start(upstream: &Path) -> (PathBuf, CountingProxy) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("docker.sock");
+        let listener = UnixListener::bind(&socket).expect("bind proxy socket");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let upstream = upstream.to_path_buf();
+            let requests = Arc::clone(&requests);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                for client in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(client) = client else { continue };
+                    let upstream = upstream.clone();
+                    let requests = Arc::clone(&requests);
+                    thread::spawn(move || proxy_connection(client, &upstream, &requests));
+                }
+            });
+        }
+        let proxy = CountingProxy {
+            socket: socket.clone(),
+            requests,
+            stop,
+            _dir: dir,
+        };
+        (socket, proxy)
+    }
+
+    /// Number of requests seen since start (or the last [`reset`](Self::reset)).
+    pub fn count(&self) -> usize {
+        lock(&self.requests).len()
+    }
+
+    /// The request lines seen, e.g. `GET /v1.41/networks`.
+    pub fn requests(&self) -> Vec<String> {
+        lock(&self.requests).clone()
+    }
+
+    /// Forgets the requests seen so far.
+    pub fn reset(&self) {
+        lock(&self.requests).clear();
+    }
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = UnixStream::connect(&self.socket);
+    }
+}
+
+fn proxy_connection(client: UnixStream, upstream: &Path, requests: &Mutex<Vec<String>>) {
+    let Ok(server) = UnixStream::connect(upstream) else {
+        return;
+    };
+    let (Ok(mut client_r), Ok(mut server_w)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    let (mut server_r, mut client_w) = (server, client);
+    let back = thread::spawn(move || {
+        let _ = io::copy(&mut server_r, &mut client_w);
+        let _ = client_w.shutdown(std::net::Shutdown::Write);
+    });
+    let mut counter = RequestCounter::default();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match client_r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        // Count before forwarding: when the client has its answer, its
+        // request is already recorded.
+        for line in counter.feed(&buf[..n]) {
+            lock(requests).push(line);
+        }
+        if server_w.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = server_w.shutdown(std::net::Shutdown::Write);
+    let _ = back.join();
+}
+
+/// Splits a client's byte stream into HTTP/1.1 requests: a request line, the
+/// headers up to a blank line, then `Content-Length` bytes of body.
+#[derive(Default)]
+pub struct RequestCounter {
+    line: Vec<u8>,
+    in_headers: bool,
+    content_length: usize,
+    body_left: usize,
+}
+
+impl RequestCounter {
+    /// Feeds bytes; returns the request lines (method and path) completed.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Vec<String> {
+        let mut found = Vec::new();
+        while !bytes.is_empty() {
+            if self.body_left > 0 {
+                let skip = self.body_left.min(bytes.len());
+                self.body_left -= skip;
+                bytes = &bytes[skip..];
+                continue;
+            }
+            let byte = bytes[0];
+            bytes = &bytes[1..];
+            if byte != b'\n' {
+                self.line.push(byte);
+                continue;
+            }
+            let line = String::from_utf8_lossy(&self.line)
+                .trim_end_matches('\r')
+                .to_string();
+            self.line.clear();
+            if !self.in_headers {
+                if is_request_line(&line) {
+                    // "GET /v1.41/networks HTTP/1.1" -> "GET /v1.41/networks"
+                    let shown = line.rsplit_once(' ').map_or(&*line, |(l, _)| l);
+                    found.push(shown.to_string());
+                    self.in_headers = true;
+                    self.content_length = 0;
+                }
+            } else if line.is_empty() {
+                self.in_headers = false;
+                self.body_left = self.content_length;
+            } else if let Some((name, value)) = line.split_once(':') {
+                if name.trim().eq_ignore_ascii_case("content-length") {
+                    self.content_length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        found
+    }
+}
+
+fn is_request_line(line: &str) -> bool {
+    ["GET /", "POST /", "DELETE /", "PUT /", "HEAD /"]
+        .iter()
+        .any(|m| line.starts_with(m))
+}

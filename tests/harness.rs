@@ -1,0 +1,61 @@
+//! Checks of the test harness itself (tests/common), independent of berth.
+
+mod common;
+
+use common::{Cleanup, CountingProxy, RequestCounter, docker, docker_socket, unique};
+
+#[test]
+fn request_counter_sees_keep_alive_requests_and_skips_bodies() {
+    let stream = b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n\
+        POST /v1.41/networks/create HTTP/1.1\r\nContent-Length: 11\r\n\r\n{\"a\":\"b\"}\r\n\
+        GET /v1.41/networks HTTP/1.1\r\n\r\n";
+    // Fed one byte at a time: the worst way a stream can be split.
+    let mut counter = RequestCounter::default();
+    let mut seen = Vec::new();
+    for b in stream {
+        seen.extend(counter.feed(std::slice::from_ref(b)));
+    }
+    assert_eq!(
+        seen,
+        [
+            "GET /_ping",
+            "POST /v1.41/networks/create",
+            "GET /v1.41/networks"
+        ]
+    );
+}
+
+#[test]
+fn counting_proxy_forwards_and_counts_docker_cli_requests() {
+    let cleanup = Cleanup::new();
+    let net = cleanup.network(&unique("proxy"));
+    let (socket, proxy) = CountingProxy::start(&docker_socket());
+    let host = format!("unix://{}", socket.display());
+
+    let out = docker(&["-H", &host, "network", "create", &net]);
+    assert!(
+        out.status.success(),
+        "docker through the proxy failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(common::network_exists(&net));
+    let requests = proxy.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("POST /") && r.ends_with("/networks/create")),
+        "network create not seen: {requests:?}"
+    );
+
+    proxy.reset();
+    let out = docker(&["-H", &host, "network", "ls"]);
+    assert!(out.status.success());
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /") && r.contains("/networks")),
+        "network ls not seen: {:?}",
+        proxy.requests()
+    );
+}
