@@ -107,12 +107,28 @@ async fn execute(client: &Client, owner: &str, c: &Change) -> Result<(), String>
                 .container
                 .as_deref()
                 .ok_or("the plan names no container")?;
+            let aliases = c.aliases.as_deref().unwrap_or_default();
+            if let Some(old) = &c.live_aliases {
+                // Aliases cannot be edited in place: disconnect, then connect.
+                client
+                    .disconnect(&c.network, container)
+                    .await
+                    .map_err(|e| e.cause())?;
+                if let Err(e) = client.connect(&c.network, container, aliases).await {
+                    return Err(match client.connect(&c.network, container, old).await {
+                        Ok(()) => format!("{}; the old aliases were restored", e.cause()),
+                        Err(r) => format!(
+                            "{}; {container} is now disconnected from {} (restoring its old aliases failed: {})",
+                            e.cause(),
+                            c.network,
+                            r.cause()
+                        ),
+                    });
+                }
+                return Ok(());
+            }
             client
-                .connect(
-                    &c.network,
-                    container,
-                    c.aliases.as_deref().unwrap_or_default(),
-                )
+                .connect(&c.network, container, aliases)
                 .await
                 .map_err(|e| e.cause())
         }

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod config;
 pub mod diag;
 pub mod docker;
+pub mod import;
 pub mod live;
 pub mod plan;
 pub mod refresh;

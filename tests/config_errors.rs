@@ -70,13 +70,13 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         (
             "destination → unknown server",
             "[[destination]]\nname = \"prod\"\nserver = \"nope\"\nnetwork = \"n\"\n".into(),
-            "destination refers to unknown server `nope`",
+            "destination `prod` refers to unknown server `nope`",
             "berth.toml:3:10",
         ),
         (
             "application → unknown destination",
             format!("{s}[[application]]\nname = \"api\"\ndestination = \"prdo\"\n"),
-            "application refers to unknown destination `prdo`",
+            "application `api` refers to unknown destination `prdo`",
             "berth.toml:6:15",
         ),
         (
@@ -84,7 +84,7 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             format!(
                 "{s}[[destination]]\nname = \"prod\"\nserver = \"s1\"\nnetwork = \"n\"\n[[application]]\nname = \"api\"\ndestination = \"prod\"\nclone_of = \"ghost\"\n"
             ),
-            "refers to unknown application (clone_of) `ghost`",
+            "application `api` refers to unknown application (clone_of) `ghost`",
             "berth.toml:11:12",
         ),
         (

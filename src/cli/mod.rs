@@ -2,6 +2,7 @@
 //! over the library. Every command returns an [`Exit`] code (DESIGN §3).
 
 mod apply;
+mod import;
 mod plan;
 mod validate;
 
@@ -71,6 +72,13 @@ pub enum Command {
     /// Applies nothing when anything is blocked (exit 3) or any server did
     /// not answer (exit 1).
     Apply(ApplyArgs),
+    /// Print TOML for what runs on a declared server now.
+    ///
+    /// Destinations for its user-defined networks (not compose per-stack
+    /// networks), applications and databases for containers on them (by
+    /// `coolify.type`), services for compose projects. Planning the output
+    /// against the same server shows no changes.
+    Import(ImportArgs),
     /// Print the JSON schema of the config or of the plan.
     Schema {
         #[arg(value_enum)]
@@ -122,6 +130,15 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The declared `[[server]]` to read.
+    #[arg(long, value_name = "NAME")]
+    pub server: String,
+}
+
+#[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub source: SourceArgs,
@@ -140,6 +157,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Config => crate::config::schema(),

@@ -267,7 +267,7 @@ fn destination(
     if !raw.servers.iter().any(|s| s.raw.name == r.server) {
         ok = false;
         errors.push(dangling(
-            "destination",
+            &format!("destination `{}`", r.name),
             "server",
             &r.server,
             e.loc("server"),
@@ -472,7 +472,7 @@ fn resource(
 ) -> Option<Resource> {
     let r = &e.raw;
     let mut ok = destination_ref(
-        kind.as_str(),
+        &format!("{kind} `{}`", r.name),
         &r.destination,
         e.loc("destination"),
         raw,
@@ -570,7 +570,13 @@ fn service(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Service> {
     let r = &e.raw;
-    let mut ok = destination_ref("service", &r.destination, e.loc("destination"), raw, errors);
+    let mut ok = destination_ref(
+        &format!("service `{}`", r.name),
+        &r.destination,
+        e.loc("destination"),
+        raw,
+        errors,
+    );
     let project = r.project.clone().unwrap_or_else(|| r.name.clone());
     if !valid_compose_project(&project) {
         ok = false;
@@ -649,8 +655,9 @@ pub fn repo_relative(path: &str) -> Result<PathBuf, &'static str> {
     Ok(p.to_path_buf())
 }
 
+/// `who` (e.g. "application `api`") must name a declared destination.
 fn destination_ref(
-    kind: &str,
+    who: &str,
     dest: &str,
     at: Location,
     raw: &RawConfig,
@@ -659,13 +666,25 @@ fn destination_ref(
     if raw.destinations.iter().any(|d| d.raw.name == dest) {
         return true;
     }
-    errors.push(dangling(
-        kind,
+    let d = dangling(
+        who,
         "destination",
         dest,
         at,
         names(&raw.destinations, |d| &d.raw.name),
-    ));
+    );
+    let d = if d
+        .help
+        .as_deref()
+        .is_some_and(|h| h.starts_with("did you mean"))
+    {
+        d
+    } else {
+        d.help(format!(
+            "a destination cannot be removed while a resource references it: reassign or remove {who} first"
+        ))
+    };
+    errors.push(d);
     false
 }
 
@@ -689,7 +708,7 @@ fn clone_ref<'a>(
         return true;
     }
     errors.push(dangling(
-        kind,
+        &format!("{kind} `{name}`"),
         &format!("{kind} (clone_of)"),
         source,
         at,
@@ -702,8 +721,8 @@ fn names<T>(entries: &[Entry<T>], name: impl Fn(&Entry<T>) -> &String) -> Vec<&s
     entries.iter().map(|e| name(e).as_str()).collect()
 }
 
-fn dangling(kind: &str, target: &str, name: &str, at: Location, known: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::new(format!("{kind} refers to unknown {target} `{name}`"), at)
+fn dangling(who: &str, target: &str, name: &str, at: Location, known: Vec<&str>) -> Diagnostic {
+    let d = Diagnostic::new(format!("{who} refers to unknown {target} `{name}`"), at)
         .label(format!("no {target} of that name"));
     match super::load::did_you_mean(name, &known) {
         Some(best) => d.help(format!("did you mean `{best}`?")),

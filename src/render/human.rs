@@ -19,20 +19,27 @@ fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
 }
 
-fn symbol(action: Action) -> (Style, &'static str) {
-    match action {
+fn symbol(c: &Change) -> (Style, &'static str) {
+    match c.action {
+        Action::Connect if c.live_aliases.is_some() => (YELLOW, "-/+"),
         Action::CreateNetwork | Action::Connect | Action::Clone => (GREEN, "+"),
         Action::RemoveNetwork | Action::Disconnect => (RED, "-"),
         Action::ReplaceNetwork => (YELLOW, "-/+"),
     }
 }
 
-/// `create network prod-net (destination production)`
+/// `create network prod-net (destination production)`: a change on its own
+/// line, as in apply's progress.
 fn describe(c: &Change) -> String {
     let mut s = match c.action {
         Action::CreateNetwork => format!("create network {}", c.network),
         Action::RemoveNetwork => format!("remove network {}", c.network),
         Action::ReplaceNetwork => format!("replace network {}", c.network),
+        Action::Connect if c.live_aliases.is_some() => format!(
+            "reconnect {} to {} with new aliases",
+            c.container.as_deref().unwrap_or("?"),
+            c.network
+        ),
         Action::Connect => format!(
             "connect {} to {}",
             c.container.as_deref().unwrap_or("?"),
@@ -51,8 +58,43 @@ fn describe(c: &Change) -> String {
     s
 }
 
+/// The same change inside its destination's group: the network is in the
+/// heading, the container's kind and name beside it.
+fn short(c: &Change) -> String {
+    let container = c.container.as_deref().unwrap_or("?");
+    let owner = c
+        .resource
+        .as_ref()
+        .map(|r| format!("  {}", paint(DIM, &format!("{} {}", r.kind, r.name))))
+        .unwrap_or_default();
+    match c.action {
+        Action::CreateNetwork => "create network".to_string(),
+        Action::RemoveNetwork => "remove network".to_string(),
+        Action::ReplaceNetwork => "replace network".to_string(),
+        Action::Connect => match &c.live_aliases {
+            Some(live) => format!(
+                "reconnect {container}{owner}  aliases {} → {}",
+                paint(RED, &live.join(", ")),
+                paint(GREEN, &c.aliases.clone().unwrap_or_default().join(", "))
+            ),
+            None => format!(
+                "connect {container}{owner}  aliases {}",
+                c.aliases.clone().unwrap_or_default().join(", ")
+            ),
+        },
+        Action::Disconnect => format!("disconnect {container}{owner}"),
+        Action::Clone => format!("clone into {container}{owner}"),
+    }
+}
+
 pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
+    for w in plan.warnings.iter().filter(|w| w.server.is_none()) {
+        let _ = writeln!(out, "{} {}", paint(YELLOW.bold(), "warning:"), w.message);
+    }
+    if plan.warnings.iter().any(|w| w.server.is_none()) {
+        out.push('\n');
+    }
     for server in &plan.servers {
         let _ = writeln!(
             out,
@@ -85,20 +127,60 @@ pub fn plan(plan: &Plan) -> String {
             .iter()
             .filter(|e| e.server == server.name)
             .collect();
+        let missing: Vec<_> = plan
+            .missing
+            .iter()
+            .filter(|m| m.server == server.name)
+            .collect();
+        let warnings: Vec<_> = plan
+            .warnings
+            .iter()
+            .filter(|w| w.server.as_deref() == Some(&server.name))
+            .collect();
         if changes.is_empty() && errors.is_empty() {
             let _ = writeln!(out, "  {}", paint(DIM, "no changes"));
         }
-        for c in changes {
-            change(&mut out, c);
+        // One group per network, in the order the plan lists them.
+        let mut networks: Vec<&str> = Vec::new();
+        for c in &changes {
+            if !networks.contains(&c.network.as_str()) {
+                networks.push(&c.network);
+            }
+        }
+        for net in networks {
+            let group: Vec<&&Change> = changes.iter().filter(|c| c.network == net).collect();
+            let heading = match group.iter().find_map(|c| c.destination.as_deref()) {
+                Some(d) => format!("destination {d} · network {net}"),
+                None => format!("network {net}"),
+            };
+            let _ = writeln!(out, "  {}", paint(BOLD, &heading));
+            for c in group {
+                change(&mut out, c);
+            }
         }
         for e in errors {
             let _ = writeln!(out, "  {} {}", paint(BLOCKED, "error:"), e.message);
             let _ = writeln!(out, "      {} {}", paint(DIM, "hint:"), e.hint);
         }
+        if !missing.is_empty() {
+            let _ = writeln!(out, "  {}", paint(BOLD, "missing (no action)"));
+            for m in missing {
+                let _ = writeln!(
+                    out,
+                    "      {} {} {}: {}",
+                    paint(YELLOW, "?"),
+                    m.resource.kind,
+                    m.resource.name,
+                    m.note
+                        .as_deref()
+                        .unwrap_or(&format!("no container {}", m.container))
+                );
+            }
+        }
+        for w in warnings {
+            let _ = writeln!(out, "  {} {}", paint(YELLOW.bold(), "warning:"), w.message);
+        }
         out.push('\n');
-    }
-    for w in &plan.warnings {
-        let _ = writeln!(out, "{} {}", paint(YELLOW.bold(), "warning:"), w.message);
     }
     out.push_str(&summary(plan));
     out.push('\n');
@@ -106,13 +188,13 @@ pub fn plan(plan: &Plan) -> String {
 }
 
 fn change(out: &mut String, c: &Change) {
-    let (style, sym) = symbol(c.action);
+    let (style, sym) = symbol(c);
     let blocked = c.status == Status::Blocked;
     let _ = write!(
         out,
-        "  {} {}",
+        "    {} {}",
         paint(style, &format!("{sym:>3}")),
-        describe(c)
+        short(c)
     );
     if blocked {
         let _ = write!(out, "  {}", paint(BLOCKED, "BLOCKED"));
@@ -133,20 +215,17 @@ fn change(out: &mut String, c: &Change) {
             if spec.attachable {
                 parts.push("attachable".into());
             }
-            let _ = writeln!(out, "        {}", paint(DIM, &parts.join(", ")));
+            let _ = writeln!(out, "          {}", paint(DIM, &parts.join(", ")));
         }
     }
     for d in &c.differences {
         let _ = writeln!(
             out,
-            "        {}: {} → {}",
+            "          {}: {} → {}",
             d.property,
             paint(RED, &d.live),
             paint(GREEN, &d.desired)
         );
-    }
-    if let Some(aliases) = &c.aliases {
-        let _ = writeln!(out, "        aliases: {}", aliases.join(", "));
     }
     for r in &c.reasons {
         let mark = if blocked {
@@ -154,7 +233,7 @@ fn change(out: &mut String, c: &Change) {
         } else {
             paint(DIM, "·")
         };
-        let _ = writeln!(out, "        {mark} {r}");
+        let _ = writeln!(out, "          {mark} {r}");
     }
 }
 
@@ -162,7 +241,17 @@ fn change(out: &mut String, c: &Change) {
 fn summary(plan: &Plan) -> String {
     let failed = plan.failed_servers().count();
     if plan.changes.is_empty() && plan.errors.is_empty() && failed == 0 {
-        return paint(GREEN.bold(), "No changes. The servers match the config.");
+        return match plan.missing.len() {
+            0 => paint(GREEN.bold(), "No changes. The servers match the config."),
+            n => format!(
+                "{} {}",
+                paint(GREEN.bold(), "No changes."),
+                paint(
+                    YELLOW,
+                    &format!("{n} declared resource(s) have no container (see `missing` above).")
+                )
+            ),
+        };
     }
     let mut parts = Vec::new();
     for (action, verb) in [

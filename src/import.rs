@@ -1,0 +1,189 @@
+//! `berth import`: TOML for what runs on a server now, so a fleet that
+//! Coolify or hand-run `docker` commands set up can be brought under berth.
+//! Pure: a snapshot in, config text out.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::config::{Address, Config, Server};
+use crate::live::{Container, Network, Snapshot, labels};
+
+/// Networks that can be destinations: user-defined, not a compose stack's
+/// own network, not Docker's or swarm's.
+pub fn destination_networks(live: &Snapshot) -> Vec<&Network> {
+    live.networks
+        .iter()
+        .filter(|n| !n.is_predefined() && !matches!(n.name.as_str(), "ingress" | "docker_gwbridge"))
+        .filter(|n| n.label("com.docker.compose.network").is_none())
+        .collect()
+}
+
+/// Containers whose aliases the import needs (those on destination networks).
+pub fn inspections(live: &Snapshot) -> Vec<String> {
+    let nets: Vec<&str> = destination_networks(live)
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect();
+    live.containers
+        .iter()
+        .filter(|c| c.networks.keys().any(|n| nets.contains(&n.as_str())))
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+fn q(s: &str) -> String {
+    // JSON string escapes are a subset of TOML basic-string escapes.
+    serde_json::to_string(s).expect("a string serializes")
+}
+
+fn inline_table(m: &BTreeMap<String, String>) -> String {
+    let kv: Vec<String> = m
+        .iter()
+        .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+        .collect();
+    format!("{{ {} }}", kv.join(", "))
+}
+
+fn list(items: &[String]) -> String {
+    let items: Vec<String> = items.iter().map(|s| q(s)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The whole config for `server` as its snapshot shows it.
+pub fn import(config: &Config, server: &Server, live: &Snapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "#:schema ./schemas/berth.schema.json");
+    let _ = writeln!(
+        out,
+        "# What runs on server {} now (berth import).",
+        server.name
+    );
+    let _ = writeln!(
+        out,
+        "# `berth plan` with this config shows no changes for this server.\n"
+    );
+    let _ = writeln!(out, "[settings]\nowner = {}\n", q(&config.owner));
+    server_table(&mut out, server);
+
+    let nets = destination_networks(live);
+    for n in &nets {
+        destination(&mut out, &server.name, n);
+    }
+
+    // Compose stacks first: their containers are the stack, not applications.
+    let mut stacks: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
+    let mut singles: Vec<&Container> = Vec::new();
+    for c in &live.containers {
+        match (
+            c.label(labels::COOLIFY_TYPE),
+            c.label(labels::COMPOSE_PROJECT),
+        ) {
+            (None, Some(project)) => stacks.entry(project).or_default().push(c),
+            _ => singles.push(c),
+        }
+    }
+    let mut used: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in singles {
+        let kind = match c.label(labels::COOLIFY_TYPE) {
+            Some("database") => "database",
+            _ => "application",
+        };
+        for n in nets.iter().filter(|n| c.networks.contains_key(&n.name)) {
+            let count = used.entry(c.name.as_str()).or_default();
+            let name = if *count == 0 {
+                c.name.clone()
+            } else {
+                format!("{}-{}", c.name, n.name)
+            };
+            *count += 1;
+            let _ = writeln!(out, "[[{kind}]]");
+            let _ = writeln!(out, "name = {}", q(&name));
+            let _ = writeln!(out, "destination = {}", q(&n.name));
+            if name != c.name {
+                let _ = writeln!(out, "container = {}", q(&c.name));
+            }
+            let aliases = c.aliases_on(&n.name).unwrap_or_default();
+            let _ = writeln!(out, "aliases = {}\n", list(&aliases));
+        }
+    }
+    for (project, containers) in stacks {
+        let attached = nets
+            .iter()
+            .find(|n| containers.iter().any(|c| c.networks.contains_key(&n.name)));
+        let Some(dest) = attached.or(nets.first()) else {
+            let _ = writeln!(
+                out,
+                "# compose project {project}: no destination network on this server to assign it to\n"
+            );
+            continue;
+        };
+        let _ = writeln!(out, "[[service]]");
+        let _ = writeln!(out, "name = {}", q(project));
+        let _ = writeln!(out, "destination = {}", q(&dest.name));
+        let _ = writeln!(
+            out,
+            "connect_to_predefined_networks = {}\n",
+            attached.is_some()
+        );
+    }
+    out
+}
+
+fn server_table(out: &mut String, server: &Server) {
+    let _ = writeln!(
+        out,
+        "[[server]]\nname = {}\naddress = {}",
+        q(&server.name),
+        q(&server.address.to_string())
+    );
+    if let Address::Ssh {
+        docker_socket,
+        identity_file,
+        known_hosts_file,
+        ..
+    } = &server.address
+    {
+        let _ = writeln!(out, "docker_socket = {}", q(docker_socket));
+        if let Some(f) = identity_file {
+            let _ = writeln!(out, "identity_file = {}", q(f));
+        }
+        if let Some(f) = known_hosts_file {
+            let _ = writeln!(out, "known_hosts_file = {}", q(f));
+        }
+    }
+    out.push('\n');
+}
+
+fn destination(out: &mut String, server: &str, n: &Network) {
+    let _ = writeln!(out, "[[destination]]");
+    let _ = writeln!(out, "name = {}", q(&n.name));
+    let _ = writeln!(out, "server = {}", q(server));
+    let _ = writeln!(out, "network = {}", q(&n.name));
+    if n.driver != crate::config::DEFAULT_DRIVER {
+        let _ = writeln!(out, "driver = {}", q(&n.driver));
+    }
+    if n.internal {
+        let _ = writeln!(out, "internal = true");
+    }
+    if n.attachable {
+        let _ = writeln!(out, "attachable = true");
+    }
+    if let Some(pool) = n.ipam.iter().find(|p| p.subnet.is_some()) {
+        if let Some(s) = pool.subnet {
+            let _ = writeln!(out, "subnet = {}", q(&s.to_string()));
+        }
+        if let Some(g) = pool.gateway {
+            let _ = writeln!(out, "gateway = {}", q(&g.to_string()));
+        }
+    }
+    let user: BTreeMap<String, String> = n
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("berth."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !user.is_empty() {
+        let _ = writeln!(out, "labels = {}", inline_table(&user));
+    }
+    out.push('\n');
+}
