@@ -187,3 +187,119 @@ fn destination(out: &mut String, server: &str, n: &Network) {
     }
     out.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{SourceFile, load};
+    use crate::live::{Endpoint, IpamPool, LiveState};
+    use crate::plan::{Options, plan};
+
+    fn net(name: &str, subnet: &str, extra: &[(&str, &str)]) -> Network {
+        Network {
+            id: name.into(),
+            name: name.into(),
+            driver: "bridge".into(),
+            internal: false,
+            attachable: false,
+            ipam: vec![IpamPool {
+                subnet: Some(subnet.parse().unwrap()),
+                gateway: None,
+            }],
+            labels: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn container(name: &str, nets: &[(&str, &[&str])], extra: &[(&str, &str)]) -> Container {
+        Container {
+            id: format!("{name}-0123456789"),
+            name: name.into(),
+            image: "busybox".into(),
+            running: true,
+            labels: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            networks: nets
+                .iter()
+                .map(|(n, a)| {
+                    (
+                        n.to_string(),
+                        Endpoint {
+                            aliases: Some(a.iter().map(|s| s.to_string()).collect()),
+                        },
+                    )
+                })
+                .collect(),
+            env: Some(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn imported_config_plans_no_changes_on_the_same_server() {
+        let base = load(&[SourceFile {
+            path: "b.toml".into(),
+            text: "[[server]]\nname = \"s\"\naddress = \"local\"\n".into(),
+        }])
+        .unwrap();
+        let snapshot = Snapshot {
+            networks: vec![
+                net("front", "10.1.0.0/24", &[("team", "web")]),
+                net("data", "10.2.0.0/24", &[]),
+                net(
+                    "mon_default",
+                    "10.3.0.0/24",
+                    &[("com.docker.compose.network", "default")],
+                ),
+                net("bridge", "172.17.0.0/16", &[]),
+            ],
+            containers: vec![
+                container("web", &[("front", &["web", "www"]), ("data", &[])], &[]),
+                container("pg", &[("data", &["db"])], &[("coolify.type", "database")]),
+                container(
+                    "mon-grafana-1",
+                    &[("mon_default", &[]), ("front", &["grafana-mon"])],
+                    &[
+                        ("com.docker.compose.project", "mon"),
+                        ("com.docker.compose.service", "grafana"),
+                    ],
+                ),
+                container("loner", &[("bridge", &[])], &[]),
+            ],
+        };
+        let text = import(&base, &base.servers[0], &snapshot);
+        let config = load(&[SourceFile {
+            path: "import.toml".into(),
+            text: text.clone(),
+        }])
+        .map_err(|d| d.render(false))
+        .unwrap();
+        assert_eq!(
+            config.destinations.len(),
+            2,
+            "not bridge, not the compose network:\n{text}"
+        );
+        assert_eq!(
+            config.resources.len(),
+            3,
+            "web on two networks, pg:\n{text}"
+        );
+        assert!(text.contains("[[database]]\nname = \"pg\""), "{text}");
+        assert!(
+            text.contains("connect_to_predefined_networks = true"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("loner"),
+            "not on a destination network:\n{text}"
+        );
+        let mut live = LiveState::default();
+        live.servers.insert("s".into(), Ok(snapshot));
+        let p = plan(&config, &live, Options::default());
+        assert!(p.changes.is_empty(), "{:#?}", p.changes);
+        assert!(p.missing.is_empty() && p.errors.is_empty());
+    }
+}
