@@ -235,6 +235,7 @@ mod tests {
                 })
                 .collect(),
             env: Some(Vec::new()),
+            ..Default::default()
         }
     }
 
@@ -246,6 +247,7 @@ mod tests {
         }])
         .unwrap();
         let snapshot = Snapshot {
+            images: None,
             networks: vec![
                 net("front", "10.1.0.0/24", &[("team", "web")]),
                 net("data", "10.2.0.0/24", &[]),

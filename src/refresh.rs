@@ -1,12 +1,14 @@
 //! Reads the live state of every declared server, all servers at once, and
-//! keeps the connections for `apply`.
+//! keeps the connections for `apply`. Two rounds: the list calls of every
+//! server, then the few inspections the whole picture calls for (aliases
+//! to compare, clone sources, dependencies of a removal).
 
 use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 
 use crate::config::Config;
-use crate::docker::Client;
+use crate::docker::{Client, DockerError};
 use crate::live::LiveState;
 
 /// The live state and the open connection of each server that answered.
@@ -19,12 +21,9 @@ pub async fn refresh(config: &Config) -> Refreshed {
     let reads = config.servers.iter().map(|server| async move {
         let result = async {
             let client = Client::open(server).await?;
-            let mut snapshot = client.snapshot().await?;
-            let wanted = crate::plan::inspections(config, &server.name, &snapshot);
-            if !wanted.is_empty() {
-                snapshot.enrich(client.inspect_many(wanted).await?);
-            }
-            Ok::<_, crate::docker::DockerError>((client, snapshot))
+            let images = crate::plan::needs_images(config, &server.name);
+            let snapshot = client.snapshot(images).await?;
+            Ok::<_, DockerError>((client, snapshot))
         }
         .await;
         (server.name.clone(), result)
@@ -38,6 +37,36 @@ pub async fn refresh(config: &Config) -> Refreshed {
                 live.servers.insert(name, Ok(snapshot));
             }
             Err(e) => {
+                live.servers.insert(name, Err(e.full()));
+            }
+        }
+    }
+
+    let wanted: Vec<(String, Vec<String>)> = clients
+        .keys()
+        .map(|name| {
+            (
+                name.clone(),
+                crate::plan::inspections(config, name, &live)
+                    .into_iter()
+                    .collect(),
+            )
+        })
+        .filter(|(_, names): &(String, Vec<String>)| !names.is_empty())
+        .collect();
+    let inspections = wanted.into_iter().map(|(name, names)| {
+        let client = clients[&name].clone();
+        async move { (name, client.inspect_many(names).await) }
+    });
+    for (name, result) in join_all(inspections).await {
+        match result {
+            Ok(details) => {
+                if let Some(Ok(snapshot)) = live.servers.get_mut(&name) {
+                    snapshot.enrich(details);
+                }
+            }
+            Err(e) => {
+                clients.remove(&name);
                 live.servers.insert(name, Err(e.full()));
             }
         }

@@ -21,7 +21,7 @@ pub fn run(args: &ImportArgs) -> Exit {
     let spinner = super::spinner(false, format!("reading server {}", server.name));
     let result = rt.block_on(async {
         let client = Client::open(server).await?;
-        let mut snapshot = client.snapshot().await?;
+        let mut snapshot = client.snapshot(false).await?;
         let details = client
             .inspect_many(crate::import::inspections(&snapshot))
             .await?;

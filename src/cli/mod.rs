@@ -127,6 +127,9 @@ pub struct PlanArgs {
     /// Preview replacements as `apply --allow-replace` would do them.
     #[arg(long)]
     pub allow_replace: bool,
+    /// Block clones whose image would have to be streamed to another server.
+    #[arg(long)]
+    pub no_image_transfer: bool,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +153,10 @@ pub struct ApplyArgs {
     /// their aliases.
     #[arg(long)]
     pub allow_replace: bool,
+    /// Refuse to stream images between servers for clones: such clones are
+    /// blocked instead.
+    #[arg(long)]
+    pub no_image_transfer: bool,
 }
 
 pub fn run(cli: Cli) -> Exit {

@@ -17,6 +17,7 @@ pub fn run(args: &PlanArgs) -> Exit {
         &refreshed.live,
         Options {
             allow_replace: args.allow_replace,
+            no_image_transfer: args.no_image_transfer,
         },
     );
     plan.source = loaded.source;

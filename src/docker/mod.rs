@@ -14,7 +14,13 @@ use bollard::query_parameters::{
 };
 
 use crate::config::{Address, NetworkSpec, Server};
-use crate::live::{Container, Endpoint, Inspected, IpamPool, Network, Snapshot, labels};
+use crate::live::{
+    Container, Endpoint, Image, Inspected, IpamPool, Mount, Network, Snapshot, labels,
+};
+
+mod clone;
+
+pub use clone::{ContainerCopy, SourceContainer};
 
 /// Seconds bollard waits for one Docker API response.
 const TIMEOUT_SECS: u64 = 120;
@@ -123,8 +129,8 @@ impl Client {
     }
 
     /// The server's networks and all its containers: two list calls,
-    /// whatever their number.
-    pub async fn snapshot(&self) -> Result<Snapshot, DockerError> {
+    /// whatever their number; a third for images when `with_images`.
+    pub async fn snapshot(&self, with_images: bool) -> Result<Snapshot, DockerError> {
         let (networks, containers) = tokio::try_join!(
             async {
                 self.docker
@@ -140,9 +146,27 @@ impl Client {
                     .map_err(|e| api("list containers", &e))
             }
         )?;
+        let images = if with_images {
+            let list = self
+                .docker
+                .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+                .await
+                .map_err(|e| api("list images", &e))?;
+            Some(
+                list.into_iter()
+                    .map(|i| Image {
+                        id: i.id,
+                        tags: i.repo_tags,
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
         Ok(Snapshot {
             networks: networks.into_iter().map(network).collect(),
             containers: containers.into_iter().map(container).collect(),
+            images,
         })
     }
 
@@ -220,7 +244,26 @@ impl Client {
                     .into_iter()
                     .map(|(net, ep)| (net, ep.aliases.unwrap_or_default()))
                     .collect();
-                Ok::<_, DockerError>((name, Inspected { env, aliases }))
+                let mounts = info
+                    .mounts
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(mount)
+                    .collect();
+                let ports = info
+                    .host_config
+                    .and_then(|h| h.port_bindings)
+                    .map(|p| published(&p))
+                    .unwrap_or_default();
+                Ok::<_, DockerError>((
+                    name,
+                    Inspected {
+                        env,
+                        aliases,
+                        mounts,
+                        ports,
+                    },
+                ))
             })
             .buffer_unordered(INSPECT_CONCURRENCY)
             .try_collect()
@@ -361,6 +404,7 @@ fn container(c: bollard::models::ContainerSummary) -> Container {
         id: c.id.unwrap_or_default(),
         name,
         image: c.image.unwrap_or_default(),
+        image_id: c.image_id.unwrap_or_default(),
         running: matches!(
             c.state,
             Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
@@ -368,5 +412,45 @@ fn container(c: bollard::models::ContainerSummary) -> Container {
         labels: c.labels.unwrap_or_default().into_iter().collect(),
         networks,
         env: None,
+        mounts: None,
+        ports: None,
     }
+}
+
+/// Named volumes and bind mounts; anonymous volumes (64-hex names) are the
+/// container's own and not copied.
+fn mount(m: bollard::models::MountPoint) -> Option<Mount> {
+    let path = m.destination?;
+    match m.typ.as_deref() {
+        Some("volume") => {
+            let name = m.name?;
+            let anonymous = name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit());
+            (!anonymous).then_some(Mount::Volume { name, path })
+        }
+        Some("bind") => Some(Mount::Bind {
+            source: m.source?,
+            path,
+        }),
+        _ => None,
+    }
+}
+
+/// `host_ip:host_port->port/proto` for each published port.
+fn published(map: &bollard::models::PortMap) -> Vec<String> {
+    let mut out: Vec<String> = map
+        .iter()
+        .flat_map(|(port, bindings)| {
+            bindings.iter().flatten().map(move |b| {
+                let ip = b.host_ip.as_deref().unwrap_or("");
+                let host = b.host_port.as_deref().unwrap_or("");
+                if ip.is_empty() {
+                    format!("{host}->{port}")
+                } else {
+                    format!("{ip}:{host}->{port}")
+                }
+            })
+        })
+        .collect();
+    out.sort();
+    out
 }

@@ -26,11 +26,32 @@ pub struct LiveState {
     pub servers: BTreeMap<String, Result<Snapshot, String>>,
 }
 
-/// One server's networks and containers (stopped ones included).
+/// One server's networks and containers (stopped ones included), and its
+/// images when a clone from another server may need them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub networks: Vec<Network>,
     pub containers: Vec<Container>,
+    pub images: Option<Vec<Image>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Image {
+    pub id: String,
+    pub tags: Vec<String>,
+}
+
+impl Snapshot {
+    /// Is the image (by id or by one of its references) on this server?
+    /// `None` when images were not read.
+    pub fn has_image(&self, id: &str, reference: &str) -> Option<bool> {
+        let images = self.images.as_ref()?;
+        Some(
+            images
+                .iter()
+                .any(|i| i.id == id || i.tags.iter().any(|t| t == reference)),
+        )
+    }
 }
 
 impl Snapshot {
@@ -80,12 +101,13 @@ pub struct IpamPool {
     pub gateway: Option<IpAddr>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Container {
     pub id: String,
     /// Without Docker's leading `/`.
     pub name: String,
     pub image: String,
+    pub image_id: String,
     pub running: bool,
     pub labels: BTreeMap<String, String>,
     /// Network name → endpoint.
@@ -93,6 +115,9 @@ pub struct Container {
     /// Environment as `(name, value)`, when the container was inspected.
     /// Values stay in memory: no output ever shows them.
     pub env: Option<Vec<(String, String)>>,
+    /// Mounts and published ports, when the container was inspected.
+    pub mounts: Option<Vec<Mount>>,
+    pub ports: Option<Vec<String>>,
 }
 
 impl Container {
@@ -125,6 +150,17 @@ pub struct Inspected {
     pub env: Vec<(String, String)>,
     /// Network name → aliases.
     pub aliases: BTreeMap<String, Vec<String>>,
+    pub mounts: Vec<Mount>,
+    /// Published host ports, as `host_ip:host_port->port/proto`.
+    pub ports: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// A named volume (anonymous ones have generated names and are skipped).
+    Volume { name: String, path: String },
+    /// A host path.
+    Bind { source: String, path: String },
 }
 
 impl Snapshot {
@@ -133,6 +169,8 @@ impl Snapshot {
         for c in &mut self.containers {
             if let Some(d) = details.get(&c.name) {
                 c.env = Some(d.env.clone());
+                c.mounts = Some(d.mounts.clone());
+                c.ports = Some(d.ports.clone());
                 for (net, ep) in &mut c.networks {
                     ep.aliases = Some(d.aliases.get(net).cloned().unwrap_or_default());
                 }

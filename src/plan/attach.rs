@@ -32,7 +32,11 @@ pub fn desired(config: &Config, server: &str, live: &Snapshot) -> BTreeMap<Strin
         let Some(dest) = config.destination_on(&r.destination, server) else {
             continue;
         };
-        for c in live.containers.iter().filter(|c| selects(&r.selector, c)) {
+        for c in live
+            .containers
+            .iter()
+            .filter(|c| selects(&r.name, &r.selector, c))
+        {
             let want = Want {
                 network: dest.network.clone(),
                 destination: dest.name.clone(),
@@ -181,23 +185,28 @@ fn same_set(a: &[String], b: &[String]) -> bool {
 /// Declared resources and stacks with no container on their server.
 fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Vec<Missing> {
     let mut out = Vec::new();
-    let elsewhere = |selector: &Selector| -> Vec<String> {
+    let elsewhere = |resource: &str, selector: &Selector| -> Vec<String> {
         all.servers
             .iter()
             .filter(|(name, _)| name.as_str() != server)
             .filter(|(_, state)| {
                 state
                     .as_ref()
-                    .is_ok_and(|s| s.containers.iter().any(|c| selects(selector, c)))
+                    .is_ok_and(|s| s.containers.iter().any(|c| selects(resource, selector, c)))
             })
             .map(|(name, _)| name.clone())
             .collect()
     };
-    for r in &config.resources {
+    // Declared clones are the clone planner's business.
+    for r in config.resources.iter().filter(|r| r.clone_of.is_none()) {
         if config.destination_on(&r.destination, server).is_none() {
             continue;
         }
-        if live.containers.iter().any(|c| selects(&r.selector, c)) {
+        if live
+            .containers
+            .iter()
+            .any(|c| selects(&r.name, &r.selector, c))
+        {
             continue;
         }
         let container = match &r.selector {
@@ -208,15 +217,13 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
                 .collect::<Vec<_>>()
                 .join(","),
         };
-        let others = elsewhere(&r.selector);
+        let others = elsewhere(&r.name, &r.selector);
         let note = if !others.is_empty() {
             Some(format!(
                 "it runs on server {}; berth never moves a resource: declare a resource with clone_of = \"{}\" to run a copy on {server}",
                 others.join(", "),
                 r.name
             ))
-        } else if r.clone_of.is_some() {
-            None
         } else {
             Some(format!(
                 "no container {container} on server {server}; deploy it, and the next plan connects it"
@@ -229,7 +236,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
             note,
         });
     }
-    for s in &config.services {
+    for s in config.services.iter().filter(|s| s.clone_of.is_none()) {
         if config.destination_on(&s.destination, server).is_none() {
             continue;
         }

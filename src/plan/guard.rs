@@ -30,7 +30,7 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (String, Option
         .iter()
         .filter(|r| on_server(&r.destination))
     {
-        if selects(&r.selector, c) {
+        if selects(&r.name, &r.selector, c) {
             return (r.kind.to_string(), Some(r.name.clone()));
         }
     }
@@ -56,11 +56,16 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (String, Option
     ("unmanaged".to_string(), None)
 }
 
-/// Does the selector pick this container?
-pub fn selects(selector: &Selector, c: &Container) -> bool {
+/// Does resource `resource`'s selector pick this container? A clone keeps
+/// its source's labels, so a label selector skips containers that berth
+/// created for another resource.
+pub fn selects(resource: &str, selector: &Selector, c: &Container) -> bool {
     match selector {
         Selector::Name(n) => *n == c.name,
-        Selector::Labels(want) => want.iter().all(|(k, v)| c.label(k) == Some(v)),
+        Selector::Labels(want) => {
+            want.iter().all(|(k, v)| c.label(k) == Some(v))
+                && c.label(labels::RESOURCE).is_none_or(|r| r == resource)
+        }
     }
 }
 

@@ -6,10 +6,12 @@
 //! finds the dependencies worth a warning before a removal.
 
 mod attach;
+mod clone;
 mod guard;
 mod model;
 mod networks;
 
+pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
 pub use networks::differences;
@@ -17,7 +19,7 @@ pub use networks::differences;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
-use crate::live::{LiveState, Snapshot};
+use crate::live::LiveState;
 
 /// Choices that change what the planner allows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,6 +27,8 @@ pub struct Options {
     /// Let `replace_network` proceed while containers are attached: they are
     /// disconnected, the network recreated, and they are reconnected.
     pub allow_replace: bool,
+    /// Block clones whose image would have to be streamed to another server.
+    pub no_image_transfer: bool,
 }
 
 pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
@@ -54,12 +58,15 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
         if let Some(Ok(snapshot)) = state {
             let attach = attach::plan(config, &server.name, snapshot, live);
             let net_changes = networks::plan(config, &server.name, snapshot, opts, &mut p.errors);
+            let (clones, clone_warnings) = clone::plan(config, &server.name, live, opts);
             p.warnings.extend(guard::removal_warnings(
                 &server.name,
                 snapshot,
                 &net_changes,
             ));
+            p.warnings.extend(clone_warnings);
             p.changes.extend(net_changes);
+            p.changes.extend(clones);
             p.changes.extend(attach.changes);
             p.missing.extend(attach.missing);
         }
@@ -80,25 +87,30 @@ fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {
     summary
 }
 
-/// Containers whose details (aliases, env) the planner needs beyond the
-/// list calls, by name: those attached to a network they are declared on
-/// (to compare aliases), and every container when a removal is pending (to
-/// find what depends on the network).
-pub fn inspections(config: &Config, server: &str, live: &Snapshot) -> BTreeSet<String> {
+/// Containers whose details (aliases, env, mounts) the planner needs beyond
+/// the list calls, by name: those attached to a network they are declared
+/// on (to compare aliases), sources of clones still to be made, and every
+/// container when a removal is pending (to find what depends on the network).
+pub fn inspections(config: &Config, server: &str, all: &LiveState) -> BTreeSet<String> {
+    let Some(Ok(live)) = all.servers.get(server) else {
+        return BTreeSet::new();
+    };
     if networks::removal_candidates(config, server, live)
         .next()
         .is_some()
     {
         return live.containers.iter().map(|c| c.name.clone()).collect();
     }
-    attach::desired(config, server, live)
+    let attached = attach::desired(config, server, live)
         .into_iter()
         .filter(|(name, wants)| {
             live.containers.iter().any(|c| {
                 &c.name == name && wants.iter().any(|w| c.networks.contains_key(&w.network))
             })
         })
-        .map(|(name, _)| name)
+        .map(|(name, _)| name);
+    attached
+        .chain(clone::sources_to_inspect(config, server, all))
         .collect()
 }
 

@@ -148,6 +148,61 @@ pub struct Change {
     /// Properties that differ between the live network and its destination (replace).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub differences: Vec<Difference>,
+    /// What a `clone` copies, from where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone: Option<CloneSpec>,
+}
+
+/// A new instance of a resource (never a move, never the data): for an
+/// application or database one container, for a stack all of them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct CloneSpec {
+    pub source_server: String,
+    /// The resource cloned.
+    pub source: ResourceRef,
+    /// Stacks: the compose project copied, and the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_project: Option<String>,
+    /// Stacks with `connect_to_predefined_networks`: also attach to the destination.
+    #[serde(default)]
+    pub connect_to_destination: bool,
+    /// The images are not on the target server: berth streams them there
+    /// from the source server.
+    pub image_transfer: bool,
+    pub members: Vec<CloneMember>,
+}
+
+/// One container of a clone.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct CloneMember {
+    pub source: String,
+    pub target: String,
+    /// Stacks: the compose service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    pub image: String,
+    /// Names of the env variables copied; values are never shown.
+    pub env: Vec<String>,
+    /// Named volumes: each gets a fresh, empty volume.
+    pub volumes: Vec<VolumeCopy>,
+    /// Host paths shared with the source (bind mounts are kept).
+    pub binds: Vec<String>,
+    /// Published host ports kept (clone on another server).
+    pub ports: Vec<String>,
+    /// Published host ports dropped (same server: they would collide).
+    pub dropped_ports: Vec<String>,
+    /// Started because the source runs.
+    pub start: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct VolumeCopy {
+    pub source: String,
+    pub target: String,
+    /// Mount path in the container.
+    pub path: String,
 }
 
 impl Change {
@@ -166,6 +221,7 @@ impl Change {
             attached: Vec::new(),
             spec: None,
             differences: Vec::new(),
+            clone: None,
         }
     }
 }

@@ -96,6 +96,7 @@ fn container(name: &str, network: &str, running: bool, l: &[(&str, &str)]) -> Co
             .into_iter()
             .collect(),
         env: None,
+        ..Default::default()
     }
 }
 
@@ -106,6 +107,7 @@ fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
         Ok(Snapshot {
             networks,
             containers,
+            images: None,
         }),
     );
     l
@@ -250,6 +252,7 @@ fn replace_is_blocked_while_containers_are_attached_unless_allowed() {
         &l,
         Options {
             allow_replace: true,
+            ..Default::default()
         },
     );
     assert_eq!(p.changes[0].status, Status::Planned);
@@ -719,8 +722,8 @@ fn a_missing_container_is_noted_with_where_it_still_runs() {
     l.servers.insert(
         "s2".into(),
         Ok(Snapshot {
-            networks: vec![],
             containers: vec![container("api", "bridge", true, &[])],
+            ..Default::default()
         }),
     );
     let p = run(&c, &l);
@@ -789,11 +792,8 @@ fn inspections_cover_attached_declared_containers_or_everything_before_a_removal
         vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
         containers.clone(),
     );
-    let Ok(snap) = &l.servers["s1"] else {
-        unreachable!()
-    };
     assert_eq!(
-        inspections(&c, "s1", snap).into_iter().collect::<Vec<_>>(),
+        inspections(&c, "s1", &l).into_iter().collect::<Vec<_>>(),
         ["api"]
     );
     let l = live(
@@ -803,8 +803,341 @@ fn inspections_cover_attached_declared_containers_or_everything_before_a_removal
         ],
         containers,
     );
-    let Ok(snap) = &l.servers["s1"] else {
-        unreachable!()
+    assert_eq!(inspections(&c, "s1", &l).len(), 3);
+}
+
+// --- clones ----------------------------------------------------------------
+
+use crate::live::{Image, Mount};
+
+fn two_servers(destinations: Vec<Destination>) -> Config {
+    let mut c = config(destinations);
+    c.servers.push(Server {
+        name: "s2".into(),
+        address: Address::Local,
+        at: at(),
+    });
+    c
+}
+
+fn clone_app(name: &str, destination: &str, source: &str) -> Resource {
+    let mut r = app(name, destination, Selector::Name(name.into()), &[name]);
+    r.clone_of = Some(source.into());
+    r
+}
+
+/// A source container as inspected: env, a named volume, a bind, a port.
+fn source_container() -> Container {
+    let mut c = on(
+        container("api", "bridge", true, &[("coolify.applicationId", "7")]),
+        &[],
+    );
+    c.image = "shop/api:3".into();
+    c.image_id = "sha256:aaa".into();
+    c.env = Some(vec![("DATABASE_PASSWORD".into(), "s3cret".into())]);
+    c.mounts = Some(vec![
+        Mount::Volume {
+            name: "api-data".into(),
+            path: "/data".into(),
+        },
+        Mount::Bind {
+            source: "/srv/uploads".into(),
+            path: "/uploads".into(),
+        },
+    ]);
+    c.ports = Some(vec!["8080->80/tcp".into()]);
+    c
+}
+
+#[test]
+fn a_missing_clone_on_the_same_server_copies_config_with_fresh_volumes_and_no_ports() {
+    let mut c = config(vec![
+        dest("prod", "prod-net", None),
+        dest("staging", "staging-net", None),
+    ]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    c.resources.push(clone_app("api-staging", "staging", "api"));
+    let l = live(
+        vec![
+            net("prod-net", "10.1.0.0/24", Some(OWNER)),
+            net("staging-net", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![on(source_container(), &[("prod-net", &["api"])])],
+    );
+    let p = run(&c, &l);
+    let clone = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Clone)
+        .expect("a clone");
+    assert_eq!(clone.status, Status::Planned);
+    assert_eq!(clone.network, "staging-net");
+    assert_eq!(clone.container.as_deref(), Some("api-staging"));
+    let spec = clone.clone.as_ref().unwrap();
+    assert!(!spec.image_transfer);
+    let m = &spec.members[0];
+    assert_eq!(
+        (m.source.as_str(), m.target.as_str(), m.start),
+        ("api", "api-staging", true)
+    );
+    assert_eq!(m.env, ["DATABASE_PASSWORD"]);
+    assert_eq!(
+        m.volumes,
+        [VolumeCopy {
+            source: "api-data".into(),
+            target: "api-data-api-staging".into(),
+            path: "/data".into()
+        }]
+    );
+    assert_eq!(m.binds, ["/srv/uploads"]);
+    assert!(m.ports.is_empty());
+    assert_eq!(m.dropped_ports, ["8080->80/tcp"]);
+    let codes: Vec<&str> = p.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["clone_bind_mount", "clone_ports_dropped"]);
+    assert!(p.missing.is_empty(), "a pending clone is not `missing`");
+    assert!(
+        !serde_json::to_string(&p).unwrap().contains("s3cret"),
+        "env values never appear"
+    );
+}
+
+#[test]
+fn an_existing_clone_is_an_ordinary_resource() {
+    let mut c = config(vec![
+        dest("prod", "prod-net", None),
+        dest("staging", "staging-net", None),
+    ]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    c.resources.push(clone_app("api-staging", "staging", "api"));
+    let l = live(
+        vec![
+            net("prod-net", "10.1.0.0/24", Some(OWNER)),
+            net("staging-net", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![
+            on(source_container(), &[("prod-net", &["api"])]),
+            on(container("api-staging", "bridge", true, &[]), &[]),
+        ],
+    );
+    let p = run(&c, &l);
+    assert_eq!(
+        actions(&p),
+        [(
+            Action::Connect,
+            "staging-net".into(),
+            Some("api-staging".into()),
+            Status::Planned
+        )]
+    );
+}
+
+#[test]
+fn a_clone_whose_source_is_missing_is_blocked_naming_the_source() {
+    let mut c = config(vec![
+        dest("prod", "prod-net", None),
+        dest("staging", "staging-net", None),
+    ]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    c.resources.push(clone_app("api-staging", "staging", "api"));
+    let l = live(
+        vec![
+            net("prod-net", "10.1.0.0/24", Some(OWNER)),
+            net("staging-net", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![],
+    );
+    let p = run(&c, &l);
+    let clone = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Clone)
+        .unwrap();
+    assert_eq!(clone.status, Status::Blocked);
+    assert_eq!(
+        clone.reasons,
+        ["source application api has no container on server s1: nothing to clone"]
+    );
+}
+
+#[test]
+fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
+    let mut target = dest("remote", "remote-net", None);
+    target.server = "s2".into();
+    let mut c = two_servers(vec![dest("prod", "prod-net", None), target]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    c.resources.push(clone_app("api-remote", "remote", "api"));
+    assert!(needs_images(&c, "s2") && !needs_images(&c, "s1"));
+    let mut l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        vec![on(source_container(), &[("prod-net", &["api"])])],
+    );
+    let remote = |images: Vec<Image>| Snapshot {
+        networks: vec![net("remote-net", "10.5.0.0/24", Some(OWNER))],
+        containers: vec![],
+        images: Some(images),
     };
-    assert_eq!(inspections(&c, "s1", snap).len(), 3);
+    l.servers.insert("s2".into(), Ok(remote(vec![])));
+    let p = run(&c, &l);
+    let clone = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Clone)
+        .unwrap();
+    assert_eq!(
+        (clone.server.as_str(), clone.status),
+        ("s2", Status::Planned)
+    );
+    let spec = clone.clone.as_ref().unwrap();
+    assert!(spec.image_transfer);
+    assert_eq!(spec.source_server, "s1");
+    assert_eq!(
+        spec.members[0].ports,
+        ["8080->80/tcp"],
+        "ports are kept on another server"
+    );
+    assert!(
+        clone.reasons[0].contains("berth streams it from s1"),
+        "{:?}",
+        clone.reasons
+    );
+
+    let blocked = plan(
+        &c,
+        &l,
+        Options {
+            no_image_transfer: true,
+            ..Default::default()
+        },
+    );
+    let clone = blocked
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Clone)
+        .unwrap();
+    assert_eq!(clone.status, Status::Blocked);
+    assert!(clone.reasons[0].contains("--no-image-transfer"));
+
+    l.servers.insert(
+        "s2".into(),
+        Ok(remote(vec![Image {
+            id: "sha256:other".into(),
+            tags: vec!["shop/api:3".into()],
+        }])),
+    );
+    let p = run(&c, &l);
+    assert!(
+        !p.changes
+            .iter()
+            .find(|c| c.action == Action::Clone)
+            .unwrap()
+            .clone
+            .as_ref()
+            .unwrap()
+            .image_transfer
+    );
+}
+
+#[test]
+fn a_stack_clones_as_a_whole_under_its_new_project() {
+    let mut c = config(vec![
+        dest("prod", "prod-net", None),
+        dest("staging", "staging-net", None),
+    ]);
+    c.services.push(stack_service("shop", "prod", false));
+    let mut copy = stack_service("shopstg", "staging", true);
+    copy.clone_of = Some("shop".into());
+    c.services.push(copy);
+    let member = |name: &str, service: &str| {
+        let mut m = on(
+            container(
+                name,
+                "shop_default",
+                true,
+                &[
+                    ("com.docker.compose.project", "shop"),
+                    ("com.docker.compose.service", service),
+                ],
+            ),
+            &[],
+        );
+        m.mounts = Some(vec![Mount::Volume {
+            name: format!("shop_{service}-data"),
+            path: "/d".into(),
+        }]);
+        m
+    };
+    let l = live(
+        vec![
+            net("prod-net", "10.1.0.0/24", Some(OWNER)),
+            net("staging-net", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![member("shop_web_1", "web"), member("shop_db_1", "db")],
+    );
+    let p = run(&c, &l);
+    let clone = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Clone)
+        .unwrap();
+    let spec = clone.clone.as_ref().unwrap();
+    assert_eq!(
+        (
+            spec.source_project.as_deref(),
+            spec.target_project.as_deref()
+        ),
+        (Some("shop"), Some("shopstg"))
+    );
+    assert!(spec.connect_to_destination);
+    let got: Vec<(&str, &str, &str)> = spec
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.target.as_str(),
+                m.service.as_deref().unwrap(),
+                m.volumes[0].target.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("shopstg_db_1", "db", "shopstg_db-data"),
+            ("shopstg_web_1", "web", "shopstg_web-data")
+        ]
+    );
+}
+
+#[test]
+fn a_label_selector_skips_clones_made_for_another_resource() {
+    let mut c = config(vec![dest("prod", "prod-net", None)]);
+    c.resources.push(app(
+        "shop",
+        "prod",
+        Selector::Labels(labels(&[("coolify.applicationId", "7")])),
+        &["shop"],
+    ));
+    let original = container("shop-1", "bridge", true, &[("coolify.applicationId", "7")]);
+    let copy = container(
+        "shop-staging",
+        "bridge",
+        true,
+        &[
+            ("coolify.applicationId", "7"),
+            ("berth.resource", "shop-staging"),
+        ],
+    );
+    let p = run(
+        &c,
+        &live(
+            vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+            vec![original, copy],
+        ),
+    );
+    let got: Vec<Option<String>> = p.changes.iter().map(|c| c.container.clone()).collect();
+    assert_eq!(got, [Some("shop-1".into())]);
 }

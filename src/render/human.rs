@@ -50,7 +50,7 @@ fn describe(c: &Change) -> String {
             c.container.as_deref().unwrap_or("?"),
             c.network
         ),
-        Action::Clone => format!("clone into {}", c.container.as_deref().unwrap_or("?")),
+        Action::Clone => format!("clone {}", clone_target(c)),
     };
     if let Some(d) = &c.destination {
         let _ = write!(s, " (destination {d})");
@@ -83,7 +83,7 @@ fn short(c: &Change) -> String {
             ),
         },
         Action::Disconnect => format!("disconnect {container}{owner}"),
-        Action::Clone => format!("clone into {container}{owner}"),
+        Action::Clone => format!("clone {}{owner}", clone_target(c)),
     }
 }
 
@@ -187,6 +187,48 @@ pub fn plan(plan: &Plan) -> String {
     out
 }
 
+/// `api (server s1) → api-staging`, or a stack's projects.
+fn clone_target(c: &Change) -> String {
+    let Some(spec) = &c.clone else {
+        return c.container.clone().unwrap_or_default();
+    };
+    match (&spec.source_project, &spec.target_project) {
+        (Some(from), Some(to)) => format!("stack {from} (server {}) → {to}", spec.source_server),
+        _ => format!(
+            "{} (server {}) → {}",
+            spec.members.first().map_or("?", |m| m.source.as_str()),
+            spec.source_server,
+            c.container.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+/// What a clone copies, one line per container: names only, never values.
+fn clone_details(out: &mut String, c: &Change) {
+    let Some(spec) = &c.clone else { return };
+    for m in &spec.members {
+        let mut parts = vec![format!("image {}", m.image)];
+        if !m.env.is_empty() {
+            parts.push(format!("env {}", m.env.join(", ")));
+        }
+        for v in &m.volumes {
+            parts.push(format!("fresh volume {} (from {})", v.target, v.source));
+        }
+        if !m.ports.is_empty() {
+            parts.push(format!("ports {}", m.ports.join(", ")));
+        }
+        if m.start {
+            parts.push("started".into());
+        }
+        let _ = writeln!(
+            out,
+            "          {} {}",
+            paint(DIM, &format!("{} → {}:", m.source, m.target)),
+            paint(DIM, &parts.join("; "))
+        );
+    }
+}
+
 fn change(out: &mut String, c: &Change) {
     let (style, sym) = symbol(c);
     let blocked = c.status == Status::Blocked;
@@ -218,6 +260,7 @@ fn change(out: &mut String, c: &Change) {
             let _ = writeln!(out, "          {}", paint(DIM, &parts.join(", ")));
         }
     }
+    clone_details(out, c);
     for d in &c.differences {
         let _ = writeln!(
             out,

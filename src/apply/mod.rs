@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 
+mod clone;
+
 use crate::docker::{Client, DockerError};
 use crate::plan::{Action, Change, Plan, Status};
 
@@ -65,7 +67,7 @@ pub async fn apply(
                         None => {
                             Outcome::Failed(format!("server {} is not connected", change.server))
                         }
-                        Some(client) => match execute(client, owner, change).await {
+                        Some(client) => match execute(client, clients, owner, change).await {
                             Ok(()) => Outcome::Done,
                             Err(e) => Outcome::Failed(e),
                         },
@@ -87,7 +89,12 @@ pub async fn apply(
     }
 }
 
-async fn execute(client: &Client, owner: &str, c: &Change) -> Result<(), String> {
+async fn execute(
+    client: &Client,
+    clients: &BTreeMap<String, Client>,
+    owner: &str,
+    c: &Change,
+) -> Result<(), String> {
     let destination = c.destination.as_deref().unwrap_or_default();
     match c.action {
         Action::CreateNetwork => {
@@ -142,7 +149,13 @@ async fn execute(client: &Client, owner: &str, c: &Change) -> Result<(), String>
                 .await
                 .map_err(|e| e.cause())
         }
-        Action::Clone => Err("clones are not supported by this version of berth".to_string()),
+        Action::Clone => {
+            let spec = c.clone.as_ref().ok_or("the plan has no clone spec")?;
+            let source = clients
+                .get(&spec.source_server)
+                .ok_or_else(|| format!("source server {} is not connected", spec.source_server))?;
+            clone::run(source, client, owner, c, spec).await
+        }
     }
 }
 

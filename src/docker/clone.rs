@@ -1,0 +1,286 @@
+//! Clone primitives: read a source container whole, stream its image to
+//! another daemon, create a copy with fresh volumes. Each call undoes its
+//! own partial work when it fails.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HostConfig,
+    NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ImportImageOptionsBuilder, InspectContainerOptions,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptions, StartContainerOptions,
+};
+use futures_util::StreamExt;
+
+use super::{Client, DockerError, api};
+use crate::plan::VolumeCopy;
+
+/// A source container as the daemon describes it (opaque outside `docker`).
+#[derive(Debug, Clone)]
+pub struct SourceContainer {
+    info: ContainerInspectResponse,
+}
+
+impl SourceContainer {
+    /// The image reference the container was created from.
+    pub fn image(&self) -> String {
+        self.info
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .or_else(|| self.info.image.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn running(&self) -> bool {
+        self.info
+            .state
+            .as_ref()
+            .and_then(|s| s.running)
+            .unwrap_or(false)
+    }
+}
+
+/// How the copy differs from its source.
+#[derive(Debug, Clone)]
+pub struct ContainerCopy<'a> {
+    pub name: &'a str,
+    /// The one network it is created on, with these aliases.
+    pub network: &'a str,
+    pub aliases: Vec<String>,
+    /// Labels set on the copy (over the source's).
+    pub labels: BTreeMap<String, String>,
+    /// Source labels not carried over, by prefix.
+    pub drop_labels: &'a [&'a str],
+    /// Named volumes renamed to fresh ones.
+    pub volumes: &'a [VolumeCopy],
+    /// Labels for the fresh volumes.
+    pub volume_labels: BTreeMap<String, String>,
+    pub keep_ports: bool,
+}
+
+impl Client {
+    pub async fn inspect_source(&self, name: &str) -> Result<SourceContainer, DockerError> {
+        let info = self
+            .docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| api(&format!("inspect container {name}"), &e))?;
+        Ok(SourceContainer { info })
+    }
+
+    pub async fn has_image(&self, reference: &str) -> bool {
+        self.docker.inspect_image(reference).await.is_ok()
+    }
+
+    /// Streams `reference` from `source` into this daemon (`docker save |
+    /// docker load`), never holding the whole image in memory or on disk.
+    pub async fn load_image_from(
+        &self,
+        source: &Client,
+        reference: &str,
+    ) -> Result<(), DockerError> {
+        let export = source.docker.export_image(reference);
+        let mut load = self.docker.import_image_stream(
+            ImportImageOptionsBuilder::default().quiet(true).build(),
+            export,
+            None,
+        );
+        while let Some(progress) = load.next().await {
+            let info = progress.map_err(|e| api(&format!("stream image {reference}"), &e))?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(DockerError::Api {
+                    what: format!("load image {reference}"),
+                    cause: err,
+                });
+            }
+        }
+        if self.has_image(reference).await {
+            Ok(())
+        } else {
+            Err(DockerError::Api {
+                what: format!("stream image {reference}"),
+                cause: "the image did not arrive on the target server".to_string(),
+            })
+        }
+    }
+
+    /// Creates a network for a cloned compose stack (compose's own labels,
+    /// so compose and berth see it as the stack's network).
+    pub async fn create_stack_network(
+        &self,
+        name: &str,
+        labels: BTreeMap<String, String>,
+    ) -> Result<(), DockerError> {
+        let req = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".to_string()),
+            labels: Some(labels.into_iter().collect()),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(req)
+            .await
+            .map(|_| ())
+            .map_err(|e| api(&format!("create network {name}"), &e))
+    }
+
+    /// Creates the copy (not started). On failure, removes the volumes it
+    /// created and reports.
+    pub async fn create_copy(
+        &self,
+        source: &SourceContainer,
+        copy: &ContainerCopy<'_>,
+    ) -> Result<(), DockerError> {
+        let mut created = Vec::new();
+        for v in copy.volumes {
+            let req = VolumeCreateRequest {
+                name: Some(v.target.clone()),
+                labels: Some(copy.volume_labels.clone().into_iter().collect()),
+                ..Default::default()
+            };
+            match self.docker.create_volume(req).await {
+                Ok(_) => created.push(v.target.clone()),
+                Err(e) => {
+                    let cause = api(&format!("create volume {}", v.target), &e);
+                    return Err(self.undo_volumes(&created, cause).await);
+                }
+            }
+        }
+        let body = copy_body(&source.info, copy);
+        let opts = CreateContainerOptionsBuilder::default()
+            .name(copy.name)
+            .build();
+        if let Err(e) = self.docker.create_container(Some(opts), body).await {
+            let cause = api(&format!("create container {}", copy.name), &e);
+            return Err(self.undo_volumes(&created, cause).await);
+        }
+        Ok(())
+    }
+
+    pub async fn start(&self, name: &str) -> Result<(), DockerError> {
+        self.docker
+            .start_container(name, None::<StartContainerOptions>)
+            .await
+            .map_err(|e| api(&format!("start container {name}"), &e))
+    }
+
+    /// Removes a container berth created (and its fresh volumes).
+    pub async fn remove_copy(&self, name: &str, volumes: &[VolumeCopy]) -> Result<(), DockerError> {
+        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+        self.docker
+            .remove_container(name, Some(opts))
+            .await
+            .map_err(|e| api(&format!("remove container {name}"), &e))?;
+        for v in volumes {
+            self.docker
+                .remove_volume(&v.target, None::<RemoveVolumeOptions>)
+                .await
+                .map_err(|e| api(&format!("remove volume {}", v.target), &e))?;
+        }
+        Ok(())
+    }
+
+    async fn undo_volumes(&self, created: &[String], cause: DockerError) -> DockerError {
+        let mut left = Vec::new();
+        for v in created {
+            if self
+                .docker
+                .remove_volume(v, None::<RemoveVolumeOptions>)
+                .await
+                .is_err()
+            {
+                left.push(v.clone());
+            }
+        }
+        if left.is_empty() {
+            cause
+        } else {
+            DockerError::Api {
+                what: cause.to_string(),
+                cause: format!("and volumes {} could not be removed", left.join(", ")),
+            }
+        }
+    }
+}
+
+/// The create request: the source's config and host config, with the
+/// copy's name, labels, volumes, ports and single network.
+fn copy_body(info: &ContainerInspectResponse, copy: &ContainerCopy<'_>) -> ContainerCreateBody {
+    let config = info.config.clone().unwrap_or_default();
+    let mut labels: HashMap<String, String> = config
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !copy.drop_labels.iter().any(|p| k.starts_with(p)))
+        .collect();
+    labels.extend(copy.labels.clone());
+    let rename = |name: &str| {
+        copy.volumes
+            .iter()
+            .find(|v| v.source == name)
+            .map(|v| v.target.clone())
+    };
+    let mut host = info.host_config.clone().unwrap_or_default();
+    host.binds = host.binds.map(|binds| {
+        binds
+            .into_iter()
+            .map(|b| match b.split_once(':') {
+                Some((src, rest)) => match rename(src) {
+                    Some(new) => format!("{new}:{rest}"),
+                    None => b,
+                },
+                None => b,
+            })
+            .collect()
+    });
+    host.mounts = host.mounts.map(|mounts| {
+        mounts
+            .into_iter()
+            .map(|mut m| {
+                if let Some(new) = m.source.as_deref().and_then(rename) {
+                    m.source = Some(new);
+                }
+                m
+            })
+            .collect()
+    });
+    if !copy.keep_ports {
+        host.port_bindings = None;
+        host.publish_all_ports = None;
+    }
+    host.network_mode = Some(copy.network.to_string());
+    host.links = None;
+    host.volumes_from = None;
+    host.container_id_file = None;
+    let host = HostConfig { ..host };
+    let endpoint = EndpointSettings {
+        aliases: Some(copy.aliases.clone()),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        user: config.user,
+        exposed_ports: config.exposed_ports,
+        tty: config.tty,
+        open_stdin: config.open_stdin,
+        stdin_once: config.stdin_once,
+        env: config.env,
+        cmd: config.cmd,
+        healthcheck: config.healthcheck,
+        image: config.image,
+        volumes: config.volumes,
+        working_dir: config.working_dir,
+        entrypoint: config.entrypoint,
+        labels: Some(labels),
+        stop_signal: config.stop_signal,
+        stop_timeout: config.stop_timeout,
+        shell: config.shell,
+        host_config: Some(host),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(copy.network.to_string(), endpoint)])),
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,342 @@
+//! Clones: a resource with `clone_of` whose container (or stack) is missing
+//! on its server becomes a copy of the source's live configuration (never a
+//! move, never the data). Once it exists it is an ordinary resource.
+
+use super::Options;
+use super::guard::selects;
+use super::model::*;
+use crate::config::{Config, Destination, ResourceKind, Selector};
+use crate::live::{Container, LiveState, Mount, labels};
+
+/// A declared clone whose target does not exist yet, with its source.
+struct Pending<'a> {
+    kind: ResourceKind,
+    name: &'a str,
+    dest: &'a Destination,
+    /// Application/database: the container to create. Stack: None.
+    target: Option<&'a str>,
+    aliases: &'a [String],
+    source: ResourceRef,
+    source_server: &'a str,
+    /// Source containers on the source server (empty: nothing to clone).
+    sources: Vec<&'a Container>,
+    /// Stacks: (source project, target project, connect to destination).
+    stack: Option<(&'a str, &'a str, bool)>,
+}
+
+/// Clones whose target is missing on `server`, when both servers were read.
+fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pending<'a>> {
+    let snapshot = |s: &str| live.servers.get(s).and_then(|r| r.as_ref().ok());
+    let Some(here) = snapshot(server) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in config.resources.iter().filter(|r| r.clone_of.is_some()) {
+        let Some(dest) = config.destination_on(&r.destination, server) else {
+            continue;
+        };
+        if here
+            .containers
+            .iter()
+            .any(|c| selects(&r.name, &r.selector, c))
+        {
+            continue;
+        }
+        let Selector::Name(target) = &r.selector else {
+            continue;
+        };
+        let Some(src) = config
+            .resources
+            .iter()
+            .find(|s| s.kind == r.kind && Some(&s.name) == r.clone_of.as_ref())
+        else {
+            continue;
+        };
+        let Some(src_dest) = config.destination(&src.destination) else {
+            continue;
+        };
+        let Some(there) = snapshot(&src_dest.server) else {
+            continue;
+        };
+        let mut sources: Vec<&Container> = there
+            .containers
+            .iter()
+            .filter(|c| selects(&src.name, &src.selector, c))
+            .collect();
+        sources.sort_by_key(|c| (!c.running, c.name.clone()));
+        sources.truncate(1);
+        out.push(Pending {
+            kind: r.kind,
+            name: &r.name,
+            dest,
+            target: Some(target),
+            aliases: &r.aliases,
+            source: ResourceRef::new(src.kind, &src.name),
+            source_server: &src_dest.server,
+            sources,
+            stack: None,
+        });
+    }
+    for s in config.services.iter().filter(|s| s.clone_of.is_some()) {
+        let Some(dest) = config.destination_on(&s.destination, server) else {
+            continue;
+        };
+        if here
+            .containers
+            .iter()
+            .any(|c| c.label(labels::COMPOSE_PROJECT) == Some(s.project.as_str()))
+        {
+            continue;
+        }
+        let Some(src) = config
+            .services
+            .iter()
+            .find(|x| Some(&x.name) == s.clone_of.as_ref())
+        else {
+            continue;
+        };
+        let Some(src_dest) = config.destination(&src.destination) else {
+            continue;
+        };
+        let Some(there) = snapshot(&src_dest.server) else {
+            continue;
+        };
+        let mut sources: Vec<&Container> = there
+            .containers
+            .iter()
+            .filter(|c| c.label(labels::COMPOSE_PROJECT) == Some(src.project.as_str()))
+            .collect();
+        sources.sort_by_key(|c| c.name.clone());
+        out.push(Pending {
+            kind: ResourceKind::Service,
+            name: &s.name,
+            dest,
+            target: None,
+            aliases: &[],
+            source: ResourceRef::new(ResourceKind::Service, &src.name),
+            source_server: &src_dest.server,
+            sources,
+            stack: Some((&src.project, &s.project, s.connect_to_predefined_networks)),
+        });
+    }
+    out
+}
+
+/// Does `server` need its image list (a clone from another server targets it)?
+pub fn needs_images(config: &Config, server: &str) -> bool {
+    let source_server = |kind: Option<ResourceKind>, name: &str| {
+        let dest = match kind {
+            Some(k) => config
+                .resources
+                .iter()
+                .find(|r| r.kind == k && r.name == name)
+                .map(|r| &r.destination),
+            None => config
+                .services
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| &s.destination),
+        };
+        dest.and_then(|d| config.destination(d))
+            .map(|d| d.server.as_str())
+    };
+    let crosses = |dest: &str, source: Option<&str>| {
+        config.destination_on(dest, server).is_some() && source.is_some_and(|s| s != server)
+    };
+    config
+        .resources
+        .iter()
+        .filter_map(|r| Some((r, r.clone_of.as_deref()?)))
+        .any(|(r, src)| crosses(&r.destination, source_server(Some(r.kind), src)))
+        || config
+            .services
+            .iter()
+            .filter_map(|s| Some((s, s.clone_of.as_deref()?)))
+            .any(|(s, src)| crosses(&s.destination, source_server(None, src)))
+}
+
+/// Containers on `server` that are sources of clones still to be made.
+pub fn sources_to_inspect(config: &Config, server: &str, live: &LiveState) -> Vec<String> {
+    config
+        .servers
+        .iter()
+        .flat_map(|target| pending(config, &target.name, live))
+        .filter(|p| p.source_server == server)
+        .flat_map(|p| p.sources.into_iter().map(|c| c.name.clone()))
+        .collect()
+}
+
+/// `clone` changes for `server` (the target), and their warnings.
+pub fn plan(
+    config: &Config,
+    server: &str,
+    live: &LiveState,
+    opts: Options,
+) -> (Vec<Change>, Vec<Warning>) {
+    let Some(Ok(here)) = live.servers.get(server) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    for p in pending(config, server, live) {
+        let mut c = Change::new(Action::Clone, server, &p.dest.network);
+        c.destination = Some(p.dest.name.clone());
+        c.container = p.target.map(str::to_string);
+        c.aliases = p.target.map(|_| p.aliases.to_vec());
+        c.resource = Some(ResourceRef::new(p.kind, p.name));
+        let same_server = p.source_server == server;
+        let members: Vec<CloneMember> = p
+            .sources
+            .iter()
+            .map(|src| member(src, &p, same_server))
+            .collect();
+        if members.is_empty() {
+            c.status = Status::Blocked;
+            c.reasons.push(match p.stack {
+                Some((project, _, _)) => format!(
+                    "source service {} has no container of compose project {project} on server {}: nothing to clone",
+                    p.source.name, p.source_server
+                ),
+                None => format!(
+                    "source {} {} has no container on server {}: nothing to clone",
+                    p.source.kind, p.source.name, p.source_server
+                ),
+            });
+        }
+        let image_transfer = !same_server
+            && p.sources
+                .iter()
+                .any(|s| here.has_image(&s.image_id, &s.image) != Some(true));
+        if image_transfer {
+            let images: Vec<&str> = p.sources.iter().map(|s| s.image.as_str()).collect();
+            if opts.no_image_transfer {
+                c.status = Status::Blocked;
+                c.reasons.push(format!(
+                    "image {} is not on server {server}, and --no-image-transfer forbids streaming it from {}",
+                    images.join(", "),
+                    p.source_server
+                ));
+            } else {
+                c.reasons.push(format!(
+                    "image {} is not on server {server}: berth streams it from {}",
+                    images.join(", "),
+                    p.source_server
+                ));
+            }
+        }
+        for m in &members {
+            for path in &m.binds {
+                warnings.push(warning(server, "clone_bind_mount", format!(
+                    "clone {} shares host path {path} with {} (bind mounts are kept, not copied)",
+                    m.target, m.source
+                )));
+            }
+            if !m.dropped_ports.is_empty() {
+                warnings.push(warning(server, "clone_ports_dropped", format!(
+                    "clone {} drops published port(s) {} of {}: both run on server {server} and would collide",
+                    m.target,
+                    m.dropped_ports.join(", "),
+                    m.source
+                )));
+            }
+        }
+        c.clone = Some(CloneSpec {
+            source_server: p.source_server.to_string(),
+            source: p.source.clone(),
+            source_project: p.stack.map(|(s, _, _)| s.to_string()),
+            target_project: p.stack.map(|(_, t, _)| t.to_string()),
+            connect_to_destination: p.stack.is_some_and(|(_, _, connect)| connect),
+            image_transfer,
+            members,
+        });
+        changes.push(c);
+    }
+    (changes, warnings)
+}
+
+fn warning(server: &str, code: &str, message: String) -> Warning {
+    Warning {
+        code: code.to_string(),
+        message,
+        file: None,
+        server: Some(server.to_string()),
+    }
+}
+
+/// How a clone's containers and volumes are named.
+enum Naming<'a> {
+    /// `<target>`; volumes `<volume>-<clone>`.
+    Resource { target: &'a str, clone: &'a str },
+    /// `<project>` prefix rewritten; compose volumes `<old>_x` → `<new>_x`.
+    Stack {
+        old: &'a str,
+        new: &'a str,
+        clone: &'a str,
+    },
+}
+
+impl Naming<'_> {
+    fn container(&self, source: &str) -> String {
+        match self {
+            Naming::Resource { target, .. } => target.to_string(),
+            Naming::Stack { old, new, .. } => match source.strip_prefix(old) {
+                Some(rest) => format!("{new}{rest}"),
+                None => format!("{new}-{source}"),
+            },
+        }
+    }
+
+    fn volume(&self, source: &str) -> String {
+        match self {
+            Naming::Stack { old, new, clone } => match source.strip_prefix(&format!("{old}_")) {
+                Some(rest) => format!("{new}_{rest}"),
+                None => format!("{source}-{clone}"),
+            },
+            Naming::Resource { clone, .. } => format!("{source}-{clone}"),
+        }
+    }
+}
+
+fn member(src: &Container, p: &Pending<'_>, same_server: bool) -> CloneMember {
+    let naming = match (p.target, p.stack) {
+        (_, Some((old, new, _))) => Naming::Stack {
+            old,
+            new,
+            clone: p.name,
+        },
+        (target, None) => Naming::Resource {
+            target: target.unwrap_or(&src.name),
+            clone: p.name,
+        },
+    };
+    let target = naming.container(&src.name);
+    let mut volumes = Vec::new();
+    let mut binds = Vec::new();
+    for m in src.mounts.iter().flatten() {
+        match m {
+            Mount::Volume { name, path } => volumes.push(VolumeCopy {
+                source: name.clone(),
+                target: naming.volume(name),
+                path: path.clone(),
+            }),
+            Mount::Bind { source, .. } => binds.push(source.clone()),
+        }
+    }
+    let ports = src.ports.clone().unwrap_or_default();
+    CloneMember {
+        source: src.name.clone(),
+        target,
+        service: src.label(labels::COMPOSE_SERVICE).map(str::to_string),
+        image: src.image.clone(),
+        env: src.env.iter().flatten().map(|(k, _)| k.clone()).collect(),
+        volumes,
+        binds,
+        ports: if same_server {
+            Vec::new()
+        } else {
+            ports.clone()
+        },
+        dropped_ports: if same_server { ports } else { Vec::new() },
+        start: src.running,
+    }
+}
