@@ -16,3 +16,4 @@ pub mod plan;
 pub mod refresh;
 pub mod render;
 pub mod source;
+pub mod ssh;

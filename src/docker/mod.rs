@@ -88,11 +88,40 @@ impl Client {
         let path = match &server.address {
             Address::Local => local_socket(),
             Address::Unix(p) => p.clone(),
-            Address::Ssh { .. } => {
-                return Err(DockerError::Unsupported(format!(
-                    "server {}: ssh:// addresses are not supported by this version of berth yet; reach the daemon through a unix:// socket",
-                    server.name
-                )));
+            Address::Ssh {
+                user,
+                host,
+                port,
+                docker_socket,
+                identity_file,
+                known_hosts_file,
+            } => {
+                let target = crate::ssh::Target {
+                    user: user.as_deref(),
+                    host,
+                    port: *port,
+                    identity_file: identity_file.as_deref(),
+                    known_hosts_file: known_hosts_file.as_deref(),
+                    docker_socket,
+                };
+                let local =
+                    crate::ssh::forward(&target)
+                        .await
+                        .map_err(|e| DockerError::Unreachable {
+                            address: server.address.to_string(),
+                            cause: e.message,
+                            hint: e.hint,
+                        })?;
+                return Client::connect_unix(&local).await.map_err(|e| match e {
+                    DockerError::Unreachable { cause, .. } => DockerError::Unreachable {
+                        address: format!("{} (socket {docker_socket} on the server)", server.address),
+                        cause,
+                        hint: format!(
+                            "check docker_socket and that the SSH user may use it (root, or the docker group on {host})"
+                        ),
+                    },
+                    other => other,
+                });
             }
         };
         Client::connect_unix(&path).await

@@ -572,3 +572,145 @@ fn is_request_line(line: &str) -> bool {
         .iter()
         .any(|m| line.starts_with(m))
 }
+
+// ---------------------------------------------------------------------------
+// More Docker CLI helpers (issue 3: assignments)
+// ---------------------------------------------------------------------------
+
+/// The names of the containers Docker's `network inspect` lists on
+/// `network` (running ones only: that is all Docker shows there).
+pub fn network_containers(network: &str) -> Vec<String> {
+    let v = docker_json(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{json .Containers}}",
+        network,
+    ]);
+    let mut names: Vec<String> = v
+        .as_object()
+        .map(|m| {
+            m.values()
+                .filter_map(|c| c.get("Name")?.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Names of every container (running or not) carrying label `key=value`.
+pub fn containers_labelled(key: &str, value: &str) -> Vec<String> {
+    let filter = format!("label={key}={value}");
+    let text = docker_ok(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]);
+    let mut names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+/// A compose project name no other test uses: lowercase letters and digits
+/// only (compose v1 strips other characters from project names).
+pub fn unique_project(prefix: &str) -> String {
+    unique(prefix)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// The compose tool: Debian's `docker-compose` (v1) when installed, else
+/// the `docker compose` plugin.
+pub fn compose_command() -> Vec<String> {
+    let v1 = Command::new("docker-compose")
+        .arg("version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if v1 {
+        vec!["docker-compose".into()]
+    } else {
+        vec!["docker".into(), "compose".into()]
+    }
+}
+
+/// A compose project run with the real compose tool from a compose file in
+/// a tempdir. Dropping it runs `down` (containers and the project's own
+/// networks go), pass or fail; create it after the [`Cleanup`] guard so it
+/// drops first.
+pub struct ComposeStack {
+    pub project: String,
+    file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ComposeStack {
+    /// Writes the compose file; starts nothing yet (see [`up`](Self::up)).
+    pub fn new(project: &str, compose_yaml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("compose.yaml");
+        std::fs::write(&file, compose_yaml).expect("write compose file");
+        Self {
+            project: project.to_string(),
+            file,
+            _dir: dir,
+        }
+    }
+
+    /// Runs `<compose> -p PROJECT -f FILE ARGS...`, whatever the exit status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let cmd = compose_command();
+        let file = self.file.display().to_string();
+        Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .args(["-p", &self.project, "-f", &file])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run the compose tool")
+    }
+
+    /// `up -d EXTRA...`; panics unless it succeeds.
+    pub fn up(&self, extra: &[&str]) {
+        let mut args = vec!["up", "-d"];
+        args.extend(extra);
+        let out = self.run(&args);
+        assert!(
+            out.status.success(),
+            "compose {} failed ({}):\n{}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Every container of the project (by its compose label), sorted.
+    pub fn containers(&self) -> Vec<String> {
+        containers_labelled("com.docker.compose.project", &self.project)
+    }
+
+    /// The project's own network: `<project>_default`.
+    pub fn default_network(&self) -> String {
+        format!("{}_default", self.project)
+    }
+}
+
+impl Drop for ComposeStack {
+    fn drop(&mut self) {
+        let out = self.run(&["down", "--remove-orphans", "--timeout", "1"]);
+        if !out.status.success() {
+            eprintln!(
+                "cleanup: compose down of {} failed: {}",
+                self.project,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

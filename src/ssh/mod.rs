@@ -1,0 +1,163 @@
+//! SSH servers: one multiplexed OpenSSH connection per server per run, the
+//! server's Docker socket forwarded to a unix socket in a private temp dir.
+//! Host keys are always checked. Every tunnel is registered here so it is
+//! closed on every exit path, Ctrl-C included (`close_all`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use openssh::{ForwardType, KnownHosts, Session, SessionBuilder, Socket};
+
+/// An open tunnel: the session, and the private directory holding the
+/// forwarded socket (removed when dropped).
+struct Tunnel {
+    session: Option<Session>,
+    _dir: tempfile::TempDir,
+}
+
+static TUNNELS: Mutex<Vec<Tunnel>> = Mutex::new(Vec::new());
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SshError {
+    pub message: String,
+    pub hint: String,
+}
+
+/// Where to connect and how.
+pub struct Target<'a> {
+    pub user: Option<&'a str>,
+    pub host: &'a str,
+    pub port: Option<u16>,
+    pub identity_file: Option<&'a str>,
+    pub known_hosts_file: Option<&'a str>,
+    pub docker_socket: &'a str,
+}
+
+/// Opens the connection and forwards the remote Docker socket; returns the
+/// local socket path.
+pub async fn forward(t: &Target<'_>) -> Result<PathBuf, SshError> {
+    let dir = tempfile::Builder::new()
+        .prefix("berth-ssh-")
+        .tempdir()
+        .map_err(|e| SshError {
+            message: format!("cannot create a private temp dir: {e}"),
+            hint: "check that $TMPDIR is writable".into(),
+        })?;
+    let mut b = SessionBuilder::default();
+    b.known_hosts_check(KnownHosts::Strict)
+        .control_directory(dir.path())
+        .connect_timeout(Duration::from_secs(15))
+        .server_alive_interval(Duration::from_secs(30));
+    if let Some(u) = t.user {
+        b.user(u.to_string());
+    }
+    if let Some(p) = t.port {
+        b.port(p);
+    }
+    if let Some(k) = t.identity_file {
+        b.keyfile(expand(k));
+    }
+    if let Some(k) = t.known_hosts_file {
+        b.user_known_hosts_file(expand(k));
+    }
+    let session = b
+        .connect_mux(t.host)
+        .await
+        .map_err(|e| connect_error(t, &e))?;
+    let local = dir.path().join("docker.sock");
+    let forwarded = session
+        .request_port_forward(
+            ForwardType::Local,
+            Socket::UnixSocket {
+                path: local.clone().into(),
+            },
+            Socket::UnixSocket {
+                path: Path::new(t.docker_socket).into(),
+            },
+        )
+        .await;
+    if let Err(e) = forwarded {
+        return Err(SshError {
+            message: format!("cannot forward {}: {}", t.docker_socket, chain(&e)),
+            hint: "check that the server's sshd allows forwarding (AllowStreamLocalForwarding)"
+                .into(),
+        });
+    }
+    TUNNELS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Tunnel {
+            session: Some(session),
+            _dir: dir,
+        });
+    Ok(local)
+}
+
+/// Closes every tunnel opened by this process (shuts down the ssh master,
+/// removes the forwarded socket's directory).
+pub fn close_all() {
+    let tunnels: Vec<Tunnel> =
+        std::mem::take(&mut *TUNNELS.lock().unwrap_or_else(|p| p.into_inner()));
+    for mut t in tunnels {
+        drop(t.session.take());
+    }
+}
+
+fn expand(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
+}
+
+/// ssh's own words, with what to do about them.
+fn connect_error(t: &Target<'_>, e: &openssh::Error) -> SshError {
+    let text = chain(e);
+    let lower = text.to_lowercase();
+    let port = t.port.map_or(String::new(), |p| format!(" -p {p}"));
+    let hint = if lower.contains("host key verification failed")
+        || lower.contains("no matching host key")
+    {
+        format!(
+            "the host key of {} is unknown or changed: verify it, then add it with `ssh-keyscan{port} {} >> {}`",
+            t.host,
+            t.host,
+            t.known_hosts_file.unwrap_or("~/.ssh/known_hosts")
+        )
+    } else if lower.contains("permission denied") {
+        format!(
+            "the server refused the key: check identity_file{} and the server's authorized_keys",
+            t.identity_file
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default()
+        )
+    } else if lower.contains("connection refused")
+        || lower.contains("timed out")
+        || lower.contains("no route")
+        || lower.contains("could not resolve")
+    {
+        format!(
+            "check the address and that sshd listens on {}{}",
+            t.host,
+            t.port.map(|p| format!(":{p}")).unwrap_or_default()
+        )
+    } else {
+        "run `ssh -v` with the same user, host, port and key to see why".into()
+    };
+    SshError {
+        message: format!("ssh to {}: {}", t.host, text.trim()),
+        hint,
+    }
+}
