@@ -12,6 +12,7 @@ pub mod diag;
 pub mod docker;
 pub mod import;
 pub mod live;
+pub mod lock;
 pub mod plan;
 pub mod refresh;
 pub mod render;

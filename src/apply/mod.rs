@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
+
+use crate::refresh::Progress;
 
 mod clone;
 
@@ -41,22 +43,40 @@ impl Report {
     }
 }
 
+/// How to walk the plan, and whom to tell.
+pub struct Options<'a> {
+    /// Servers changed at once.
+    pub parallelism: usize,
+    pub progress: &'a dyn Progress,
+    /// Called as each step finishes.
+    pub on_step: &'a (dyn Fn(&Step) + Sync),
+}
+
 /// Applies every planned change. The caller has checked that nothing is
 /// blocked and every server answered.
 pub async fn apply(
     plan: &Plan,
     owner: &str,
     clients: &BTreeMap<String, Client>,
-    on_step: &(dyn Fn(&Step) + Sync),
+    opts: Options<'_>,
 ) -> Report {
-    let per_server = plan.servers.iter().map(|server| {
+    let on_step = opts.on_step;
+    let progress = opts.progress;
+    let per_server = plan.servers.iter().filter_map(|server| {
         let mut changes: Vec<&Change> = plan
             .changes
             .iter()
             .filter(|c| c.server == server.name && c.status == Status::Planned)
             .collect();
+        if changes.is_empty() {
+            return None;
+        }
         changes.sort_by_key(|c| c.action);
-        async move {
+        Some(async move {
+            progress.server_started(
+                &server.name,
+                &format!("applying {} change(s)", changes.len()),
+            );
             let mut steps = Vec::new();
             let mut failed = false;
             for change in changes {
@@ -81,11 +101,16 @@ pub async fn apply(
                 on_step(&step);
                 steps.push(step);
             }
+            progress.server_done(&server.name, !failed);
             steps
-        }
+        })
     });
+    let steps: Vec<Vec<Step>> = stream::iter(per_server)
+        .buffered(opts.parallelism.max(1))
+        .collect()
+        .await;
     Report {
-        steps: join_all(per_server).await.into_iter().flatten().collect(),
+        steps: steps.into_iter().flatten().collect(),
     }
 }
 

@@ -12,9 +12,22 @@ pub fn run(args: &ApplyArgs) -> Exit {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let config = loaded.config;
     let rt = runtime();
-    let refreshed = refresh(&rt, &config, false);
+    let code = locked(&rt, args, loaded);
+    // Every exit path after the locks were taken comes through here.
+    rt.block_on(crate::lock::release_all());
+    code
+}
+
+/// Everything between taking the server locks and releasing them.
+fn locked(rt: &tokio::runtime::Runtime, args: &ApplyArgs, loaded: super::Loaded) -> Exit {
+    let config = loaded.config;
+    let me = crate::lock::me();
+    let opts = crate::refresh::Options {
+        parallelism: usize::from(args.fleet.parallelism),
+        lock: Some((&me, args.lock_timeout)),
+    };
+    let refreshed = refresh(rt, &config, false, opts);
     let mut plan = crate::plan::plan(
         &config,
         &refreshed.live,
@@ -71,13 +84,19 @@ pub fn run(args: &ApplyArgs) -> Exit {
         }
     }
     anstream::println!("\nApplying:");
-    let on_step = |step: &crate::apply::Step| anstream::println!("{}", render::step_line(step));
+    let spinners = super::progress::Spinners::new(false);
+    let on_step = |step: &crate::apply::Step| spinners.println(&render::step_line(step));
     let report = rt.block_on(crate::apply::apply(
         &plan,
         &config.owner,
         &refreshed.clients,
-        &on_step,
+        crate::apply::Options {
+            parallelism: usize::from(args.fleet.parallelism),
+            progress: &spinners,
+            on_step: &on_step,
+        },
     ));
+    spinners.clear();
     anstream::println!("{}", render::apply_report(&report));
     if report.failed() {
         Exit::Error

@@ -35,7 +35,10 @@ pub fn run(args: &ImportArgs) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            error(format_args!("server {}: {e}", server.name), e.hint());
+            error(
+                format_args!("server {}: {e}", server.name),
+                e.hint().as_deref(),
+            );
             Exit::Error
         }
     }

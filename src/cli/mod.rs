@@ -4,6 +4,8 @@
 mod apply;
 mod import;
 mod plan;
+mod progress;
+mod unlock;
 mod validate;
 
 use std::io::IsTerminal;
@@ -79,6 +81,12 @@ pub enum Command {
     /// `coolify.type`), services for compose projects. Planning the output
     /// against the same server shows no changes.
     Import(ImportArgs),
+    /// Break a server's lock left behind by a berth that is gone.
+    ///
+    /// `apply` locks each server it changes (a `berth-lock` volume on the
+    /// daemon, naming its holder and start time) and releases it on every
+    /// exit path; a killed process can leave one behind.
+    Unlock(UnlockArgs),
     /// Print the JSON schema of the config or of the plan.
     Schema {
         #[arg(value_enum)]
@@ -97,6 +105,13 @@ pub enum SchemaKind {
     Config,
     /// `schemas/plan.schema.json`: `berth plan --format json`.
     Plan,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct FleetArgs {
+    /// Servers read or changed at once (protects sshd's MaxStartups).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +134,8 @@ pub enum Format {
 pub struct PlanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Exit 2 when the plan has changes (0: none, 3: blocked, 1: error).
@@ -142,9 +159,38 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The declared `[[server]]` whose lock to break.
+    #[arg(long, value_name = "NAME")]
+    pub server: String,
+}
+
+/// `90`, `90s`, `5m`, `1h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 30s or 5m"))?;
+    match unit {
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        "ms" => Ok(Duration::from_millis(n)),
+        _ => Err(format!("`{s}`: use s, m or h, e.g. 30s or 5m")),
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// How long to wait for another berth's lock on a server, e.g. `30s`, `5m`.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
     /// Apply without asking. Required when stdin is not a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -165,6 +211,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Unlock(args) => unlock::run(&args),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Config => crate::config::schema(),
@@ -238,26 +285,45 @@ pub fn warn(warnings: &[crate::plan::Warning]) {
     }
 }
 
-/// A runtime for the async Docker work.
+/// A runtime for the async Docker work, with a Ctrl-C (and SIGTERM)
+/// handler that releases server locks and closes SSH tunnels before exiting.
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime starts")
+        .expect("a tokio runtime starts");
+    rt.spawn(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        crate::lock::release_all().await;
+        crate::ssh::close_all();
+        error(
+            "interrupted: server locks released, nothing more was applied",
+            None,
+        );
+        std::process::exit(130);
+    });
+    rt
 }
 
-/// Reads every server, with a spinner on a terminal.
-pub fn refresh(rt: &tokio::runtime::Runtime, config: &Config, quiet: bool) -> Refreshed {
-    let spinner = spinner(
-        quiet,
-        format!(
-            "reading {} server{}",
-            config.servers.len(),
-            if config.servers.len() == 1 { "" } else { "s" }
-        ),
-    );
-    let refreshed = rt.block_on(crate::refresh::refresh(config));
-    spinner.finish_and_clear();
+/// Reads every server (spinners on a terminal) and prints which could not
+/// be read.
+pub fn refresh(
+    rt: &tokio::runtime::Runtime,
+    config: &Config,
+    quiet: bool,
+    opts: crate::refresh::Options<'_>,
+) -> Refreshed {
+    let spinners = progress::Spinners::new(quiet);
+    let refreshed = rt.block_on(crate::refresh::refresh(config, opts, &spinners));
+    spinners.clear();
     for (name, state) in &refreshed.live.servers {
         if let Err(e) = state {
             error(format_args!("server {name}: {e}"), None);

@@ -11,7 +11,11 @@ pub fn run(args: &PlanArgs) -> Exit {
     };
     let config = loaded.config;
     let rt = runtime();
-    let refreshed = refresh(&rt, &config, args.format == Format::Json);
+    let opts = crate::refresh::Options {
+        parallelism: usize::from(args.fleet.parallelism),
+        lock: None,
+    };
+    let refreshed = refresh(&rt, &config, args.format == Format::Json, opts);
     let mut plan = crate::plan::plan(
         &config,
         &refreshed.live,

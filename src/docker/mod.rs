@@ -19,8 +19,10 @@ use crate::live::{
 };
 
 mod clone;
+mod lock;
 
 pub use clone::{ContainerCopy, SourceContainer};
+pub use lock::{LOCK_VOLUME, LockHolder};
 
 /// Seconds bollard waits for one Docker API response.
 const TIMEOUT_SECS: u64 = 120;
@@ -38,16 +40,19 @@ pub enum DockerError {
     },
     #[error("{what}: {cause}")]
     Api { what: String, cause: String },
-    #[error("{0}")]
-    Unsupported(String),
+    #[error("server {server} is locked by {holder}")]
+    Locked { server: String, holder: String },
 }
 
 impl DockerError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<&str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
-            DockerError::Unreachable { hint, .. } => Some(hint),
-            _ => None,
+            DockerError::Unreachable { hint, .. } => Some(hint.clone()),
+            DockerError::Locked { server, .. } => Some(format!(
+                "wait for that berth to finish (raise --lock-timeout), or if it is gone, `berth unlock --server {server}`"
+            )),
+            DockerError::Api { .. } => None,
         }
     }
 

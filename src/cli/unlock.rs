@@ -1,0 +1,44 @@
+//! `berth unlock --server NAME`: break a lock left by a berth that is gone.
+
+use super::{Exit, UnlockArgs, error, load_config, runtime};
+use crate::docker::Client;
+
+pub fn run(args: &UnlockArgs) -> Exit {
+    let loaded = match load_config(&args.source) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let Some(server) = loaded.config.server(&args.server) else {
+        error(
+            format_args!("no server named `{}` in the config", args.server),
+            None,
+        );
+        return Exit::Error;
+    };
+    let rt = runtime();
+    let result = rt.block_on(async {
+        let client = Client::open(server).await?;
+        client.unlock(None).await
+    });
+    match result {
+        Ok(Some(holder)) => {
+            anstream::println!(
+                "Released the lock of server {} held by {}.",
+                server.name,
+                crate::lock::describe(&holder)
+            );
+            Exit::Ok
+        }
+        Ok(None) => {
+            anstream::println!("Server {} is not locked.", server.name);
+            Exit::Ok
+        }
+        Err(e) => {
+            error(
+                format_args!("server {}: {e}", server.name),
+                e.hint().as_deref(),
+            );
+            Exit::Error
+        }
+    }
+}

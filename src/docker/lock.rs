@@ -1,0 +1,89 @@
+//! The server lock's storage: a Docker volume named `berth-lock`. Creating a
+//! volume that exists returns the existing one, labels included, so the
+//! daemon itself decides who holds the lock, whatever machine each berth
+//! runs on and however it reaches the daemon.
+
+use std::collections::HashMap;
+
+use bollard::models::VolumeCreateRequest;
+use bollard::query_parameters::RemoveVolumeOptions;
+
+use super::{Client, DockerError, api};
+
+pub const LOCK_VOLUME: &str = "berth-lock";
+
+/// Who holds a lock, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// `user@host`
+    pub holder: String,
+    pub pid: u32,
+    /// Seconds since the Unix epoch.
+    pub since: u64,
+    /// Unique per acquisition: only its holder releases it.
+    pub token: String,
+}
+
+impl LockHolder {
+    fn labels(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("berth.lock.holder".to_string(), self.holder.clone()),
+            ("berth.lock.pid".to_string(), self.pid.to_string()),
+            ("berth.lock.since".to_string(), self.since.to_string()),
+            ("berth.lock.token".to_string(), self.token.clone()),
+        ])
+    }
+
+    fn from_labels(labels: &HashMap<String, String>) -> LockHolder {
+        let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+        LockHolder {
+            holder: get("berth.lock.holder"),
+            pid: get("berth.lock.pid").parse().unwrap_or(0),
+            since: get("berth.lock.since").parse().unwrap_or(0),
+            token: get("berth.lock.token"),
+        }
+    }
+}
+
+impl Client {
+    /// Takes the lock, or says who holds it.
+    pub async fn try_lock(&self, me: &LockHolder) -> Result<Result<(), LockHolder>, DockerError> {
+        let req = VolumeCreateRequest {
+            name: Some(LOCK_VOLUME.to_string()),
+            labels: Some(me.labels()),
+            ..Default::default()
+        };
+        let volume = self
+            .docker
+            .create_volume(req)
+            .await
+            .map_err(|e| api("take the berth lock", &e))?;
+        let holder = LockHolder::from_labels(&volume.labels);
+        Ok(if holder.token == me.token {
+            Ok(())
+        } else {
+            Err(holder)
+        })
+    }
+
+    /// Removes the lock: only when `token` holds it, or whoever holds it
+    /// when `token` is None (`berth unlock`). Returns the holder removed.
+    pub async fn unlock(&self, token: Option<&str>) -> Result<Option<LockHolder>, DockerError> {
+        let volume = match self.docker.inspect_volume(LOCK_VOLUME).await {
+            Ok(v) => v,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(None),
+            Err(e) => return Err(api("read the berth lock", &e)),
+        };
+        let holder = LockHolder::from_labels(&volume.labels);
+        if token.is_some_and(|t| t != holder.token) {
+            return Ok(None);
+        }
+        self.docker
+            .remove_volume(LOCK_VOLUME, None::<RemoveVolumeOptions>)
+            .await
+            .map_err(|e| api("release the berth lock", &e))?;
+        Ok(Some(holder))
+    }
+}
