@@ -59,3 +59,35 @@ fn counting_proxy_forwards_and_counts_docker_cli_requests() {
         proxy.requests()
     );
 }
+
+#[test]
+fn a_second_daemon_runs_containers_and_leaves_docker0_alone() {
+    common::ensure_image();
+    let d2 = common::daemon::SecondDaemon::start();
+    d2.load_image("berth-test/busybox:1");
+    d2.docker_ok(&["network", "create", "n1"]);
+    d2.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "--network",
+        "n1",
+        "berth-test/busybox:1",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(
+        d2.docker_ok(&["inspect", "-f", "{{.State.Running}}", "c1"]),
+        "true"
+    );
+    assert!(
+        std::process::Command::new("ip")
+            .args(["link", "show", "docker0"])
+            .output()
+            .unwrap()
+            .status
+            .success(),
+        "the local daemon's docker0 bridge is still there"
+    );
+}

@@ -129,7 +129,10 @@ fn colour_only_on_request_when_not_a_terminal_and_never_with_no_color() {
         ),
     );
     let piped = plan_output(p.path(), &[]);
-    assert!(piped.contains(&format!("network {net}")) && piped.contains("+ create network"), "{piped}");
+    assert!(
+        piped.contains(&format!("network {net}")) && piped.contains("+ create network"),
+        "{piped}"
+    );
     assert!(
         !piped.contains('\x1b'),
         "no escape codes into a pipe:\n{piped:?}"

@@ -714,3 +714,5 @@ impl Drop for ComposeStack {
         }
     }
 }
+
+pub mod daemon;
