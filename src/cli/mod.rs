@@ -117,9 +117,30 @@ pub struct FleetArgs {
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Directory whose *.toml files (recursively, skipping hidden directories
-    /// and target/) make up the config.
+    /// and target/) make up the config. With --ref: a directory of the tree.
     #[arg(long, short = 'd', value_name = "D", default_value = ".")]
     pub dir: PathBuf,
+    /// Git repository to read the config from (bare ones too); default: the
+    /// repository around the current directory when --ref is given.
+    #[arg(long, value_name = "R")]
+    pub repo: Option<PathBuf>,
+    /// Read the config from this revision's tree instead of the working tree:
+    /// `main`, `origin/main`, `HEAD~2`, a commit id, any revspec git accepts.
+    #[arg(long = "ref", value_name = "REV")]
+    pub rev: Option<String>,
+}
+
+impl SourceArgs {
+    /// The working tree, or git objects when --repo or --ref is given.
+    pub fn load(&self) -> Result<crate::source::Loaded, crate::source::SourceError> {
+        if self.repo.is_none() && self.rev.is_none() {
+            return crate::source::worktree(&self.dir);
+        }
+        let repo = crate::source::GitRepo::open(
+            self.repo.as_deref().unwrap_or(std::path::Path::new(".")),
+        )?;
+        repo.load(self.rev.as_deref().unwrap_or("HEAD"), &self.dir)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -250,16 +271,26 @@ pub struct Loaded {
 /// Reads and validates the config and the compose files it names, printing
 /// every problem on failure.
 pub fn load_config(args: &SourceArgs) -> Result<Loaded, Exit> {
-    let loaded = match crate::source::worktree(&args.dir) {
+    let loaded = match args.load() {
         Ok(l) => l,
         Err(e) => {
-            error(
-                &e,
-                Some("point --dir at the directory holding your berth *.toml files"),
-            );
+            let hint = match e {
+                crate::source::SourceError::Git(_) => {
+                    "check --repo, and that --ref names a commit there (`git -C <repo> rev-parse <ref>`)"
+                }
+                _ => {
+                    "point --dir at the directory holding your berth *.toml files (with --ref: a directory of the tree)"
+                }
+            };
+            error(&e, Some(hint));
             return Err(Exit::Error);
         }
     };
+    check(loaded)
+}
+
+/// Validates loaded config files and the compose files they name.
+pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, Exit> {
     let checked = crate::config::load(&loaded.files).and_then(|config| {
         let warnings = crate::compose::check(&config, &|p| loaded.read(p), &loaded.files)?;
         Ok((config, warnings))

@@ -1,9 +1,17 @@
-//! Where config bytes come from: the working tree (a directory walk).
+//! Where config bytes come from: the working tree, or the tree of a git
+//! revision (bare repositories and push quarantines included). Both give
+//! the same files and the same plan for the same content.
 
-use std::path::{Path, PathBuf};
+mod git;
+mod worktree;
+
+use std::path::PathBuf;
 
 use crate::config::SourceFile;
-use crate::plan::{SourceInfo, SourceKind};
+use crate::plan::SourceInfo;
+
+pub use git::{GitRepo, commit_of};
+pub use worktree::worktree;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -17,18 +25,25 @@ pub enum SourceError {
         path: PathBuf,
         cause: std::io::Error,
     },
-    #[error("no *.toml config files under {}", path.display())]
-    Empty { path: PathBuf },
+    #[error("no *.toml config files under {where_}")]
+    Empty { where_: String },
+    #[error("git: {0}")]
+    Git(String),
 }
 
-/// The config files of a directory, how to name them in a plan, and where
-/// other files the config names (compose files) are read from.
-#[derive(Debug)]
+/// The config files, how to name them in a plan, and where other files the
+/// config names (compose files) are read from.
 pub struct Loaded {
     pub files: Vec<SourceFile>,
     pub info: SourceInfo,
-    /// The repository root: the enclosing git work tree, else the config directory.
-    pub root: PathBuf,
+    pub reader: Reader,
+}
+
+/// Reads a repository file by its path from the repository root.
+pub enum Reader {
+    /// The enclosing git work tree, else the config directory.
+    Worktree(PathBuf),
+    Git(git::TreeReader),
 }
 
 impl Loaded {
@@ -37,88 +52,21 @@ impl Loaded {
         let rel = crate::config::repo_relative(path).map_err(|why| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("the path {why}"))
         })?;
-        std::fs::read_to_string(self.root.join(rel))
-    }
-}
-
-/// The enclosing git work tree of `dir`, else `dir`.
-fn repo_root(dir: &Path) -> PathBuf {
-    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    abs.ancestors()
-        .find(|a| a.join(".git").exists())
-        .map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
-}
-
-/// Every `*.toml` under `dir`, skipping hidden directories and `target/`,
-/// in a stable order. Paths are shown as the user would type them
-/// (`dir/sub/file.toml`).
-pub fn worktree(dir: &Path) -> Result<Loaded, SourceError> {
-    let mut paths = Vec::new();
-    walk(dir, &mut paths)?;
-    paths.sort();
-    if paths.is_empty() {
-        return Err(SourceError::Empty {
-            path: dir.to_path_buf(),
-        });
-    }
-    let files = paths
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|cause| SourceError::File {
-                path: path.clone(),
-                cause,
-            })?;
-            Ok(SourceFile {
-                path: display(dir, &path),
-                text,
-            })
-        })
-        .collect::<Result<Vec<_>, SourceError>>()?;
-    Ok(Loaded {
-        files,
-        info: SourceInfo {
-            kind: SourceKind::Worktree,
-            reference: None,
-            commit: None,
-            path: Some(dir.display().to_string()),
-        },
-        root: repo_root(dir),
-    })
-}
-
-fn display(dir: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(dir).unwrap_or(path);
-    if dir == Path::new(".") {
-        rel.display().to_string()
-    } else {
-        dir.join(rel).display().to_string()
-    }
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
-    let entries = std::fs::read_dir(dir).map_err(|cause| SourceError::Dir {
-        path: dir.to_path_buf(),
-        cause,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|cause| SourceError::Dir {
-            path: dir.to_path_buf(),
-            cause,
-        })?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let path = entry.path();
-        let kind = entry.file_type().map_err(|cause| SourceError::Dir {
-            path: path.clone(),
-            cause,
-        })?;
-        if kind.is_dir() {
-            if !name.starts_with('.') && name != "target" {
-                walk(&path, out)?;
-            }
-        } else if name.ends_with(".toml") && !name.starts_with('.') {
-            out.push(path);
+        match &self.reader {
+            Reader::Worktree(root) => std::fs::read_to_string(root.join(rel)),
+            Reader::Git(tree) => tree.read(&rel.to_string_lossy()),
         }
     }
-    Ok(())
+}
+
+/// Config file names berth reads: `*.toml`, not under hidden directories
+/// or `target/`.
+pub fn is_config_path(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let Some(file) = parts.pop() else {
+        return false;
+    };
+    file.ends_with(".toml")
+        && !file.starts_with('.')
+        && parts.iter().all(|d| !d.starts_with('.') && *d != "target")
 }

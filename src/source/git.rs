@@ -1,0 +1,190 @@
+//! Config from git objects at any revision, without a checkout: bare
+//! repositories, and a pre-receive hook's quarantined objects too.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use super::{Loaded, Reader, SourceError};
+use crate::config::SourceFile;
+use crate::plan::{SourceInfo, SourceKind};
+
+fn err(what: &str, e: impl std::fmt::Display) -> SourceError {
+    SourceError::Git(format!("{what}: {e}"))
+}
+
+/// An opened repository.
+pub struct GitRepo {
+    repo: gix::Repository,
+    path: PathBuf,
+    /// A pre-receive hook's view of the objects (see `open`).
+    _quarantine: Option<tempfile::TempDir>,
+}
+
+impl GitRepo {
+    /// Opens the repository at or above `path`. In a pre-receive hook the
+    /// pushed objects sit in a quarantine directory that gix does not pick
+    /// up from `GIT_OBJECT_DIRECTORY`: berth reads through a temporary
+    /// objects directory whose `info/alternates` lists the quarantine, the
+    /// alternates git names, then the repository's own objects.
+    pub fn open(path: &Path) -> Result<GitRepo, SourceError> {
+        let abs = std::fs::canonicalize(path)
+            .map_err(|e| err(&format!("cannot open repository {}", path.display()), e))?;
+        // An absolute path: gix's discovery mishandles relative bare paths.
+        let mut repo = match gix::open(&abs) {
+            Ok(r) => r,
+            Err(_) => gix::discover(&abs)
+                .map_err(|e| err(&format!("cannot open repository {}", path.display()), e))?,
+        };
+        let quarantine = match std::env::var_os("GIT_OBJECT_DIRECTORY") {
+            Some(pushed) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("berth-odb-")
+                    .tempdir()
+                    .map_err(|e| err("temp dir", e))?;
+                let objects = dir.path().join("objects");
+                std::fs::create_dir_all(objects.join("info")).map_err(|e| err("temp dir", e))?;
+                let mut lines = vec![PathBuf::from(pushed)];
+                if let Some(alts) = std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+                    lines.extend(std::env::split_paths(&alts));
+                }
+                lines.push(repo.objects.store_ref().path().to_path_buf());
+                let text: String = lines
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}\n",
+                            std::fs::canonicalize(p)
+                                .unwrap_or_else(|_| p.clone())
+                                .display()
+                        )
+                    })
+                    .collect();
+                std::fs::write(objects.join("info/alternates"), text)
+                    .map_err(|e| err("temp dir", e))?;
+                let handle = gix::odb::at(&objects, repo.object_hash())
+                    .map_err(|e| err("open the pushed objects", e))?;
+                repo.objects = gix::odb::memory::Proxy::new(handle, repo.object_hash());
+                Some(dir)
+            }
+            None => None,
+        };
+        Ok(GitRepo {
+            repo,
+            path: path.to_path_buf(),
+            _quarantine: quarantine,
+        })
+    }
+
+    /// The commit id `rev` names.
+    pub fn commit(&self, rev: &str) -> Result<ObjectId, SourceError> {
+        let id = self.repo.rev_parse_single(rev).map_err(|e| {
+            err(
+                &format!("cannot resolve `{rev}` in {}", self.path.display()),
+                e,
+            )
+        })?;
+        let commit = id
+            .object()
+            .map_err(|e| err(&format!("cannot read `{rev}`"), e))?
+            .peel_to_commit()
+            .map_err(|e| err(&format!("`{rev}` is not a commit"), e))?;
+        Ok(commit.id)
+    }
+
+    /// Every config file under `dir` in the tree of `rev`.
+    pub fn load(&self, rev: &str, dir: &Path) -> Result<Loaded, SourceError> {
+        let commit = self.commit(rev)?;
+        let files = self.tree_files(commit)?;
+        let prefix = dir
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
+        let under =
+            |p: &str| prefix.is_empty() || prefix == "." || p.starts_with(&format!("{prefix}/"));
+        let mut config = Vec::new();
+        for (path, oid) in &files {
+            if under(path) && super::is_config_path(path) {
+                config.push(SourceFile {
+                    path: path.clone(),
+                    text: self.blob(*oid, path)?,
+                });
+            }
+        }
+        if config.is_empty() {
+            return Err(SourceError::Empty {
+                where_: format!(
+                    "{} in {rev} ({})",
+                    if prefix.is_empty() { "." } else { &prefix },
+                    short(commit)
+                ),
+            });
+        }
+        Ok(Loaded {
+            files: config,
+            info: SourceInfo {
+                kind: SourceKind::Git,
+                reference: Some(rev.to_string()),
+                commit: Some(commit.to_string()),
+                path: (!prefix.is_empty() && prefix != ".").then_some(prefix),
+            },
+            reader: Reader::Git(TreeReader {
+                repo: self.repo.clone(),
+                files,
+            }),
+        })
+    }
+
+    fn tree_files(&self, commit: ObjectId) -> Result<BTreeMap<String, ObjectId>, SourceError> {
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| err("read commit", e))?;
+        let tree = commit.tree().map_err(|e| err("read tree", e))?;
+        let mut recorder = gix::traverse::tree::Recorder::default();
+        tree.traverse()
+            .breadthfirst(&mut recorder)
+            .map_err(|e| err("walk tree", e))?;
+        Ok(recorder
+            .records
+            .into_iter()
+            .filter(|e| e.mode.is_blob())
+            .map(|e| (e.filepath.to_string(), e.oid))
+            .collect())
+    }
+
+    fn blob(&self, oid: ObjectId, path: &str) -> Result<String, SourceError> {
+        let obj = self
+            .repo
+            .find_object(oid)
+            .map_err(|e| err(&format!("read {path}"), e))?;
+        String::from_utf8(obj.data.clone()).map_err(|_| err(path, "not UTF-8 text"))
+    }
+}
+
+fn short(id: ObjectId) -> String {
+    id.to_string().chars().take(12).collect()
+}
+
+/// The commit id `rev` names in the repository at `repo`.
+pub fn commit_of(repo: &Path, rev: &str) -> Result<String, SourceError> {
+    Ok(GitRepo::open(repo)?.commit(rev)?.to_string())
+}
+
+/// Reads blobs of one tree by path.
+pub struct TreeReader {
+    repo: gix::Repository,
+    files: BTreeMap<String, ObjectId>,
+}
+
+impl TreeReader {
+    pub fn read(&self, path: &str) -> std::io::Result<String> {
+        let not_found =
+            || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file in that commit");
+        let oid = self.files.get(path).ok_or_else(not_found)?;
+        let obj = self.repo.find_object(*oid).map_err(std::io::Error::other)?;
+        String::from_utf8(obj.data.clone()).map_err(|_| std::io::Error::other("not UTF-8 text"))
+    }
+}
