@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compose;
 pub mod config;
 pub mod diag;
+pub mod diff;
 pub mod docker;
 pub mod import;
 pub mod live;

@@ -8,19 +8,68 @@ use crate::plan::Options;
 use crate::render;
 
 pub fn run(args: &ApplyArgs) -> Exit {
-    let loaded = match load_config(&args.source) {
+    let saved = match &args.planfile {
+        Some(path) => match read_plan(path) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                error(e, Some("make one with `berth plan --out FILE`"));
+                return Exit::Error;
+            }
+        },
+        None => None,
+    };
+    // A saved plan names where its config came from: read the same.
+    let source = match &saved {
+        Some(p) => source_of(&args.source, p),
+        None => args.source.clone(),
+    };
+    let loaded = match load_config(&source) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    if let Some(p) = &saved {
+        if p.source.commit.is_some() && p.source.commit != loaded.source.commit {
+            error(
+                format_args!(
+                    "the plan was made from commit {}, but the config read now is at {}",
+                    p.source.commit.as_deref().unwrap_or("?"),
+                    loaded
+                        .source
+                        .commit
+                        .as_deref()
+                        .unwrap_or("the working tree")
+                ),
+                Some("apply the plan from the same commit (--ref), or make a new plan"),
+            );
+            return Exit::Error;
+        }
+    }
+    if let Some(owner) = saved.as_ref().and_then(|p| p.owner.as_ref()) {
+        if *owner != loaded.config.owner {
+            error(
+                format_args!(
+                    "the plan was made for owner `{owner}`, the config says `{}`",
+                    loaded.config.owner
+                ),
+                None,
+            );
+            return Exit::Error;
+        }
+    }
     let rt = runtime();
-    let code = locked(&rt, args, loaded);
+    let code = locked(&rt, args, loaded, saved);
     // Every exit path after the locks were taken comes through here.
     rt.block_on(crate::lock::release_all());
     code
 }
 
 /// Everything between taking the server locks and releasing them.
-fn locked(rt: &tokio::runtime::Runtime, args: &ApplyArgs, loaded: super::Loaded) -> Exit {
+fn locked(
+    rt: &tokio::runtime::Runtime,
+    args: &ApplyArgs,
+    loaded: super::Loaded,
+    saved: Option<crate::plan::Plan>,
+) -> Exit {
     let config = loaded.config;
     let me = crate::lock::me();
     let opts = crate::refresh::Options {
@@ -28,16 +77,35 @@ fn locked(rt: &tokio::runtime::Runtime, args: &ApplyArgs, loaded: super::Loaded)
         lock: Some((&me, args.lock_timeout)),
     };
     let refreshed = refresh(rt, &config, false, opts);
-    let mut plan = crate::plan::plan(
-        &config,
-        &refreshed.live,
-        Options {
-            allow_replace: args.allow_replace,
-            no_image_transfer: args.no_image_transfer,
-        },
-    );
-    plan.source = loaded.source;
-    plan.warnings.splice(0..0, loaded.warnings);
+    let plan = match saved {
+        Some(saved) => {
+            let stale = stale(&config, &saved, &refreshed.live);
+            if !stale.is_empty() {
+                error(
+                    format_args!(
+                        "the saved plan is stale, nothing applied; the live state changed since it was made:\n  {}",
+                        stale.join("\n  ")
+                    ),
+                    Some("run `berth plan --out FILE` again and review the new plan"),
+                );
+                return Exit::Error;
+            }
+            saved
+        }
+        None => {
+            let mut plan = crate::plan::plan(
+                &config,
+                &refreshed.live,
+                Options {
+                    allow_replace: args.allow_replace,
+                    no_image_transfer: args.no_image_transfer,
+                },
+            );
+            plan.source = loaded.source;
+            plan.warnings.splice(0..0, loaded.warnings);
+            plan
+        }
+    };
     anstream::print!("{}", render::human(&plan));
 
     let failed: Vec<&str> = plan.failed_servers().map(|s| s.name.as_str()).collect();
@@ -118,4 +186,77 @@ fn confirm(n: usize) -> Result<bool, String> {
         .read_line(&mut answer)
         .map_err(|e| e.to_string())?;
     Ok(answer.trim() == "yes")
+}
+
+fn read_plan(path: &std::path::Path) -> Result<crate::plan::Plan, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let plan: crate::plan::Plan = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a berth plan: {e}", path.display()))?;
+    if plan.format_version != crate::plan::FORMAT_VERSION {
+        return Err(format!(
+            "{} has format_version {}; this berth reads {}",
+            path.display(),
+            plan.format_version,
+            crate::plan::FORMAT_VERSION
+        ));
+    }
+    if plan.fingerprints.is_empty() {
+        return Err(format!(
+            "{} has no live-state fingerprints: it was not saved with `plan --out`",
+            path.display()
+        ));
+    }
+    Ok(plan)
+}
+
+/// The config source a saved plan was made from, unless flags name one.
+fn source_of(args: &super::SourceArgs, plan: &crate::plan::Plan) -> super::SourceArgs {
+    let given = args.repo.is_some() || args.rev.is_some() || args.dir != std::path::Path::new(".");
+    if given {
+        return args.clone();
+    }
+    match (&plan.source.kind, &plan.source.commit) {
+        (crate::plan::SourceKind::Git, Some(commit)) => super::SourceArgs {
+            dir: plan
+                .source
+                .path
+                .clone()
+                .unwrap_or_else(|| ".".into())
+                .into(),
+            repo: Some(".".into()),
+            rev: Some(commit.clone()),
+        },
+        _ => super::SourceArgs {
+            dir: plan
+                .source
+                .path
+                .clone()
+                .unwrap_or_else(|| ".".into())
+                .into(),
+            repo: None,
+            rev: None,
+        },
+    }
+}
+
+/// What changed on each server since the saved plan was made.
+fn stale(
+    config: &crate::config::Config,
+    saved: &crate::plan::Plan,
+    live: &crate::live::LiveState,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (server, then) in &saved.fingerprints {
+        match live.servers.get(server) {
+            Some(Ok(snapshot)) => {
+                let now = crate::plan::fingerprint(config, server, snapshot);
+                for what in crate::live::fingerprint_changes(then, &now) {
+                    out.push(format!("server {server}: {what}"));
+                }
+            }
+            _ => out.push(format!("server {server}: could not be read now")),
+        }
+    }
+    out
 }

@@ -2,6 +2,7 @@
 //! over the library. Every command returns an [`Exit`] code (DESIGN §3).
 
 mod apply;
+mod hook;
 mod import;
 mod plan;
 mod progress;
@@ -74,6 +75,8 @@ pub enum Command {
     /// Applies nothing when anything is blocked (exit 3) or any server did
     /// not answer (exit 1).
     Apply(ApplyArgs),
+    /// Git push hooks: reject bad pushes, apply good ones.
+    Hook(HookArgs),
     /// Print TOML for what runs on a declared server now.
     ///
     /// Destinations for its user-defined networks (not compose per-stack
@@ -114,7 +117,7 @@ pub struct FleetArgs {
     pub parallelism: u16,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Directory whose *.toml files (recursively, skipping hidden directories
     /// and target/) make up the config. With --ref: a directory of the tree.
@@ -149,6 +152,8 @@ pub enum Format {
     Human,
     /// DESIGN §4, for scripts (schemas/plan.schema.json).
     Json,
+    /// A pull-request comment (GitHub/GitLab flavoured).
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +173,15 @@ pub struct PlanArgs {
     /// Block clones whose image would have to be streamed to another server.
     #[arg(long)]
     pub no_image_transfer: bool,
+    /// Pull-request preview: add the config change from this revision to
+    /// the head (--ref, or the working tree), and contact servers only with
+    /// the base's addresses and keys.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Also save the plan, with a fingerprint of the live state it saw, for
+    /// `berth apply FILE`.
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +191,59 @@ pub struct ImportArgs {
     /// The declared `[[server]]` to read.
     #[arg(long, value_name = "NAME")]
     pub server: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub command: HookCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Validate and plan the pushed commit of the watched branch; reject the
+    /// push when the config is invalid, a server cannot be read, or a change
+    /// is blocked. Reads git's `<old> <new> <ref>` lines on stdin; sees the
+    /// pushed objects in git's quarantine.
+    PreReceive(ReceiveArgs),
+    /// Apply the pushed commit of the watched branch under the server locks
+    /// and print the result to the pusher.
+    PostReceive(ReceiveArgs),
+    /// Write the hook scripts into a repository that receives pushes.
+    Install(InstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// The branch whose pushes are checked (and applied); others pass.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The config directory inside the tree.
+    #[arg(long, short = 'd', value_name = "D", default_value = ".")]
+    pub dir: PathBuf,
+    /// The repository (default: $GIT_DIR, as git sets it for hooks).
+    #[arg(long, value_name = "R")]
+    pub repo: Option<PathBuf>,
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// post-receive: how long to wait for another berth's server lock.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The repository's git directory (a bare repository, or `.git`).
+    #[arg(long, value_name = "G")]
+    pub git_dir: PathBuf,
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The config directory inside the tree.
+    #[arg(long, short = 'd', value_name = "D", default_value = ".")]
+    pub dir: PathBuf,
+    /// Also install post-receive, which applies each accepted push.
+    #[arg(long)]
+    pub apply_on_push: bool,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +272,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `plan --out`: apply exactly it, unless the live state
+    /// changed since (then refuse, naming what changed).
+    #[arg(value_name = "PLANFILE")]
+    pub planfile: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -232,6 +303,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Hook(args) => hook::run(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Schema { which } => {
             let schema = match which {
@@ -266,6 +338,8 @@ pub struct Loaded {
     pub config: Config,
     pub source: crate::plan::SourceInfo,
     pub warnings: Vec<crate::plan::Warning>,
+    /// The config files as read (for `--base` diffs).
+    pub files: Vec<crate::config::SourceFile>,
 }
 
 /// Reads and validates the config and the compose files it names, printing
@@ -300,6 +374,7 @@ pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, Exit> {
             config,
             source: loaded.info,
             warnings,
+            files: loaded.files,
         }),
         Err(diags) => {
             anstream::eprintln!("{}", diags.render(true));

@@ -1,6 +1,8 @@
 //! `berth plan`: refresh every server, plan, render; exit code per DESIGN §3.
+//! With `--base`, a pull-request preview: the config change first, servers
+//! contacted with the base commit's connection details only.
 
-use super::{Exit, Format, PlanArgs, load_config, refresh, runtime};
+use super::{Exit, Format, PlanArgs, SourceArgs, check, error, load_config, refresh, runtime};
 use crate::plan::{Options, Plan};
 use crate::render;
 
@@ -9,13 +11,53 @@ pub fn run(args: &PlanArgs) -> Exit {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let config = loaded.config;
+    let mut config = loaded.config;
+    let mut skipped = Vec::new();
+    let mut config_diff = None;
+    if let Some(base_rev) = &args.base {
+        let base_args = SourceArgs {
+            dir: args.source.dir.clone(),
+            repo: args.source.repo.clone().or_else(|| Some(".".into())),
+            rev: Some(base_rev.clone()),
+        };
+        let base = match base_args.load().map_err(|e| e.to_string()) {
+            Ok(l) => check(l),
+            Err(e) => {
+                error(format_args!("base {base_rev}: {e}"), None);
+                return Exit::Error;
+            }
+        };
+        let Ok(base) = base else {
+            error(
+                format_args!(
+                    "the base revision {base_rev} has an invalid config (above): its servers cannot be trusted"
+                ),
+                None,
+            );
+            return Exit::Error;
+        };
+        let mut d = crate::diff::diff(&base.config, &config, &base.files, &loaded.files);
+        d.base_ref = base_rev.clone();
+        d.base_commit = base.source.commit.clone().unwrap_or_default();
+        let (notes, new_servers) = crate::diff::trust_base_servers(&base.config, &mut config);
+        d.notes = notes;
+        skipped = new_servers;
+        config_diff = Some(d);
+    }
     let rt = runtime();
     let opts = crate::refresh::Options {
         parallelism: usize::from(args.fleet.parallelism),
         lock: None,
     };
-    let refreshed = refresh(&rt, &config, args.format == Format::Json, opts);
+    let mut contacted = config.clone();
+    contacted.servers.retain(|s| !skipped.contains(&s.name));
+    let mut refreshed = refresh(&rt, &contacted, args.format != Format::Human, opts);
+    for name in &skipped {
+        refreshed.live.skipped.insert(
+            name.clone(),
+            "not contacted: this server is new in the change under review".to_string(),
+        );
+    }
     let mut plan = crate::plan::plan(
         &config,
         &refreshed.live,
@@ -26,9 +68,34 @@ pub fn run(args: &PlanArgs) -> Exit {
     );
     plan.source = loaded.source;
     plan.warnings.splice(0..0, loaded.warnings);
+    plan.config_diff = config_diff;
+    if let Some(path) = &args.out {
+        plan.owner = Some(config.owner.clone());
+        plan.fingerprints = refreshed
+            .live
+            .servers
+            .iter()
+            .filter_map(|(name, s)| {
+                Some((
+                    name.clone(),
+                    crate::plan::fingerprint(&config, name, s.as_ref().ok()?),
+                ))
+            })
+            .collect();
+        if let Err(e) = std::fs::write(path, render::json(&plan)) {
+            error(format_args!("cannot write {}: {e}", path.display()), None);
+            return Exit::Error;
+        }
+        eprintln!(
+            "Saved the plan to {}; apply exactly it with `berth apply {}`.",
+            path.display(),
+            path.display()
+        );
+    }
     match args.format {
         Format::Human => anstream::print!("{}", render::human(&plan)),
         Format::Json => println!("{}", render::json(&plan)),
+        Format::Markdown => print!("{}", render::markdown(&plan)),
     }
     exit_code(&plan, args.detailed_exitcode)
 }

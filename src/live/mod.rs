@@ -24,6 +24,8 @@ pub mod labels {
 #[derive(Debug, Clone, Default)]
 pub struct LiveState {
     pub servers: BTreeMap<String, Result<Snapshot, String>>,
+    /// Servers deliberately not contacted, and why.
+    pub skipped: BTreeMap<String, String>,
 }
 
 /// One server's networks and containers (stopped ones included), and its
@@ -184,4 +186,76 @@ pub struct Endpoint {
     /// Aliases when known: the container list call does not report them
     /// (Docker 20.10); an inspect does.
     pub aliases: Option<Vec<String>>,
+}
+
+impl Snapshot {
+    /// A digest of each object the planner reads (`network:<name>`,
+    /// `container:<name>`, `images`), so a saved plan can tell what changed
+    /// since it was made. Env values are not part of it.
+    pub fn fingerprint(&self) -> BTreeMap<String, String> {
+        use sha2::{Digest, Sha256};
+        let digest = |text: String| {
+            let hash = Sha256::digest(text.as_bytes());
+            hash.iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let mut out = BTreeMap::new();
+        for n in &self.networks {
+            let ipam: Vec<String> = n
+                .ipam
+                .iter()
+                .map(|p| format!("{:?}/{:?}", p.subnet, p.gateway))
+                .collect();
+            out.insert(
+                format!("network:{}", n.name),
+                digest(format!(
+                    "{}|{}|{}|{}|{:?}|{:?}",
+                    n.id, n.driver, n.internal, n.attachable, ipam, n.labels
+                )),
+            );
+        }
+        for c in &self.containers {
+            let nets: Vec<String> = c
+                .networks
+                .iter()
+                .map(|(k, e)| format!("{k}={:?}", e.aliases))
+                .collect();
+            out.insert(
+                format!("container:{}", c.name),
+                digest(format!(
+                    "{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+                    c.id, c.image_id, c.running, c.labels, nets, c.mounts, c.ports
+                )),
+            );
+        }
+        if let Some(images) = &self.images {
+            let mut ids: Vec<&String> = images.iter().map(|i| &i.id).collect();
+            ids.sort();
+            out.insert("images".to_string(), digest(format!("{ids:?}")));
+        }
+        out
+    }
+}
+
+/// What differs between two fingerprints of one server: `container pg
+/// (changed)`, `network n (added)`.
+pub fn fingerprint_changes(
+    saved: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let show = |key: &str, what: &str| format!("{} ({what})", key.replacen(':', " ", 1));
+    let mut out = Vec::new();
+    for (k, v) in now {
+        match saved.get(k) {
+            None => out.push(show(k, "appeared")),
+            Some(old) if old != v => out.push(show(k, "changed")),
+            Some(_) => {}
+        }
+    }
+    for k in saved.keys().filter(|k| !now.contains_key(*k)) {
+        out.push(show(k, "gone"));
+    }
+    out
 }

@@ -10,11 +10,13 @@ mod clone;
 mod guard;
 mod model;
 mod networks;
+mod topology;
 
 pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
 pub use networks::differences;
+pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,10 +43,18 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
         warnings: Vec::new(),
         errors: Vec::new(),
         summary: BTreeMap::new(),
+        config_diff: None,
+        fingerprints: BTreeMap::new(),
+        owner: None,
+        topology: None,
     };
     for server in &config.servers {
         let state = live.servers.get(&server.name);
         let (status, error) = match state {
+            _ if live.skipped.contains_key(&server.name) => (
+                ServerHealth::Skipped,
+                live.skipped.get(&server.name).cloned(),
+            ),
             Some(Ok(_)) => (ServerHealth::Ok, None),
             Some(Err(e)) => (ServerHealth::Error, Some(e.clone())),
             None => (ServerHealth::Error, Some("not refreshed".to_string())),
@@ -72,6 +82,7 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
         }
     }
     p.summary = summarize(&p.changes);
+    p.topology = Some(topology::topology(config, &p.changes));
     p
 }
 
@@ -116,3 +127,41 @@ pub fn inspections(config: &Config, server: &str, all: &LiveState) -> BTreeSet<S
 
 #[cfg(test)]
 mod tests;
+
+/// The digest of what this config's plan depends on, on one server: its
+/// destinations' and berth's own networks, the containers on them, and the
+/// containers the config selects. Changes elsewhere on a busy server do not
+/// make a saved plan stale.
+pub fn fingerprint(
+    config: &Config,
+    server: &str,
+    live: &crate::live::Snapshot,
+) -> BTreeMap<String, String> {
+    let networks: BTreeSet<&str> = live
+        .networks
+        .iter()
+        .filter(|n| {
+            n.owned_by(&config.owner) || config.destinations_on(server).any(|d| d.network == n.name)
+        })
+        .map(|n| n.name.as_str())
+        .chain(config.destinations_on(server).map(|d| d.network.as_str()))
+        .collect();
+    let selected = attach::desired(config, server, live);
+    let containers: BTreeSet<&str> = live
+        .containers
+        .iter()
+        .filter(|c| {
+            selected.contains_key(&c.name)
+                || c.networks.keys().any(|n| networks.contains(n.as_str()))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    live.fingerprint()
+        .into_iter()
+        .filter(|(key, _)| match key.split_once(':') {
+            Some(("network", n)) => networks.contains(n),
+            Some(("container", c)) => containers.contains(c),
+            _ => true,
+        })
+        .collect()
+}

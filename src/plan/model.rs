@@ -23,6 +23,19 @@ pub struct Plan {
     pub errors: Vec<PlanError>,
     /// Planned changes per action, and `blocked`: the number of blocked changes.
     pub summary: BTreeMap<String, usize>,
+    /// `plan --base`: the desired-config change from the base commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_diff: Option<crate::diff::ConfigDiff>,
+    /// `plan --out`: per server, a digest of each live object the plan read,
+    /// so `apply PLANFILE` can refuse a plan made stale since.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, BTreeMap<String, String>>,
+    /// Servers → destinations → resources as the plan leaves them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<super::Topology>,
+    /// `plan --out`: the berth owner the plan was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl Plan {
@@ -81,6 +94,8 @@ pub struct ServerStatus {
 pub enum ServerHealth {
     Ok,
     Error,
+    /// Not contacted: a server that only an untrusted head (`plan --base`) names.
+    Skipped,
 }
 
 #[derive(

@@ -102,18 +102,20 @@ pub fn plan(plan: &Plan) -> String {
             paint(BOLD, &format!("server {}", server.name)),
             paint(DIM, &format!("({})", server.address))
         );
-        if server.status == ServerHealth::Error {
+        if server.status != ServerHealth::Ok {
+            let (label, why) = match server.status {
+                ServerHealth::Skipped => (paint(DIM, "skipped:"), "not contacted"),
+                _ => (
+                    paint(BLOCKED, "error:"),
+                    "not planned: berth could not read this server",
+                ),
+            };
             let _ = writeln!(
                 out,
-                "  {} {}",
-                paint(BLOCKED, "error:"),
+                "  {label} {}",
                 server.error.as_deref().unwrap_or("unknown error")
             );
-            let _ = writeln!(
-                out,
-                "  {}",
-                paint(DIM, "not planned: berth could not read this server")
-            );
+            let _ = writeln!(out, "  {}", paint(DIM, why));
             out.push('\n');
             continue;
         }

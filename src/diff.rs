@@ -1,0 +1,281 @@
+//! The desired-config change between two commits, for pull-request
+//! previews: entities added, removed or changed (with the fields that
+//! changed), and a unified diff of each changed file.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Address, Config, Selector, SourceFile};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ConfigDiff {
+    /// The base revision and commit.
+    pub base_ref: String,
+    pub base_commit: String,
+    pub entities: Vec<EntityChange>,
+    pub files: Vec<FileDiff>,
+    /// How servers were contacted: only with the base commit's connection details.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct EntityChange {
+    /// `settings`, `server`, `destination`, `application`, `database`, `service`.
+    pub kind: String,
+    pub name: String,
+    pub change: ChangeKind,
+    /// For `changed`: each field that differs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct FieldChange {
+    pub field: String,
+    pub base: Option<String>,
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct FileDiff {
+    pub path: String,
+    pub change: ChangeKind,
+    /// Unified diff (3 lines of context).
+    pub unified: String,
+}
+
+type Fields = BTreeMap<String, String>;
+
+/// Every entity of a config as comparable fields, by (kind, name).
+fn entities(c: &Config) -> BTreeMap<(String, String), Fields> {
+    let mut out = BTreeMap::new();
+    let mut put = |kind: &str, name: &str, fields: Vec<(&str, Option<String>)>| {
+        let f: Fields = fields
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v?)))
+            .collect();
+        out.insert((kind.to_string(), name.to_string()), f);
+    };
+    put(
+        "settings",
+        "settings",
+        vec![("owner", Some(c.owner.clone()))],
+    );
+    for s in &c.servers {
+        let mut f = vec![("address", Some(s.address.to_string()))];
+        if let Address::Ssh {
+            docker_socket,
+            identity_file,
+            known_hosts_file,
+            ..
+        } = &s.address
+        {
+            f.push(("docker_socket", Some(docker_socket.clone())));
+            f.push(("identity_file", identity_file.clone()));
+            f.push(("known_hosts_file", known_hosts_file.clone()));
+        }
+        put("server", &s.name, f);
+    }
+    for d in &c.destinations {
+        let labels = (!d.spec.labels.is_empty()).then(|| format!("{:?}", d.spec.labels));
+        put(
+            "destination",
+            &d.name,
+            vec![
+                ("server", Some(d.server.clone())),
+                ("network", Some(d.network.clone())),
+                ("driver", Some(d.spec.driver.clone())),
+                ("internal", Some(d.spec.internal.to_string())),
+                ("attachable", Some(d.spec.attachable.to_string())),
+                ("subnet", d.spec.subnet.map(|s| s.to_string())),
+                ("gateway", d.spec.gateway.map(|g| g.to_string())),
+                ("labels", labels),
+            ],
+        );
+    }
+    for r in &c.resources {
+        let (container, match_labels) = match &r.selector {
+            Selector::Name(n) => (Some(n.clone()), None),
+            Selector::Labels(l) => (None, Some(format!("{l:?}"))),
+        };
+        put(
+            r.kind.as_str(),
+            &r.name,
+            vec![
+                ("destination", Some(r.destination.clone())),
+                ("container", container),
+                ("match_labels", match_labels),
+                ("aliases", Some(r.aliases.join(", "))),
+                ("clone_of", r.clone_of.clone()),
+            ],
+        );
+    }
+    for s in &c.services {
+        put(
+            "service",
+            &s.name,
+            vec![
+                ("destination", Some(s.destination.clone())),
+                ("project", Some(s.project.clone())),
+                (
+                    "connect_to_predefined_networks",
+                    Some(s.connect_to_predefined_networks.to_string()),
+                ),
+                (
+                    "compose_file",
+                    s.compose_file.as_ref().map(|f| f.path.clone()),
+                ),
+                ("clone_of", s.clone_of.clone()),
+            ],
+        );
+    }
+    out
+}
+
+/// What changed from `base` to `head`, entity by entity and file by file.
+pub fn diff(
+    base: &Config,
+    head: &Config,
+    base_files: &[SourceFile],
+    head_files: &[SourceFile],
+) -> ConfigDiff {
+    let (b, h) = (entities(base), entities(head));
+    let mut changes = Vec::new();
+    for ((kind, name), hf) in &h {
+        match b.get(&(kind.clone(), name.clone())) {
+            None => changes.push(EntityChange {
+                kind: kind.clone(),
+                name: name.clone(),
+                change: ChangeKind::Added,
+                fields: Vec::new(),
+            }),
+            Some(bf) if bf != hf => {
+                let keys: std::collections::BTreeSet<&String> =
+                    bf.keys().chain(hf.keys()).collect();
+                let fields = keys
+                    .into_iter()
+                    .filter(|k| bf.get(*k) != hf.get(*k))
+                    .map(|k| FieldChange {
+                        field: k.clone(),
+                        base: bf.get(k).cloned(),
+                        head: hf.get(k).cloned(),
+                    })
+                    .collect();
+                changes.push(EntityChange {
+                    kind: kind.clone(),
+                    name: name.clone(),
+                    change: ChangeKind::Changed,
+                    fields,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for (kind, name) in b.keys().filter(|k| !h.contains_key(*k)) {
+        changes.push(EntityChange {
+            kind: kind.clone(),
+            name: name.clone(),
+            change: ChangeKind::Removed,
+            fields: Vec::new(),
+        });
+    }
+    let order = |k: &str| {
+        [
+            "settings",
+            "server",
+            "destination",
+            "application",
+            "database",
+            "service",
+        ]
+        .iter()
+        .position(|x| *x == k)
+    };
+    changes.sort_by(|a, b| (order(&a.kind), &a.name).cmp(&(order(&b.kind), &b.name)));
+
+    let text = |files: &[SourceFile], path: &str| {
+        files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.text.clone())
+    };
+    let mut paths: Vec<&String> = base_files
+        .iter()
+        .chain(head_files)
+        .map(|f| &f.path)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut files = Vec::new();
+    for path in paths {
+        let (old, new) = (text(base_files, path), text(head_files, path));
+        if old == new {
+            continue;
+        }
+        let change = match (&old, &new) {
+            (None, _) => ChangeKind::Added,
+            (_, None) => ChangeKind::Removed,
+            _ => ChangeKind::Changed,
+        };
+        let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
+        let unified = similar::TextDiff::from_lines(&old, &new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string();
+        files.push(FileDiff {
+            path: path.clone(),
+            change,
+            unified,
+        });
+    }
+    ConfigDiff {
+        entities: changes,
+        files,
+        ..Default::default()
+    }
+}
+
+/// Untrusted heads (pull requests): every server is contacted with the base
+/// commit's address, socket, key and known-hosts file. Returns the notes to
+/// show and the servers that only the head names (never contacted).
+pub fn trust_base_servers(base: &Config, head: &mut Config) -> (Vec<String>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut skipped = Vec::new();
+    for s in &mut head.servers {
+        match base.server(&s.name) {
+            Some(b) => {
+                if b.address != s.address {
+                    notes.push(format!(
+                        "server {}: this change edits its connection ({} → {}); berth used the base commit's",
+                        s.name, b.address, s.address
+                    ));
+                    s.address = b.address.clone();
+                }
+            }
+            None => {
+                notes.push(format!(
+                    "server {} is new in this change: berth does not contact servers that only the head names",
+                    s.name
+                ));
+                skipped.push(s.name.clone());
+            }
+        }
+    }
+    notes.insert(
+        0,
+        "servers were contacted with the base commit's addresses, sockets and keys only"
+            .to_string(),
+    );
+    (notes, skipped)
+}

@@ -1,0 +1,342 @@
+//! The pull-request comment: a one-line verdict, a table per server,
+//! blocked changes with their reasons in plain sight, the config change,
+//! details folded, and a Mermaid diagram. Stays under GitHub's comment
+//! limit by folding details away, never by cutting reasons.
+
+use std::fmt::Write;
+
+use crate::diff::ChangeKind;
+use crate::plan::{Action, Change, Plan, ServerHealth, Status, TopoState};
+
+/// GitHub's limit for one comment.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// Marks berth's comment, so CI can find and update it (sticky comment).
+pub const MARKER: &str = "<!-- berth-plan -->";
+
+const ACTIONS: [(Action, &str); 6] = [
+    (Action::CreateNetwork, "create"),
+    (Action::ReplaceNetwork, "replace"),
+    (Action::RemoveNetwork, "remove"),
+    (Action::Connect, "connect"),
+    (Action::Disconnect, "disconnect"),
+    (Action::Clone, "clone"),
+];
+
+pub fn markdown(plan: &Plan) -> String {
+    // Most detailed first; fold until it fits.
+    for level in [
+        Detail::Full,
+        Detail::NoFileDiffs,
+        Detail::NoChangeList,
+        Detail::Minimal,
+    ] {
+        let text = render(plan, level);
+        if text.len() <= COMMENT_LIMIT {
+            return text;
+        }
+    }
+    render(plan, Detail::Minimal)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Detail {
+    Full,
+    NoFileDiffs,
+    NoChangeList,
+    Minimal,
+}
+
+fn verdict(plan: &Plan) -> String {
+    let failed = plan.failed_servers().count();
+    let blocked = plan.blocked();
+    let n = plan.changes.len();
+    if failed > 0 || !plan.errors.is_empty() {
+        let mut parts = Vec::new();
+        if failed > 0 {
+            parts.push(format!("{failed} server(s) could not be read"));
+        }
+        if !plan.errors.is_empty() {
+            parts.push(format!(
+                "{} conflict(s) berth will not resolve",
+                plan.errors.len()
+            ));
+        }
+        format!("❌ **error**: {}", parts.join(", "))
+    } else if blocked > 0 {
+        format!("⛔ **blocked**: {blocked} of {n} change(s) blocked; apply would change nothing")
+    } else if n == 0 {
+        "✅ no changes".to_string()
+    } else {
+        format!("🔶 {n} change(s)")
+    }
+}
+
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'"))
+}
+
+fn render(plan: &Plan, detail: Detail) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{MARKER}");
+    let _ = writeln!(out, "### berth plan: {}\n", verdict(plan));
+    let src = &plan.source;
+    let mut source = match (&src.reference, &src.commit) {
+        (Some(r), Some(c)) => format!("{} @ {}", code(r), code(&c[..c.len().min(12)])),
+        _ => format!("working tree {}", code(src.path.as_deref().unwrap_or("."))),
+    };
+    if let Some(d) = &plan.config_diff {
+        let _ = write!(
+            source,
+            " (base {} @ {})",
+            code(&d.base_ref),
+            code(&d.base_commit[..d.base_commit.len().min(12)])
+        );
+    }
+    let _ = writeln!(out, "Source: {source}\n");
+
+    // Summary table per server.
+    let _ = write!(out, "| server | status |");
+    for (_, name) in ACTIONS {
+        let _ = write!(out, " {name} |");
+    }
+    let _ = writeln!(out, " blocked |");
+    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(ACTIONS.len()));
+    for s in &plan.servers {
+        let status = match s.status {
+            ServerHealth::Ok => "ok",
+            ServerHealth::Error => "❌ error",
+            ServerHealth::Skipped => "⏭ not contacted",
+        };
+        let _ = write!(out, "| {} | {status} |", code(&s.name));
+        let mine = |c: &&Change| c.server == s.name;
+        for (action, _) in ACTIONS {
+            let n = plan
+                .changes
+                .iter()
+                .filter(mine)
+                .filter(|c| c.action == action && c.status == Status::Planned)
+                .count();
+            let _ = write!(out, " {n} |");
+        }
+        let blocked = plan
+            .changes
+            .iter()
+            .filter(mine)
+            .filter(|c| c.status == Status::Blocked)
+            .count();
+        let _ = writeln!(
+            out,
+            " {} |",
+            if blocked > 0 {
+                format!("**{blocked}**")
+            } else {
+                "0".into()
+            }
+        );
+    }
+    out.push('\n');
+
+    // What stops the apply, in plain sight.
+    let blocked: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.status == Status::Blocked)
+        .collect();
+    if !blocked.is_empty() {
+        let _ = writeln!(out, "#### ⛔ Blocked\n");
+        for c in blocked {
+            let _ = writeln!(out, "- **{}** · {}", c.server, describe(c));
+            for r in &c.reasons {
+                let _ = writeln!(out, "  - {r}");
+            }
+        }
+        out.push('\n');
+    }
+    let failed: Vec<_> = plan
+        .servers
+        .iter()
+        .filter(|s| s.status != ServerHealth::Ok)
+        .collect();
+    if !failed.is_empty() || !plan.errors.is_empty() {
+        let _ = writeln!(out, "#### Servers and conflicts\n");
+        for s in failed {
+            let _ = writeln!(
+                out,
+                "- **{}**: {}",
+                s.name,
+                s.error.as_deref().unwrap_or("not read")
+            );
+        }
+        for e in &plan.errors {
+            let _ = writeln!(out, "- **{}**: {} ({})", e.server, e.message, e.hint);
+        }
+        out.push('\n');
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "#### Warnings\n");
+        for w in &plan.warnings {
+            let _ = writeln!(out, "- {}", w.message);
+        }
+        out.push('\n');
+    }
+
+    if let Some(d) = &plan.config_diff {
+        let _ = writeln!(out, "#### Config change\n");
+        if d.entities.is_empty() {
+            let _ = writeln!(out, "No entity changed.");
+        }
+        for e in &d.entities {
+            let (mark, verb) = match e.change {
+                ChangeKind::Added => ("➕", "added"),
+                ChangeKind::Removed => ("➖", "removed"),
+                ChangeKind::Changed => ("✏️", "changed"),
+            };
+            let _ = write!(out, "- {mark} {} {} {verb}", e.kind, code(&e.name));
+            let fields: Vec<String> = e
+                .fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}: {} → {}",
+                        f.field,
+                        f.base.as_deref().map_or("(unset)".into(), code),
+                        f.head.as_deref().map_or("(unset)".into(), code)
+                    )
+                })
+                .collect();
+            if !fields.is_empty() {
+                let _ = write!(out, ": {}", fields.join("; "));
+            }
+            out.push('\n');
+        }
+        for n in &d.notes {
+            let _ = writeln!(out, "\n> {n}");
+        }
+        out.push('\n');
+        if detail == Detail::Full {
+            for f in &d.files {
+                let _ = writeln!(
+                    out,
+                    "<details><summary>Diff of <code>{}</code></summary>\n\n```diff\n{}```\n</details>\n",
+                    f.path, f.unified
+                );
+            }
+        } else if !d.files.is_empty() {
+            let lines: usize = d.files.iter().map(|f| f.unified.lines().count()).sum();
+            let _ = writeln!(
+                out,
+                "_File diffs folded away ({} file(s), {lines} lines) to stay under GitHub's comment limit; see the CI log._\n",
+                d.files.len()
+            );
+        }
+    }
+
+    if detail <= Detail::NoFileDiffs && !plan.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>All {} change(s)</summary>\n",
+            plan.changes.len()
+        );
+        for s in &plan.servers {
+            let changes: Vec<&Change> =
+                plan.changes.iter().filter(|c| c.server == s.name).collect();
+            if changes.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "**{}**\n", s.name);
+            for c in changes {
+                let state = if c.status == Status::Blocked {
+                    " (blocked)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "- {}{state}", describe(c));
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "</details>\n");
+    }
+
+    if detail < Detail::Minimal {
+        if let Some(t) = &plan.topology {
+            let _ = writeln!(
+                out,
+                "<details><summary>Topology</summary>\n\n```mermaid\n{}```\n</details>",
+                mermaid(t)
+            );
+        }
+    }
+    out
+}
+
+fn describe(c: &Change) -> String {
+    let what = match c.action {
+        Action::CreateNetwork => format!("create network {}", code(&c.network)),
+        Action::RemoveNetwork => format!("remove network {}", code(&c.network)),
+        Action::ReplaceNetwork => format!("replace network {}", code(&c.network)),
+        Action::Connect => format!(
+            "connect {} to {}",
+            code(c.container.as_deref().unwrap_or("?")),
+            code(&c.network)
+        ),
+        Action::Disconnect => format!(
+            "disconnect {} from {}",
+            code(c.container.as_deref().unwrap_or("?")),
+            code(&c.network)
+        ),
+        Action::Clone => format!(
+            "clone into {}",
+            code(
+                c.container
+                    .as_deref()
+                    .or(c.clone.as_ref().and_then(|s| s.target_project.as_deref()))
+                    .unwrap_or("?")
+            )
+        ),
+    };
+    match &c.resource {
+        Some(r) => format!("{what} ({} {})", r.kind, r.name),
+        None => what,
+    }
+}
+
+/// A Mermaid flowchart; ids are generated and labels quoted, so any name
+/// is safe.
+pub fn mermaid(t: &crate::plan::Topology) -> String {
+    let label = |s: &str| s.replace('"', "#quot;").replace(['<', '>'], "");
+    let class = |state: TopoState| match state {
+        TopoState::Added => ":::added",
+        TopoState::Removed => ":::removed",
+        TopoState::Changed => ":::changed",
+        TopoState::Unchanged => "",
+    };
+    let mut out = String::from("graph LR\n");
+    for (i, s) in t.servers.iter().enumerate() {
+        let _ = writeln!(out, "  s{i}[\"server {}\"]", label(&s.name));
+        for (j, d) in s.destinations.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  s{i}d{j}[\"{}<br/>network {}\"]{}",
+                label(&d.name),
+                label(&d.network),
+                class(d.state)
+            );
+            let _ = writeln!(out, "  s{i} --> s{i}d{j}");
+            for (k, r) in d.resources.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  s{i}d{j}r{k}([\"{} {}\"]){}",
+                    label(&r.kind),
+                    label(&r.name),
+                    class(r.state)
+                );
+                let _ = writeln!(out, "  s{i}d{j} --> s{i}d{j}r{k}");
+            }
+        }
+    }
+    out.push_str("  classDef added stroke:#2da44e,stroke-width:3px\n");
+    out.push_str("  classDef removed stroke:#cf222e,stroke-width:3px,stroke-dasharray:5\n");
+    out.push_str("  classDef changed stroke:#bf8700,stroke-width:3px\n");
+    out
+}
