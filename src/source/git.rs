@@ -130,10 +130,10 @@ impl GitRepo {
                 commit: Some(commit.to_string()),
                 path: (!prefix.is_empty() && prefix != ".").then_some(prefix),
             },
-            reader: Reader::Git(TreeReader {
+            reader: Reader::Git(Box::new(TreeReader {
                 repo: self.repo.clone(),
                 files,
-            }),
+            })),
         })
     }
 

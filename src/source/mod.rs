@@ -43,7 +43,7 @@ pub struct Loaded {
 pub enum Reader {
     /// The enclosing git work tree, else the config directory.
     Worktree(PathBuf),
-    Git(git::TreeReader),
+    Git(Box<git::TreeReader>),
 }
 
 impl Loaded {
