@@ -76,8 +76,9 @@ async fn make<'a>(
                 (labels::COMPOSE_PROJECT.to_string(), project.clone()),
                 (labels::CLONE_OF.to_string(), spec.source.name.clone()),
             ]);
-            target.create_stack_network(&name, net_labels).await?;
-            made.network = Some(name.clone());
+            if target.create_stack_network(&name, net_labels).await? {
+                made.network = Some(name.clone());
+            }
             ours.insert(labels::COMPOSE_PROJECT.to_string(), project.clone());
             name
         }

@@ -109,11 +109,44 @@ impl Client {
 
     /// Creates a network for a cloned compose stack (compose's own labels,
     /// so compose and berth see it as the stack's network).
+    /// Returns whether it was created (false: the project's network was
+    /// already there, e.g. left by an earlier attempt, and is reused).
     pub async fn create_stack_network(
         &self,
         name: &str,
         labels: BTreeMap<String, String>,
-    ) -> Result<(), DockerError> {
+    ) -> Result<bool, DockerError> {
+        // Docker 20.10 accepts a second network of the same name: look first.
+        let existing: Vec<_> = self
+            .docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .map_err(|e| api("list networks", &e))?
+            .into_iter()
+            .filter(|n| n.name.as_deref() == Some(name))
+            .collect();
+        let project = labels.get(crate::live::labels::COMPOSE_PROJECT);
+        match existing.as_slice() {
+            [] => {}
+            [one]
+                if one
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(crate::live::labels::COMPOSE_PROJECT))
+                    == project =>
+            {
+                return Ok(false);
+            }
+            _ => {
+                return Err(DockerError::Api {
+                    what: format!("create network {name}"),
+                    cause: format!(
+                        "{} network(s) of that name exist and are not this stack's own; remove them or choose another project name",
+                        existing.len()
+                    ),
+                });
+            }
+        }
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".to_string()),
@@ -123,7 +156,7 @@ impl Client {
         self.docker
             .create_network(req)
             .await
-            .map(|_| ())
+            .map(|_| true)
             .map_err(|e| api(&format!("create network {name}"), &e))
     }
 
@@ -136,6 +169,17 @@ impl Client {
     ) -> Result<(), DockerError> {
         let mut created = Vec::new();
         for v in copy.volumes {
+            // A fresh volume means empty: never reuse one left behind.
+            if self.docker.inspect_volume(&v.target).await.is_ok() {
+                let cause = DockerError::Api {
+                    what: format!("create volume {}", v.target),
+                    cause: format!(
+                        "a volume of that name already exists (left by an earlier clone?); berth will not hand its data to a new clone: remove it (`docker volume rm {}`) or rename the clone",
+                        v.target
+                    ),
+                };
+                return Err(self.undo_volumes(&created, cause).await);
+            }
             let req = VolumeCreateRequest {
                 name: Some(v.target.clone()),
                 labels: Some(copy.volume_labels.clone().into_iter().collect()),

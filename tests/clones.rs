@@ -1,0 +1,1259 @@
+//! Clones end to end (issue 4): a resource declared with `clone_of` whose
+//! container does not exist becomes a copy of the source's live container
+//! (never a move, never the data), on the same server or on another one (a
+//! second real `dockerd`), and a compose stack clones as a whole under a new
+//! project. The real `berth` binary against real Docker Engines.
+//!
+//! Each test uses its own `owner` and its own names. Volumes are not handled
+//! by `Cleanup`: a [`Sweep`] guard, created first so that it drops last,
+//! removes what berth's clones leave (containers and volumes carrying the
+//! test's owner label, a cloned stack's containers and network) and the
+//! volumes the test made.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::daemon::SecondDaemon;
+use common::{
+    Cleanup, ComposeStack, Project, Run, TEST_IMAGE, container_networks, container_running,
+    containers_labelled, docker, docker_ok, ensure_image, network_exists, unique, unique_project,
+};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------
+// Cleanup of what Cleanup does not handle
+// ---------------------------------------------------------------------------
+
+/// Removes, on drop, every local container labelled `berth.owner=<owner>` or
+/// with one of `projects` as compose project, then `networks`, then the
+/// volumes labelled `berth.owner=<owner>` and `volumes`. Never panics.
+struct Sweep {
+    owner: String,
+    projects: Vec<String>,
+    networks: Vec<String>,
+    volumes: Vec<String>,
+}
+
+impl Sweep {
+    fn new(owner: &str) -> Self {
+        Self {
+            owner: owner.to_string(),
+            projects: Vec::new(),
+            networks: Vec::new(),
+            volumes: Vec::new(),
+        }
+    }
+}
+
+/// Trimmed non-empty lines of `docker ARGS` stdout (empty on failure).
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    let out = docker(args);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        let owner_filter = format!("label=berth.owner={}", self.owner);
+        let mut containers = docker_lines(&["ps", "-aq", "--filter", &owner_filter]);
+        for project in &self.projects {
+            let filter = format!("label=com.docker.compose.project={project}");
+            containers.extend(docker_lines(&["ps", "-aq", "--filter", &filter]));
+        }
+        if !containers.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(containers.iter().map(String::as_str));
+            let _ = docker(&args);
+        }
+        // By id: a name may be ambiguous when a bug made duplicates.
+        for net in &self.networks {
+            let filter = format!("name={net}");
+            for line in docker_lines(&[
+                "network",
+                "ls",
+                "--filter",
+                &filter,
+                "--format",
+                "{{.ID}} {{.Name}}",
+            ]) {
+                if let Some((id, name)) = line.split_once(' ') {
+                    if name == net {
+                        let _ = docker(&["network", "rm", id]);
+                    }
+                }
+            }
+        }
+        let mut volumes = docker_lines(&["volume", "ls", "-q", "--filter", &owner_filter]);
+        volumes.extend(self.volumes.iter().cloned());
+        for vol in &volumes {
+            let out = docker(&["volume", "rm", "-f", vol]);
+            if !out.status.success() {
+                eprintln!(
+                    "cleanup: docker volume rm {vol} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Config snippets
+// ---------------------------------------------------------------------------
+
+fn header(owner: &str) -> String {
+    format!(
+        r#"[settings]
+owner = "{owner}"
+
+[[server]]
+name = "local"
+address = "local"
+"#
+    )
+}
+
+fn server(name: &str, address: &str) -> String {
+    format!(
+        r#"
+[[server]]
+name = "{name}"
+address = "{address}"
+"#
+    )
+}
+
+fn destination(name: &str, server: &str, network: &str) -> String {
+    format!(
+        r#"
+[[destination]]
+name = "{name}"
+server = "{server}"
+network = "{network}"
+"#
+    )
+}
+
+/// `[[application]]`/`[[database]]`; `container` and `clone_of` optional.
+fn resource(
+    kind: &str,
+    name: &str,
+    destination: &str,
+    container: Option<&str>,
+    aliases: &[&str],
+    clone_of: Option<&str>,
+) -> String {
+    let mut text = format!(
+        r#"
+[[{kind}]]
+name = "{name}"
+destination = "{destination}"
+"#
+    );
+    if let Some(container) = container {
+        text += &format!("container = \"{container}\"\n");
+    }
+    let list: Vec<String> = aliases.iter().map(|a| format!("\"{a}\"")).collect();
+    text += &format!("aliases = [{}]\n", list.join(", "));
+    if let Some(source) = clone_of {
+        text += &format!("clone_of = \"{source}\"\n");
+    }
+    text
+}
+
+fn service(
+    name: &str,
+    destination: &str,
+    project: &str,
+    connect: bool,
+    clone_of: Option<&str>,
+) -> String {
+    let mut text = format!(
+        r#"
+[[service]]
+name = "{name}"
+destination = "{destination}"
+project = "{project}"
+connect_to_predefined_networks = {connect}
+"#
+    );
+    if let Some(source) = clone_of {
+        text += &format!("clone_of = \"{source}\"\n");
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------
+// berth steps and plan helpers
+// ---------------------------------------------------------------------------
+
+fn plan_json(p: &Project, extra: &[&str], code: i32) -> (Run, Value) {
+    let mut args = vec!["plan", "--format", "json"];
+    args.extend(extra);
+    let run = p.berth(&args);
+    run.expect_code(code);
+    let plan = run.json();
+    (run, plan)
+}
+
+fn changes(plan: &Value) -> &[Value] {
+    plan["changes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("plan has no `changes` array: {plan:#}"))
+}
+
+/// The one `clone` change of a plan; panics (showing the run) otherwise.
+fn the_clone<'a>(run: &Run, plan: &'a Value) -> &'a Value {
+    let clones: Vec<&Value> = changes(plan)
+        .iter()
+        .filter(|c| c["action"] == "clone")
+        .collect();
+    assert_eq!(
+        clones.len(),
+        1,
+        "expected exactly one `clone` change\n{run}"
+    );
+    clones[0]
+}
+
+fn members(run: &Run, clone: &Value) -> Vec<Value> {
+    clone["clone"]["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("clone change has no clone.members\n{run}"))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn string_set(v: &Value) -> BTreeSet<String> {
+    strings(v).into_iter().collect()
+}
+
+fn set<S: AsRef<str>>(items: &[S]) -> BTreeSet<String> {
+    items.iter().map(|s| s.as_ref().to_string()).collect()
+}
+
+fn warnings_of<'a>(plan: &'a Value, code: &str) -> Vec<&'a Value> {
+    plan["warnings"]
+        .as_array()
+        .map(|w| w.iter().filter(|w| w["code"] == code).collect())
+        .unwrap_or_default()
+}
+
+fn reasons(change: &Value) -> String {
+    strings(&change["reasons"]).join("\n")
+}
+
+/// Panics when `secret` occurs anywhere in the run's stdout or stderr.
+fn assert_secret_absent(run: &Run, secret: &str) {
+    assert!(
+        !run.stdout.contains(secret) && !run.stderr.contains(secret),
+        "an env value leaked into berth's output\n{run}"
+    );
+}
+
+fn assert_no_changes(p: &Project) {
+    let (run, plan) = plan_json(p, &["--detailed-exitcode"], 0);
+    assert!(
+        changes(&plan).is_empty(),
+        "expected a plan without changes\n{run}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Docker helpers
+// ---------------------------------------------------------------------------
+
+/// `docker inspect --format '{{json EXPR}}' NAME` on `docker` (local or d2).
+fn inspect_json(docker_ok: impl Fn(&[&str]) -> String, what: &str, expr: &str) -> Value {
+    let format = format!("{{{{json {expr}}}}}");
+    let text = docker_ok(&["inspect", "--format", &format, what]);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn local_inspect(what: &str, expr: &str) -> Value {
+    inspect_json(docker_ok, what, expr)
+}
+
+fn labels_of(inspect: impl Fn(&str, &str) -> Value, container: &str) -> Value {
+    inspect(container, ".Config.Labels")
+}
+
+/// A container's aliases on `network` without the short id Docker adds.
+fn user_aliases(networks: &Value, id: &str, network: &str) -> BTreeSet<String> {
+    let aliases = networks
+        .get(network)
+        .unwrap_or_else(|| panic!("not attached to {network}: {networks}"));
+    strings(&aliases["Aliases"])
+        .into_iter()
+        .filter(|a| !(a.len() == 12 && id.starts_with(a.as_str())))
+        .collect()
+}
+
+fn network_names(networks: &Value) -> BTreeSet<String> {
+    networks
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// No published host port: `PortBindings` is null or `{}`, and `docker port`
+/// lists nothing.
+fn assert_no_published_ports(container: &str) {
+    let bindings = local_inspect(container, ".HostConfig.PortBindings");
+    assert!(
+        bindings.is_null() || bindings.as_object().is_some_and(|m| m.is_empty()),
+        "{container} publishes ports: {bindings}"
+    );
+    assert_eq!(
+        docker_ok(&["port", container]),
+        "",
+        "docker port {container} lists published ports"
+    );
+}
+
+/// The named volume mounted at `path` in `container`, if any.
+fn volume_at(inspect: impl Fn(&str, &str) -> Value, container: &str, path: &str) -> Option<String> {
+    let mounts = inspect(container, ".Mounts");
+    mounts.as_array()?.iter().find_map(|m| {
+        (m["Destination"] == path && m["Type"] == "volume")
+            .then(|| m["Name"].as_str().map(str::to_string))
+            .flatten()
+    })
+}
+
+/// Runs `docker exec CONTAINER ARGS...` until it succeeds (at most `secs`),
+/// returning its trimmed stdout; panics with the last output otherwise.
+fn exec_until_ok(container: &str, args: &[&str], secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let mut full = vec!["exec", container];
+        full.extend(args);
+        let out = docker(&full);
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).trim().to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "docker {} kept failing: {}{}",
+            full.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn id_of(container: &str) -> String {
+    docker_ok(&[
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{.Id}}",
+        container,
+    ])
+}
+
+// ---------------------------------------------------------------------------
+// 1. Same server: application clone
+// ---------------------------------------------------------------------------
+
+#[test]
+fn same_server_application_clone_gets_fresh_volume_no_ports_env_and_labels_without_leaking_env() {
+    ensure_image();
+    let owner = unique("own");
+    let mut sweep = Sweep::new(&owner);
+    let cleanup = Cleanup::new();
+    let net_a = cleanup.network(&unique("prod"));
+    let net_b = cleanup.network(&unique("stg"));
+    let source = cleanup.container(&unique("api"));
+    // The clone's resource name; its container defaults to the same name.
+    let clone = cleanup.container(&unique("apistg"));
+    let vol = unique("apidata");
+    let fresh = format!("{vol}-{clone}");
+    sweep.volumes.extend([vol.clone(), fresh.clone()]);
+    let secret = format!("tok-{}", unique("s3cr3t"));
+    let env = format!("API_TOKEN={secret}");
+    let data = format!("{vol}:/data");
+
+    docker_ok(&["network", "create", &net_a]);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &source,
+        "--network",
+        &net_a,
+        "--network-alias",
+        "api",
+        "-e",
+        &env,
+        "-e",
+        "LOG_LEVEL=debug",
+        "-v",
+        &data,
+        "-p",
+        "0:80",
+        "--restart",
+        "unless-stopped",
+        "--label",
+        "team=core",
+        TEST_IMAGE,
+        "sh",
+        "-c",
+        "sleep 3600",
+    ]);
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(header(&owner)
+            + &destination("prod", "local", &net_a)
+            + &destination("staging", "local", &net_b)
+            + &resource("application", "api", "prod", Some(&source), &["api"], None)
+            + &resource(
+                "application",
+                &clone,
+                "staging",
+                None,
+                &["api-staging", "api-stg"],
+                Some("api"),
+            )),
+    );
+
+    // Plan, human: the clone, env names, never the value.
+    let human = p.berth(&["plan"]);
+    human.expect_code(0);
+    assert_secret_absent(&human, &secret);
+    assert!(
+        human.stdout.contains("clone") && human.stdout.contains(&clone),
+        "the human plan shows the clone\n{human}"
+    );
+    assert!(
+        human.stdout.contains("API_TOKEN"),
+        "the human plan names the env variables it copies\n{human}"
+    );
+
+    // Plan, JSON.
+    let (run, plan) = plan_json(&p, &["--detailed-exitcode"], 2);
+    assert_secret_absent(&run, &secret);
+    let c = the_clone(&run, &plan);
+    assert_eq!(c["status"], "planned", "{run}");
+    assert_eq!(c["server"], "local", "{run}");
+    assert_eq!(c["destination"], "staging", "{run}");
+    assert_eq!(c["network"], net_b.as_str(), "{run}");
+    assert_eq!(c["container"], clone.as_str(), "{run}");
+    assert_eq!(
+        string_set(&c["aliases"]),
+        set(&["api-staging", "api-stg"]),
+        "{run}"
+    );
+    assert_eq!(
+        c["resource"],
+        json!({"kind": "application", "name": clone}),
+        "{run}"
+    );
+    assert_eq!(c["clone"]["source_server"], "local", "{run}");
+    assert_eq!(
+        c["clone"]["source"],
+        json!({"kind": "application", "name": "api"}),
+        "{run}"
+    );
+    assert_eq!(
+        c["clone"]["image_transfer"], false,
+        "same server: no image transfer\n{run}"
+    );
+    let ms = members(&run, c);
+    assert_eq!(ms.len(), 1, "one member\n{run}");
+    let m = &ms[0];
+    assert_eq!(m["source"], source.as_str(), "{run}");
+    assert_eq!(m["target"], clone.as_str(), "{run}");
+    assert_eq!(m["image"], TEST_IMAGE, "{run}");
+    assert_eq!(m["start"], true, "the source runs\n{run}");
+    let env_names = strings(&m["env"]);
+    assert!(
+        env_names.contains(&"API_TOKEN".to_string())
+            && env_names.contains(&"LOG_LEVEL".to_string()),
+        "env names listed\n{run}"
+    );
+    assert!(
+        env_names.iter().all(|n| !n.contains('=')),
+        "env entries are names only\n{run}"
+    );
+    assert_eq!(
+        m["volumes"],
+        json!([{"source": vol, "target": fresh, "path": "/data"}]),
+        "{run}"
+    );
+    assert!(
+        strings(&m["dropped_ports"])
+            .iter()
+            .any(|p| p.contains("80")),
+        "the published port is dropped on the same server\n{run}"
+    );
+    assert!(strings(&m["ports"]).is_empty(), "{run}");
+    assert!(
+        !warnings_of(&plan, "clone_ports_dropped").is_empty(),
+        "warning clone_ports_dropped\n{run}"
+    );
+    assert!(
+        !docker(&["inspect", "--type", "container", &clone])
+            .status
+            .success(),
+        "plan must not create anything\n{run}"
+    );
+
+    // Apply.
+    let run = p.berth(&["apply", "--yes"]);
+    run.expect_code(0);
+    assert_secret_absent(&run, &secret);
+
+    assert!(container_running(&clone), "the clone runs\n{run}");
+    let networks = local_inspect(&clone, ".NetworkSettings.Networks");
+    assert_eq!(
+        network_names(&networks),
+        set(&[&net_b]),
+        "attached only to its destination's network\n{run}"
+    );
+    assert_eq!(
+        user_aliases(&networks, &id_of(&clone), &net_b),
+        set(&["api-staging", "api-stg"]),
+        "{run}"
+    );
+
+    // Fresh, empty volume: data written into the source's is not there.
+    assert_eq!(
+        volume_at(local_inspect, &clone, "/data").as_deref(),
+        Some(fresh.as_str()),
+        "{run}"
+    );
+    assert_eq!(
+        volume_at(local_inspect, &source, "/data").as_deref(),
+        Some(vol.as_str()),
+        "the source keeps its volume"
+    );
+    docker_ok(&["exec", &source, "sh", "-c", "echo x > /data/marker"]);
+    assert_eq!(
+        docker_ok(&["exec", &source, "ls", "/data"]),
+        "marker",
+        "the marker is in the source's volume"
+    );
+    let listing = docker_ok(&["exec", &clone, "ls", "/data"]);
+    assert!(
+        !listing.contains("marker"),
+        "the clone shares the source's data: ls /data = {listing:?}"
+    );
+
+    // No published port, env copied, command, restart policy.
+    assert_no_published_ports(&clone);
+    assert!(
+        !docker_ok(&["port", &source]).is_empty(),
+        "the source keeps its port"
+    );
+    let clone_env = strings(&local_inspect(&clone, ".Config.Env"));
+    assert!(
+        clone_env.contains(&env) && clone_env.contains(&"LOG_LEVEL=debug".to_string()),
+        "env copied: {clone_env:?}"
+    );
+    assert_eq!(
+        local_inspect(&clone, ".Config.Cmd"),
+        json!(["sh", "-c", "sleep 3600"])
+    );
+    assert_eq!(
+        local_inspect(&clone, ".HostConfig.RestartPolicy.Name"),
+        "unless-stopped"
+    );
+
+    // Labels: the source's plus berth's.
+    let labels = labels_of(local_inspect, &clone);
+    for (key, value) in [
+        ("team", "core"),
+        ("berth.managed", "true"),
+        ("berth.owner", owner.as_str()),
+        ("berth.destination", "staging"),
+        ("berth.resource", clone.as_str()),
+        ("berth.kind", "application"),
+        ("berth.clone-of", "api"),
+    ] {
+        assert_eq!(labels[key], value, "label {key} of the clone: {labels}");
+    }
+
+    // The source is untouched.
+    assert!(container_running(&source));
+    assert_eq!(
+        container_networks(&source)
+            .into_keys()
+            .collect::<BTreeSet<_>>(),
+        set(&[&net_a]),
+        "the source's networks changed"
+    );
+
+    // Now an ordinary resource: no second clone.
+    assert_no_changes(&p);
+    let human = p.berth(&["plan"]);
+    human.expect_code(0);
+    assert_secret_absent(&human, &secret);
+}
+
+// ---------------------------------------------------------------------------
+// 2. Across servers: database clone, image streamed
+// ---------------------------------------------------------------------------
+
+#[test]
+fn cross_server_database_clone_streams_the_image_and_runs_on_the_target_destination() {
+    ensure_image();
+    let owner = unique("own");
+    let mut sweep = Sweep::new(&owner);
+    let cleanup = Cleanup::new();
+    let d2 = SecondDaemon::start();
+    let net_local = cleanup.network(&unique("data"));
+    let net_remote = unique("rdata");
+    let source = cleanup.container(&unique("pg"));
+    let clone = unique("pgcopy");
+    let vol = unique("pgdata");
+    let fresh = format!("{vol}-{clone}");
+    sweep.volumes.push(vol.clone());
+    let secret = format!("pw-{}", unique("hunter2"));
+    let env = format!("POSTGRES_PASSWORD={secret}");
+    let data = format!("{vol}:/var/lib/db");
+
+    assert!(
+        !d2.docker(&["image", "inspect", TEST_IMAGE])
+            .status
+            .success(),
+        "the second daemon starts without the test image"
+    );
+    docker_ok(&["network", "create", &net_local]);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &source,
+        "--network",
+        &net_local,
+        "--network-alias",
+        "pg",
+        "-e",
+        &env,
+        "-v",
+        &data,
+        "-p",
+        "0:5432",
+        TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(header(&owner)
+            + &server("remote", &d2.address())
+            + &destination("data", "local", &net_local)
+            + &destination("remote-data", "remote", &net_remote)
+            + &resource("database", "pg", "data", Some(&source), &["pg"], None)
+            + &resource(
+                "database",
+                &clone,
+                "remote-data",
+                None,
+                &["pg", "db"],
+                Some("pg"),
+            )),
+    );
+
+    // Plan: one clone on the remote server, with an image transfer.
+    let (run, plan) = plan_json(&p, &["--detailed-exitcode"], 2);
+    assert_secret_absent(&run, &secret);
+    let c = the_clone(&run, &plan);
+    assert_eq!(c["status"], "planned", "{run}");
+    assert_eq!(c["server"], "remote", "{run}");
+    assert_eq!(c["network"], net_remote.as_str(), "{run}");
+    assert_eq!(c["container"], clone.as_str(), "{run}");
+    assert_eq!(
+        c["resource"],
+        json!({"kind": "database", "name": clone}),
+        "{run}"
+    );
+    assert_eq!(c["clone"]["source_server"], "local", "{run}");
+    assert_eq!(
+        c["clone"]["source"],
+        json!({"kind": "database", "name": "pg"}),
+        "{run}"
+    );
+    assert_eq!(c["clone"]["image_transfer"], true, "{run}");
+    let why = reasons(c);
+    assert!(
+        why.contains(TEST_IMAGE)
+            && why.contains("is not on server remote")
+            && why.contains("streams it from local"),
+        "the plan says the image is streamed\n{run}"
+    );
+    let ms = members(&run, c);
+    assert_eq!(ms.len(), 1, "{run}");
+    assert!(
+        strings(&ms[0]["env"]).contains(&"POSTGRES_PASSWORD".to_string()),
+        "{run}"
+    );
+    assert!(
+        !strings(&ms[0]["ports"]).is_empty() && strings(&ms[0]["dropped_ports"]).is_empty(),
+        "across servers published ports are kept\n{run}"
+    );
+    assert!(
+        warnings_of(&plan, "clone_ports_dropped").is_empty(),
+        "no port warning across servers\n{run}"
+    );
+    let human = p.berth(&["plan"]);
+    human.expect_code(0);
+    assert_secret_absent(&human, &secret);
+
+    // --no-image-transfer: blocked, plan and apply exit 3, nothing happens.
+    let (run, plan) = plan_json(&p, &["--no-image-transfer"], 3);
+    let c = the_clone(&run, &plan);
+    assert_eq!(c["status"], "blocked", "{run}");
+    assert!(
+        reasons(c).contains("--no-image-transfer"),
+        "the reason names the flag\n{run}"
+    );
+    let run = p.berth(&["apply", "--yes", "--no-image-transfer"]);
+    run.expect_code(3);
+    assert_secret_absent(&run, &secret);
+    assert!(
+        !d2.docker(&["image", "inspect", TEST_IMAGE])
+            .status
+            .success(),
+        "a blocked apply streamed the image\n{run}"
+    );
+    assert!(
+        !d2.docker(&["inspect", "--type", "container", &clone])
+            .status
+            .success(),
+        "a blocked apply created the clone\n{run}"
+    );
+
+    // Apply: the image arrives, the clone runs on the remote destination.
+    let run = p.berth(&["apply", "--yes"]);
+    run.expect_code(0);
+    assert_secret_absent(&run, &secret);
+    d2.docker_ok(&["image", "inspect", TEST_IMAGE]);
+    let remote = |what: &str, expr: &str| inspect_json(|a| d2.docker_ok(a), what, expr);
+    assert_eq!(
+        remote(&clone, ".State.Running"),
+        true,
+        "the clone runs on the remote server\n{run}"
+    );
+    let networks = remote(&clone, ".NetworkSettings.Networks");
+    assert_eq!(
+        network_names(&networks),
+        set(&[&net_remote]),
+        "attached only to the remote destination's network\n{run}"
+    );
+    let id = d2.docker_ok(&["inspect", "--format", "{{.Id}}", &clone]);
+    assert_eq!(
+        user_aliases(&networks, &id, &net_remote),
+        set(&["pg", "db"]),
+        "{run}"
+    );
+    assert_eq!(
+        volume_at(remote, &clone, "/var/lib/db").as_deref(),
+        Some(fresh.as_str()),
+        "a fresh volume on the remote server\n{run}"
+    );
+    assert!(
+        strings(&remote(&clone, ".Config.Env")).contains(&env),
+        "env copied"
+    );
+    let bindings = remote(&clone, ".HostConfig.PortBindings");
+    assert!(
+        bindings.get("5432/tcp").is_some(),
+        "the published port is kept across servers: {bindings}"
+    );
+    let labels = labels_of(remote, &clone);
+    for (key, value) in [
+        ("berth.managed", "true"),
+        ("berth.owner", owner.as_str()),
+        ("berth.destination", "remote-data"),
+        ("berth.resource", clone.as_str()),
+        ("berth.kind", "database"),
+        ("berth.clone-of", "pg"),
+    ] {
+        assert_eq!(labels[key], value, "label {key} of the clone: {labels}");
+    }
+    // Nothing of the clone on the local server; the source untouched.
+    assert!(
+        !docker(&["inspect", "--type", "container", &clone])
+            .status
+            .success(),
+        "the clone appeared on the local server"
+    );
+    assert!(container_running(&source));
+
+    assert_no_changes(&p);
+}
+
+// ---------------------------------------------------------------------------
+// 3. A compose stack clones as a whole
+// ---------------------------------------------------------------------------
+
+/// `web` serves its own hostname (= its short container id), so a request
+/// tells which container answered; `data` is a compose volume.
+const STACK: &str = r#"version: "2.4"
+services:
+  web:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "busybox mkdir -p /www && busybox hostname > /www/index.html && exec httpd -f -p 80 -h /www"]
+    volumes:
+      - data:/www
+  worker:
+    image: berth-test/busybox:1
+    command: ["sleep", "3600"]
+volumes:
+  data: {}
+"#;
+
+#[test]
+fn stack_clone_runs_under_a_new_project_and_services_reach_each_other_by_name() {
+    ensure_image();
+    let owner = unique("own");
+    let old = unique_project("shop");
+    let new = unique_project("shopstg");
+    let new_net = format!("{new}_default");
+    let mut sweep = Sweep::new(&owner);
+    sweep.projects.extend([old.clone(), new.clone()]);
+    sweep.networks.push(new_net.clone());
+    sweep
+        .volumes
+        .extend([format!("{old}_data"), format!("{new}_data")]);
+    let cleanup = Cleanup::new();
+    let net_a = cleanup.network(&unique("prod"));
+    let net_b = cleanup.network(&unique("stg"));
+    let new_web = cleanup.container(&format!("{new}_web_1"));
+    let new_worker = cleanup.container(&format!("{new}_worker_1"));
+    cleanup.network(&new_net);
+    let stack = ComposeStack::new(&old, STACK);
+    stack.up(&[]);
+    let originals = stack.containers();
+    assert_eq!(
+        originals,
+        vec![format!("{old}_web_1"), format!("{old}_worker_1")]
+    );
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(header(&owner)
+            + &destination("prod", "local", &net_a)
+            + &destination("staging", "local", &net_b)
+            + &service("shop", "prod", &old, false, None)
+            + &service("shopstg", "staging", &new, true, Some("shop"))),
+    );
+
+    let (run, plan) = plan_json(&p, &["--detailed-exitcode"], 2);
+    let c = the_clone(&run, &plan);
+    assert_eq!(c["status"], "planned", "{run}");
+    assert_eq!(c["server"], "local", "{run}");
+    assert_eq!(c["network"], net_b.as_str(), "{run}");
+    assert_eq!(
+        c["resource"],
+        json!({"kind": "service", "name": "shopstg"}),
+        "{run}"
+    );
+    assert_eq!(c["clone"]["source_project"], old.as_str(), "{run}");
+    assert_eq!(c["clone"]["target_project"], new.as_str(), "{run}");
+    assert_eq!(c["clone"]["connect_to_destination"], true, "{run}");
+    let ms = members(&run, c);
+    let pairs: BTreeSet<(String, String)> = ms
+        .iter()
+        .map(|m| {
+            (
+                m["source"].as_str().unwrap_or("").to_string(),
+                m["target"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        BTreeSet::from([
+            (format!("{old}_web_1"), new_web.clone()),
+            (format!("{old}_worker_1"), new_worker.clone()),
+        ]),
+        "one member per source container, project prefix rewritten\n{run}"
+    );
+    let web_member = ms
+        .iter()
+        .find(|m| m["target"] == new_web.as_str())
+        .expect("web member");
+    assert_eq!(
+        web_member["volumes"],
+        json!([{"source": format!("{old}_data"), "target": format!("{new}_data"), "path": "/www"}]),
+        "compose volumes are renamed with the project\n{run}"
+    );
+
+    let run = p.berth(&["apply", "--yes"]);
+    run.expect_code(0);
+
+    // Both services under the new project, running, on the new stack network
+    // (compose service name as alias) and on B (alias <service>-<project>).
+    assert_eq!(
+        containers_labelled("com.docker.compose.project", &new),
+        vec![new_web.clone(), new_worker.clone()],
+        "{run}"
+    );
+    assert!(network_exists(&new_net), "{new_net} was not created\n{run}");
+    let net_labels = local_inspect(&new_net, ".Labels");
+    assert_eq!(
+        net_labels["com.docker.compose.project"],
+        new.as_str(),
+        "{net_labels}"
+    );
+    for (container, svc) in [(&new_web, "web"), (&new_worker, "worker")] {
+        assert!(container_running(container), "{container} runs\n{run}");
+        let labels = labels_of(local_inspect, container);
+        assert_eq!(
+            labels["com.docker.compose.project"],
+            new.as_str(),
+            "{labels}"
+        );
+        assert_eq!(labels["com.docker.compose.service"], svc, "{labels}");
+        assert_eq!(labels["berth.clone-of"], "shop", "{labels}");
+        let networks = local_inspect(container, ".NetworkSettings.Networks");
+        assert_eq!(
+            network_names(&networks),
+            set(&[&new_net, &net_b]),
+            "{container}: only the new stack network and the destination\n{run}"
+        );
+        let id = id_of(container);
+        assert!(
+            user_aliases(&networks, &id, &new_net).contains(svc),
+            "{container} has alias {svc} on {new_net}: {networks}"
+        );
+        assert_eq!(
+            user_aliases(&networks, &id, &net_b),
+            set(&[&format!("{svc}-{new}")]),
+            "{container} on the destination network: {networks}"
+        );
+    }
+    assert_eq!(
+        volume_at(local_inspect, &new_web, "/www").as_deref(),
+        Some(format!("{new}_data").as_str()),
+        "the clone's web has its own volume"
+    );
+
+    // The clone's worker reaches the clone's web by service name, and by
+    // its destination alias.
+    let web_host = id_of(&new_web)[..12].to_string();
+    let answer = exec_until_ok(
+        &new_worker,
+        &["busybox", "wget", "-q", "-O-", "http://web/"],
+        20,
+    );
+    assert_eq!(
+        answer, web_host,
+        "`web` on the new stack network is the clone's web"
+    );
+    let alias_url = format!("http://web-{new}/");
+    let answer = exec_until_ok(
+        &new_worker,
+        &["busybox", "wget", "-q", "-O-", &alias_url],
+        20,
+    );
+    assert_eq!(answer, web_host, "{alias_url} is the clone's web");
+
+    // The original stack is untouched.
+    assert_eq!(stack.containers(), originals);
+    for container in &originals {
+        assert!(container_running(container), "{container} stopped");
+        assert_eq!(
+            container_networks(container)
+                .into_keys()
+                .collect::<BTreeSet<_>>(),
+            set(&[&stack.default_network()]),
+            "{container} networks changed"
+        );
+    }
+
+    assert_no_changes(&p);
+}
+
+// ---------------------------------------------------------------------------
+// 4. Source container missing
+// ---------------------------------------------------------------------------
+
+#[test]
+fn clone_of_a_missing_source_is_blocked_and_apply_creates_nothing() {
+    ensure_image();
+    let owner = unique("own");
+    let _sweep = Sweep::new(&owner);
+    let cleanup = Cleanup::new();
+    let net_a = cleanup.network(&unique("prod"));
+    let net_b = cleanup.network(&unique("stg"));
+    let ghost = unique("gone");
+    let clone = cleanup.container(&unique("apicopy"));
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(header(&owner)
+            + &destination("prod", "local", &net_a)
+            + &destination("staging", "local", &net_b)
+            + &resource("application", "api", "prod", Some(&ghost), &["api"], None)
+            + &resource(
+                "application",
+                &clone,
+                "staging",
+                None,
+                &["api"],
+                Some("api"),
+            )),
+    );
+
+    let (run, plan) = plan_json(&p, &[], 3);
+    let c = the_clone(&run, &plan);
+    assert_eq!(c["status"], "blocked", "{run}");
+    assert_eq!(c["container"], clone.as_str(), "{run}");
+    assert_eq!(
+        reasons(c),
+        "source application api has no container on server local: nothing to clone",
+        "{run}"
+    );
+    let human = p.berth(&["plan"]);
+    human.expect_code(3);
+    assert!(
+        human.stdout.contains("BLOCKED")
+            && human
+                .stdout
+                .contains("source application api has no container on server local"),
+        "the human plan shows the blocked clone and why\n{human}"
+    );
+
+    let run = p.berth(&["apply", "--yes"]);
+    run.expect_code(3);
+    assert!(
+        !docker(&["inspect", "--type", "container", &clone])
+            .status
+            .success(),
+        "apply created the clone\n{run}"
+    );
+    assert!(
+        !network_exists(&net_a) && !network_exists(&net_b),
+        "a blocked apply created networks\n{run}"
+    );
+    assert!(
+        docker_lines(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=berth.owner={owner}")
+        ])
+        .is_empty()
+            && docker_lines(&[
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label=berth.owner={owner}")
+            ])
+            .is_empty(),
+        "a blocked apply left containers or volumes\n{run}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 5. A clone that fails half-way leaves nothing behind
+// ---------------------------------------------------------------------------
+
+#[test]
+fn clone_failing_at_start_removes_what_it_made_and_the_next_apply_finishes_it() {
+    ensure_image();
+    let owner = unique("own");
+    let mut sweep = Sweep::new(&owner);
+    let cleanup = Cleanup::new();
+    let d2 = SecondDaemon::start();
+    d2.load_image(TEST_IMAGE);
+    let net_local = cleanup.network(&unique("app"));
+    let net_remote = unique("rapp");
+    let source = cleanup.container(&unique("api"));
+    let clone = unique("apicopy");
+    let vol = unique("apidata");
+    let fresh = format!("{vol}-{clone}");
+    sweep.volumes.push(vol.clone());
+    // A fixed host port: kept across servers, and taken there by `blocker`.
+    let port = 40_000 + std::process::id() % 20_000;
+    let publish = format!("{port}:80");
+    let data = format!("{vol}:/data");
+
+    docker_ok(&["network", "create", &net_local]);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &source,
+        "--network",
+        &net_local,
+        "-v",
+        &data,
+        "-p",
+        &publish,
+        TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    d2.docker_ok(&[
+        "run", "-d", "--name", "blocker", "-p", &publish, TEST_IMAGE, "sleep", "3600",
+    ]);
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(header(&owner)
+            + &server("remote", &d2.address())
+            + &destination("app", "local", &net_local)
+            + &destination("remote-app", "remote", &net_remote)
+            + &resource("application", "api", "app", Some(&source), &["api"], None)
+            + &resource(
+                "application",
+                &clone,
+                "remote-app",
+                None,
+                &["api"],
+                Some("api"),
+            )),
+    );
+
+    let (run, plan) = plan_json(&p, &[], 0);
+    let c = the_clone(&run, &plan);
+    assert_eq!(
+        c["clone"]["image_transfer"], false,
+        "the image is already there\n{run}"
+    );
+
+    // The start fails (port taken): the container and its fresh volume go.
+    let run = p.berth(&["apply", "--yes"]);
+    run.expect_code(1);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        output.contains("nothing was left behind"),
+        "apply says nothing was left behind\n{run}"
+    );
+    assert!(
+        !d2.docker(&["inspect", "--type", "container", &clone])
+            .status
+            .success(),
+        "the half-made clone is still there\n{run}"
+    );
+    assert!(
+        !d2.docker(&["volume", "inspect", &fresh]).status.success(),
+        "the clone's fresh volume is still there\n{run}"
+    );
+
+    // Port free again: the next apply finishes the clone.
+    d2.docker_ok(&["rm", "-f", "blocker"]);
+    let run = p.berth(&["apply", "--yes"]);
+    run.expect_code(0);
+    assert_eq!(
+        d2.docker_ok(&["inspect", "--format", "{{.State.Running}}", &clone]),
+        "true",
+        "{run}"
+    );
+    assert_no_changes(&p);
+}
+
+// ---------------------------------------------------------------------------
+// 6. A stack clone whose network is left over is finished, not duplicated
+// ---------------------------------------------------------------------------
+
+const ONE_SERVICE: &str = r#"version: "2.4"
+services:
+  worker:
+    image: berth-test/busybox:1
+    command: ["sleep", "3600"]
+"#;
+
+/// Ids of the local networks named exactly `name`.
+fn networks_named(name: &str) -> Vec<String> {
+    let filter = format!("name={name}");
+    docker_lines(&[
+        "network",
+        "ls",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.ID}} {{.Name}}",
+    ])
+    .into_iter()
+    .filter_map(|l| {
+        let (id, n) = l.split_once(' ')?;
+        (n == name).then(|| id.to_string())
+    })
+    .collect()
+}
+
+#[test]
+fn stack_clone_with_its_network_left_over_is_recloned_without_a_duplicate_network() {
+    ensure_image();
+    let owner = unique("own");
+    let old = unique_project("left");
+    let new = unique_project("leftstg");
+    let new_net = format!("{new}_default");
+    let mut sweep = Sweep::new(&owner);
+    sweep.projects.extend([old.clone(), new.clone()]);
+    sweep.networks.push(new_net.clone());
+    let cleanup = Cleanup::new();
+    let net_a = cleanup.network(&unique("prod"));
+    let net_b = cleanup.network(&unique("stg"));
+    let stack = ComposeStack::new(&old, ONE_SERVICE);
+    stack.up(&[]);
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(header(&owner)
+            + &destination("prod", "local", &net_a)
+            + &destination("staging", "local", &net_b)
+            + &service("left", "prod", &old, false, None)
+            + &service("leftstg", "staging", &new, false, Some("left"))),
+    );
+    p.berth(&["apply", "--yes"]).expect_code(0);
+    let clone = format!("{new}_worker_1");
+    assert!(container_running(&clone));
+    assert_eq!(networks_named(&new_net).len(), 1);
+
+    // Someone removes the clone's containers (as `docker rm` does), not its
+    // network: the next plan clones again, and apply must finish it.
+    docker_ok(&["rm", "-f", &clone]);
+    let (run, plan) = plan_json(&p, &[], 0);
+    assert_eq!(the_clone(&run, &plan)["status"], "planned", "{run}");
+    let run = p.berth(&["apply", "--yes"]);
+    let count = networks_named(&new_net).len();
+    assert_eq!(
+        count, 1,
+        "{count} networks are named {new_net} after the second apply\n{run}"
+    );
+    run.expect_code(0);
+    assert!(container_running(&clone), "{run}");
+    assert_eq!(
+        container_networks(&clone)
+            .into_keys()
+            .collect::<BTreeSet<_>>(),
+        set(&[&new_net]),
+        "{run}"
+    );
+    assert_no_changes(&p);
+}
