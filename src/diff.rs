@@ -189,18 +189,7 @@ pub fn diff(
             fields: Vec::new(),
         });
     }
-    let order = |k: &str| {
-        [
-            "settings",
-            "server",
-            "destination",
-            "application",
-            "database",
-            "service",
-        ]
-        .iter()
-        .position(|x| *x == k)
-    };
+    let order = |k: &str| crate::config::TOP_LEVEL.iter().position(|x| *x == k);
     changes.sort_by(|a, b| (order(&a.kind), &a.name).cmp(&(order(&b.kind), &b.name)));
 
     let text = |files: &[SourceFile], path: &str| {
@@ -278,4 +267,70 @@ pub fn trust_base_servers(base: &Config, head: &mut Config) -> (Vec<String>, Vec
             .to_string(),
     );
     (notes, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load;
+
+    fn cfg(text: &str) -> (Config, Vec<SourceFile>) {
+        let files = vec![SourceFile {
+            path: "berth.toml".into(),
+            text: text.into(),
+        }];
+        (load(&files).map_err(|d| d.render(false)).unwrap(), files)
+    }
+
+    const BASE: &str = "[[server]]\nname = \"s1\"\naddress = \"unix:///run/a.sock\"\n[[destination]]\nname = \"prod\"\nserver = \"s1\"\nnetwork = \"p\"\n[[service]]\nname = \"mon\"\ndestination = \"prod\"\n";
+
+    #[test]
+    fn entities_added_removed_and_changed_with_their_fields() {
+        let (base, bf) = cfg(BASE);
+        let head_text = BASE.replace(
+            "address = \"unix:///run/a.sock\"",
+            "address = \"unix:///run/evil.sock\"",
+        ) + "connect_to_predefined_networks = true\n[[server]]\nname = \"s2\"\naddress = \"ssh://root@198.51.100.7\"\n[[destination]]\nname = \"stg\"\nserver = \"s1\"\nnetwork = \"s\"\n";
+        let (mut head, hf) = cfg(&head_text);
+        let d = diff(&base, &head, &bf, &hf);
+        let got: Vec<(&str, &str, ChangeKind)> = d
+            .entities
+            .iter()
+            .map(|e| (e.kind.as_str(), e.name.as_str(), e.change))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("server", "s1", ChangeKind::Changed),
+                ("server", "s2", ChangeKind::Added),
+                ("destination", "stg", ChangeKind::Added),
+                ("service", "mon", ChangeKind::Changed),
+            ]
+        );
+        let mon = &d.entities[3].fields[0];
+        assert_eq!(
+            (mon.field.as_str(), mon.base.as_deref(), mon.head.as_deref()),
+            (
+                "connect_to_predefined_networks",
+                Some("false"),
+                Some("true")
+            )
+        );
+        assert_eq!(d.files.len(), 1);
+        assert!(
+            d.files[0].unified.contains("+name = \"stg\""),
+            "{}",
+            d.files[0].unified
+        );
+
+        let (notes, skipped) = trust_base_servers(&base, &mut head);
+        assert_eq!(skipped, ["s2"]);
+        assert_eq!(
+            head.servers[0].address.to_string(),
+            "unix:///run/a.sock",
+            "the base's address is used"
+        );
+        assert!(notes.iter().any(|n| n.contains("s2 is new")), "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains("evil.sock")), "{notes:?}");
+    }
 }

@@ -92,19 +92,16 @@ fn locked(
             }
             saved
         }
-        None => {
-            let mut plan = crate::plan::plan(
-                &config,
-                &refreshed.live,
-                Options {
-                    allow_replace: args.allow_replace,
-                    no_image_transfer: args.no_image_transfer,
-                },
-            );
-            plan.source = loaded.source;
-            plan.warnings.splice(0..0, loaded.warnings);
-            plan
-        }
+        None => super::build_plan(
+            &config,
+            &refreshed.live,
+            Options {
+                allow_replace: args.allow_replace,
+                no_image_transfer: args.no_image_transfer,
+            },
+            loaded.source,
+            loaded.warnings,
+        ),
     };
     anstream::print!("{}", render::human(&plan));
 
@@ -216,27 +213,19 @@ fn source_of(args: &super::SourceArgs, plan: &crate::plan::Plan) -> super::Sourc
     if given {
         return args.clone();
     }
-    match (&plan.source.kind, &plan.source.commit) {
-        (crate::plan::SourceKind::Git, Some(commit)) => super::SourceArgs {
-            dir: plan
-                .source
-                .path
-                .clone()
-                .unwrap_or_else(|| ".".into())
-                .into(),
-            repo: Some(".".into()),
-            rev: Some(commit.clone()),
-        },
-        _ => super::SourceArgs {
-            dir: plan
-                .source
-                .path
-                .clone()
-                .unwrap_or_else(|| ".".into())
-                .into(),
-            repo: None,
-            rev: None,
-        },
+    let rev = match (&plan.source.kind, &plan.source.commit) {
+        (crate::plan::SourceKind::Git, Some(commit)) => Some(commit.clone()),
+        _ => None,
+    };
+    super::SourceArgs {
+        dir: plan
+            .source
+            .path
+            .clone()
+            .unwrap_or_else(|| ".".into())
+            .into(),
+        repo: rev.as_ref().map(|_| ".".into()),
+        rev,
     }
 }
 

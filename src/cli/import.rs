@@ -9,13 +9,9 @@ pub fn run(args: &ImportArgs) -> Exit {
         Err(code) => return code,
     };
     let config = loaded.config;
-    let Some(server) = config.server(&args.server) else {
-        let known: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
-        error(
-            format_args!("no server named `{}` in the config", args.server),
-            Some(&format!("declared servers: {}", known.join(", "))),
-        );
-        return Exit::Error;
+    let server = match super::find_server(&config, &args.server) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let rt = runtime();
     let spinner = super::spinner(false, format!("reading server {}", server.name));

@@ -383,6 +383,33 @@ pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, Exit> {
     }
 }
 
+/// The plan of `config` against `live`, naming its source, with the
+/// config's own warnings first.
+pub fn build_plan(
+    config: &Config,
+    live: &crate::live::LiveState,
+    opts: crate::plan::Options,
+    source: crate::plan::SourceInfo,
+    warnings: Vec<crate::plan::Warning>,
+) -> crate::plan::Plan {
+    let mut plan = crate::plan::plan(config, live, opts);
+    plan.source = source;
+    plan.warnings.splice(0..0, warnings);
+    plan
+}
+
+/// The declared server `name`, or an error listing the declared ones.
+pub fn find_server<'a>(config: &'a Config, name: &str) -> Result<&'a crate::config::Server, Exit> {
+    config.server(name).ok_or_else(|| {
+        let known: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
+        error(
+            format_args!("no server named `{name}` in the config"),
+            Some(&format!("declared servers: {}", known.join(", "))),
+        );
+        Exit::Error
+    })
+}
+
 /// Prints config warnings to stderr.
 pub fn warn(warnings: &[crate::plan::Warning]) {
     let yellow = anstyle::AnsiColor::Yellow.on_default().bold();

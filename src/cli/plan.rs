@@ -58,16 +58,16 @@ pub fn run(args: &PlanArgs) -> Exit {
             "not contacted: this server is new in the change under review".to_string(),
         );
     }
-    let mut plan = crate::plan::plan(
+    let mut plan = super::build_plan(
         &config,
         &refreshed.live,
         Options {
             allow_replace: args.allow_replace,
             no_image_transfer: args.no_image_transfer,
         },
+        loaded.source,
+        loaded.warnings,
     );
-    plan.source = loaded.source;
-    plan.warnings.splice(0..0, loaded.warnings);
     plan.config_diff = config_diff;
     if let Some(path) = &args.out {
         plan.owner = Some(config.owner.clone());

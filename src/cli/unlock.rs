@@ -8,12 +8,9 @@ pub fn run(args: &UnlockArgs) -> Exit {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let Some(server) = loaded.config.server(&args.server) else {
-        error(
-            format_args!("no server named `{}` in the config", args.server),
-            None,
-        );
-        return Exit::Error;
+    let server = match super::find_server(&loaded.config, &args.server) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let rt = runtime();
     let result = rt.block_on(async {

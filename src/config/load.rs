@@ -49,7 +49,8 @@ pub struct RawConfig {
     pub services: Vec<Entry<RawService>>,
 }
 
-const TOP_LEVEL: [&str; 6] = [
+/// The top-level tables of a config file, in the order berth lists them.
+pub const TOP_LEVEL: [&str; 6] = [
     "settings",
     "server",
     "destination",

@@ -6,7 +6,7 @@ mod model;
 pub mod raw;
 mod validate;
 
-pub use load::SourceFile;
+pub use load::{SourceFile, TOP_LEVEL};
 pub use model::*;
 pub use validate::{repo_relative, valid_docker_name};
 

@@ -340,3 +340,102 @@ pub fn mermaid(t: &crate::plan::Topology) -> String {
     out.push_str("  classDef changed stroke:#bf8700,stroke-width:3px\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{SourceFile, load};
+    use crate::live::{LiveState, Snapshot};
+
+    fn plan_for(text: &str) -> Plan {
+        let config = load(&[SourceFile {
+            path: "b.toml".into(),
+            text: text.into(),
+        }])
+        .unwrap();
+        let mut live = LiveState::default();
+        for s in &config.servers {
+            live.servers.insert(s.name.clone(), Ok(Snapshot::default()));
+        }
+        crate::plan::plan(&config, &live, Default::default())
+    }
+
+    /// Every line of the diagram is a node, an edge between known nodes, or a class.
+    fn assert_well_formed(m: &str) {
+        let mut lines = m.lines();
+        assert_eq!(lines.next(), Some("graph LR"));
+        let mut ids = std::collections::HashSet::new();
+        for line in lines.map(str::trim) {
+            if line.starts_with("classDef ") {
+                continue;
+            }
+            if let Some((a, b)) = line.split_once(" --> ") {
+                assert!(
+                    ids.contains(a) && ids.contains(b),
+                    "edge between unknown nodes: {line}"
+                );
+                continue;
+            }
+            let id: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            let rest = &line[id.len()..];
+            assert!(
+                !id.is_empty() && (rest.starts_with("[\"") || rest.starts_with("([\"")),
+                "not a node: {line}"
+            );
+            assert_eq!(rest.matches('"').count(), 2, "quotes: {line}");
+            ids.insert(id);
+        }
+    }
+
+    #[test]
+    fn verdict_table_and_a_well_formed_diagram() {
+        let p = plan_for(
+            "[[server]]\nname = \"s\\\"1\"\naddress = \"local\"\n[[destination]]\nname = \"a<b>\"\nserver = \"s\\\"1\"\nnetwork = \"n\"\n[[application]]\nname = \"api\"\ndestination = \"a<b>\"\n",
+        );
+        let md = markdown(&p);
+        assert!(
+            md.starts_with("<!-- berth-plan -->\n### berth plan: 🔶 1 change(s)"),
+            "{md}"
+        );
+        assert!(md.contains("| server | status | create |"), "{md}");
+        let m = md
+            .split("```mermaid\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap();
+        assert_well_formed(m);
+        assert!(m.contains(":::added"), "{m}");
+    }
+
+    #[test]
+    fn long_output_folds_details_but_keeps_every_blocked_reason() {
+        let mut p = plan_for("[[server]]\nname = \"s\"\naddress = \"local\"\n");
+        let mut blocked = crate::plan::Change::new(Action::RemoveNetwork, "s", "old");
+        blocked.status = Status::Blocked;
+        blocked.reasons = (0..400)
+            .map(|i| format!("container c{i} (unmanaged, running) is attached to old"))
+            .collect();
+        p.changes.push(blocked);
+        for i in 0..3000 {
+            p.changes.push(crate::plan::Change::new(
+                Action::CreateNetwork,
+                "s",
+                &format!("network-with-a-long-name-{i}"),
+            ));
+        }
+        let md = markdown(&p);
+        assert!(md.len() <= COMMENT_LIMIT, "{} characters", md.len());
+        assert!(md.starts_with("<!-- berth-plan -->\n### berth plan: ⛔ **blocked**"));
+        for i in 0..400 {
+            assert!(
+                md.contains(&format!("container c{i} (unmanaged")),
+                "reason {i} was cut"
+            );
+        }
+    }
+}
