@@ -42,7 +42,15 @@ Examples:
   berth validate --dir infra/           check the config, every error with file:line:col
   berth plan                            what would change on every server
   berth plan --format json > plan.json  the plan as data (schemas/plan.schema.json)
-  berth apply --yes                     apply without asking (CI, scripts)";
+  berth apply --yes                     apply without asking (CI, scripts)
+  berth plan --base origin/main --ref HEAD --format markdown
+                                        a pull-request comment: config change and plan
+  berth plan --out plan.json && berth apply plan.json
+                                        apply exactly what was reviewed, unless stale
+  berth hook install --git-dir /srv/git/infra.git --apply-on-push
+                                        check every push to main, apply accepted ones
+  berth import --server prod-1 > prod-1.toml
+                                        start from what runs there now";
 
 /// Keeps Docker hosts in the shape that a git repository describes.
 ///
@@ -69,7 +77,7 @@ pub enum Command {
     /// Reads the live state of all servers concurrently (a fixed number of
     /// Docker API calls per server) and compares it with the config.
     Plan(PlanArgs),
-    /// Apply the plan: create, replace and remove networks.
+    /// Apply the plan: networks, attachments and clones, under server locks.
     ///
     /// Plans first, shows the plan, and asks for confirmation on a terminal.
     /// Applies nothing when anything is blocked (exit 3) or any server did
@@ -150,7 +158,7 @@ impl SourceArgs {
 pub enum Format {
     /// Grouped per server, for people.
     Human,
-    /// DESIGN §4, for scripts (schemas/plan.schema.json).
+    /// The plan as data, for scripts (schemas/plan.schema.json).
     Json,
     /// A pull-request comment (GitHub/GitLab flavoured).
     Markdown,

@@ -716,3 +716,4 @@ impl Drop for ComposeStack {
 }
 
 pub mod daemon;
+pub mod sshd;
