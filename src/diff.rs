@@ -235,6 +235,35 @@ pub fn diff(
     }
 }
 
+/// Marks in the plan's topology what the config change adds or changes,
+/// so a preview's diagram shows the change under review even where the live
+/// state already matches (an adopted network, an attachment made by hand).
+pub fn mark(topology: &mut crate::plan::Topology, diff: &ConfigDiff) {
+    use crate::plan::TopoState;
+    let state = |kind: &str, name: &str| {
+        diff.entities
+            .iter()
+            .find(|e| e.kind == kind && e.name == name)
+            .map(|e| match e.change {
+                ChangeKind::Added => TopoState::Added,
+                ChangeKind::Removed => TopoState::Removed,
+                ChangeKind::Changed => TopoState::Changed,
+            })
+    };
+    for s in &mut topology.servers {
+        for d in &mut s.destinations {
+            if d.state == TopoState::Unchanged {
+                d.state = state("destination", &d.name).unwrap_or(d.state);
+            }
+            for r in &mut d.resources {
+                if r.state == TopoState::Unchanged {
+                    r.state = state(&r.kind, &r.name).unwrap_or(r.state);
+                }
+            }
+        }
+    }
+}
+
 /// Untrusted heads (pull requests): every server is contacted with the base
 /// commit's address, socket, key and known-hosts file. Returns the notes to
 /// show and the servers that only the head names (never contacted).

@@ -207,25 +207,28 @@ fn read_plan(path: &std::path::Path) -> Result<crate::plan::Plan, String> {
     Ok(plan)
 }
 
-/// The config source a saved plan was made from, unless flags name one.
+/// The config source a saved plan was made from, for what flags leave open.
 fn source_of(args: &super::SourceArgs, plan: &crate::plan::Plan) -> super::SourceArgs {
-    let given = args.repo.is_some() || args.rev.is_some() || args.dir != std::path::Path::new(".");
-    if given {
-        return args.clone();
-    }
-    let rev = match (&plan.source.kind, &plan.source.commit) {
-        (crate::plan::SourceKind::Git, Some(commit)) => Some(commit.clone()),
-        _ => None,
-    };
-    super::SourceArgs {
-        dir: plan
-            .source
+    let git = plan.source.kind == crate::plan::SourceKind::Git;
+    let dir = if args.dir != std::path::Path::new(".") {
+        args.dir.clone()
+    } else {
+        plan.source
             .path
             .clone()
             .unwrap_or_else(|| ".".into())
-            .into(),
-        repo: rev.as_ref().map(|_| ".".into()),
-        rev,
+            .into()
+    };
+    super::SourceArgs {
+        dir,
+        repo: args
+            .repo
+            .clone()
+            .or_else(|| plan.source.repo.clone().filter(|_| git).map(Into::into)),
+        rev: args
+            .rev
+            .clone()
+            .or_else(|| plan.source.commit.clone().filter(|_| git)),
     }
 }
 

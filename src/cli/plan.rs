@@ -15,10 +15,12 @@ pub fn run(args: &PlanArgs) -> Exit {
     let mut skipped = Vec::new();
     let mut config_diff = None;
     if let Some(base_rev) = &args.base {
-        let base_args = SourceArgs {
-            dir: args.source.dir.clone(),
-            repo: args.source.repo.clone().or_else(|| Some(".".into())),
-            rev: Some(base_rev.clone()),
+        let base_args = match base_source(&args.source, base_rev) {
+            Ok(a) => a,
+            Err(e) => {
+                error(e, Some("--base compares two commits of a git repository"));
+                return Exit::Error;
+            }
         };
         let base = match base_args.load().map_err(|e| e.to_string()) {
             Ok(l) => check(l),
@@ -68,6 +70,9 @@ pub fn run(args: &PlanArgs) -> Exit {
         loaded.source,
         loaded.warnings,
     );
+    if let (Some(t), Some(d)) = (plan.topology.as_mut(), config_diff.as_ref()) {
+        crate::diff::mark(t, d);
+    }
     plan.config_diff = config_diff;
     if let Some(path) = &args.out {
         plan.owner = Some(config.owner.clone());
@@ -98,6 +103,38 @@ pub fn run(args: &PlanArgs) -> Exit {
         Format::Markdown => print!("{}", render::markdown(&plan)),
     }
     exit_code(&plan, args.detailed_exitcode)
+}
+
+/// The base of a preview: the same repository and config directory as the
+/// head. A working-tree head names its directory on disk: the base reads
+/// that directory of the enclosing repository's tree.
+fn base_source(head: &SourceArgs, rev: &str) -> Result<SourceArgs, String> {
+    if head.repo.is_some() || head.rev.is_some() {
+        return Ok(SourceArgs {
+            dir: head.dir.clone(),
+            repo: head.repo.clone().or_else(|| Some(".".into())),
+            rev: Some(rev.to_string()),
+        });
+    }
+    let abs =
+        std::fs::canonicalize(&head.dir).map_err(|e| format!("{}: {e}", head.dir.display()))?;
+    let root = crate::source::repo_root(&abs);
+    if !root.join(".git").exists() {
+        return Err(format!(
+            "{} is not inside a git work tree",
+            head.dir.display()
+        ));
+    }
+    let dir = abs.strip_prefix(&root).unwrap_or(std::path::Path::new(""));
+    Ok(SourceArgs {
+        dir: if dir.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            dir.to_path_buf()
+        },
+        repo: Some(root),
+        rev: Some(rev.to_string()),
+    })
 }
 
 /// 1 for errors or unreadable servers, 3 for blocked changes, 2 for changes

@@ -121,6 +121,19 @@ fn unique_names<'a, T: 'a>(
             );
             continue;
         }
+        if name.chars().any(char::is_control) {
+            errors.push(
+                Diagnostic::new(
+                    format!("{kind} name contains a control character (newline, tab, …)"),
+                    e.loc("name"),
+                )
+                .label("control character")
+                .help(
+                    "names are shown in plans and pull-request comments: use printable characters",
+                ),
+            );
+            continue;
+        }
         if let Some(first) = seen.get(name.as_str()) {
             errors.push(
                 Diagnostic::new(format!("duplicate {kind} name `{name}`"), e.loc("name"))

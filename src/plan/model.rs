@@ -66,6 +66,9 @@ pub struct SourceInfo {
     /// The commit id the config was read from, for `git` sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The repository it was read from (absolute), for `git` sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     /// The directory the config was read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

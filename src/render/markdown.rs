@@ -44,6 +44,8 @@ enum Detail {
     Full,
     NoFileDiffs,
     NoChangeList,
+    NoDiagram,
+    /// The config change and warnings as counts; blocked reasons stay whole.
     Minimal,
 }
 
@@ -72,8 +74,46 @@ fn verdict(plan: &Plan) -> String {
     }
 }
 
+/// Inline code that no content can break out of: control characters shown
+/// escaped, delimiters longer than any backtick run inside.
 fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'"))
+    let s = one_line(s);
+    let ticks = "`".repeat(longest_run(&s, '`') + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+}
+
+/// Plain text from data (names, messages): one line, no HTML.
+fn text(s: &str) -> String {
+    one_line(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' => '␤',
+            c if c.is_control() => '�',
+            c => c,
+        })
+        .collect()
+}
+
+fn longest_run(s: &str, ch: char) -> usize {
+    s.split(|c| c != ch).map(str::len).max().unwrap_or(0)
+}
+
+/// A fenced block whose fence is longer than any backtick run inside.
+fn fenced(info: &str, body: &str) -> String {
+    let fence = "`".repeat(longest_run(body, '`').max(2) + 1);
+    let nl = if body.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{info}\n{body}{nl}{fence}")
 }
 
 fn render(plan: &Plan, detail: Detail) -> String {
@@ -146,9 +186,9 @@ fn render(plan: &Plan, detail: Detail) -> String {
     if !blocked.is_empty() {
         let _ = writeln!(out, "#### ⛔ Blocked\n");
         for c in blocked {
-            let _ = writeln!(out, "- **{}** · {}", c.server, describe(c));
+            let _ = writeln!(out, "- **{}** · {}", text(&c.server), describe(c));
             for r in &c.reasons {
-                let _ = writeln!(out, "  - {r}");
+                let _ = writeln!(out, "  - {}", text(r));
             }
         }
         out.push('\n');
@@ -169,14 +209,24 @@ fn render(plan: &Plan, detail: Detail) -> String {
             );
         }
         for e in &plan.errors {
-            let _ = writeln!(out, "- **{}**: {} ({})", e.server, e.message, e.hint);
+            let _ = writeln!(
+                out,
+                "- **{}**: {} ({})",
+                text(&e.server),
+                text(&e.message),
+                text(&e.hint)
+            );
         }
         out.push('\n');
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "#### Warnings\n");
-        for w in &plan.warnings {
-            let _ = writeln!(out, "- {}", w.message);
+        if detail == Detail::Minimal {
+            let _ = writeln!(out, "{} warning(s); see the CI log.", plan.warnings.len());
+        } else {
+            for w in &plan.warnings {
+                let _ = writeln!(out, "- {}", text(&w.message));
+            }
         }
         out.push('\n');
     }
@@ -186,7 +236,25 @@ fn render(plan: &Plan, detail: Detail) -> String {
         if d.entities.is_empty() {
             let _ = writeln!(out, "No entity changed.");
         }
-        for e in &d.entities {
+        if detail == Detail::Minimal && !d.entities.is_empty() {
+            let mut counts: std::collections::BTreeMap<(String, &str), usize> = Default::default();
+            for e in &d.entities {
+                let verb = match e.change {
+                    ChangeKind::Added => "added",
+                    ChangeKind::Removed => "removed",
+                    ChangeKind::Changed => "changed",
+                };
+                *counts.entry((e.kind.clone(), verb)).or_default() += 1;
+            }
+            for ((kind, verb), n) in counts {
+                let _ = writeln!(out, "- {n} {kind}(s) {verb}");
+            }
+            let _ = writeln!(
+                out,
+                "\n_The full list is folded away to stay under GitHub's comment limit; see the CI log._"
+            );
+        }
+        for e in d.entities.iter().filter(|_| detail != Detail::Minimal) {
             let (mark, verb) = match e.change {
                 ChangeKind::Added => ("➕", "added"),
                 ChangeKind::Removed => ("➖", "removed"),
@@ -211,15 +279,16 @@ fn render(plan: &Plan, detail: Detail) -> String {
             out.push('\n');
         }
         for n in &d.notes {
-            let _ = writeln!(out, "\n> {n}");
+            let _ = writeln!(out, "\n> {}", text(n));
         }
         out.push('\n');
         if detail == Detail::Full {
             for f in &d.files {
                 let _ = writeln!(
                     out,
-                    "<details><summary>Diff of <code>{}</code></summary>\n\n```diff\n{}```\n</details>\n",
-                    f.path, f.unified
+                    "<details><summary>Diff of <code>{}</code></summary>\n\n{}\n</details>\n",
+                    text(&f.path),
+                    fenced("diff", &f.unified)
                 );
             }
         } else if !d.files.is_empty() {
@@ -244,7 +313,7 @@ fn render(plan: &Plan, detail: Detail) -> String {
             if changes.is_empty() {
                 continue;
             }
-            let _ = writeln!(out, "**{}**\n", s.name);
+            let _ = writeln!(out, "**{}**\n", text(&s.name));
             for c in changes {
                 let state = if c.status == Status::Blocked {
                     " (blocked)"
@@ -258,12 +327,12 @@ fn render(plan: &Plan, detail: Detail) -> String {
         let _ = writeln!(out, "</details>\n");
     }
 
-    if detail < Detail::Minimal {
+    if detail < Detail::NoDiagram {
         if let Some(t) = &plan.topology {
             let _ = writeln!(
                 out,
-                "<details><summary>Topology</summary>\n\n```mermaid\n{}```\n</details>",
-                mermaid(t)
+                "<details><summary>Topology</summary>\n\n{}\n</details>",
+                fenced("mermaid", &mermaid(t))
             );
         }
     }
@@ -296,15 +365,20 @@ fn describe(c: &Change) -> String {
         ),
     };
     match &c.resource {
-        Some(r) => format!("{what} ({} {})", r.kind, r.name),
+        Some(r) => format!("{what} ({} {})", text(&r.kind), text(&r.name)),
         None => what,
     }
 }
 
-/// A Mermaid flowchart; ids are generated and labels quoted, so any name
-/// is safe.
+/// A Mermaid flowchart; ids are generated, labels are one line and quoted
+/// with `"` and backticks escaped, so no name can leave its node.
 pub fn mermaid(t: &crate::plan::Topology) -> String {
-    let label = |s: &str| s.replace('"', "#quot;").replace(['<', '>'], "");
+    let label = |s: &str| {
+        one_line(s)
+            .replace('"', "#quot;")
+            .replace('`', "#96;")
+            .replace(['<', '>'], "")
+    };
     let class = |state: TopoState| match state {
         TopoState::Added => ":::added",
         TopoState::Removed => ":::removed",

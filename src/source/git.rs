@@ -72,7 +72,7 @@ impl GitRepo {
         };
         Ok(GitRepo {
             repo,
-            path: path.to_path_buf(),
+            path: abs,
             _quarantine: quarantine,
         })
     }
@@ -128,6 +128,7 @@ impl GitRepo {
                 kind: SourceKind::Git,
                 reference: Some(rev.to_string()),
                 commit: Some(commit.to_string()),
+                repo: Some(self.path.display().to_string()),
                 path: (!prefix.is_empty() && prefix != ".").then_some(prefix),
             },
             reader: Reader::Git(Box::new(TreeReader {

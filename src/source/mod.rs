@@ -11,7 +11,7 @@ use crate::config::SourceFile;
 use crate::plan::SourceInfo;
 
 pub use git::{GitRepo, commit_of};
-pub use worktree::worktree;
+pub use worktree::{repo_root, worktree};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

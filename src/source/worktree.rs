@@ -7,7 +7,7 @@ use crate::config::SourceFile;
 use crate::plan::{SourceInfo, SourceKind};
 
 /// The enclosing git work tree of `dir`, else `dir`.
-fn repo_root(dir: &Path) -> PathBuf {
+pub fn repo_root(dir: &Path) -> PathBuf {
     let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     abs.ancestors()
         .find(|a| a.join(".git").exists())
@@ -45,6 +45,7 @@ pub fn worktree(dir: &Path) -> Result<Loaded, SourceError> {
             kind: SourceKind::Worktree,
             reference: None,
             commit: None,
+            repo: None,
             path: Some(dir.display().to_string()),
         },
         reader: Reader::Worktree(repo_root(dir)),
