@@ -113,7 +113,7 @@ fn locked(
                 failed.join(", ")
             ),
             Some(
-                "berth applies only when every server answered; fix the connection and run apply again",
+                "berth applies only when every server answered: see each server's error and hint above",
             ),
         );
         return Exit::Error;

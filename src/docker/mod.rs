@@ -40,7 +40,7 @@ pub enum DockerError {
     },
     #[error("{what}: {cause}")]
     Api { what: String, cause: String },
-    #[error("server {server} is locked by {holder}")]
+    #[error("locked by {holder}")]
     Locked { server: String, holder: String },
 }
 

@@ -122,26 +122,46 @@ fn chain(e: &dyn std::error::Error) -> String {
     msg
 }
 
+/// ssh's own words on one line, without its banners.
+fn ssh_words(text: &str) -> String {
+    text.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("@@@") && !l.chars().all(|c| c == '@'))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// ssh's own words, with what to do about them.
 fn connect_error(t: &Target<'_>, e: &openssh::Error) -> SshError {
     let text = chain(e);
     let lower = text.to_lowercase();
     let port = t.port.map_or(String::new(), |p| format!(" -p {p}"));
-    let hint = if lower.contains("host key verification failed")
-        || lower.contains("no matching host key")
-    {
+    let known_hosts = t.known_hosts_file.unwrap_or("~/.ssh/known_hosts");
+    let entry = match t.port {
+        Some(p) => format!("[{}]:{p}", t.host),
+        None => t.host.to_string(),
+    };
+    if lower.contains("remote host identification has changed") {
+        return SshError {
+            message: format!(
+                "ssh to {}: the host key CHANGED since it was recorded in {known_hosts} (a reinstalled server, or someone in between)",
+                t.host
+            ),
+            hint: format!(
+                "verify the new key with the server's owner, then `ssh-keygen -R '{entry}' -f {known_hosts}` and add the new one (`ssh-keyscan{port} {} >> {known_hosts}`)",
+                t.host
+            ),
+        };
+    }
+    let hint = if lower.contains("host key verification failed") || lower.contains("no matching host key") {
         format!(
-            "the host key of {} is unknown or changed: verify it, then add it with `ssh-keyscan{port} {} >> {}`",
-            t.host,
-            t.host,
-            t.known_hosts_file.unwrap_or("~/.ssh/known_hosts")
+            "the host key of {} is not in {known_hosts}: verify it, then add it with `ssh-keyscan{port} {} >> {known_hosts}`",
+            t.host, t.host
         )
     } else if lower.contains("permission denied") {
         format!(
             "the server refused the key: check identity_file{} and the server's authorized_keys",
-            t.identity_file
-                .map(|k| format!(" ({k})"))
-                .unwrap_or_default()
+            t.identity_file.map(|k| format!(" ({k})")).unwrap_or_default()
         )
     } else if lower.contains("connection refused")
         || lower.contains("timed out")
@@ -157,7 +177,7 @@ fn connect_error(t: &Target<'_>, e: &openssh::Error) -> SshError {
         "run `ssh -v` with the same user, host, port and key to see why".into()
     };
     SshError {
-        message: format!("ssh to {}: {}", t.host, text.trim()),
+        message: format!("ssh to {}: {}", t.host, ssh_words(&text)),
         hint,
     }
 }
