@@ -153,7 +153,9 @@ fn connect_error(t: &Target<'_>, e: &openssh::Error) -> SshError {
             ),
         };
     }
-    let hint = if lower.contains("host key verification failed") || lower.contains("no matching host key") {
+    let hint = if lower.contains("host key verification failed")
+        || lower.contains("no matching host key")
+    {
         format!(
             "the host key of {} is not in {known_hosts}: verify it, then add it with `ssh-keyscan{port} {} >> {known_hosts}`",
             t.host, t.host
@@ -161,7 +163,9 @@ fn connect_error(t: &Target<'_>, e: &openssh::Error) -> SshError {
     } else if lower.contains("permission denied") {
         format!(
             "the server refused the key: check identity_file{} and the server's authorized_keys",
-            t.identity_file.map(|k| format!(" ({k})")).unwrap_or_default()
+            t.identity_file
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default()
         )
     } else if lower.contains("connection refused")
         || lower.contains("timed out")
