@@ -11,111 +11,21 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::config::{destination, local_header, resource, service};
+use common::plan::{
+    apply, assert_no_changes, assert_settled, changes, plan, plan_detailed, set, string_set,
+    warnings_of,
+};
 use common::{
-    Cleanup, ComposeStack, Project, Run, container_networks, container_running, docker_ok,
-    ensure_image, network_containers, network_exists, run_container, unique, unique_project,
+    Cleanup, ComposeStack, Project, Run, container_id, container_networks, container_running,
+    docker_ok, ensure_image, network_containers, network_exists, run_container, unique,
+    unique_project,
 };
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
-// Config snippets
+// Plan and container helpers
 // ---------------------------------------------------------------------------
-
-/// `[settings]` with `owner` and the server `local` at address `local`.
-fn local_header(owner: &str) -> String {
-    format!(
-        r#"[settings]
-owner = "{owner}"
-
-[[server]]
-name = "local"
-address = "local"
-"#
-    )
-}
-
-/// A destination on the server `local`.
-fn destination(name: &str, network: &str) -> String {
-    format!(
-        r#"
-[[destination]]
-name = "{name}"
-server = "local"
-network = "{network}"
-"#
-    )
-}
-
-/// `[[application]]` or `[[database]]` (`kind`) selecting `container`, with
-/// `aliases` when given (else berth's default, `[name]`).
-fn resource(
-    kind: &str,
-    name: &str,
-    destination: &str,
-    container: &str,
-    aliases: Option<&[&str]>,
-) -> String {
-    let mut text = format!(
-        r#"
-[[{kind}]]
-name = "{name}"
-destination = "{destination}"
-container = "{container}"
-"#
-    );
-    if let Some(aliases) = aliases {
-        let list: Vec<String> = aliases.iter().map(|a| format!("\"{a}\"")).collect();
-        text += &format!("aliases = [{}]\n", list.join(", "));
-    }
-    text
-}
-
-fn service(name: &str, destination: &str, project: &str, connect: bool) -> String {
-    format!(
-        r#"
-[[service]]
-name = "{name}"
-destination = "{destination}"
-project = "{project}"
-connect_to_predefined_networks = {connect}
-"#
-    )
-}
-
-// ---------------------------------------------------------------------------
-// berth steps
-// ---------------------------------------------------------------------------
-
-/// `berth plan --format json --detailed-exitcode`, checked for `code`.
-fn plan_detailed(p: &Project, code: i32) -> (Run, Value) {
-    let run = p.berth(&["plan", "--format", "json", "--detailed-exitcode"]);
-    run.expect_code(code);
-    let plan = run.json();
-    (run, plan)
-}
-
-/// `berth plan --format json`, checked for `code`.
-fn plan(p: &Project, code: i32) -> (Run, Value) {
-    let run = p.berth(&["plan", "--format", "json"]);
-    run.expect_code(code);
-    let plan = run.json();
-    (run, plan)
-}
-
-/// `berth apply --yes`, checked for `code`.
-fn apply(p: &Project, code: i32) -> Run {
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(code);
-    run
-}
-
-/// The `changes` array of a plan.
-fn changes(plan: &Value) -> &[Value] {
-    plan["changes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_else(|| panic!("plan has no `changes` array: {plan:#}"))
-}
 
 /// The changes of `action` that concern `container`.
 fn changes_of<'a>(plan: &'a Value, action: &str, container: &str) -> Vec<&'a Value> {
@@ -137,28 +47,6 @@ fn the_change<'a>(run: &Run, plan: &'a Value, action: &str, container: &str) -> 
     found[0]
 }
 
-fn assert_no_changes(run: &Run, plan: &Value) {
-    assert!(
-        changes(plan).is_empty(),
-        "expected a plan without changes\n{run}"
-    );
-}
-
-/// A JSON array of strings as a set.
-fn string_set(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 /// The aliases `container` has on `network` as a user set them: without the
 /// 12-character short id Docker 20.10 adds by itself. Panics when the
 /// container is not attached to `network`.
@@ -167,14 +55,7 @@ fn user_aliases(container: &str, network: &str) -> BTreeSet<String> {
     let aliases = networks
         .get(network)
         .unwrap_or_else(|| panic!("{container} is not attached to {network}: {networks:?}"));
-    let id = docker_ok(&[
-        "inspect",
-        "--type",
-        "container",
-        "--format",
-        "{{.Id}}",
-        container,
-    ]);
+    let id = container_id(container);
     aliases
         .iter()
         .filter(|a| !(a.len() == 12 && id.starts_with(a.as_str())))
@@ -198,14 +79,6 @@ fn container_label(container: &str, key: &str) -> String {
         &format,
         container,
     ])
-}
-
-/// The warnings of `code` in a plan.
-fn warnings_of<'a>(plan: &'a Value, code: &str) -> Vec<&'a Value> {
-    plan["warnings"]
-        .as_array()
-        .map(|w| w.iter().filter(|w| w["code"] == code).collect())
-        .unwrap_or_default()
 }
 
 /// Runs `docker run -d --name NAME EXTRA... IMAGE sleep 3600`.
@@ -233,7 +106,7 @@ fn application_gets_two_aliases_then_changed_aliases_are_fixed_in_one_change() {
     let p = Project::new();
     let config = |aliases: &[&str]| {
         local_header(&owner)
-            + &destination("prod", &net)
+            + &destination("prod", "local", &net)
             + &resource("application", "api", "prod", &container, Some(aliases))
     };
     p.write("berth.toml", &config(&["api-a", "api-b"]));
@@ -263,7 +136,7 @@ fn application_gets_two_aliases_then_changed_aliases_are_fixed_in_one_change() {
         "plan must not connect anything\n{run}"
     );
 
-    let run = apply(&p, 0);
+    let run = apply(&p, &[], 0);
     assert!(
         network_containers(&net).contains(&container),
         "docker network inspect {net} does not list {container}\n{run}"
@@ -277,8 +150,7 @@ fn application_gets_two_aliases_then_changed_aliases_are_fixed_in_one_change() {
         networks_of(&container).contains("bridge"),
         "the container left its own network\n{run}"
     );
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 
     // New aliases: Docker cannot edit them in place; berth shows one change.
     p.write("berth.toml", &config(&["api-c", "api-a", "api-d"]));
@@ -301,20 +173,18 @@ fn application_gets_two_aliases_then_changed_aliases_are_fixed_in_one_change() {
         "an alias fix says why\n{run}"
     );
 
-    let run = apply(&p, 0);
+    let run = apply(&p, &[], 0);
     assert_eq!(
         user_aliases(&container, &net),
         set(&["api-a", "api-c", "api-d"]),
         "new aliases live, old one gone\n{run}"
     );
     assert!(container_running(&container), "container stopped\n{run}");
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 
     // Aliases compare as sets: another order is no change.
     p.write("berth.toml", &config(&["api-d", "api-c", "api-a"]));
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 }
 
 const STACK_TWO_SERVICES: &str = r#"version: "2.4"
@@ -366,8 +236,8 @@ fn compose_stack_is_connected_and_disconnected_by_connect_to_predefined_networks
     // The service's name differs from its project: the alias uses the project.
     let config = |connect: bool| {
         local_header(&owner)
-            + &destination("shared", &net)
-            + &service("monitoring", "shared", &project, connect)
+            + &destination("shared", "local", &net)
+            + &service("monitoring", "shared", &project, connect, None)
     };
 
     // false: the stack is managed, but wanted on no destination network.
@@ -379,7 +249,7 @@ fn compose_stack_is_connected_and_disconnected_by_connect_to_predefined_networks
             .all(|c| c["action"] == "create_network" && c["network"] == net.as_str()),
         "only the destination is created\n{run}"
     );
-    apply(&p, 0);
+    apply(&p, &[], 0);
     assert!(network_exists(&net));
     for c in &containers {
         assert!(!networks_of(c).contains(&net), "{c} connected while false");
@@ -415,7 +285,7 @@ fn compose_stack_is_connected_and_disconnected_by_connect_to_predefined_networks
         "a container of another project is in the plan\n{run}"
     );
 
-    let run = apply(&p, 0);
+    let run = apply(&p, &[], 0);
     for c in &containers {
         let service = container_label(c, "com.docker.compose.service");
         assert_eq!(
@@ -439,8 +309,7 @@ fn compose_stack_is_connected_and_disconnected_by_connect_to_predefined_networks
         other_networks_before,
         "the other project's container was touched\n{run}"
     );
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 
     // A container that joins the stack later is picked up by the next plan.
     stack.up(&["--scale", "web=2"]);
@@ -465,10 +334,9 @@ fn compose_stack_is_connected_and_disconnected_by_connect_to_predefined_networks
         set(&[&format!("web-{project}")]),
         "{run}"
     );
-    apply(&p, 0);
+    apply(&p, &[], 0);
     let all = stack.containers();
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 
     // false again: those connections go; the compose network stays.
     p.write("berth.toml", &config(false));
@@ -482,7 +350,7 @@ fn compose_stack_is_connected_and_disconnected_by_connect_to_predefined_networks
         let change = the_change(&run, &plan, "disconnect", c);
         assert_eq!(change["network"], net.as_str(), "{run}");
     }
-    let run = apply(&p, 0);
+    let run = apply(&p, &[], 0);
     for c in &all {
         let networks = networks_of(c);
         assert!(!networks.contains(&net), "{c} still on {net}\n{run}");
@@ -497,8 +365,7 @@ fn compose_stack_is_connected_and_disconnected_by_connect_to_predefined_networks
         other_networks_before,
         "the other project's container was touched\n{run}"
     );
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 }
 
 #[test]
@@ -513,9 +380,9 @@ fn removal_is_blocked_by_a_stopped_database_and_an_unmanaged_container() {
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("data", &net)),
+        &(local_header(&owner) + &destination("data", "local", &net)),
     );
-    apply(&p, 0);
+    apply(&p, &[], 0);
     assert!(network_exists(&net));
 
     // A Coolify database, created and never started; an unlabelled one, running.
@@ -584,7 +451,7 @@ fn removal_is_blocked_by_a_stopped_database_and_an_unmanaged_container() {
         );
     }
 
-    let run = apply(&p, 3);
+    let run = apply(&p, &[], 3);
     assert!(network_exists(&net), "a blocked removal happened\n{run}");
     assert!(
         networks_of(&db).contains(&net),
@@ -613,9 +480,9 @@ fn removal_warns_about_env_references_bridges_and_proxies_without_printing_env_v
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("legacy", &net)),
+        &(local_header(&owner) + &destination("legacy", "local", &net)),
     );
-    apply(&p, 0);
+    apply(&p, &[], 0);
     docker_ok(&["network", "create", &other_net]);
 
     // pg on the network (with an alias) and on another one: it bridges them.
@@ -670,7 +537,7 @@ fn removal_warns_about_env_references_bridges_and_proxies_without_printing_env_v
         human.stdout.contains("DATABASE_URL") || human.stderr.contains("DATABASE_URL"),
         "the human plan prints the warnings\n{human}"
     );
-    let applied = apply(&p, 3);
+    let applied = apply(&p, &[], 3);
     assert!(
         network_exists(&net),
         "a blocked removal happened\n{applied}"
@@ -696,7 +563,7 @@ fn a_declared_application_without_container_is_missing_not_an_error() {
     p.write(
         "berth.toml",
         &(local_header(&owner)
-            + &destination("prod", &net)
+            + &destination("prod", "local", &net)
             + &resource("application", "web", "prod", &container, None)),
     );
 
@@ -735,14 +602,14 @@ fn a_declared_application_without_container_is_missing_not_an_error() {
         "the human plan names the missing container\n{human}"
     );
 
-    apply(&p, 0);
+    apply(&p, &[], 0);
     assert!(network_exists(&net));
 
     // Only the missing container left: nothing to change.
     let (run, plan) = plan_detailed(&p, 0);
     assert_no_changes(&run, &plan);
     check_missing(&run, &plan);
-    apply(&p, 0);
+    apply(&p, &[], 0);
 }
 
 #[test]
@@ -758,12 +625,12 @@ fn an_application_moved_to_another_destination_changes_networks() {
     let p = Project::new();
     let config = |dest: &str| {
         local_header(&owner)
-            + &destination("blue", &blue)
-            + &destination("green", &green)
+            + &destination("blue", "local", &blue)
+            + &destination("green", "local", &green)
             + &resource("application", "shop", dest, &container, None)
     };
     p.write("berth.toml", &config("blue"));
-    apply(&p, 0);
+    apply(&p, &[], 0);
     assert_eq!(
         networks_of(&container),
         set(&["bridge", &blue]),
@@ -781,7 +648,7 @@ fn an_application_moved_to_another_destination_changes_networks() {
     let disconnect = the_change(&run, &plan, "disconnect", &container);
     assert_eq!(disconnect["network"], blue.as_str(), "{run}");
 
-    let run = apply(&p, 0);
+    let run = apply(&p, &[], 0);
     assert_eq!(
         networks_of(&container),
         set(&["bridge", &green]),
@@ -789,6 +656,5 @@ fn an_application_moved_to_another_destination_changes_networks() {
     );
     assert_eq!(user_aliases(&container, &green), set(&["shop"]), "{run}");
     assert!(network_exists(&blue), "blue is still declared\n{run}");
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 }

@@ -16,10 +16,16 @@ use std::collections::BTreeSet;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::config::{aliases_line, destination, local_header, resource_head, server, service};
 use common::daemon::SecondDaemon;
+use common::plan::{
+    apply, assert_settled, changes, plan, plan_detailed, plan_json, set, string_set, strings,
+    warnings_of,
+};
 use common::{
-    Cleanup, ComposeStack, Project, Run, TEST_IMAGE, container_networks, container_running,
-    containers_labelled, docker, docker_ok, ensure_image, network_exists, unique, unique_project,
+    Cleanup, ComposeStack, Project, Run, TEST_IMAGE, container_id, container_networks,
+    container_running, containers_labelled, docker, docker_ok, ensure_image, network_exists,
+    unique, unique_project,
 };
 use serde_json::{Value, json};
 
@@ -108,40 +114,8 @@ impl Drop for Sweep {
 // Config snippets
 // ---------------------------------------------------------------------------
 
-fn header(owner: &str) -> String {
-    format!(
-        r#"[settings]
-owner = "{owner}"
-
-[[server]]
-name = "local"
-address = "local"
-"#
-    )
-}
-
-fn server(name: &str, address: &str) -> String {
-    format!(
-        r#"
-[[server]]
-name = "{name}"
-address = "{address}"
-"#
-    )
-}
-
-fn destination(name: &str, server: &str, network: &str) -> String {
-    format!(
-        r#"
-[[destination]]
-name = "{name}"
-server = "{server}"
-network = "{network}"
-"#
-    )
-}
-
-/// `[[application]]`/`[[database]]`; `container` and `clone_of` optional.
+/// `[[application]]`/`[[database]]`; `container` and `clone_of` optional,
+/// `aliases` always written (unlike `common::config::resource`).
 fn resource(
     kind: &str,
     name: &str,
@@ -150,40 +124,11 @@ fn resource(
     aliases: &[&str],
     clone_of: Option<&str>,
 ) -> String {
-    let mut text = format!(
-        r#"
-[[{kind}]]
-name = "{name}"
-destination = "{destination}"
-"#
-    );
+    let mut text = resource_head(kind, name, destination);
     if let Some(container) = container {
         text += &format!("container = \"{container}\"\n");
     }
-    let list: Vec<String> = aliases.iter().map(|a| format!("\"{a}\"")).collect();
-    text += &format!("aliases = [{}]\n", list.join(", "));
-    if let Some(source) = clone_of {
-        text += &format!("clone_of = \"{source}\"\n");
-    }
-    text
-}
-
-fn service(
-    name: &str,
-    destination: &str,
-    project: &str,
-    connect: bool,
-    clone_of: Option<&str>,
-) -> String {
-    let mut text = format!(
-        r#"
-[[service]]
-name = "{name}"
-destination = "{destination}"
-project = "{project}"
-connect_to_predefined_networks = {connect}
-"#
-    );
+    text += &aliases_line(aliases);
     if let Some(source) = clone_of {
         text += &format!("clone_of = \"{source}\"\n");
     }
@@ -193,22 +138,6 @@ connect_to_predefined_networks = {connect}
 // ---------------------------------------------------------------------------
 // berth steps and plan helpers
 // ---------------------------------------------------------------------------
-
-fn plan_json(p: &Project, extra: &[&str], code: i32) -> (Run, Value) {
-    let mut args = vec!["plan", "--format", "json"];
-    args.extend(extra);
-    let run = p.berth(&args);
-    run.expect_code(code);
-    let plan = run.json();
-    (run, plan)
-}
-
-fn changes(plan: &Value) -> &[Value] {
-    plan["changes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_else(|| panic!("plan has no `changes` array: {plan:#}"))
-}
 
 /// The one `clone` change of a plan; panics (showing the run) otherwise.
 fn the_clone<'a>(run: &Run, plan: &'a Value) -> &'a Value {
@@ -231,31 +160,6 @@ fn members(run: &Run, clone: &Value) -> Vec<Value> {
         .unwrap_or_else(|| panic!("clone change has no clone.members\n{run}"))
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn string_set(v: &Value) -> BTreeSet<String> {
-    strings(v).into_iter().collect()
-}
-
-fn set<S: AsRef<str>>(items: &[S]) -> BTreeSet<String> {
-    items.iter().map(|s| s.as_ref().to_string()).collect()
-}
-
-fn warnings_of<'a>(plan: &'a Value, code: &str) -> Vec<&'a Value> {
-    plan["warnings"]
-        .as_array()
-        .map(|w| w.iter().filter(|w| w["code"] == code).collect())
-        .unwrap_or_default()
-}
-
 fn reasons(change: &Value) -> String {
     strings(&change["reasons"]).join("\n")
 }
@@ -265,14 +169,6 @@ fn assert_secret_absent(run: &Run, secret: &str) {
     assert!(
         !run.stdout.contains(secret) && !run.stderr.contains(secret),
         "an env value leaked into berth's output\n{run}"
-    );
-}
-
-fn assert_no_changes(p: &Project) {
-    let (run, plan) = plan_json(p, &["--detailed-exitcode"], 0);
-    assert!(
-        changes(&plan).is_empty(),
-        "expected a plan without changes\n{run}"
     );
 }
 
@@ -360,17 +256,6 @@ fn exec_until_ok(container: &str, args: &[&str], secs: u64) -> String {
     }
 }
 
-fn id_of(container: &str) -> String {
-    docker_ok(&[
-        "inspect",
-        "--type",
-        "container",
-        "--format",
-        "{{.Id}}",
-        container,
-    ])
-}
-
 // ---------------------------------------------------------------------------
 // 1. Same server: application clone
 // ---------------------------------------------------------------------------
@@ -424,7 +309,7 @@ fn same_server_application_clone_gets_fresh_volume_no_ports_env_and_labels_witho
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(header(&owner)
+        &(local_header(&owner)
             + &destination("prod", "local", &net_a)
             + &destination("staging", "local", &net_b)
             + &resource("application", "api", "prod", Some(&source), &["api"], None)
@@ -452,7 +337,7 @@ fn same_server_application_clone_gets_fresh_volume_no_ports_env_and_labels_witho
     );
 
     // Plan, JSON.
-    let (run, plan) = plan_json(&p, &["--detailed-exitcode"], 2);
+    let (run, plan) = plan_detailed(&p, 2);
     assert_secret_absent(&run, &secret);
     let c = the_clone(&run, &plan);
     assert_eq!(c["status"], "planned", "{run}");
@@ -521,8 +406,7 @@ fn same_server_application_clone_gets_fresh_volume_no_ports_env_and_labels_witho
     );
 
     // Apply.
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(0);
+    let run = apply(&p, &[], 0);
     assert_secret_absent(&run, &secret);
 
     assert!(container_running(&clone), "the clone runs\n{run}");
@@ -533,7 +417,7 @@ fn same_server_application_clone_gets_fresh_volume_no_ports_env_and_labels_witho
         "attached only to its destination's network\n{run}"
     );
     assert_eq!(
-        user_aliases(&networks, &id_of(&clone), &net_b),
+        user_aliases(&networks, &container_id(&clone), &net_b),
         set(&["api-staging", "api-stg"]),
         "{run}"
     );
@@ -606,7 +490,7 @@ fn same_server_application_clone_gets_fresh_volume_no_ports_env_and_labels_witho
     );
 
     // Now an ordinary resource: no second clone.
-    assert_no_changes(&p);
+    assert_settled(&p);
     let human = p.berth(&["plan"]);
     human.expect_code(0);
     assert_secret_absent(&human, &secret);
@@ -664,7 +548,7 @@ fn cross_server_database_clone_streams_the_image_and_runs_on_the_target_destinat
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(header(&owner)
+        &(local_header(&owner)
             + &server("remote", &d2.address())
             + &destination("data", "local", &net_local)
             + &destination("remote-data", "remote", &net_remote)
@@ -680,7 +564,7 @@ fn cross_server_database_clone_streams_the_image_and_runs_on_the_target_destinat
     );
 
     // Plan: one clone on the remote server, with an image transfer.
-    let (run, plan) = plan_json(&p, &["--detailed-exitcode"], 2);
+    let (run, plan) = plan_detailed(&p, 2);
     assert_secret_absent(&run, &secret);
     let c = the_clone(&run, &plan);
     assert_eq!(c["status"], "planned", "{run}");
@@ -732,8 +616,7 @@ fn cross_server_database_clone_streams_the_image_and_runs_on_the_target_destinat
         reasons(c).contains("--no-image-transfer"),
         "the reason names the flag\n{run}"
     );
-    let run = p.berth(&["apply", "--yes", "--no-image-transfer"]);
-    run.expect_code(3);
+    let run = apply(&p, &["--no-image-transfer"], 3);
     assert_secret_absent(&run, &secret);
     assert!(
         !d2.docker(&["image", "inspect", TEST_IMAGE])
@@ -749,8 +632,7 @@ fn cross_server_database_clone_streams_the_image_and_runs_on_the_target_destinat
     );
 
     // Apply: the image arrives, the clone runs on the remote destination.
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(0);
+    let run = apply(&p, &[], 0);
     assert_secret_absent(&run, &secret);
     d2.docker_ok(&["image", "inspect", TEST_IMAGE]);
     let remote = |what: &str, expr: &str| inspect_json(|a| d2.docker_ok(a), what, expr);
@@ -805,7 +687,7 @@ fn cross_server_database_clone_streams_the_image_and_runs_on_the_target_destinat
     );
     assert!(container_running(&source));
 
-    assert_no_changes(&p);
+    assert_settled(&p);
 }
 
 // ---------------------------------------------------------------------------
@@ -858,14 +740,14 @@ fn stack_clone_runs_under_a_new_project_and_services_reach_each_other_by_name() 
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(header(&owner)
+        &(local_header(&owner)
             + &destination("prod", "local", &net_a)
             + &destination("staging", "local", &net_b)
             + &service("shop", "prod", &old, false, None)
             + &service("shopstg", "staging", &new, true, Some("shop"))),
     );
 
-    let (run, plan) = plan_json(&p, &["--detailed-exitcode"], 2);
+    let (run, plan) = plan_detailed(&p, 2);
     let c = the_clone(&run, &plan);
     assert_eq!(c["status"], "planned", "{run}");
     assert_eq!(c["server"], "local", "{run}");
@@ -906,8 +788,7 @@ fn stack_clone_runs_under_a_new_project_and_services_reach_each_other_by_name() 
         "compose volumes are renamed with the project\n{run}"
     );
 
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(0);
+    let run = apply(&p, &[], 0);
 
     // Both services under the new project, running, on the new stack network
     // (compose service name as alias) and on B (alias <service>-<project>).
@@ -939,7 +820,7 @@ fn stack_clone_runs_under_a_new_project_and_services_reach_each_other_by_name() 
             set(&[&new_net, &net_b]),
             "{container}: only the new stack network and the destination\n{run}"
         );
-        let id = id_of(container);
+        let id = container_id(container);
         assert!(
             user_aliases(&networks, &id, &new_net).contains(svc),
             "{container} has alias {svc} on {new_net}: {networks}"
@@ -958,7 +839,7 @@ fn stack_clone_runs_under_a_new_project_and_services_reach_each_other_by_name() 
 
     // The clone's worker reaches the clone's web by service name, and by
     // its destination alias.
-    let web_host = id_of(&new_web)[..12].to_string();
+    let web_host = container_id(&new_web)[..12].to_string();
     let answer = exec_until_ok(
         &new_worker,
         &["busybox", "wget", "-q", "-O-", "http://web/"],
@@ -989,7 +870,7 @@ fn stack_clone_runs_under_a_new_project_and_services_reach_each_other_by_name() 
         );
     }
 
-    assert_no_changes(&p);
+    assert_settled(&p);
 }
 
 // ---------------------------------------------------------------------------
@@ -1010,7 +891,7 @@ fn clone_of_a_missing_source_is_blocked_and_apply_creates_nothing() {
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(header(&owner)
+        &(local_header(&owner)
             + &destination("prod", "local", &net_a)
             + &destination("staging", "local", &net_b)
             + &resource("application", "api", "prod", Some(&ghost), &["api"], None)
@@ -1024,7 +905,7 @@ fn clone_of_a_missing_source_is_blocked_and_apply_creates_nothing() {
             )),
     );
 
-    let (run, plan) = plan_json(&p, &[], 3);
+    let (run, plan) = plan(&p, 3);
     let c = the_clone(&run, &plan);
     assert_eq!(c["status"], "blocked", "{run}");
     assert_eq!(c["container"], clone.as_str(), "{run}");
@@ -1043,8 +924,7 @@ fn clone_of_a_missing_source_is_blocked_and_apply_creates_nothing() {
         "the human plan shows the blocked clone and why\n{human}"
     );
 
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(3);
+    let run = apply(&p, &[], 3);
     assert!(
         !docker(&["inspect", "--type", "container", &clone])
             .status
@@ -1122,7 +1002,7 @@ fn clone_failing_at_start_removes_what_it_made_and_the_next_apply_finishes_it() 
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(header(&owner)
+        &(local_header(&owner)
             + &server("remote", &d2.address())
             + &destination("app", "local", &net_local)
             + &destination("remote-app", "remote", &net_remote)
@@ -1137,7 +1017,7 @@ fn clone_failing_at_start_removes_what_it_made_and_the_next_apply_finishes_it() 
             )),
     );
 
-    let (run, plan) = plan_json(&p, &[], 0);
+    let (run, plan) = plan(&p, 0);
     let c = the_clone(&run, &plan);
     assert_eq!(
         c["clone"]["image_transfer"], false,
@@ -1145,8 +1025,7 @@ fn clone_failing_at_start_removes_what_it_made_and_the_next_apply_finishes_it() 
     );
 
     // The start fails (port taken): the container and its fresh volume go.
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(1);
+    let run = apply(&p, &[], 1);
     let output = format!("{}{}", run.stdout, run.stderr);
     assert!(
         output.contains("nothing was left behind"),
@@ -1165,14 +1044,13 @@ fn clone_failing_at_start_removes_what_it_made_and_the_next_apply_finishes_it() 
 
     // Port free again: the next apply finishes the clone.
     d2.docker_ok(&["rm", "-f", "blocker"]);
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(0);
+    let run = apply(&p, &[], 0);
     assert_eq!(
         d2.docker_ok(&["inspect", "--format", "{{.State.Running}}", &clone]),
         "true",
         "{run}"
     );
-    assert_no_changes(&p);
+    assert_settled(&p);
 }
 
 // ---------------------------------------------------------------------------
@@ -1224,13 +1102,13 @@ fn stack_clone_with_its_network_left_over_is_recloned_without_a_duplicate_networ
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(header(&owner)
+        &(local_header(&owner)
             + &destination("prod", "local", &net_a)
             + &destination("staging", "local", &net_b)
             + &service("left", "prod", &old, false, None)
             + &service("leftstg", "staging", &new, false, Some("left"))),
     );
-    p.berth(&["apply", "--yes"]).expect_code(0);
+    apply(&p, &[], 0);
     let clone = format!("{new}_worker_1");
     assert!(container_running(&clone));
     assert_eq!(networks_named(&new_net).len(), 1);
@@ -1238,7 +1116,7 @@ fn stack_clone_with_its_network_left_over_is_recloned_without_a_duplicate_networ
     // Someone removes the clone's containers (as `docker rm` does), not its
     // network: the next plan clones again, and apply must finish it.
     docker_ok(&["rm", "-f", &clone]);
-    let (run, plan) = plan_json(&p, &[], 0);
+    let (run, plan) = plan(&p, 0);
     assert_eq!(the_clone(&run, &plan)["status"], "planned", "{run}");
     let run = p.berth(&["apply", "--yes"]);
     let count = networks_named(&new_net).len();
@@ -1255,5 +1133,5 @@ fn stack_clone_with_its_network_left_over_is_recloned_without_a_duplicate_networ
         set(&[&new_net]),
         "{run}"
     );
-    assert_no_changes(&p);
+    assert_settled(&p);
 }

@@ -7,124 +7,17 @@
 
 mod common;
 
+use common::config::{destination, destination_with_subnet, header, local_header};
+use common::plan::{apply, assert_settled, changes, changes_for, plan, plan_detailed, the_change};
 use common::{
-    Cleanup, CountingProxy, Project, Run, container_networks, container_running,
+    Cleanup, CountingProxy, Project, container_networks, container_running,
     create_stopped_container, docker_ok, docker_socket, ensure_image, network_exists,
     network_labels, network_subnet, run_container, unique,
 };
-use serde_json::Value;
 
 // ---------------------------------------------------------------------------
-// Config snippets
+// Checks
 // ---------------------------------------------------------------------------
-
-/// `[settings]` with `owner`, and one server `name` at `address`.
-fn header(owner: &str, server: &str, address: &str) -> String {
-    format!(
-        r#"[settings]
-owner = "{owner}"
-
-[[server]]
-name = "{server}"
-address = "{address}"
-"#
-    )
-}
-
-/// `[settings]` with `owner` and the server `local` at address `local`.
-fn local_header(owner: &str) -> String {
-    header(owner, "local", "local")
-}
-
-fn destination(name: &str, server: &str, network: &str) -> String {
-    format!(
-        r#"
-[[destination]]
-name = "{name}"
-server = "{server}"
-network = "{network}"
-"#
-    )
-}
-
-fn destination_with_subnet(name: &str, server: &str, network: &str, subnet: &str) -> String {
-    format!(
-        r#"
-[[destination]]
-name = "{name}"
-server = "{server}"
-network = "{network}"
-subnet = "{subnet}"
-"#
-    )
-}
-
-// ---------------------------------------------------------------------------
-// berth steps
-// ---------------------------------------------------------------------------
-
-/// `berth plan --format json --detailed-exitcode`, checked for `code`.
-fn plan_detailed(p: &Project, code: i32) -> (Run, Value) {
-    let run = p.berth(&["plan", "--format", "json", "--detailed-exitcode"]);
-    run.expect_code(code);
-    let plan = run.json();
-    (run, plan)
-}
-
-/// `berth plan --format json`, checked for `code`.
-fn plan(p: &Project, code: i32) -> (Run, Value) {
-    let run = p.berth(&["plan", "--format", "json"]);
-    run.expect_code(code);
-    let plan = run.json();
-    (run, plan)
-}
-
-/// `berth apply --yes EXTRA...`, checked for `code`.
-fn apply(p: &Project, extra: &[&str], code: i32) -> Run {
-    let mut args = vec!["apply", "--yes"];
-    args.extend(extra);
-    let run = p.berth(&args);
-    run.expect_code(code);
-    run
-}
-
-/// The `changes` array of a plan.
-fn changes(plan: &Value) -> &[Value] {
-    plan["changes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_else(|| panic!("plan has no `changes` array: {plan:#}"))
-}
-
-/// The changes of a plan that concern `network`.
-fn changes_for<'a>(plan: &'a Value, network: &str) -> Vec<&'a Value> {
-    changes(plan)
-        .iter()
-        .filter(|c| c["network"] == network)
-        .collect()
-}
-
-/// The one change of `action` on `network`; panics (showing the run) unless
-/// there is exactly one.
-fn the_change<'a>(run: &Run, plan: &'a Value, action: &str, network: &str) -> &'a Value {
-    let found: Vec<_> = changes_for(plan, network)
-        .into_iter()
-        .filter(|c| c["action"] == action)
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one `{action}` of {network}\n{run}"
-    );
-    found[0]
-}
-
-fn assert_no_changes(run: &Run, plan: &Value) {
-    assert!(
-        changes(plan).is_empty(),
-        "expected a plan without changes\n{run}"
-    );
-}
 
 fn assert_berth_labels(network: &str, owner: &str, destination: &str) {
     let labels = network_labels(network);
@@ -178,8 +71,7 @@ fn two_destinations_are_created_labelled_and_then_settled() {
     assert_berth_labels(&prod_net, &owner, "prod");
     assert_berth_labels(&staging_net, &owner, "staging");
 
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 }
 
 #[test]
@@ -229,8 +121,7 @@ fn removal_is_blocked_by_a_stopped_container_until_it_is_gone() {
     apply(&p, &[], 0);
     assert!(!network_exists(&net), "network {net} still exists");
 
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 }
 
 #[test]
@@ -245,8 +136,7 @@ fn adopted_network_is_never_labelled_nor_removed() {
         &(local_header(&owner) + &destination("prod", "local", &net)),
     );
 
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
     apply(&p, &[], 0);
     let labels = network_labels(&net);
     assert!(
@@ -316,8 +206,7 @@ fn replace_reconnects_containers_with_their_aliases() {
     }
     assert!(container_running(&container), "container stopped\n{run}");
 
-    let (run, plan) = plan_detailed(&p, 0);
-    assert_no_changes(&run, &plan);
+    assert_settled(&p);
 }
 
 #[test]
@@ -334,7 +223,7 @@ fn unreachable_server_is_an_error_and_nothing_is_applied() {
     p.write(
         "berth.toml",
         &(header(&owner, server, &address)
-            + "\n[[server]]\nname = \"local\"\naddress = \"local\"\n"
+            + &common::config::server("local", "local")
             + &destination("gone", server, &ghost_net)
             + &destination("prod", "local", &local_net)),
     );

@@ -16,6 +16,8 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::config::{application, destination, header, local_header};
+use common::plan::apply;
 use common::{
     Cleanup, Project, Run, TEST_IMAGE, berth_raw, container_networks, docker_ok, ensure_image,
     network_exists, network_labels, run_container, unique,
@@ -161,33 +163,6 @@ fn plan_json(cwd: &Path, args: &[&str], code: i32) -> Value {
     let run = berth(cwd, &full);
     run.expect_code(code);
     run.json()
-}
-
-// ---------------------------------------------------------------------------
-// Config snippets
-// ---------------------------------------------------------------------------
-
-fn local_header(owner: &str) -> String {
-    format!(
-        r#"[settings]
-owner = "{owner}"
-
-[[server]]
-name = "local"
-address = "local"
-"#
-    )
-}
-
-fn destination(name: &str, network: &str) -> String {
-    format!(
-        r#"
-[[destination]]
-name = "{name}"
-server = "local"
-network = "{network}"
-"#
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -427,10 +402,10 @@ fn plans_at_head_and_head_1_differ_and_name_their_commit_also_from_a_bare_clone(
     let repo = Repo::new();
     repo.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("a", &net_a)),
+        &(local_header(&owner) + &destination("a", "local", &net_a)),
     );
     let first = repo.commit("destination a");
-    repo.write("dests/b.toml", &destination("b", &net_b));
+    repo.write("dests/b.toml", &destination("b", "local", &net_b));
     let second = repo.commit("destination b");
     assert_ne!(first, second);
     let w = repo.path();
@@ -502,7 +477,7 @@ fn plans_at_head_and_head_1_differ_and_name_their_commit_also_from_a_bare_clone(
 
     // --ref reads the commit, not the checkout: an uncommitted destination
     // shows in the working tree's plan only.
-    repo.write("dests/c.toml", &destination("c", &net_c));
+    repo.write("dests/c.toml", &destination("c", "local", &net_c));
     let dirty = plan_json(elsewhere.path(), &["--dir", &repo_arg], 0);
     assert_eq!(creates(&dirty).len(), 3, "{dirty:#}");
     let still = plan_json(w, &["--ref", "HEAD"], 0);
@@ -536,7 +511,7 @@ project = \"{project}\"
 compose_file = \"stacks/compose.yaml\"
 ",
             local_header(&owner),
-            destination("main", &net)
+            destination("main", "local", &net)
         ),
     );
     repo.write(
@@ -641,27 +616,20 @@ project = \"{project}\"
 {connect}"
         )
     };
-    let application = format!(
-        "
-[[application]]
-name = \"app\"
-destination = \"a\"
-container = \"{app}\"
-"
-    );
+    let application = application("app", "a", &app);
     repo.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("a", &net_a) + &application + &stack("")),
+        &(local_header(&owner) + &destination("a", "local", &net_a) + &application + &stack("")),
     );
     let base = repo.commit("base");
     repo.write(
         "berth.toml",
         &(local_header(&owner)
-            + &destination("a", &net_a)
+            + &destination("a", "local", &net_a)
             + &application
             + &stack("connect_to_predefined_networks = true\n")),
     );
-    repo.write("more/b.toml", &destination("b", &net_b));
+    repo.write("more/b.toml", &destination("b", "local", &net_b));
     repo.write(
         "more/edge.toml",
         &format!(
@@ -845,13 +813,14 @@ fn pr_preview_contacts_a_server_the_head_re_addresses_at_the_base_address_only()
     let repo = Repo::new();
     repo.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("a", &net)),
+        &(local_header(&owner) + &destination("a", "local", &net)),
     );
     repo.commit("base");
-    let head_header = format!(
-        "[settings]\nowner = \"{owner}\"\n\n[[server]]\nname = \"local\"\naddress = \"ssh://attacker@127.0.0.1:{port}\"\n"
+    let head_header = header(&owner, "local", &format!("ssh://attacker@127.0.0.1:{port}"));
+    repo.write(
+        "berth.toml",
+        &(head_header + &destination("a", "local", &net)),
     );
-    repo.write("berth.toml", &(head_header + &destination("a", &net)));
     repo.commit("head re-addresses local");
 
     let plan = plan_json(repo.path(), &["--base", "HEAD~1", "--ref", "HEAD"], 0);
@@ -889,7 +858,7 @@ fn pr_preview_of_a_blocked_removal_names_the_container_and_hides_env_values() {
     let repo = Repo::new();
     repo.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("old", &net)),
+        &(local_header(&owner) + &destination("old", "local", &net)),
     );
     repo.commit("base: destination old");
     repo.write("berth.toml", &local_header(&owner));
@@ -1015,7 +984,7 @@ fn push_hooks_reject_a_blocked_removal_and_apply_accepted_pushes() {
     // 1. A push that adds a destination lands and post-receive creates it.
     work.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("d", &net)),
+        &(local_header(&owner) + &destination("d", "local", &net)),
     );
     let added = work.commit("add destination d");
     let out = work.push(&["-q", "origin", "main"]);
@@ -1081,7 +1050,7 @@ fn push_hooks_reject_a_blocked_removal_and_apply_accepted_pushes() {
     work.write(
         "berth.toml",
         &(local_header(&owner)
-            + &destination("o", &other_net)
+            + &destination("o", "local", &other_net)
             + "\n[[application]]\nname = \"x\"\ndestination = \"o\"\nbogus_key = 1\n"),
     );
     let feature = work.commit("invalid config on a feature branch");
@@ -1107,8 +1076,9 @@ fn push_hooks_reject_a_blocked_removal_and_apply_accepted_pushes() {
     let said = text(&out);
     assert!(!out.status.success(), "invalid config accepted:\n{said}");
     assert!(said.contains("pre-receive hook declined"), "{said}");
-    let line =
-        local_header(&owner).lines().count() + destination("o", &other_net).lines().count() + 5;
+    let line = local_header(&owner).lines().count()
+        + destination("o", "local", &other_net).lines().count()
+        + 5;
     let at = format!("berth.toml:{line}:1");
     assert!(
         said.contains(&at) && said.contains("bogus_key"),
@@ -1149,7 +1119,7 @@ fn pre_receive_reads_the_quarantined_objects_of_a_push_in_a_subdirectory() {
     work.write("README", "not config\n");
     work.write(
         "infra/berth.toml",
-        &(local_header(&owner) + &destination("q", &net)),
+        &(local_header(&owner) + &destination("q", "local", &net)),
     );
     let commit = work.commit("config under infra/");
     let out = work.push(&["origin", "main"]);
@@ -1168,7 +1138,7 @@ fn pre_receive_reads_the_quarantined_objects_of_a_push_in_a_subdirectory() {
     // new, quarantined commit, not the old main).
     work.write(
         "infra/berth.toml",
-        &(local_header(&owner) + &destination("q", &net) + "subnet = \"not-a-subnet\"\n"),
+        &(local_header(&owner) + &destination("q", "local", &net) + "subnet = \"not-a-subnet\"\n"),
     );
     work.commit("bad subnet");
     let out = work.push(&["origin", "main"]);
@@ -1200,9 +1170,9 @@ fn a_saved_plan_made_stale_by_an_attached_container_is_refused() {
     let p = Project::new();
     p.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("d", &net)),
+        &(local_header(&owner) + &destination("d", "local", &net)),
     );
-    p.berth(&["apply", "--yes"]).expect_code(0);
+    apply(&p, &[], 0);
     assert!(network_exists(&net));
 
     // The destination goes: a saved plan removes the (empty) network.
@@ -1278,7 +1248,7 @@ fn a_saved_plan_from_a_commit_applies_exactly_that_commit() {
     let repo = Repo::new();
     repo.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("d", &net)),
+        &(local_header(&owner) + &destination("d", "local", &net)),
     );
     let commit = repo.commit("one destination");
     let w = repo.path();
@@ -1291,7 +1261,7 @@ fn a_saved_plan_from_a_commit_applies_exactly_that_commit() {
 
     // main moves on after the review: the saved plan still applies its own
     // commit (one network), not the new main.
-    repo.write("more.toml", &destination("e", &net2));
+    repo.write("more.toml", &destination("e", "local", &net2));
     repo.commit("another destination");
     let run = berth(w, &["apply", &file_arg, "--yes"]);
     run.expect_code(0);
@@ -1436,6 +1406,7 @@ fn pr_preview_markdown_stays_under_the_comment_limit() {
     for i in 0..1500 {
         many += &destination(
             &format!("destination-number-{i}"),
+            "local",
             &format!("{prefix}-network-{i}"),
         );
     }
@@ -1478,11 +1449,11 @@ fn base_preview_of_a_working_tree_named_by_dir() {
     let repo = Repo::new();
     repo.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("a", &net_a)),
+        &(local_header(&owner) + &destination("a", "local", &net_a)),
     );
     let base = repo.commit("base");
     // Uncommitted: the head is the working tree.
-    repo.write("b.toml", &destination("b", &net_b));
+    repo.write("b.toml", &destination("b", "local", &net_b));
     let w = repo.path();
 
     // From the repository root, no --dir: works.
@@ -1517,7 +1488,7 @@ fn a_saved_plan_from_a_repo_applies_from_another_directory() {
     let repo = Repo::new();
     repo.write(
         "berth.toml",
-        &(local_header(&owner) + &destination("d", &net)),
+        &(local_header(&owner) + &destination("d", "local", &net)),
     );
     let commit = repo.commit("one destination");
     let (_bare_dir, bare) = bare_clone(repo.path());

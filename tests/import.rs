@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::config::{destination, local_header};
+use common::plan::apply;
 use common::{
     Cleanup, ComposeStack, Project, Run, create_stopped_container, docker_ok, ensure_image,
     network_exists, run_container, unique, unique_project,
@@ -93,11 +95,9 @@ fn imported_config_plans_no_changes_on_the_same_server() {
     let created = Project::new();
     created.write(
         "berth.toml",
-        &format!(
-            "[settings]\nowner = \"{owner}\"\n\n{SERVER_ONLY}\n[[destination]]\nname = \"backend\"\nserver = \"local\"\nnetwork = \"{berth_net}\"\n"
-        ),
+        &(local_header(&owner) + &destination("backend", "local", &berth_net)),
     );
-    created.berth(&["apply", "--yes"]).expect_code(0);
+    apply(&created, &[], 0);
     assert!(network_exists(&berth_net));
 
     // Three containers: an application with two aliases, a Coolify database

@@ -7,12 +7,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::config::{destination, server, settings};
 use common::daemon::SecondDaemon;
+use common::spawn::Spawned;
 use common::{Project, Run, TEST_IMAGE, ensure_image, unique};
 use serde_json::Value;
 
@@ -26,17 +27,12 @@ const GHOST_TOKEN: &str = "ghost-token";
 // ---------------------------------------------------------------------------
 
 fn config(owner: &str, servers: &[(&str, &SecondDaemon)], destinations: &[(&str, &str)]) -> String {
-    let mut s = format!("[settings]\nowner = \"{owner}\"\n");
+    let mut s = settings(owner);
     for (name, d) in servers {
-        s += &format!(
-            "\n[[server]]\nname = \"{name}\"\naddress = \"{}\"\n",
-            d.address()
-        );
+        s += &server(name, &d.address());
     }
-    for (i, (server, network)) in destinations.iter().enumerate() {
-        s += &format!(
-            "\n[[destination]]\nname = \"dest-{i}\"\nserver = \"{server}\"\nnetwork = \"{network}\"\n"
-        );
+    for (i, (on, network)) in destinations.iter().enumerate() {
+        s += &destination(&format!("dest-{i}"), on, network);
     }
     s
 }
@@ -84,100 +80,8 @@ fn networks_named(d: &SecondDaemon, name: &str) -> usize {
         .count()
 }
 
-/// `berth ARGS --dir <project>`, NO_COLOR, stdin null, started now (not
-/// serialised with other applies, unlike `Project::berth`).
-struct Spawned {
-    args: Vec<String>,
-    child: Child,
-    stdout: Option<thread::JoinHandle<String>>,
-    stderr: Option<thread::JoinHandle<String>>,
-}
-
-impl Spawned {
-    fn start(p: &Project, args: &[&str]) -> Spawned {
-        let mut full: Vec<String> = vec![args[0].to_string(), "--dir".into()];
-        full.push(p.path().display().to_string());
-        full.extend(args[1..].iter().map(|s| s.to_string()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(&full)
-            .current_dir(p.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start berth");
-        let stdout = read_all(child.stdout.take().expect("stdout"));
-        let stderr = read_all(child.stderr.take().expect("stderr"));
-        Spawned {
-            args: full,
-            child,
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn still_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits at most `timeout` (then kills it and panics).
-    fn finish(mut self, timeout: Duration) -> Run {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait for berth") {
-                break Some(s);
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        let run = Run {
-            args: self.args.clone(),
-            code: status.and_then(|s| s.code()).unwrap_or(-1),
-            stdout: self
-                .stdout
-                .take()
-                .and_then(|h| h.join().ok())
-                .unwrap_or_default(),
-            stderr: self
-                .stderr
-                .take()
-                .and_then(|h| h.join().ok())
-                .unwrap_or_default(),
-        };
-        assert!(
-            status.is_some(),
-            "berth did not finish within {timeout:?} and was killed\n{run}"
-        );
-        run
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if self.still_running() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn read_all(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
+/// `berth ARGS --dir <project>`, started now (not serialised with other
+/// applies, unlike `Project::berth`), given 120 s.
 fn run_berth(p: &Project, args: &[&str]) -> Run {
     Spawned::start(p, args).finish(Duration::from_secs(120))
 }

@@ -5,6 +5,8 @@ mod common;
 
 use std::process::{Command, Stdio};
 
+use common::config::{destination, destination_with_subnet, local_header};
+use common::plan::apply;
 use common::{Cleanup, Project, docker_ok, network_exists, unique};
 
 #[test]
@@ -32,26 +34,11 @@ fn docker_error_mid_apply_reports_done_failed_and_not_attempted() {
     let p = Project::new();
     p.write(
         "berth.toml",
-        &format!(
-            r#"[settings]
-owner = "{owner}"
-[[server]]
-name = "local"
-address = "local"
-[[destination]]
-name = "ok"
-server = "local"
-network = "{ok}"
-[[destination]]
-name = "clash"
-server = "local"
-network = "{clash}"
-subnet = "10.214.1.0/24"
-"#
-        ),
+        &(local_header(&owner)
+            + &destination("ok", "local", &ok)
+            + &destination_with_subnet("clash", "local", &clash, "10.214.1.0/24")),
     );
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(1);
+    let run = apply(&p, &[], 1);
     let out = run
         .stdout
         .split("Applying:")
@@ -124,9 +111,7 @@ fn colour_only_on_request_when_not_a_terminal_and_never_with_no_color() {
     let net = unique("colour");
     p.write(
         "berth.toml",
-        &format!(
-            "[settings]\nowner = \"{owner}\"\n[[server]]\nname = \"local\"\naddress = \"local\"\n[[destination]]\nname = \"d\"\nserver = \"local\"\nnetwork = \"{net}\"\n"
-        ),
+        &(local_header(&owner) + &destination("d", "local", &net)),
     );
     let piped = plan_output(p.path(), &[]);
     assert!(

@@ -7,16 +7,18 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::config::{application, destination, server, settings};
 use common::daemon::SecondDaemon;
+use common::plan::{apply, plan, plan_detailed};
+use common::spawn::Spawned;
 use common::sshd::{Sshd, free_port};
 use common::{
-    Cleanup, CountingProxy, Project, Run, TEST_IMAGE, docker_socket, ensure_image, network_exists,
+    Cleanup, CountingProxy, Project, TEST_IMAGE, docker_socket, ensure_image, network_exists,
     unique,
 };
 use serde_json::Value;
@@ -25,19 +27,8 @@ use serde_json::Value;
 // Config snippets
 // ---------------------------------------------------------------------------
 
-fn settings(owner: &str) -> String {
-    format!("[settings]\nowner = \"{owner}\"\n")
-}
-
-fn local_server(name: &str) -> String {
-    format!("\n[[server]]\nname = \"{name}\"\naddress = \"local\"\n")
-}
-
 fn unix_server(name: &str, socket: &Path) -> String {
-    format!(
-        "\n[[server]]\nname = \"{name}\"\naddress = \"unix://{}\"\n",
-        socket.display()
-    )
+    server(name, &format!("unix://{}", socket.display()))
 }
 
 /// An `ssh://root@127.0.0.1:PORT` server with explicit key and known_hosts.
@@ -63,28 +54,9 @@ known_hosts_file = "{}"
     )
 }
 
-fn destination(name: &str, server: &str, network: &str) -> String {
-    format!(
-        "\n[[destination]]\nname = \"{name}\"\nserver = \"{server}\"\nnetwork = \"{network}\"\n"
-    )
-}
-
-fn application(name: &str, destination: &str, container: &str) -> String {
-    format!(
-        "\n[[application]]\nname = \"{name}\"\ndestination = \"{destination}\"\ncontainer = \"{container}\"\n"
-    )
-}
-
 // ---------------------------------------------------------------------------
 // Plan helpers
 // ---------------------------------------------------------------------------
-
-fn plan_json(p: &Project, code: i32) -> (Run, Value) {
-    let run = p.berth(&["plan", "--format", "json"]);
-    run.expect_code(code);
-    let json = run.json();
-    (run, json)
-}
 
 fn changes(plan: &Value) -> Vec<Value> {
     plan["changes"].as_array().cloned().unwrap_or_default()
@@ -118,103 +90,8 @@ fn d2_network_exists(d2: &SecondDaemon, name: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// Running berth with its own TMPDIR (and signalling it)
+// Signals and what berth leaves behind
 // ---------------------------------------------------------------------------
-
-/// `berth ARGS --dir <project>` started with `TMPDIR=tmpdir`, `NO_COLOR=1`,
-/// stdin null; outputs read in the background.
-struct Spawned {
-    args: Vec<String>,
-    child: Child,
-    stdout: Option<thread::JoinHandle<String>>,
-    stderr: Option<thread::JoinHandle<String>>,
-}
-
-impl Spawned {
-    fn start(p: &Project, args: &[&str], tmpdir: &Path) -> Spawned {
-        let mut full: Vec<String> = vec![args[0].to_string(), "--dir".into()];
-        full.push(p.path().display().to_string());
-        full.extend(args[1..].iter().map(|s| s.to_string()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(&full)
-            .current_dir(p.path())
-            .env("NO_COLOR", "1")
-            .env("TMPDIR", tmpdir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start berth");
-        let stdout = read_all(child.stdout.take().expect("stdout"));
-        let stderr = read_all(child.stderr.take().expect("stderr"));
-        Spawned {
-            args: full,
-            child,
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn still_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits at most `timeout` (then kills it and panics).
-    fn finish(mut self, timeout: Duration) -> Run {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait for berth") {
-                break Some(s);
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        let run = Run {
-            args: self.args.clone(),
-            code: status.and_then(|s| s.code()).unwrap_or(-1),
-            stdout: self
-                .stdout
-                .take()
-                .and_then(|h| h.join().ok())
-                .unwrap_or_default(),
-            stderr: self
-                .stderr
-                .take()
-                .and_then(|h| h.join().ok())
-                .unwrap_or_default(),
-        };
-        assert!(
-            status.is_some(),
-            "berth did not finish within {timeout:?} and was killed\n{run}"
-        );
-        run
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if self.still_running() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn read_all(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
 
 fn sigterm(pid: u32) {
     let status = Command::new("kill")
@@ -320,7 +197,7 @@ fn plan_and_apply_over_ssh_change_the_remote_daemon_only() {
         ),
     );
 
-    let (run, plan) = plan_json(&p, 0);
+    let (run, plan) = plan(&p, 0);
     let entry = server_entry(&plan, "remote");
     assert_eq!(entry["status"], "ok", "{run}");
     assert!(entry["error"].is_null(), "{run}");
@@ -333,8 +210,7 @@ fn plan_and_apply_over_ssh_change_the_remote_daemon_only() {
     assert_eq!(connect["container"], app.as_str(), "{run}");
     assert_eq!(changes(&plan).len(), 2, "{run}");
 
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(0);
+    let run = apply(&p, &[], 0);
     assert!(
         run.stdout.contains(&format!(
             "✓ create network {net} (destination web) on remote"
@@ -372,12 +248,8 @@ fn plan_and_apply_over_ssh_change_the_remote_daemon_only() {
     );
 
     // A second plan over SSH shows no changes.
-    let run = p.berth(&["plan", "--format", "json", "--detailed-exitcode"]);
-    run.expect_code(0);
-    assert!(
-        changes(&run.json()).is_empty(),
-        "changes after apply\n{run}"
-    );
+    let (run, plan) = plan_detailed(&p, 0);
+    assert!(changes(&plan).is_empty(), "changes after apply\n{run}");
 }
 
 // ---------------------------------------------------------------------------
@@ -399,7 +271,7 @@ fn one_plan_covers_a_local_and_an_ssh_server_and_apply_changes_both() {
         &format!(
             "{}{}{}{}{}",
             settings(&owner),
-            local_server("here"),
+            server("here", "local"),
             ssh_server(
                 "there",
                 sshd.port,
@@ -412,7 +284,7 @@ fn one_plan_covers_a_local_and_an_ssh_server_and_apply_changes_both() {
         ),
     );
 
-    let (run, plan) = plan_json(&p, 0);
+    let (run, plan) = plan(&p, 0);
     assert_eq!(server_entry(&plan, "here")["status"], "ok", "{run}");
     assert_eq!(server_entry(&plan, "there")["status"], "ok", "{run}");
     assert!(
@@ -425,17 +297,15 @@ fn one_plan_covers_a_local_and_an_ssh_server_and_apply_changes_both() {
     );
     assert_eq!(changes(&plan).len(), 2, "{run}");
 
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(0);
+    let run = apply(&p, &[], 0);
     assert!(network_exists(&local_net), "{run}");
     assert!(d2_network_exists(&d2, &remote_net), "{run}");
     // Each on its own server only.
     assert!(!network_exists(&remote_net), "{run}");
     assert!(!d2_network_exists(&d2, &local_net), "{run}");
 
-    let run = p.berth(&["plan", "--format", "json", "--detailed-exitcode"]);
-    run.expect_code(0);
-    assert!(changes(&run.json()).is_empty(), "{run}");
+    let (run, plan) = plan_detailed(&p, 0);
+    assert!(changes(&plan).is_empty(), "{run}");
 }
 
 // ---------------------------------------------------------------------------
@@ -446,7 +316,7 @@ fn one_plan_covers_a_local_and_an_ssh_server_and_apply_changes_both() {
 /// (lowercased stderr contains each), the JSON marks the server `error`,
 /// and `apply --yes` exits 1 without creating `net`.
 fn assert_refused(p: &Project, server: &str, net: &str, hints: &[&str]) {
-    let (run, plan) = plan_json(p, 1);
+    let (run, plan) = plan(p, 1);
     let entry = server_entry(&plan, server);
     assert_eq!(entry["status"], "error", "{run}");
     assert!(
@@ -463,8 +333,7 @@ fn assert_refused(p: &Project, server: &str, net: &str, hints: &[&str]) {
     }
     assert!(changes(&plan).is_empty(), "{run}");
 
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(1);
+    let run = apply(p, &[], 1);
     let stderr = run.stderr.to_lowercase();
     assert!(stderr.contains(&format!("server {server}")), "{run}");
     for hint in hints {
@@ -521,7 +390,7 @@ fn unknown_or_changed_host_key_and_wrong_key_are_refused_with_the_fix() {
         "berth.toml",
         &config(&sshd.client_key(), &sshd.known_hosts()),
     );
-    let (run, plan) = plan_json(&p, 0);
+    let (run, plan) = plan(&p, 0);
     assert_eq!(server_entry(&plan, "guarded")["status"], "ok", "{run}");
     assert!(
         find_change(&plan, "create_network", "guarded", &net).is_some(),
@@ -553,7 +422,7 @@ fn unreachable_servers_fail_by_name_and_apply_changes_nothing() {
         &format!(
             "{}{}{}{}{}{}{}",
             settings(&owner),
-            local_server("healthy"),
+            server("healthy", "local"),
             ssh_server(
                 "ssh-down",
                 closed,
@@ -568,7 +437,7 @@ fn unreachable_servers_fail_by_name_and_apply_changes_nothing() {
         ),
     );
 
-    let (run, plan) = plan_json(&p, 1);
+    let (run, plan) = plan(&p, 1);
     assert_eq!(server_entry(&plan, "healthy")["status"], "ok", "{run}");
     for down in ["ssh-down", "unix-down"] {
         let entry = server_entry(&plan, down);
@@ -596,8 +465,7 @@ fn unreachable_servers_fail_by_name_and_apply_changes_nothing() {
         "{run}"
     );
 
-    let run = p.berth(&["apply", "--yes"]);
-    run.expect_code(1);
+    let run = apply(&p, &[], 1);
     assert!(run.stderr.contains("ssh-down"), "{run}");
     assert!(run.stderr.contains("unix-down"), "{run}");
     assert!(
@@ -641,17 +509,17 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
     p.write("berth.toml", &config(&sshd.known_hosts()));
     let limit = Duration::from_secs(120);
 
-    let run = Spawned::start(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
+    let run = Spawned::start_with_tmpdir(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
     run.expect_code(0);
     assert_no_ssh_leftovers(tmpdir, "a plan");
 
-    let run = Spawned::start(&p, &["apply", "--yes"], tmpdir).finish(limit);
+    let run = Spawned::start_with_tmpdir(&p, &["apply", "--yes"], tmpdir).finish(limit);
     run.expect_code(0);
     assert!(d2_network_exists(&d2, &net), "{run}");
     assert_no_ssh_leftovers(tmpdir, "an apply");
 
     p.write("berth.toml", &config(&sshd.unknown_known_hosts()));
-    let run = Spawned::start(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
+    let run = Spawned::start_with_tmpdir(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
     run.expect_code(1);
     assert_no_ssh_leftovers(tmpdir, "a refused connection");
 
@@ -672,7 +540,8 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         "berth-lock",
     ]);
     proxy.reset();
-    let mut apply = Spawned::start(&p, &["apply", "--yes", "--lock-timeout", "60s"], tmpdir);
+    let mut apply =
+        Spawned::start_with_tmpdir(&p, &["apply", "--yes", "--lock-timeout", "60s"], tmpdir);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !proxy
         .requests()

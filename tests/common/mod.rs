@@ -5,6 +5,10 @@
 //! Every test owns its Docker objects: names come from [`unique`], and a
 //! [`Cleanup`] guard created before the first object removes them again,
 //! whether the test passes or fails.
+//!
+//! Submodules: [`config`] (config snippets), [`plan`] (plan/apply steps and
+//! plan JSON accessors), [`spawn`] (berth as a child process), [`daemon`]
+//! (a second dockerd) and [`sshd`] (a real sshd).
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -18,9 +22,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+
+use spawn::Spawned;
 
 /// The image every test container runs (built from Debian's static busybox).
 pub const TEST_IMAGE: &str = "berth-test/busybox:1";
@@ -70,17 +76,22 @@ pub fn docker(args: &[&str]) -> Output {
         .expect("cannot run the docker CLI")
 }
 
-/// Runs `docker ARGS`, panics unless it succeeds, returns trimmed stdout.
-pub fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
+/// Panics, showing the command (`what`), its status and its output, unless
+/// it succeeded.
+fn assert_success(what: &str, out: &Output) {
     assert!(
         out.status.success(),
-        "docker {} failed ({}):\n{}{}",
-        args.join(" "),
+        "{what} failed ({}):\n{}{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs `docker ARGS`, panics unless it succeeds, returns trimmed stdout.
+pub fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert_success(&format!("docker {}", args.join(" ")), &out);
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -179,6 +190,18 @@ pub fn container_networks(container: &str) -> HashMap<String, Vec<String>> {
             (net.clone(), aliases)
         })
         .collect()
+}
+
+/// The full id of a container.
+pub fn container_id(container: &str) -> String {
+    docker_ok(&[
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{.Id}}",
+        container,
+    ])
 }
 
 /// Is the container running?
@@ -323,49 +346,7 @@ pub fn berth_raw(args: &[String], cwd: &Path) -> Run {
     static APPLY: Mutex<()> = Mutex::new(());
     let _apply = (args.first().map(String::as_str) == Some("apply")).then(|| lock(&APPLY));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start berth");
-    let stdout = read_in_background(child.stdout.take().expect("stdout"));
-    let stderr = read_in_background(child.stderr.take().expect("stderr"));
-
-    let deadline = Instant::now() + BERTH_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for berth") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    let run = Run {
-        args: args.to_vec(),
-        code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    assert!(
-        status.is_some(),
-        "berth did not finish within {BERTH_TIMEOUT:?} and was killed\n{run}"
-    );
-    run
-}
-
-fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
+    Spawned::command(args.to_vec(), cwd, &[]).finish(BERTH_TIMEOUT)
 }
 
 /// A config directory (a tempdir) that a test writes TOML files into.
@@ -399,9 +380,9 @@ impl Project {
         std::fs::write(&path, text).expect("write config file");
     }
 
-    /// Runs `berth SUBCOMMAND --dir <project> REST...`, e.g.
-    /// `berth(&["plan", "--format", "json"])`.
-    pub fn berth(&self, args: &[&str]) -> Run {
+    /// `SUBCOMMAND --dir <project> REST...`: the arguments of a berth run
+    /// on this project.
+    pub fn args(&self, args: &[&str]) -> Vec<String> {
         let mut full: Vec<String> = Vec::with_capacity(args.len() + 2);
         if let Some((sub, rest)) = args.split_first() {
             full.push(sub.to_string());
@@ -409,7 +390,13 @@ impl Project {
             full.push(self.path().display().to_string());
             full.extend(rest.iter().map(|s| s.to_string()));
         }
-        berth_raw(&full, self.path())
+        full
+    }
+
+    /// Runs `berth SUBCOMMAND --dir <project> REST...`, e.g.
+    /// `berth(&["plan", "--format", "json"])`.
+    pub fn berth(&self, args: &[&str]) -> Run {
+        berth_raw(&self.args(args), self.path())
     }
 }
 
@@ -681,14 +668,7 @@ impl ComposeStack {
         let mut args = vec!["up", "-d"];
         args.extend(extra);
         let out = self.run(&args);
-        assert!(
-            out.status.success(),
-            "compose {} failed ({}):\n{}{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&format!("compose {}", args.join(" ")), &out);
     }
 
     /// Every container of the project (by its compose label), sorted.
@@ -715,5 +695,8 @@ impl Drop for ComposeStack {
     }
 }
 
+pub mod config;
 pub mod daemon;
+pub mod plan;
+pub mod spawn;
 pub mod sshd;
