@@ -130,3 +130,76 @@ fn colour_only_on_request_when_not_a_terminal_and_never_with_no_color() {
     let no_color = plan_output(p.path(), &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
     assert!(!no_color.contains('\x1b'), "NO_COLOR wins:\n{no_color:?}");
 }
+
+/// Runs `berth ARGS` on a pseudo-terminal (util-linux `script`), typing
+/// `answer` on its stdin. Returns (exit code, everything it printed).
+fn on_a_terminal(args: &[&str], answer: &str) -> (i32, String) {
+    use std::io::Write;
+    let cmd = std::iter::once(env!("CARGO_BIN_EXE_berth"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{answer}\n").as_bytes())
+        .expect("type the answer");
+    let out = child.wait_with_output().expect("wait for script(1)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn apply_asks_on_a_terminal_and_shows_spinners_only_there() {
+    let cleanup = Cleanup::new();
+    let net = cleanup.network(&unique("tty"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&unique("owner")) + &destination("d", "local", &net)),
+    );
+    let dir = p.path().display().to_string();
+
+    let (code, out) = on_a_terminal(&["apply", "--dir", &dir], "no");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("Only `yes` is accepted") && out.contains("Apply cancelled"),
+        "{out}"
+    );
+    assert!(!network_exists(&net), "nothing applied after `no`");
+
+    let (code, out) = on_a_terminal(&["apply", "--dir", &dir], "yes");
+    assert_eq!(code, 0, "{out}");
+    assert!(network_exists(&net));
+    assert!(
+        out.contains("local: applying 1 change(s)"),
+        "a spinner line per server on a terminal:\n{out}"
+    );
+
+    // Off a terminal: no prompt, no spinner.
+    let p2 = Project::new();
+    let net2 = cleanup.network(&unique("notty"));
+    p2.write(
+        "berth.toml",
+        &(local_header(&unique("owner")) + &destination("d", "local", &net2)),
+    );
+    let run = apply(&p2, &[], 0);
+    assert!(
+        !run.stdout.contains("applying 1 change(s)")
+            && !run.stderr.contains("applying 1 change(s)"),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("Only `yes`"), "{run}");
+}
