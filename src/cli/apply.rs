@@ -4,7 +4,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::{ApplyArgs, Exit, error, load_config, refresh, runtime};
-use crate::plan::Options;
 use crate::render;
 
 pub fn run(args: &ApplyArgs) -> Exit {
@@ -95,10 +94,7 @@ fn locked(
         None => super::build_plan(
             &config,
             &refreshed.live,
-            Options {
-                allow_replace: args.allow_replace,
-                no_image_transfer: args.no_image_transfer,
-            },
+            args.choices.options(),
             loaded.source,
             loaded.warnings,
         ),

@@ -66,8 +66,7 @@ fn receive(h: &super::ReceiveArgs, pre: bool) -> Exit {
             },
             format: Format::Human,
             detailed_exitcode: false,
-            allow_replace: false,
-            no_image_transfer: false,
+            choices: Default::default(),
             base: None,
             out: None,
         });
@@ -107,8 +106,7 @@ fn receive(h: &super::ReceiveArgs, pre: bool) -> Exit {
             },
             lock_timeout: h.lock_timeout,
             yes: true,
-            allow_replace: false,
-            no_image_transfer: false,
+            choices: Default::default(),
         });
         if code != Exit::Ok {
             error(

@@ -1,6 +1,6 @@
 //! `berth import --server NAME`: print TOML for what runs on a server now.
 
-use super::{Exit, ImportArgs, error, load_config, runtime};
+use super::{Exit, ImportArgs, load_config, runtime};
 use crate::docker::Client;
 
 pub fn run(args: &ImportArgs) -> Exit {
@@ -30,12 +30,6 @@ pub fn run(args: &ImportArgs) -> Exit {
             print!("{}", crate::import::import(&config, server, &snapshot));
             Exit::Ok
         }
-        Err(e) => {
-            error(
-                format_args!("server {}: {e}", server.name),
-                e.hint().as_deref(),
-            );
-            Exit::Error
-        }
+        Err(e) => super::server_failed(&server.name, &e),
     }
 }

@@ -175,12 +175,8 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 3: blocked, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Preview replacements as `apply --allow-replace` would do them.
-    #[arg(long)]
-    pub allow_replace: bool,
-    /// Block clones whose image would have to be streamed to another server.
-    #[arg(long)]
-    pub no_image_transfer: bool,
+    #[command(flatten)]
+    pub choices: Choices,
     /// Pull-request preview: add the config change from this revision to
     /// the head (--ref, or the working tree), and contact servers only with
     /// the base's addresses and keys.
@@ -294,15 +290,31 @@ pub struct ApplyArgs {
     /// Apply without asking. Required when stdin is not a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    #[command(flatten)]
+    pub choices: Choices,
+}
+
+/// What the planner may do (shared by `plan` and `apply`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct Choices {
     /// Recreate networks whose immutable properties changed even while
     /// containers are attached: they are disconnected and reconnected with
-    /// their aliases.
+    /// their aliases (`plan`: preview it).
     #[arg(long)]
     pub allow_replace: bool,
     /// Refuse to stream images between servers for clones: such clones are
     /// blocked instead.
     #[arg(long)]
     pub no_image_transfer: bool,
+}
+
+impl Choices {
+    pub fn options(self) -> crate::plan::Options {
+        crate::plan::Options {
+            allow_replace: self.allow_replace,
+            no_image_transfer: self.no_image_transfer,
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> Exit {
@@ -416,6 +428,12 @@ pub fn find_server<'a>(config: &'a Config, name: &str) -> Result<&'a crate::conf
         );
         Exit::Error
     })
+}
+
+/// Reports a server that failed a single-server command.
+pub fn server_failed(server: &str, e: &crate::docker::DockerError) -> Exit {
+    error(format_args!("server {server}: {e}"), e.hint().as_deref());
+    Exit::Error
 }
 
 /// Prints config warnings to stderr.

@@ -3,7 +3,7 @@
 //! contacted with the base commit's connection details only.
 
 use super::{Exit, Format, PlanArgs, SourceArgs, check, error, load_config, refresh, runtime};
-use crate::plan::{Options, Plan};
+use crate::plan::Plan;
 use crate::render;
 
 pub fn run(args: &PlanArgs) -> Exit {
@@ -63,10 +63,7 @@ pub fn run(args: &PlanArgs) -> Exit {
     let mut plan = super::build_plan(
         &config,
         &refreshed.live,
-        Options {
-            allow_replace: args.allow_replace,
-            no_image_transfer: args.no_image_transfer,
-        },
+        args.choices.options(),
         loaded.source,
         loaded.warnings,
     );

@@ -1,6 +1,6 @@
 //! `berth unlock --server NAME`: break a lock left by a berth that is gone.
 
-use super::{Exit, UnlockArgs, error, load_config, runtime};
+use super::{Exit, UnlockArgs, load_config, runtime};
 use crate::docker::Client;
 
 pub fn run(args: &UnlockArgs) -> Exit {
@@ -30,12 +30,6 @@ pub fn run(args: &UnlockArgs) -> Exit {
             anstream::println!("Server {} is not locked.", server.name);
             Exit::Ok
         }
-        Err(e) => {
-            error(
-                format_args!("server {}: {e}", server.name),
-                e.hint().as_deref(),
-            );
-            Exit::Error
-        }
+        Err(e) => super::server_failed(&server.name, &e),
     }
 }
