@@ -53,7 +53,7 @@ fn receive(h: &super::ReceiveArgs, pre: bool) -> Exit {
         repo: Some(repo),
         rev: Some(commit.clone()),
     };
-    let short = &commit[..commit.len().min(12)];
+    let short: String = commit.chars().take(12).collect();
     if pre {
         println!(
             "berth: planning {} at {short} against the live servers",

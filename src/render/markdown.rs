@@ -95,6 +95,11 @@ fn text(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The first 12 characters of a commit id.
+fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
 fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| match c {
@@ -122,7 +127,7 @@ fn render(plan: &Plan, detail: Detail) -> String {
     let _ = writeln!(out, "### berth plan: {}\n", verdict(plan));
     let src = &plan.source;
     let mut source = match (&src.reference, &src.commit) {
-        (Some(r), Some(c)) => format!("{} @ {}", code(r), code(&c[..c.len().min(12)])),
+        (Some(r), Some(c)) => format!("{} @ {}", code(r), code(&short(c))),
         _ => format!("working tree {}", code(src.path.as_deref().unwrap_or("."))),
     };
     if let Some(d) = &plan.config_diff {
@@ -130,7 +135,7 @@ fn render(plan: &Plan, detail: Detail) -> String {
             source,
             " (base {} @ {})",
             code(&d.base_ref),
-            code(&d.base_commit[..d.base_commit.len().min(12)])
+            code(&short(&d.base_commit))
         );
     }
     let _ = writeln!(out, "Source: {source}\n");
