@@ -24,6 +24,51 @@ struct Pending<'a> {
     stack: Option<(&'a str, &'a str, bool)>,
 }
 
+/// A resource or stack of the config, as far as cloning is concerned.
+struct Declared<'a> {
+    kind: ResourceKind,
+    name: &'a str,
+    destination: &'a str,
+    clone_of: Option<&'a str>,
+    /// Application/database: its selector. Stack: None (its project selects).
+    selector: Option<&'a Selector>,
+    aliases: &'a [String],
+    /// Stacks: (project, connect to predefined networks).
+    stack: Option<(&'a str, bool)>,
+}
+
+impl Declared<'_> {
+    fn picks(&self, c: &Container) -> bool {
+        match (self.selector, self.stack) {
+            (Some(sel), _) => selects(self.name, sel, c),
+            (None, Some((project, _))) => c.label(labels::COMPOSE_PROJECT) == Some(project),
+            (None, None) => false,
+        }
+    }
+}
+
+fn declared(config: &Config) -> impl Iterator<Item = Declared<'_>> {
+    let resources = config.resources.iter().map(|r| Declared {
+        kind: r.kind,
+        name: &r.name,
+        destination: &r.destination,
+        clone_of: r.clone_of.as_deref(),
+        selector: Some(&r.selector),
+        aliases: &r.aliases,
+        stack: None,
+    });
+    let stacks = config.services.iter().map(|s| Declared {
+        kind: ResourceKind::Service,
+        name: &s.name,
+        destination: &s.destination,
+        clone_of: s.clone_of.as_deref(),
+        selector: None,
+        aliases: &[],
+        stack: Some((&s.project, s.connect_to_predefined_networks)),
+    });
+    resources.chain(stacks)
+}
+
 /// Clones whose target is missing on `server`, when both servers were read.
 fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pending<'a>> {
     let snapshot = |s: &str| live.servers.get(s).and_then(|r| r.as_ref().ok());
@@ -31,92 +76,52 @@ fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pen
         return Vec::new();
     };
     let mut out = Vec::new();
-    for r in config.resources.iter().filter(|r| r.clone_of.is_some()) {
-        let Some(dest) = config.destination_on(&r.destination, server) else {
+    for d in declared(config) {
+        let Some(source_name) = d.clone_of else {
             continue;
         };
-        if here
-            .containers
-            .iter()
-            .any(|c| selects(&r.name, &r.selector, c))
-        {
+        let Some(dest) = config.destination_on(d.destination, server) else {
+            continue;
+        };
+        if here.containers.iter().any(|c| d.picks(c)) {
             continue;
         }
-        let Selector::Name(target) = &r.selector else {
+        let target = match d.selector {
+            Some(Selector::Name(name)) => Some(name.as_str()),
+            Some(Selector::Labels(_)) => continue, // validation forbids it
+            None => None,
+        };
+        let Some(src) = declared(config).find(|s| s.kind == d.kind && s.name == source_name) else {
             continue;
         };
-        let Some(src) = config
-            .resources
-            .iter()
-            .find(|s| s.kind == r.kind && Some(&s.name) == r.clone_of.as_ref())
-        else {
-            continue;
-        };
-        let Some(src_dest) = config.destination(&src.destination) else {
+        let Some(src_dest) = config.destination(src.destination) else {
             continue;
         };
         let Some(there) = snapshot(&src_dest.server) else {
             continue;
         };
-        let mut sources: Vec<&Container> = there
-            .containers
-            .iter()
-            .filter(|c| selects(&src.name, &src.selector, c))
-            .collect();
-        sources.sort_by_key(|c| (!c.running, c.name.clone()));
-        sources.truncate(1);
-        out.push(Pending {
-            kind: r.kind,
-            name: &r.name,
-            dest,
-            target: Some(target),
-            aliases: &r.aliases,
-            source: ResourceRef::new(src.kind, &src.name),
-            source_server: &src_dest.server,
-            sources,
-            stack: None,
-        });
-    }
-    for s in config.services.iter().filter(|s| s.clone_of.is_some()) {
-        let Some(dest) = config.destination_on(&s.destination, server) else {
-            continue;
-        };
-        if here
-            .containers
-            .iter()
-            .any(|c| c.label(labels::COMPOSE_PROJECT) == Some(s.project.as_str()))
-        {
-            continue;
+        let mut sources: Vec<&Container> =
+            there.containers.iter().filter(|c| src.picks(c)).collect();
+        if target.is_some() {
+            // One container to copy: a running one if any.
+            sources.sort_by_key(|c| (!c.running, c.name.clone()));
+            sources.truncate(1);
+        } else {
+            sources.sort_by_key(|c| c.name.clone());
         }
-        let Some(src) = config
-            .services
-            .iter()
-            .find(|x| Some(&x.name) == s.clone_of.as_ref())
-        else {
-            continue;
-        };
-        let Some(src_dest) = config.destination(&src.destination) else {
-            continue;
-        };
-        let Some(there) = snapshot(&src_dest.server) else {
-            continue;
-        };
-        let mut sources: Vec<&Container> = there
-            .containers
-            .iter()
-            .filter(|c| c.label(labels::COMPOSE_PROJECT) == Some(src.project.as_str()))
-            .collect();
-        sources.sort_by_key(|c| c.name.clone());
         out.push(Pending {
-            kind: ResourceKind::Service,
-            name: &s.name,
+            kind: d.kind,
+            name: d.name,
             dest,
-            target: None,
-            aliases: &[],
-            source: ResourceRef::new(ResourceKind::Service, &src.name),
+            target,
+            aliases: d.aliases,
+            source: ResourceRef::new(src.kind, src.name),
             source_server: &src_dest.server,
             sources,
-            stack: Some((&src.project, &s.project, s.connect_to_predefined_networks)),
+            stack: match (src.stack, d.stack) {
+                (Some((from, _)), Some((to, connect))) => Some((from, to, connect)),
+                _ => None,
+            },
         });
     }
     out
@@ -124,35 +129,15 @@ fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pen
 
 /// Does `server` need its image list (a clone from another server targets it)?
 pub fn needs_images(config: &Config, server: &str) -> bool {
-    let source_server = |kind: Option<ResourceKind>, name: &str| {
-        let dest = match kind {
-            Some(k) => config
-                .resources
-                .iter()
-                .find(|r| r.kind == k && r.name == name)
-                .map(|r| &r.destination),
-            None => config
-                .services
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| &s.destination),
-        };
-        dest.and_then(|d| config.destination(d))
-            .map(|d| d.server.as_str())
-    };
-    let crosses = |dest: &str, source: Option<&str>| {
-        config.destination_on(dest, server).is_some() && source.is_some_and(|s| s != server)
-    };
-    config
-        .resources
-        .iter()
-        .filter_map(|r| Some((r, r.clone_of.as_deref()?)))
-        .any(|(r, src)| crosses(&r.destination, source_server(Some(r.kind), src)))
-        || config
-            .services
-            .iter()
-            .filter_map(|s| Some((s, s.clone_of.as_deref()?)))
-            .any(|(s, src)| crosses(&s.destination, source_server(None, src)))
+    declared(config).any(|d| {
+        let source_server = d
+            .clone_of
+            .and_then(|src| declared(config).find(|s| s.kind == d.kind && s.name == src))
+            .and_then(|s| config.destination(s.destination))
+            .map(|s| s.server.as_str());
+        config.destination_on(d.destination, server).is_some()
+            && source_server.is_some_and(|s| s != server)
+    })
 }
 
 /// Containers on `server` that are sources of clones still to be made.
