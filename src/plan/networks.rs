@@ -41,6 +41,8 @@ pub fn plan(
             }
         }
     }
+    // Containers the config selects, computed once for every removal below.
+    let selected = super::attach::desired(config, server, live);
     for net in removal_candidates(config, server, live) {
         let mut c = Change::new(Action::RemoveNetwork, server, &net.name);
         c.destination = net.label(labels::DESTINATION).map(str::to_string);
@@ -54,7 +56,7 @@ pub fn plan(
                 .collect();
             if c.attached
                 .iter()
-                .any(|a| declared(config, server, &a.container, live))
+                .any(|a| selected.contains_key(&a.container))
             {
                 c.reasons.push(
                     "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
@@ -64,11 +66,6 @@ pub fn plan(
         changes.push(c);
     }
     changes
-}
-
-/// Is the container selected by a resource or stack of the config?
-fn declared(config: &Config, server: &str, container: &str, live: &Snapshot) -> bool {
-    super::attach::desired(config, server, live).contains_key(container)
 }
 
 /// berth-owned networks on `server` that no destination declares.
