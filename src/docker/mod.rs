@@ -325,7 +325,7 @@ impl Client {
             .unwrap_or_default();
         Ok(aliases
             .into_iter()
-            .filter(|a| !id.starts_with(a.as_str()))
+            .filter(|a| !crate::live::is_short_id(&id, a))
             .collect())
     }
 

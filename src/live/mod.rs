@@ -134,15 +134,10 @@ impl Container {
         Some(
             aliases
                 .iter()
-                .filter(|a| !self.is_short_id(a))
+                .filter(|a| !is_short_id(&self.id, a))
                 .cloned()
                 .collect(),
         )
-    }
-
-    /// Docker (before API 1.44) adds the 12-character short id as an alias.
-    pub fn is_short_id(&self, alias: &str) -> bool {
-        alias.len() == 12 && self.id.starts_with(alias)
     }
 }
 
@@ -258,4 +253,10 @@ pub fn fingerprint_changes(
         out.push(show(k, "gone"));
     }
     out
+}
+
+/// Docker (before API 1.44) adds the container's 12-character short id as
+/// an alias by itself; it is not one a user set.
+pub fn is_short_id(container_id: &str, alias: &str) -> bool {
+    alias.len() == 12 && container_id.starts_with(alias)
 }
