@@ -260,3 +260,19 @@ pub fn fingerprint_changes(
 pub fn is_short_id(container_id: &str, alias: &str) -> bool {
     alias.len() == 12 && container_id.starts_with(alias)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_short_id;
+
+    #[test]
+    fn only_the_twelve_character_id_prefix_is_dockers_own_alias() {
+        let id = "dbcafe0123456789abcdef";
+        assert!(is_short_id(id, "dbcafe012345"));
+        assert!(
+            !is_short_id(id, "db"),
+            "a user's alias that happens to prefix the id"
+        );
+        assert!(!is_short_id(id, "dbcafe0123456"));
+    }
+}
