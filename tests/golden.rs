@@ -1,0 +1,325 @@
+//! The golden plan: a fixture config (with a base, as a pull-request
+//! preview) planned against a fixed live state must give, byte for byte,
+//! the plan JSON, human text and Markdown committed beside it. Refactors of
+//! the planner, the plan model and the views keep these outputs; a change
+//! that means to alter them regenerates them with
+//! `BERTH_UPDATE_GOLDEN=1 cargo test golden` and says why.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use berthing::config::{Config, SourceFile};
+use berthing::live::{Container, Endpoint, Image, IpamPool, LiveState, Mount, Network, Snapshot};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/golden")
+        .join(rel)
+}
+
+fn files(dir: &str) -> Vec<SourceFile> {
+    vec![SourceFile {
+        path: "berth.toml".into(),
+        text: std::fs::read_to_string(fixture(&format!("{dir}/berth.toml"))).unwrap(),
+    }]
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn owned(dest: &str) -> BTreeMap<String, String> {
+    labels(&[
+        ("berth.managed", "true"),
+        ("berth.owner", "acme"),
+        ("berth.destination", dest),
+    ])
+}
+
+fn network(name: &str, subnet: &str, labels: BTreeMap<String, String>) -> Network {
+    let subnet: ipnet::IpNet = subnet.parse().unwrap();
+    Network {
+        id: format!("{name}-id"),
+        name: name.into(),
+        driver: "bridge".into(),
+        internal: false,
+        attachable: false,
+        ipam: vec![IpamPool {
+            subnet: Some(subnet),
+            gateway: subnet.hosts().next(),
+        }],
+        labels,
+    }
+}
+
+/// A container as the refresh leaves it once inspected: every network's
+/// aliases (with Docker's own short-id alias), env, mounts and ports.
+struct C {
+    name: &'static str,
+    running: bool,
+    image: &'static str,
+    labels: &'static [(&'static str, &'static str)],
+    networks: &'static [(&'static str, &'static [&'static str])],
+    env: &'static [(&'static str, &'static str)],
+    mounts: Vec<Mount>,
+    ports: &'static [&'static str],
+}
+
+impl C {
+    fn new(name: &'static str, networks: &'static [(&'static str, &'static [&'static str])]) -> C {
+        C {
+            name,
+            running: true,
+            image: "app:1",
+            labels: &[],
+            networks,
+            env: &[],
+            mounts: Vec::new(),
+            ports: &[],
+        }
+    }
+
+    fn build(self) -> Container {
+        let id = format!(
+            "{:0<64}",
+            self.name
+                .replace(['-', '_'], "0")
+                .chars()
+                .map(|c| if c.is_ascii_hexdigit() { c } else { 'f' })
+                .collect::<String>()
+        );
+        let short: String = id.chars().take(12).collect();
+        Container {
+            name: self.name.into(),
+            image: self.image.into(),
+            image_id: format!("sha256:{}", self.image.replace(':', "")),
+            running: self.running,
+            labels: labels(self.labels),
+            networks: self
+                .networks
+                .iter()
+                .map(|(n, aliases)| {
+                    let mut a: Vec<String> = aliases.iter().map(|s| s.to_string()).collect();
+                    a.push(short.clone());
+                    (n.to_string(), Endpoint { aliases: Some(a) })
+                })
+                .collect(),
+            env: Some(
+                self.env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            mounts: Some(self.mounts),
+            ports: Some(self.ports.iter().map(|p| p.to_string()).collect()),
+            id,
+        }
+    }
+}
+
+fn s1() -> Snapshot {
+    let mut their = network("their-net", "10.99.0.0/24", labels(&[("team", "other")]));
+    their.attachable = true;
+    let networks = vec![
+        network("bridge", "172.17.0.0/16", BTreeMap::new()),
+        network("prod-net", "10.30.0.0/24", owned("prod")),
+        network("data-net", "10.32.0.0/24", owned("data")),
+        network("empty-net", "10.36.0.0/24", owned("empty")),
+        their,
+        network("old-net", "10.40.0.0/24", owned("legacy")),
+        network("gone-net", "10.41.0.0/24", owned("gone")),
+        network("someone-net", "10.42.0.0/24", {
+            let mut l = owned("x");
+            l.insert("berth.owner".into(), "someone".into());
+            l
+        }),
+        network(
+            "monitoring_default",
+            "172.30.0.0/16",
+            labels(&[
+                ("com.docker.compose.network", "default"),
+                ("com.docker.compose.project", "monitoring"),
+            ]),
+        ),
+    ];
+    let containers = vec![
+        C {
+            env: &[("DB_URL", "postgres://pg:5432/app"), ("SECRET", "hunter2")],
+            mounts: vec![
+                Mount::Volume {
+                    name: "api-data".into(),
+                    path: "/data".into(),
+                },
+                Mount::Bind {
+                    source: "/srv/api".into(),
+                    path: "/cfg".into(),
+                },
+            ],
+            ports: &["0.0.0.0:8080->80/tcp"],
+            ..C::new("api", &[("prod-net", &["api", "api-v2"])])
+        },
+        C {
+            env: &[("DB_HOST", "oldie")],
+            ..C::new("web", &[("prod-net", &["web"])])
+        },
+        C::new("worker-1", &[("bridge", &[])]),
+        C {
+            labels: &[("coolify.applicationId", "12")],
+            ..C::new("shop-a", &[("prod-net", &["shop"])])
+        },
+        C {
+            labels: &[("coolify.applicationId", "12")],
+            ..C::new("shop-b", &[("bridge", &[])])
+        },
+        C::new("mover", &[("prod-net", &["mover"]), ("bridge", &[])]),
+        C {
+            running: false,
+            image: "postgres:16",
+            ..C::new("pg", &[("data-net", &["pg"])])
+        },
+        C {
+            image: "grafana:10",
+            labels: &[
+                ("com.docker.compose.project", "monitoring"),
+                ("com.docker.compose.service", "grafana"),
+            ],
+            mounts: vec![Mount::Volume {
+                name: "monitoring_grafana-data".into(),
+                path: "/var/lib/grafana".into(),
+            }],
+            ..C::new(
+                "monitoring-grafana-1",
+                &[("monitoring_default", &["grafana"])],
+            )
+        },
+        C {
+            labels: &[
+                ("com.docker.compose.project", "legacy"),
+                ("com.docker.compose.service", "app"),
+            ],
+            ..C::new(
+                "legacy-app-1",
+                &[("prod-net", &["app-legacy"]), ("bridge", &[])],
+            )
+        },
+        C {
+            running: false,
+            ..C::new("oldie", &[("old-net", &["oldie"])])
+        },
+        C {
+            labels: &[
+                ("coolify.type", "application"),
+                ("coolify.resourceName", "cool"),
+            ],
+            ..C::new("cool-1", &[("old-net", &["cool"]), ("bridge", &[])])
+        },
+        C {
+            image: "traefik:3",
+            labels: &[("traefik.docker.network", "old-net")],
+            ..C::new("traefik", &[("bridge", &[])])
+        },
+    ];
+    Snapshot {
+        networks,
+        containers: containers.into_iter().map(C::build).collect(),
+        images: Some(vec![Image {
+            id: "sha256:app1".into(),
+            tags: vec!["app:1".into()],
+        }]),
+    }
+}
+
+fn s2() -> Snapshot {
+    Snapshot {
+        networks: vec![network("bridge", "172.17.0.0/16", BTreeMap::new())],
+        containers: vec![C::new("roamer", &[("bridge", &[])]).build()],
+        images: Some(vec![Image {
+            id: "sha256:busybox".into(),
+            tags: vec!["busybox:1".into()],
+        }]),
+    }
+}
+
+fn live(config: &Config, skipped: &[String]) -> LiveState {
+    let mut live = LiveState::default();
+    live.servers.insert("s1".into(), Ok(s1()));
+    live.servers.insert("s2".into(), Ok(s2()));
+    live.servers.insert(
+        "s3".into(),
+        Err("cannot reach Docker at unix:///run/s3/docker.sock: Connection refused (os error 111) (check that dockerd runs and that /run/s3/docker.sock is its socket (`docker -H unix:///run/s3/docker.sock info`))".into()),
+    );
+    for name in skipped {
+        live.skipped.insert(
+            name.clone(),
+            "not contacted: this server is new in the change under review".into(),
+        );
+    }
+    assert_eq!(config.servers.len(), 4);
+    live
+}
+
+/// The preview `berth plan --base main --ref HEAD` makes of the fixture.
+fn golden_plan() -> berthing::plan::Plan {
+    let (base_files, head_files) = (files("base"), files("head"));
+    let base = berthing::config::load(&base_files).unwrap();
+    let mut head = berthing::config::load(&head_files).unwrap();
+    let read = |p: &str| std::fs::read_to_string(fixture("head").join(p));
+    let warnings = berthing::compose::check(&head, &read, &head_files).unwrap();
+    let mut diff = berthing::diff::diff(&base, &head, &base_files, &head_files);
+    diff.base_ref = "main".into();
+    diff.base_commit = "1111111111111111111111111111111111111111".into();
+    let (notes, skipped) = berthing::diff::trust_base_servers(&base, &mut head);
+    diff.notes = notes;
+    let live = live(&head, &skipped);
+    let source = berthing::plan::SourceInfo {
+        kind: berthing::plan::SourceKind::Git,
+        reference: Some("HEAD".into()),
+        commit: Some("2222222222222222222222222222222222222222".into()),
+        repo: Some("/srv/git/infra.git".into()),
+        path: None,
+    };
+    let mut plan = berthing::cli::build_plan(&head, &live, Default::default(), source, warnings);
+    if let Some(t) = plan.topology.as_mut() {
+        berthing::diff::mark(t, &diff);
+    }
+    plan.config_diff = Some(diff);
+    plan
+}
+
+fn check(name: &str, have: &str) {
+    let path = fixture(name);
+    if std::env::var_os("BERTH_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, have).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        let diff = similar::TextDiff::from_lines(&want, have)
+            .unified_diff()
+            .header(name, "now")
+            .to_string();
+        panic!("{name} changed:\n{diff}");
+    }
+}
+
+#[test]
+fn golden_plan_json_is_byte_identical() {
+    check(
+        "plan.json",
+        &(berthing::render::json(&golden_plan()) + "\n"),
+    );
+}
+
+#[test]
+fn golden_human_view_is_unchanged() {
+    let text = anstream::adapter::strip_str(&berthing::render::human(&golden_plan())).to_string();
+    check("plan.txt", &text);
+}
+
+#[test]
+fn golden_markdown_view_is_unchanged() {
+    check("plan.md", &berthing::render::markdown(&golden_plan()));
+}
