@@ -1,21 +1,23 @@
 //! berth: keeps Docker hosts in the shape a git repository describes.
 //!
 //! Data flows one way: [`source`] → [`config`] → [`live`] → [`plan`] →
-//! [`render`] / [`apply`]. The planner is pure; Docker is reached only
-//! through [`docker`].
+//! [`render`] / [`execute`], with [`ops`] orchestrating and [`cli`] only
+//! parsing and printing. The planner is pure; Docker is reached only through
+//! [`docker`]; a run's connections and locks belong to a [`session`].
+//! ARCHITECTURE.md has the map.
 
-pub mod apply;
 pub mod cli;
 pub mod compose;
 pub mod config;
 pub mod diag;
-pub mod diff;
 pub mod docker;
+pub mod execute;
+pub mod fault;
 pub mod import;
 pub mod live;
-pub mod lock;
+pub mod ops;
 pub mod plan;
-pub mod refresh;
 pub mod render;
+pub mod session;
 pub mod source;
 pub mod ssh;

@@ -1,13 +1,11 @@
-//! The `berth` binary: parse arguments, run the command, close what it
-//! opened, exit with its code.
-
-use clap::Parser;
+//! The `berth` binary: parse arguments, run the command, exit with its code.
+//! Whatever a command opened (connections, tunnels, locks) is closed by the
+//! command itself, on every path.
 
 fn main() {
-    let cli = berthing::cli::Cli::parse();
-    let code = berthing::cli::run(cli);
-    // SSH tunnels close here on every normal exit; Ctrl-C closes them in
-    // the signal handler.
-    berthing::ssh::close_all();
+    let code = match berthing::cli::parse() {
+        Ok(cli) => berthing::cli::run(cli),
+        Err(code) => code,
+    };
     std::process::exit(code as i32);
 }

@@ -396,7 +396,7 @@ connect_to_predefined_networks = true
     assert_eq!(c.resources.len(), 4);
     assert_eq!(c.resources[3].aliases, ["pg"], "aliases default to [name]");
     assert_eq!(
-        c.services[0].project, "monitoring",
+        c.stacks[0].project, "monitoring",
         "project defaults to name"
     );
 }

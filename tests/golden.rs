@@ -261,32 +261,30 @@ fn live(config: &Config, skipped: &[String]) -> LiveState {
     live
 }
 
+/// The config of a fixture directory, as `ops::load` gives it, its source
+/// recorded as the commit it stands for.
+fn loaded(dir: &str, commit: &str) -> berthing::ops::Loaded {
+    let source = berthing::source::Loaded {
+        files: files(dir),
+        info: berthing::plan::SourceInfo {
+            kind: berthing::plan::SourceKind::Git,
+            reference: Some("HEAD".into()),
+            commit: Some(commit.into()),
+            repo: Some("/srv/git/infra.git".into()),
+            path: None,
+        },
+        reader: berthing::source::Reader::Worktree(fixture(dir)),
+    };
+    berthing::ops::check(source).unwrap()
+}
+
 /// The preview `berth plan --base main --ref HEAD` makes of the fixture.
 fn golden_plan() -> berthing::plan::Plan {
-    let (base_files, head_files) = (files("base"), files("head"));
-    let base = berthing::config::load(&base_files).unwrap();
-    let mut head = berthing::config::load(&head_files).unwrap();
-    let read = |p: &str| std::fs::read_to_string(fixture("head").join(p));
-    let warnings = berthing::compose::check(&head, &read, &head_files).unwrap();
-    let mut diff = berthing::diff::diff(&base, &head, &base_files, &head_files);
-    diff.base_ref = "main".into();
-    diff.base_commit = "1111111111111111111111111111111111111111".into();
-    let (notes, skipped) = berthing::diff::trust_base_servers(&base, &mut head);
-    diff.notes = notes;
-    let live = live(&head, &skipped);
-    let source = berthing::plan::SourceInfo {
-        kind: berthing::plan::SourceKind::Git,
-        reference: Some("HEAD".into()),
-        commit: Some("2222222222222222222222222222222222222222".into()),
-        repo: Some("/srv/git/infra.git".into()),
-        path: None,
-    };
-    let mut plan = berthing::cli::build_plan(&head, &live, Default::default(), source, warnings);
-    if let Some(t) = plan.topology.as_mut() {
-        berthing::diff::mark(t, &diff);
-    }
-    plan.config_diff = Some(diff);
-    plan
+    let base = loaded("base", "1111111111111111111111111111111111111111");
+    let mut head = loaded("head", "2222222222222222222222222222222222222222");
+    let preview = berthing::ops::compare(&base, &mut head, "main");
+    let live = live(&head.config, &preview.skipped);
+    berthing::ops::assemble(head, Some(preview), &live, Default::default())
 }
 
 fn check(name: &str, have: &str) {

@@ -6,9 +6,9 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use super::{
-    ApplyArgs, Exit, FleetArgs, Format, HookArgs, HookCommand, PlanArgs, SourceArgs, error,
-};
+use super::progress::Spinners;
+use super::{Exit, Format, HookArgs, HookCommand, block_on, error, failed, interrupted};
+use crate::ops::{ApplyRequest, PlanRequest, SourceSpec};
 
 pub fn run(args: &HookArgs) -> Exit {
     match &args.command {
@@ -48,7 +48,7 @@ fn receive(h: &super::ReceiveArgs, pre: bool) -> Exit {
         .clone()
         .or_else(|| std::env::var_os("GIT_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
-    let source = SourceArgs {
+    let source = SourceSpec {
         dir: h.dir.clone(),
         repo: Some(repo),
         rev: Some(commit.clone()),
@@ -59,55 +59,19 @@ fn receive(h: &super::ReceiveArgs, pre: bool) -> Exit {
             "berth: planning {} at {short} against the live servers",
             h.branch
         );
-        let code = super::plan::run(&PlanArgs {
-            source,
-            fleet: FleetArgs {
-                parallelism: h.parallelism,
-            },
-            format: Format::Human,
-            detailed_exitcode: false,
-            choices: Default::default(),
-            base: None,
-            out: None,
-        });
-        match code {
-            Exit::Ok | Exit::Changes => {
-                println!("berth: the plan for {short} is clean; the push is accepted");
-                Exit::Ok
-            }
-            Exit::Blocked => {
-                error(
-                    format_args!(
-                        "push rejected: the plan for {short} has blocked changes (reasons above); nothing was applied"
-                    ),
-                    Some(
-                        "resolve what blocks them (e.g. detach the containers named above), then push again",
-                    ),
-                );
-                Exit::Error
-            }
-            Exit::Error => {
-                error(
-                    format_args!(
-                        "push rejected: the config at {short} is invalid, or a server could not be read (above)"
-                    ),
-                    None,
-                );
-                Exit::Error
-            }
-        }
+        pre_receive(h, source, &short)
     } else {
         println!("berth: applying {} at {short}", h.branch);
-        let code = super::apply::run(&ApplyArgs {
-            planfile: None,
-            source,
-            fleet: FleetArgs {
-                parallelism: h.parallelism,
+        let code = super::apply::apply(
+            &ApplyRequest {
+                source,
+                planfile: None,
+                choices: Default::default(),
+                fleet: h.fleet.fleet(),
+                lock_timeout: h.lock_timeout,
             },
-            lock_timeout: h.lock_timeout,
-            yes: true,
-            choices: Default::default(),
-        });
+            true,
+        );
         if code != Exit::Ok {
             error(
                 format_args!("berth: applying {short} did not complete (above)"),
@@ -115,6 +79,55 @@ fn receive(h: &super::ReceiveArgs, pre: bool) -> Exit {
             );
         }
         code
+    }
+}
+
+/// Plans the pushed commit; accepts the push when the plan is clean.
+fn pre_receive(h: &super::ReceiveArgs, source: SourceSpec, short: &str) -> Exit {
+    let req = PlanRequest {
+        source,
+        base: None,
+        choices: Default::default(),
+        fleet: h.fleet.fleet(),
+        out: None,
+    };
+    let spinners = Spinners::new(false);
+    let code =
+        match block_on(|cancel| async move { crate::ops::plan(&req, &spinners, &cancel).await }) {
+            None => return interrupted(),
+            Some(Err(e)) => failed(&e),
+            Some(Ok(planned)) => {
+                super::plan::report_unread(&planned.plan);
+                super::plan::print(&planned.plan, Format::Human);
+                super::plan::exit_code(&planned.plan, false)
+            }
+        };
+    match code {
+        Exit::Ok | Exit::Changes => {
+            println!("berth: the plan for {short} is clean; the push is accepted");
+            Exit::Ok
+        }
+        Exit::Blocked => {
+            error(
+                format_args!(
+                    "push rejected: the plan for {short} has blocked changes (reasons above); nothing was applied"
+                ),
+                Some(
+                    "resolve what blocks them (e.g. detach the containers named above), then push again",
+                ),
+            );
+            Exit::Error
+        }
+        Exit::Error => {
+            error(
+                format_args!(
+                    "push rejected: the config at {short} is invalid, or a server could not be read (above)"
+                ),
+                None,
+            );
+            Exit::Error
+        }
+        Exit::Interrupted => Exit::Interrupted,
     }
 }
 

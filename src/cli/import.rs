@@ -1,35 +1,26 @@
 //! `berth import --server NAME`: print TOML for what runs on a server now.
 
-use super::{Exit, ImportArgs, load_config, runtime};
-use crate::docker::Client;
+use super::{Exit, ImportArgs, block_on, failed, interrupted};
+use crate::ops::Fleet;
 
 pub fn run(args: &ImportArgs) -> Exit {
-    let loaded = match load_config(&args.source) {
-        Ok(l) => l,
-        Err(code) => return code,
+    let spinner = super::progress::spinner(format!("reading server {}", args.server));
+    let fleet = Fleet {
+        parallelism: 1,
+        timeout: args.timeout,
     };
-    let config = loaded.config;
-    let server = match super::find_server(&config, &args.server) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let rt = runtime();
-    let spinner = super::spinner(false, format!("reading server {}", server.name));
-    let result = rt.block_on(async {
-        let client = Client::open(server).await?;
-        let mut snapshot = client.snapshot(false).await?;
-        let details = client
-            .inspect_many(crate::import::inspections(&snapshot))
-            .await?;
-        snapshot.enrich(details);
-        Ok::<_, crate::docker::DockerError>(snapshot)
-    });
+    let spec = args.source.spec();
+    let result =
+        block_on(
+            |cancel| async move { crate::ops::import(&spec, &args.server, fleet, &cancel).await },
+        );
     spinner.finish_and_clear();
     match result {
-        Ok(snapshot) => {
-            print!("{}", crate::import::import(&config, server, &snapshot));
+        None => interrupted(),
+        Some(Err(e)) => failed(&e),
+        Some(Ok(toml)) => {
+            print!("{toml}");
             Exit::Ok
         }
-        Err(e) => super::server_failed(&server.name, &e),
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::refresh::Progress;
+use crate::ops::Progress;
 
 pub struct Spinners {
     multi: MultiProgress,
@@ -76,4 +76,15 @@ impl Progress for Spinners {
             bar.finish_and_clear();
         }
     }
+}
+
+/// One spinner on stderr when it is a terminal; hidden otherwise.
+pub fn spinner(msg: String) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_message(msg);
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb
 }

@@ -1,35 +1,30 @@
 //! `berth unlock --server NAME`: break a lock left by a berth that is gone.
 
-use super::{Exit, UnlockArgs, load_config, runtime};
-use crate::docker::Client;
+use super::{Exit, UnlockArgs, block_on, failed, interrupted};
+use crate::ops::Fleet;
 
 pub fn run(args: &UnlockArgs) -> Exit {
-    let loaded = match load_config(&args.source) {
-        Ok(l) => l,
-        Err(code) => return code,
+    let fleet = Fleet {
+        parallelism: 1,
+        timeout: args.timeout,
     };
-    let server = match super::find_server(&loaded.config, &args.server) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let rt = runtime();
-    let result = rt.block_on(async {
-        let client = Client::open(server).await?;
-        client.unlock(None).await
-    });
+    let spec = args.source.spec();
+    let result =
+        block_on(
+            |cancel| async move { crate::ops::unlock(&spec, &args.server, fleet, &cancel).await },
+        );
     match result {
-        Ok(Some(holder)) => {
-            anstream::println!(
-                "Released the lock of server {} held by {}.",
-                server.name,
-                crate::lock::describe(&holder)
-            );
+        None => interrupted(),
+        Some(Err(e)) => failed(&e),
+        Some(Ok(unlocked)) => {
+            match unlocked.holder {
+                Some(holder) => anstream::println!(
+                    "Released the lock of server {} held by {holder}.",
+                    unlocked.server
+                ),
+                None => anstream::println!("Server {} is not locked.", unlocked.server),
+            }
             Exit::Ok
         }
-        Ok(None) => {
-            anstream::println!("Server {} is not locked.", server.name);
-            Exit::Ok
-        }
-        Err(e) => super::server_failed(&server.name, &e),
     }
 }

@@ -1,9 +1,9 @@
 //! `berth validate`: load and check the config; contact no server.
 
-use super::{Exit, SourceArgs, load_config, warn};
+use super::{Exit, SourceArgs, failed, warn};
 
 pub fn run(args: &SourceArgs) -> Exit {
-    match load_config(args) {
+    match crate::ops::load(&args.spec()) {
         Ok(loaded) => {
             warn(&loaded.warnings);
             let config = loaded.config;
@@ -13,10 +13,10 @@ pub fn run(args: &SourceArgs) -> Exit {
                 config.servers.len(),
                 config.destinations.len(),
                 config.resources.len(),
-                config.services.len()
+                config.stacks.len()
             );
             Exit::Ok
         }
-        Err(code) => code,
+        Err(e) => failed(&e),
     }
 }

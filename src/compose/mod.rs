@@ -6,7 +6,15 @@ use serde_yaml::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceMap};
-use crate::plan::Warning;
+
+/// A stack whose compose file defines networks of its own: Coolify warns
+/// this leads to gateway timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinesNetworks {
+    /// The compose file, by its path in the repository.
+    pub file: String,
+    pub message: String,
+}
 
 /// What berth needs to know of a compose file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,20 +211,20 @@ fn anchor_kind(text: &str, anchor: &str) -> Option<(usize, &'static str)> {
     None
 }
 
-/// Reads and checks every service's `compose_file`: errors for files that
+/// Reads and checks every stack's `compose_file`: errors for files that
 /// are missing or invalid, warnings for files that define networks.
 pub fn check(
     config: &Config,
     read: &dyn Fn(&str) -> std::io::Result<String>,
     sources: &[SourceFile],
-) -> Result<Vec<Warning>, Diagnostics> {
+) -> Result<Vec<DefinesNetworks>, Diagnostics> {
     let mut map = SourceMap::default();
     for f in sources {
         map.insert(&f.path, &f.text);
     }
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    for s in &config.services {
+    for s in &config.stacks {
         let Some(file) = &s.compose_file else {
             continue;
         };
@@ -250,16 +258,14 @@ pub fn check(
                         compose.services_with_networks.join(", ")
                     ));
                 }
-                warnings.push(Warning {
-                    code: "compose_defines_networks".to_string(),
+                warnings.push(DefinesNetworks {
+                    file: file.path.clone(),
                     message: format!(
                         "service {}: {} defines networks of its own ({}); Coolify warns this leads to gateway timeouts: manage networks through destinations instead",
                         s.name,
                         file.path,
                         parts.join("; ")
                     ),
-                    file: Some(file.path.clone()),
-                    server: None,
                 });
             }
             Ok(_) => {}

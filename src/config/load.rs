@@ -46,7 +46,8 @@ pub struct RawConfig {
     pub destinations: Vec<Entry<RawDestination>>,
     pub applications: Vec<Entry<RawResource>>,
     pub databases: Vec<Entry<RawResource>>,
-    pub services: Vec<Entry<RawService>>,
+    /// `[[service]]` tables: compose stacks.
+    pub stacks: Vec<Entry<RawService>>,
 }
 
 /// The top-level tables of a config file, in the order berth lists them.
@@ -93,7 +94,7 @@ pub fn parse_file(file: &SourceFile, into: &mut RawConfig, errors: &mut Vec<Diag
             "destination" => into.destinations.extend(tables(file, name, value, errors)),
             "application" => into.applications.extend(tables(file, name, value, errors)),
             "database" => into.databases.extend(tables(file, name, value, errors)),
-            "service" => into.services.extend(tables(file, name, value, errors)),
+            "service" => into.stacks.extend(tables(file, name, value, errors)),
             other => errors.push(unknown_key(other, "the top level", &TOP_LEVEL, key_at)),
         }
     }

@@ -1,6 +1,8 @@
 //! The desired state: config files → a validated [`Config`], or every problem
-//! found, each with `file:line:col`. Also generates the config JSON schema.
+//! found, each with `file:line:col`; the change between two configs
+//! ([`diff`]); the config JSON schema.
 
+pub mod diff;
 mod load;
 mod model;
 pub mod raw;

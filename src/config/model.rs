@@ -23,7 +23,8 @@ pub struct Config {
     pub destinations: Vec<Destination>,
     /// Applications and databases.
     pub resources: Vec<Resource>,
-    pub services: Vec<Service>,
+    /// Compose stacks (`[[service]]` tables, Coolify's word).
+    pub stacks: Vec<Stack>,
 }
 
 impl Config {
@@ -119,14 +120,28 @@ pub struct Destination {
     pub at: Location,
 }
 
+/// What a declared resource is. A compose stack is written `[[service]]`
+/// (Coolify's word) and shown as `service`; inside berth it is a stack, so
+/// that "service" stays free for Swarm services.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     Application,
     Database,
-    Service,
+    #[serde(rename = "service")]
+    Stack,
 }
 
 impl ResourceKind {
@@ -134,7 +149,7 @@ impl ResourceKind {
         match self {
             ResourceKind::Application => "application",
             ResourceKind::Database => "database",
-            ResourceKind::Service => "service",
+            ResourceKind::Stack => "service",
         }
     }
 }
@@ -166,9 +181,9 @@ pub struct Resource {
     pub at: Location,
 }
 
-/// A compose stack.
+/// A compose stack (a `[[service]]` table).
 #[derive(Debug, Clone)]
-pub struct Service {
+pub struct Stack {
     pub name: String,
     pub destination: String,
     pub project: String,

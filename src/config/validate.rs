@@ -36,7 +36,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     );
     unique_names(
         "service",
-        raw.services.iter().map(|e| (&e.raw.name, e)),
+        raw.stacks.iter().map(|e| (&e.raw.name, e)),
         errors,
     );
 
@@ -64,17 +64,17 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
             }
         }
     }
-    let services = raw
-        .services
+    let stacks = raw
+        .stacks
         .iter()
-        .filter_map(|e| service(e, &raw, errors))
+        .filter_map(|e| stack(e, &raw, errors))
         .collect();
     Config {
         owner,
         servers,
         destinations,
         resources,
-        services,
+        stacks,
     }
 }
 
@@ -577,11 +577,7 @@ fn resource(
     })
 }
 
-fn service(
-    e: &Entry<RawService>,
-    raw: &RawConfig,
-    errors: &mut Vec<Diagnostic>,
-) -> Option<Service> {
+fn stack(e: &Entry<RawService>, raw: &RawConfig, errors: &mut Vec<Diagnostic>) -> Option<Stack> {
     let r = &e.raw;
     let mut ok = destination_ref(
         &format!("service `{}`", r.name),
@@ -620,11 +616,11 @@ fn service(
             &r.name,
             source,
             e.loc("clone_of"),
-            raw.services.iter().map(|s| &s.raw.name),
+            raw.stacks.iter().map(|s| &s.raw.name),
             errors,
         );
     }
-    ok.then(|| Service {
+    ok.then(|| Stack {
         name: r.name.clone(),
         destination: r.destination.clone(),
         project,

@@ -15,7 +15,13 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::{Client, DockerError, api};
-use crate::plan::VolumeCopy;
+
+/// A named volume of the source and the fresh one the copy mounts instead.
+#[derive(Debug, Clone)]
+pub struct VolumeRename {
+    pub source: String,
+    pub target: String,
+}
 
 /// A source container as the daemon describes it (opaque outside `docker`).
 #[derive(Debug, Clone)]
@@ -55,7 +61,7 @@ pub struct ContainerCopy<'a> {
     /// Source labels not carried over, by prefix.
     pub drop_labels: &'a [&'a str],
     /// Named volumes renamed to fresh ones.
-    pub volumes: &'a [VolumeCopy],
+    pub volumes: &'a [VolumeRename],
     /// Labels for the fresh volumes.
     pub volume_labels: BTreeMap<String, String>,
     pub keep_ports: bool,
@@ -212,7 +218,11 @@ impl Client {
     }
 
     /// Removes a container berth created (and its fresh volumes).
-    pub async fn remove_copy(&self, name: &str, volumes: &[VolumeCopy]) -> Result<(), DockerError> {
+    pub async fn remove_copy(
+        &self,
+        name: &str,
+        volumes: &[VolumeRename],
+    ) -> Result<(), DockerError> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
         self.docker
             .remove_container(name, Some(opts))

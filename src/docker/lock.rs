@@ -24,6 +24,26 @@ pub struct LockHolder {
     pub token: String,
 }
 
+impl std::fmt::Display for LockHolder {
+    /// `root@ci-7 (pid 4242) since 2026-11-27T06:14:03Z, 3m 12s ago`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let since = UNIX_EPOCH + Duration::from_secs(self.since);
+        let age = SystemTime::now()
+            .duration_since(since)
+            .map(|d| Duration::from_secs(d.as_secs()))
+            .unwrap_or_default();
+        write!(
+            f,
+            "{} (pid {}) since {}, {} ago",
+            self.holder,
+            self.pid,
+            humantime::format_rfc3339_seconds(since),
+            humantime::format_duration(age)
+        )
+    }
+}
+
 impl LockHolder {
     fn labels(&self) -> HashMap<String, String> {
         HashMap::from([

@@ -2,7 +2,8 @@
 //! Bollard types stop here; callers see `live::*` data and `DockerError`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{
@@ -21,11 +22,8 @@ use crate::live::{
 mod clone;
 mod lock;
 
-pub use clone::{ContainerCopy, SourceContainer};
+pub use clone::{ContainerCopy, SourceContainer, VolumeRename};
 pub use lock::{LOCK_VOLUME, LockHolder};
-
-/// Seconds bollard waits for one Docker API response.
-const TIMEOUT_SECS: u64 = 120;
 
 /// Container inspects in flight at once on one server.
 const INSPECT_CONCURRENCY: usize = 8;
@@ -73,10 +71,29 @@ impl DockerError {
     }
 }
 
-/// A connection to one server's Docker daemon.
+/// A client of one server's Docker daemon (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Client {
     docker: Docker,
+    /// The unix socket it talks to (for an ssh server, the tunnel's end).
+    socket: PathBuf,
+    /// How long one API call may take.
+    timeout: Duration,
+}
+
+/// An open connection to a server: its client, and for an ssh server the
+/// tunnel that carries it (closed when the connection is dropped).
+#[derive(Debug)]
+pub struct Connection {
+    pub client: Client,
+    tunnel: Option<crate::ssh::Tunnel>,
+}
+
+impl Connection {
+    /// Is this connection carried by an SSH tunnel?
+    pub fn is_tunnelled(&self) -> bool {
+        self.tunnel.is_some()
+    }
 }
 
 /// The unix socket path that `local` means.
@@ -87,9 +104,15 @@ pub fn local_socket() -> PathBuf {
     }
 }
 
+/// Connects to a server (over SSH when its address says so) and
+/// negotiates the API version (one `/version` call). `timeout` bounds every
+/// API call made through the connection.
+pub async fn connect(server: &Server, timeout: Duration) -> Result<Connection, DockerError> {
+    Client::open(server, timeout).await
+}
+
 impl Client {
-    /// Connects and negotiates the API version (one `/version` call).
-    pub async fn open(server: &Server) -> Result<Client, DockerError> {
+    async fn open(server: &Server, timeout: Duration) -> Result<Connection, DockerError> {
         let path = match &server.address {
             Address::Local => local_socket(),
             Address::Unix(p) => p.clone(),
@@ -109,7 +132,7 @@ impl Client {
                     known_hosts_file: known_hosts_file.as_deref(),
                     docker_socket,
                 };
-                let local =
+                let tunnel =
                     crate::ssh::forward(&target)
                         .await
                         .map_err(|e| DockerError::Unreachable {
@@ -117,7 +140,7 @@ impl Client {
                             cause: e.message,
                             hint: e.hint,
                         })?;
-                return Client::connect_unix(&local).await.map_err(|e| match e {
+                let client = Client::connect_unix(tunnel.socket(), timeout).await.map_err(|e| match e {
                     DockerError::Unreachable { cause, .. } => DockerError::Unreachable {
                         address: format!("{} (socket {docker_socket} on the server)", server.address),
                         cause,
@@ -126,13 +149,21 @@ impl Client {
                         ),
                     },
                     other => other,
+                })?;
+                return Ok(Connection {
+                    client,
+                    tunnel: Some(tunnel),
                 });
             }
         };
-        Client::connect_unix(&path).await
+        let client = Client::connect_unix(&path, timeout).await?;
+        Ok(Connection {
+            client,
+            tunnel: None,
+        })
     }
 
-    pub async fn connect_unix(path: &std::path::Path) -> Result<Client, DockerError> {
+    async fn connect_unix(path: &Path, timeout: Duration) -> Result<Client, DockerError> {
         let address = format!("unix://{}", path.display());
         let unreachable = |cause: String| {
             let hint = if cause.contains("ermission denied") {
@@ -151,7 +182,7 @@ impl Client {
         };
         let docker = Docker::connect_with_unix(
             &path.to_string_lossy(),
-            TIMEOUT_SECS,
+            timeout.as_secs().max(1),
             bollard::API_DEFAULT_VERSION,
         )
         .map_err(|e| unreachable(root_cause(&e)))?;
@@ -159,7 +190,32 @@ impl Client {
             .negotiate_version()
             .await
             .map_err(|e| unreachable(root_cause(&e)))?;
-        Ok(Client { docker })
+        Ok(Client {
+            docker,
+            socket: path.to_path_buf(),
+            timeout,
+        })
+    }
+
+    /// A new client over the same socket with the same API version, made
+    /// without a round trip: for work that must run outside the runtime
+    /// this client was made in (releasing locks while a run unwinds).
+    pub fn reopen(&self) -> Result<Client, DockerError> {
+        let docker = Docker::connect_with_unix(
+            &self.socket.to_string_lossy(),
+            self.timeout.as_secs().max(1),
+            &self.docker.client_version(),
+        )
+        .map_err(|e| DockerError::Unreachable {
+            address: format!("unix://{}", self.socket.display()),
+            cause: root_cause(&e),
+            hint: "check that dockerd runs".to_string(),
+        })?;
+        Ok(Client {
+            docker,
+            socket: self.socket.clone(),
+            timeout: self.timeout,
+        })
     }
 
     /// The server's networks and all its containers: two list calls,
@@ -248,19 +304,27 @@ impl Client {
     }
 
     /// Env and per-network aliases of each named container: one inspect
-    /// each, at most `INSPECT_CONCURRENCY` at a time.
+    /// each, at most `INSPECT_CONCURRENCY` at a time. `None` for a container
+    /// removed since it was listed.
     pub async fn inspect_many(
         &self,
         names: impl IntoIterator<Item = String>,
-    ) -> Result<BTreeMap<String, Inspected>, DockerError> {
+    ) -> Result<BTreeMap<String, Option<Inspected>>, DockerError> {
         use futures_util::stream::{self, StreamExt, TryStreamExt};
         stream::iter(names)
             .map(|name| async move {
-                let info = self
+                let info = match self
                     .docker
                     .inspect_container(&name, None::<InspectContainerOptions>)
                     .await
-                    .map_err(|e| api(&format!("inspect container {name}"), &e))?;
+                {
+                    Ok(info) => info,
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => return Ok((name, None)),
+                    Err(e) => return Err(api(&format!("inspect container {name}"), &e)),
+                };
                 let env = info
                     .config
                     .and_then(|c| c.env)
@@ -291,12 +355,12 @@ impl Client {
                     .unwrap_or_default();
                 Ok::<_, DockerError>((
                     name,
-                    Inspected {
+                    Some(Inspected {
                         env,
                         aliases,
                         mounts,
                         ports,
-                    },
+                    }),
                 ))
             })
             .buffer_unordered(INSPECT_CONCURRENCY)

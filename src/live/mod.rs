@@ -161,10 +161,13 @@ pub enum Mount {
 }
 
 impl Snapshot {
-    /// Merges inspect results (by container name) into the snapshot.
-    pub fn enrich(&mut self, details: BTreeMap<String, Inspected>) {
+    /// Merges inspect results (by container name) into the snapshot; a
+    /// container whose inspect found it gone (`None`) leaves the snapshot.
+    pub fn enrich(&mut self, details: BTreeMap<String, Option<Inspected>>) {
+        self.containers
+            .retain(|c| !matches!(details.get(&c.name), Some(None)));
         for c in &mut self.containers {
-            if let Some(d) = details.get(&c.name) {
+            if let Some(Some(d)) = details.get(&c.name) {
                 c.env = Some(d.env.clone());
                 c.mounts = Some(d.mounts.clone());
                 c.ports = Some(d.ports.clone());

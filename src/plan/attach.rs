@@ -4,30 +4,35 @@
 
 use std::collections::BTreeMap;
 
-use super::guard::selects;
+use super::guard::{classify, selects};
 use super::model::*;
 use crate::config::{Config, ResourceKind, Selector};
 use crate::live::{Container, LiveState, Snapshot, labels};
 
-/// One network a container must be on.
+/// One network a container must be on, and with which aliases.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Want {
+pub struct Attachment {
     pub network: String,
     pub destination: String,
     pub aliases: Vec<String>,
     pub resource: ResourceRef,
 }
 
-pub struct Attach {
+/// The changes and notes of one server's assignments.
+pub struct Assignments {
     pub changes: Vec<Change>,
     pub missing: Vec<Missing>,
 }
 
-/// Every container a resource or stack on `server` selects, with the
-/// networks it must be on (empty for a stack with
+/// Every container a resource or stack on `server` selects, by name, with
+/// the networks it must be on (empty for a stack with
 /// `connect_to_predefined_networks = false`: managed, but wanted nowhere).
-pub fn desired(config: &Config, server: &str, live: &Snapshot) -> BTreeMap<String, Vec<Want>> {
-    let mut out: BTreeMap<String, Vec<Want>> = BTreeMap::new();
+pub fn selected(
+    config: &Config,
+    server: &str,
+    live: &Snapshot,
+) -> BTreeMap<String, Vec<Attachment>> {
+    let mut out: BTreeMap<String, Vec<Attachment>> = BTreeMap::new();
     for r in &config.resources {
         let Some(dest) = config.destination_on(&r.destination, server) else {
             continue;
@@ -37,30 +42,30 @@ pub fn desired(config: &Config, server: &str, live: &Snapshot) -> BTreeMap<Strin
             .iter()
             .filter(|c| selects(&r.name, &r.selector, c))
         {
-            let want = Want {
+            let attachment = Attachment {
                 network: dest.network.clone(),
                 destination: dest.name.clone(),
                 aliases: r.aliases.clone(),
                 resource: ResourceRef::new(r.kind, &r.name),
             };
-            add(out.entry(c.name.clone()).or_default(), want);
+            merge(out.entry(c.name.clone()).or_default(), attachment);
         }
     }
-    for s in &config.services {
+    for s in &config.stacks {
         let Some(dest) = config.destination_on(&s.destination, server) else {
             continue;
         };
         for c in stack(live, &s.project) {
-            let wants = out.entry(c.name.clone()).or_default();
+            let attachments = out.entry(c.name.clone()).or_default();
             if s.connect_to_predefined_networks {
                 let service = c.label(labels::COMPOSE_SERVICE).unwrap_or(&c.name);
-                let want = Want {
+                let attachment = Attachment {
                     network: dest.network.clone(),
                     destination: dest.name.clone(),
                     aliases: vec![format!("{service}-{}", s.project)],
-                    resource: ResourceRef::new(ResourceKind::Service, &s.name),
+                    resource: ResourceRef::new(ResourceKind::Stack, &s.name),
                 };
-                add(wants, want);
+                merge(attachments, attachment);
             }
         }
     }
@@ -69,16 +74,16 @@ pub fn desired(config: &Config, server: &str, live: &Snapshot) -> BTreeMap<Strin
 
 /// Two resources may select one container on one network: it gets the
 /// aliases of both.
-fn add(wants: &mut Vec<Want>, want: Want) {
-    match wants.iter_mut().find(|w| w.network == want.network) {
-        Some(w) => {
-            for a in want.aliases {
-                if !w.aliases.contains(&a) {
-                    w.aliases.push(a);
+fn merge(attachments: &mut Vec<Attachment>, new: Attachment) {
+    match attachments.iter_mut().find(|a| a.network == new.network) {
+        Some(a) => {
+            for alias in new.aliases {
+                if !a.aliases.contains(&alias) {
+                    a.aliases.push(alias);
                 }
             }
         }
-        None => wants.push(want),
+        None => attachments.push(new),
     }
 }
 
@@ -88,32 +93,37 @@ fn stack<'a>(live: &'a Snapshot, project: &'a str) -> impl Iterator<Item = &'a C
         .filter(move |c| c.label(labels::COMPOSE_PROJECT) == Some(project))
 }
 
-pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Attach {
+pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Assignments {
     let mut changes = Vec::new();
-    let wanted = desired(config, server, live);
-    for (name, wants) in &wanted {
+    for (name, wanted) in &selected(config, server, live) {
         let Some(c) = live.containers.iter().find(|c| &c.name == name) else {
             continue;
         };
         let mut connects = 0;
-        for w in wants {
-            let mut change = Change::new(Action::Connect, server, &w.network);
-            change.destination = Some(w.destination.clone());
-            change.container = Some(c.name.clone());
-            change.aliases = Some(w.aliases.clone());
-            change.resource = Some(w.resource.clone());
+        for w in wanted {
+            let mut connect = Connect {
+                server: server.to_string(),
+                destination: w.destination.clone(),
+                network: w.network.clone(),
+                container: c.name.clone(),
+                aliases: w.aliases.clone(),
+                live_aliases: None,
+                resource: w.resource.clone(),
+                status: Status::Planned,
+                reasons: Vec::new(),
+            };
             if !c.networks.contains_key(&w.network) {
                 connects += 1;
-                changes.push(change);
+                changes.push(Change::Connect(connect));
             } else if let Some(live_aliases) = c.aliases_on(&w.network) {
                 if !same_set(&live_aliases, &w.aliases) {
-                    change.reasons.push(format!(
+                    connect.reasons.push(format!(
                         "aliases differ: live [{}], desired [{}]; Docker cannot edit aliases in place, so berth disconnects and connects again",
                         live_aliases.join(", "),
                         w.aliases.join(", ")
                     ));
-                    change.live_aliases = Some(live_aliases);
-                    changes.push(change);
+                    connect.live_aliases = Some(live_aliases);
+                    changes.push(Change::Connect(connect));
                 }
             }
         }
@@ -123,52 +133,59 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> 
         let mut remaining = c.networks.len() + connects;
         for net in c.networks.keys() {
             let owned = live.network(net).is_some_and(|n| n.owned_by(&config.owner));
-            let declared = config.destinations_on(server).any(|d| &d.network == net);
-            if !owned || !declared || wants.iter().any(|w| &w.network == net) {
+            let Some(dest) = config.destinations_on(server).find(|d| &d.network == net) else {
+                continue;
+            };
+            if !owned || wanted.iter().any(|w| &w.network == net) {
                 continue;
             }
             if remaining <= 1 {
                 continue; // never its last network
             }
             remaining -= 1;
-            let mut change = Change::new(Action::Disconnect, server, net);
-            change.container = Some(c.name.clone());
-            change.destination = config
-                .destinations_on(server)
-                .find(|d| &d.network == net)
-                .map(|d| d.name.clone());
-            let (reason, resource) = why_not_here(config, server, c, wants);
-            change.resource = resource;
-            change.reasons.push(reason);
-            changes.push(change);
+            let (reason, resource) = why_not_here(config, server, c, wanted);
+            changes.push(Change::Disconnect(Disconnect {
+                server: server.to_string(),
+                destination: dest.name.clone(),
+                network: net.clone(),
+                container: c.name.clone(),
+                resource,
+                status: Status::Planned,
+                reasons: vec![reason],
+            }));
         }
     }
-    Attach {
+    Assignments {
         changes,
         missing: missing(config, server, live, all),
     }
 }
 
+/// Why a selected container leaves a network, and the resource it is.
 fn why_not_here(
     config: &Config,
     server: &str,
     c: &Container,
-    wants: &[Want],
-) -> (String, Option<ResourceRef>) {
-    if let Some(w) = wants.first() {
+    wanted: &[Attachment],
+) -> (String, ResourceRef) {
+    if let Some(w) = wanted.first() {
         return (
             format!(
                 "{} {} belongs to destination {} now",
                 w.resource.kind, w.resource.name, w.destination
             ),
-            Some(w.resource.clone()),
+            w.resource.clone(),
         );
     }
-    let (kind, name) = super::guard::classify(config, server, c);
-    let name = name.unwrap_or_default();
+    // Wanted nowhere: a stack with connect_to_predefined_networks = false.
+    let (kind, name) = match classify(config, server, c) {
+        (AttachedKind::Application, Some(n)) => (ResourceKind::Application, n),
+        (AttachedKind::Database, Some(n)) => (ResourceKind::Database, n),
+        (_, name) => (ResourceKind::Stack, name.unwrap_or_default()),
+    };
     (
         format!("{kind} {name} has connect_to_predefined_networks = false"),
-        Some(ResourceRef::new(kind, &name)),
+        ResourceRef::new(kind, &name),
     )
 }
 
@@ -209,7 +226,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
         {
             continue;
         }
-        let container = match &r.selector {
+        let selector = match &r.selector {
             Selector::Name(n) => n.clone(),
             Selector::Labels(l) => l
                 .iter()
@@ -219,24 +236,24 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
         };
         let others = elsewhere(&r.name, &r.selector);
         let note = if !others.is_empty() {
-            Some(format!(
+            format!(
                 "it runs on server {}; berth never moves a resource: declare a resource with clone_of = \"{}\" to run a copy on {server}",
                 others.join(", "),
                 r.name
-            ))
+            )
         } else {
-            Some(format!(
-                "no container {container} on server {server}; deploy it, and the next plan connects it"
-            ))
+            format!(
+                "no container {selector} on server {server}; deploy it, and the next plan connects it"
+            )
         };
         out.push(Missing {
             resource: ResourceRef::new(r.kind, &r.name),
             server: server.to_string(),
-            container,
-            note,
+            selector,
+            note: Some(note),
         });
     }
-    for s in config.services.iter().filter(|s| s.clone_of.is_none()) {
+    for s in config.stacks.iter().filter(|s| s.clone_of.is_none()) {
         if config.destination_on(&s.destination, server).is_none() {
             continue;
         }
@@ -244,9 +261,9 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
             continue;
         }
         out.push(Missing {
-            resource: ResourceRef::new(ResourceKind::Service, &s.name),
+            resource: ResourceRef::new(ResourceKind::Stack, &s.name),
             server: server.to_string(),
-            container: format!("{}={}", labels::COMPOSE_PROJECT, s.project),
+            selector: format!("{}={}", labels::COMPOSE_PROJECT, s.project),
             note: Some(format!(
                 "no container of compose project {} on server {server}",
                 s.project

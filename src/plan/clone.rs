@@ -57,8 +57,8 @@ fn declared(config: &Config) -> impl Iterator<Item = Declared<'_>> {
         aliases: &r.aliases,
         stack: None,
     });
-    let stacks = config.services.iter().map(|s| Declared {
-        kind: ResourceKind::Service,
+    let stacks = config.stacks.iter().map(|s| Declared {
+        kind: ResourceKind::Stack,
         name: &s.name,
         destination: &s.destination,
         clone_of: s.clone_of.as_deref(),
@@ -164,20 +164,17 @@ pub fn plan(
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     for p in pending(config, server, live) {
-        let mut c = Change::new(Action::Clone, server, &p.dest.network);
-        c.destination = Some(p.dest.name.clone());
-        c.container = p.target.map(str::to_string);
-        c.aliases = p.target.map(|_| p.aliases.to_vec());
-        c.resource = Some(ResourceRef::new(p.kind, p.name));
         let same_server = p.source_server == server;
         let members: Vec<CloneMember> = p
             .sources
             .iter()
             .map(|src| member(src, &p, same_server))
             .collect();
+        let mut status = Status::Planned;
+        let mut reasons = Vec::new();
         if members.is_empty() {
-            c.status = Status::Blocked;
-            c.reasons.push(match p.stack {
+            status = Status::Blocked;
+            reasons.push(match p.stack {
                 Some((project, _, _)) => format!(
                     "source service {} has no container of compose project {project} on server {}: nothing to clone",
                     p.source.name, p.source_server
@@ -195,57 +192,73 @@ pub fn plan(
         if image_transfer {
             let images: Vec<&str> = p.sources.iter().map(|s| s.image.as_str()).collect();
             if opts.no_image_transfer {
-                c.status = Status::Blocked;
-                c.reasons.push(format!(
+                status = Status::Blocked;
+                reasons.push(format!(
                     "image {} is not on server {server}, and --no-image-transfer forbids streaming it from {}",
                     images.join(", "),
                     p.source_server
                 ));
             } else {
-                c.reasons.push(format!(
+                reasons.push(format!(
                     "image {} is not on server {server}: berth streams it from {}",
                     images.join(", "),
                     p.source_server
                 ));
             }
         }
-        for m in &members {
-            for path in &m.binds {
-                warnings.push(warning(server, "clone_bind_mount", format!(
-                    "clone {} shares host path {path} with {} (bind mounts are kept, not copied)",
-                    m.target, m.source
-                )));
-            }
-            if !m.dropped_ports.is_empty() {
-                warnings.push(warning(server, "clone_ports_dropped", format!(
-                    "clone {} drops published port(s) {} of {}: both run on server {server} and would collide",
-                    m.target,
-                    m.dropped_ports.join(", "),
-                    m.source
-                )));
-            }
-        }
-        c.clone = Some(CloneSpec {
-            source_server: p.source_server.to_string(),
-            source: p.source.clone(),
-            source_project: p.stack.map(|(s, _, _)| s.to_string()),
-            target_project: p.stack.map(|(_, t, _)| t.to_string()),
-            connect_to_destination: p.stack.is_some_and(|(_, _, connect)| connect),
-            image_transfer,
-            members,
-        });
-        changes.push(c);
+        warnings.extend(members.iter().flat_map(|m| member_warnings(server, m)));
+        changes.push(Change::Clone(CloneResource {
+            server: server.to_string(),
+            destination: p.dest.name.clone(),
+            network: p.dest.network.clone(),
+            container: p.target.map(str::to_string),
+            aliases: p.target.map(|_| p.aliases.to_vec()),
+            resource: ResourceRef::new(p.kind, p.name),
+            status,
+            reasons,
+            clone: CloneSpec {
+                source_server: p.source_server.to_string(),
+                source: p.source.clone(),
+                source_project: p.stack.map(|(s, _, _)| s.to_string()),
+                target_project: p.stack.map(|(_, t, _)| t.to_string()),
+                connect_to_destination: p.stack.is_some_and(|(_, _, connect)| connect),
+                image_transfer,
+                members,
+            },
+        }));
     }
     (changes, warnings)
 }
 
-fn warning(server: &str, code: &str, message: String) -> Warning {
-    Warning {
-        code: code.to_string(),
-        message,
-        file: None,
-        server: Some(server.to_string()),
+/// What a clone member shares with its source or leaves out.
+fn member_warnings(server: &str, m: &CloneMember) -> Vec<Warning> {
+    let mut out: Vec<Warning> = m
+        .binds
+        .iter()
+        .map(|path| {
+            Warning::on(
+                server,
+                WarningCode::CloneBindMount,
+                format!(
+                    "clone {} shares host path {path} with {} (bind mounts are kept, not copied)",
+                    m.target, m.source
+                ),
+            )
+        })
+        .collect();
+    if !m.dropped_ports.is_empty() {
+        out.push(Warning::on(
+            server,
+            WarningCode::ClonePortsDropped,
+            format!(
+                "clone {} drops published port(s) {} of {}: both run on server {server} and would collide",
+                m.target,
+                m.dropped_ports.join(", "),
+                m.source
+            ),
+        ));
     }
+    out
 }
 
 /// How a clone's containers and volumes are named.

@@ -3,7 +3,7 @@
 //! one. Names only: env values never leave this module.
 
 use super::model::*;
-use crate::config::{Config, ResourceKind, Selector};
+use crate::config::{Config, Selector};
 use crate::live::{Container, Snapshot, labels};
 
 /// Every container on `network`, running or stopped, with what it is.
@@ -23,7 +23,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
 
 /// What a container is: from the config first, then Coolify's labels, then
 /// compose's, else `unmanaged`.
-pub fn classify(config: &Config, server: &str, c: &Container) -> (String, Option<String>) {
+pub fn classify(config: &Config, server: &str, c: &Container) -> (AttachedKind, Option<String>) {
     let on_server = |dest: &str| config.destination_on(dest, server).is_some();
     for r in config
         .resources
@@ -31,29 +31,31 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (String, Option
         .filter(|r| on_server(&r.destination))
     {
         if selects(&r.name, &r.selector, c) {
-            return (r.kind.to_string(), Some(r.name.clone()));
+            return (r.kind.into(), Some(r.name.clone()));
         }
     }
     let project = c.label(labels::COMPOSE_PROJECT);
     if let Some(s) = config
-        .services
+        .stacks
         .iter()
         .find(|s| on_server(&s.destination) && Some(s.project.as_str()) == project)
     {
-        return (ResourceKind::Service.to_string(), Some(s.name.clone()));
+        return (AttachedKind::Stack, Some(s.name.clone()));
     }
     if let Some(t) = c.label(labels::COOLIFY_TYPE) {
         let kind = match t {
-            "application" | "database" | "service" => t.to_string(),
-            _ => format!("coolify {t}"),
+            "application" => AttachedKind::Application,
+            "database" => AttachedKind::Database,
+            "service" => AttachedKind::Stack,
+            other => AttachedKind::Coolify(other.to_string()),
         };
         let name = c.label(labels::COOLIFY_NAME).map(str::to_string);
         return (kind, name);
     }
     if let Some(p) = project {
-        return (ResourceKind::Service.to_string(), Some(p.to_string()));
+        return (AttachedKind::Stack, Some(p.to_string()));
     }
-    ("unmanaged".to_string(), None)
+    (AttachedKind::Unmanaged, None)
 }
 
 /// Does resource `resource`'s selector pick this container? A clone keeps
@@ -72,14 +74,12 @@ pub fn selects(resource: &str, selector: &Selector, c: &Container) -> bool {
 /// Warnings for each network the plan removes (or would, once unblocked).
 pub fn removal_warnings(server: &str, live: &Snapshot, changes: &[Change]) -> Vec<Warning> {
     let mut out = Vec::new();
-    for c in changes.iter().filter(|c| c.action == Action::RemoveNetwork) {
-        let net = c.network.as_str();
-        let warn = |code: &str, message: String| Warning {
-            code: code.to_string(),
-            message,
-            file: None,
-            server: Some(server.to_string()),
-        };
+    let removed = changes.iter().filter_map(|c| match c {
+        Change::RemoveNetwork(r) => Some(r.network.as_str()),
+        _ => None,
+    });
+    for net in removed {
+        let warn = |code: WarningCode, message: String| Warning::on(server, code, message);
         // Names that resolve on this network: container names and aliases.
         let mut names: Vec<String> = Vec::new();
         for a in live.attached_to(net) {
@@ -101,7 +101,7 @@ pub fn removal_warnings(server: &str, live: &Snapshot, changes: &[Change]) -> Ve
                     .collect();
                 if !named.is_empty() {
                     out.push(warn(
-                        "env_references_network",
+                        WarningCode::EnvReferencesNetwork,
                         format!(
                             "container {} has env {key} naming {} on network {net}: it stops resolving when {net} goes",
                             other.name,
@@ -120,7 +120,7 @@ pub fn removal_warnings(server: &str, live: &Snapshot, changes: &[Change]) -> Ve
                 .collect();
             if !others.is_empty() {
                 out.push(warn(
-                    "bridges_network",
+                    WarningCode::BridgesNetwork,
                     format!(
                         "container {} bridges {net} to {}",
                         a.name,
@@ -139,7 +139,7 @@ pub fn removal_warnings(server: &str, live: &Snapshot, changes: &[Change]) -> Ve
                     "coolify.proxy=true".to_string()
                 };
                 out.push(warn(
-                    "proxy_routes_into_network",
+                    WarningCode::ProxyRoutesIntoNetwork,
                     format!("proxy {} routes into {net} ({how})", p.name),
                 ));
             }

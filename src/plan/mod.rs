@@ -16,7 +16,7 @@ pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
 pub use networks::differences;
-pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology};
+pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology, mark};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +47,7 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
         fingerprints: BTreeMap::new(),
         owner: None,
         topology: None,
+        berth_version: None,
     };
     for server in &config.servers {
         let state = live.servers.get(&server.name);
@@ -66,7 +67,7 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             error,
         });
         if let Some(Ok(snapshot)) = state {
-            let attach = attach::plan(config, &server.name, snapshot, live);
+            let assignments = attach::plan(config, &server.name, snapshot, live);
             let net_changes = networks::plan(config, &server.name, snapshot, opts, &mut p.errors);
             let (clones, clone_warnings) = clone::plan(config, &server.name, live, opts);
             p.warnings.extend(guard::removal_warnings(
@@ -77,8 +78,8 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             p.warnings.extend(clone_warnings);
             p.changes.extend(net_changes);
             p.changes.extend(clones);
-            p.changes.extend(attach.changes);
-            p.missing.extend(attach.missing);
+            p.changes.extend(assignments.changes);
+            p.missing.extend(assignments.missing);
         }
     }
     p.summary = summarize(&p.changes);
@@ -89,8 +90,8 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
 fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {
     let mut summary = BTreeMap::new();
     for c in changes {
-        let key = match c.status {
-            Status::Planned => c.action.as_str(),
+        let key = match c.status() {
+            Status::Planned => c.action().as_str(),
             Status::Blocked => "blocked",
         };
         *summary.entry(key.to_string()).or_insert(0) += 1;
@@ -112,11 +113,11 @@ pub fn inspections(config: &Config, server: &str, all: &LiveState) -> BTreeSet<S
     {
         return live.containers.iter().map(|c| c.name.clone()).collect();
     }
-    let attached = attach::desired(config, server, live)
+    let attached = attach::selected(config, server, live)
         .into_iter()
-        .filter(|(name, wants)| {
+        .filter(|(name, wanted)| {
             live.containers.iter().any(|c| {
-                &c.name == name && wants.iter().any(|w| c.networks.contains_key(&w.network))
+                &c.name == name && wanted.iter().any(|w| c.networks.contains_key(&w.network))
             })
         })
         .map(|(name, _)| name);
@@ -146,7 +147,7 @@ pub fn fingerprint(
         .map(|n| n.name.as_str())
         .chain(config.destinations_on(server).map(|d| d.network.as_str()))
         .collect();
-    let selected = attach::desired(config, server, live);
+    let selected = attach::selected(config, server, live);
     let containers: BTreeSet<&str> = live
         .containers
         .iter()

@@ -1,14 +1,22 @@
-//! The plan as data (DESIGN §4, a contract): what berth will do, what it
-//! refuses to do and why. Renderers and `apply` read only this.
+//! The plan as data (a contract, ARCHITECTURE.md § Plan JSON): what berth
+//! will do, what it refuses to do and why. Renderers and the executor read
+//! only this. Each change is one variant per action carrying exactly its
+//! data; the JSON keeps `action` as its tag.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::diff::ConfigDiff;
+use crate::config::{NetworkSpec, ResourceKind};
+pub use crate::source::{SourceInfo, SourceKind};
+
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 #[schemars(title = "berth plan (format_version 1)")]
 pub struct Plan {
     pub format_version: u32,
@@ -25,7 +33,7 @@ pub struct Plan {
     pub summary: BTreeMap<String, usize>,
     /// `plan --base`: the desired-config change from the base commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_diff: Option<crate::diff::ConfigDiff>,
+    pub config_diff: Option<ConfigDiff>,
     /// `plan --out`: per server, a digest of each live object the plan read,
     /// so `apply PLANFILE` can refuse a plan made stale since.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -36,14 +44,15 @@ pub struct Plan {
     /// `plan --out`: the berth owner the plan was made for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// `plan --out`: the berth version that saved the plan; another version
+    /// refuses to apply it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub berth_version: Option<String>,
 }
 
 impl Plan {
     pub fn blocked(&self) -> usize {
-        self.changes
-            .iter()
-            .filter(|c| c.status == Status::Blocked)
-            .count()
+        self.changes.iter().filter(|c| c.is_blocked()).count()
     }
 
     pub fn has_changes(&self) -> bool {
@@ -55,31 +64,6 @@ impl Plan {
             .iter()
             .filter(|s| s.status == ServerHealth::Error)
     }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct SourceInfo {
-    pub kind: SourceKind,
-    /// The git ref asked for (`--ref`), for `git` sources.
-    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
-    /// The commit id the config was read from, for `git` sources.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// The repository it was read from (absolute), for `git` sources.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repo: Option<String>,
-    /// The directory the config was read from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    #[default]
-    Worktree,
-    Git,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -101,6 +85,7 @@ pub enum ServerHealth {
     Skipped,
 }
 
+/// The kinds of change, in the order a server applies them.
 #[derive(
     Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
@@ -115,6 +100,15 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::CreateNetwork,
+        Action::ReplaceNetwork,
+        Action::Clone,
+        Action::Connect,
+        Action::Disconnect,
+        Action::RemoveNetwork,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::CreateNetwork => "create_network",
@@ -127,53 +121,241 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    #[default]
     Planned,
     Blocked,
 }
 
-/// One change on one server.
+/// One change on one server: one variant per action, each with exactly the
+/// data its action needs.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct Change {
-    pub action: Action,
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Change {
+    CreateNetwork(CreateNetwork),
+    ReplaceNetwork(ReplaceNetwork),
+    Clone(CloneResource),
+    Connect(Connect),
+    Disconnect(Disconnect),
+    RemoveNetwork(RemoveNetwork),
+}
+
+/// A destination's network that does not exist yet.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNetwork {
     pub server: String,
+    pub destination: String,
+    pub network: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// The network as berth creates it.
+    pub spec: NetworkSpec,
+}
+
+/// A berth-owned network whose immutable properties changed: disconnect
+/// what is attached, recreate, reconnect with the same aliases.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceNetwork {
+    pub server: String,
+    pub destination: String,
+    pub network: String,
+    pub status: Status,
+    /// Why it is blocked, or what it will do to attached containers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// Containers attached to the network now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<Attached>,
+    /// The network as berth recreates it.
+    pub spec: NetworkSpec,
+    /// Properties that differ between the live network and its destination.
+    pub differences: Vec<Difference>,
+}
+
+/// A new instance of a resource (never a move, never the data).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloneResource {
+    pub server: String,
+    pub destination: String,
+    pub network: String,
+    /// Applications and databases: the container to create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Applications and databases: its aliases on the destination network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<Vec<String>>,
+    pub resource: ResourceRef,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// What the clone copies, from where.
+    pub clone: CloneSpec,
+}
+
+/// Attach a container to its destination's network; with `live_aliases`,
+/// fix the aliases of one already attached.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Connect {
+    pub server: String,
+    pub destination: String,
+    pub network: String,
+    pub container: String,
+    pub aliases: Vec<String>,
+    /// An alias fix: the aliases the container has now. Docker cannot edit
+    /// aliases in place, so apply disconnects and connects again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_aliases: Option<Vec<String>>,
+    pub resource: ResourceRef,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+/// Detach a container from a berth-owned network of a declared destination
+/// it no longer belongs to (never its last network).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Disconnect {
+    pub server: String,
+    pub destination: String,
+    pub network: String,
+    pub container: String,
+    pub resource: ResourceRef,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+/// A berth-owned network that no destination declares any more; blocked
+/// while anything is attached.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveNetwork {
+    pub server: String,
+    /// The destination it was created for (its `berth.destination` label).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     pub network: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aliases: Option<Vec<String>>,
-    /// `connect` that fixes aliases: the aliases the container has now.
-    /// Docker cannot edit aliases in place, so apply disconnects and
-    /// connects again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live_aliases: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<ResourceRef>,
     pub status: Status,
-    /// Why the change is blocked (one entry per cause), or notes on a planned one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
-    /// Containers attached to the network (removals and replacements).
+    /// Containers attached to the network, running or stopped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attached: Vec<Attached>,
-    /// The network as berth creates it (create and replace).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<crate::config::NetworkSpec>,
-    /// Properties that differ between the live network and its destination (replace).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub differences: Vec<Difference>,
-    /// What a `clone` copies, from where.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clone: Option<CloneSpec>,
 }
 
-/// A new instance of a resource (never a move, never the data): for an
-/// application or database one container, for a stack all of them.
+/// Applies `$body` to the variant's struct, whatever the action.
+macro_rules! each_change {
+    ($change:expr, $c:ident => $body:expr) => {
+        match $change {
+            Change::CreateNetwork($c) => $body,
+            Change::ReplaceNetwork($c) => $body,
+            Change::Clone($c) => $body,
+            Change::Connect($c) => $body,
+            Change::Disconnect($c) => $body,
+            Change::RemoveNetwork($c) => $body,
+        }
+    };
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        match self {
+            Change::CreateNetwork(_) => Action::CreateNetwork,
+            Change::ReplaceNetwork(_) => Action::ReplaceNetwork,
+            Change::Clone(_) => Action::Clone,
+            Change::Connect(_) => Action::Connect,
+            Change::Disconnect(_) => Action::Disconnect,
+            Change::RemoveNetwork(_) => Action::RemoveNetwork,
+        }
+    }
+
+    pub fn server(&self) -> &str {
+        each_change!(self, c => &c.server)
+    }
+
+    pub fn network(&self) -> &str {
+        each_change!(self, c => &c.network)
+    }
+
+    pub fn status(&self) -> Status {
+        each_change!(self, c => c.status)
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.status() == Status::Blocked
+    }
+
+    pub fn reasons(&self) -> &[String] {
+        each_change!(self, c => &c.reasons)
+    }
+
+    /// The destination it belongs to; a removed network may have none.
+    pub fn destination(&self) -> Option<&str> {
+        match self {
+            Change::RemoveNetwork(c) => c.destination.as_deref(),
+            Change::CreateNetwork(c) => Some(&c.destination),
+            Change::ReplaceNetwork(c) => Some(&c.destination),
+            Change::Clone(c) => Some(&c.destination),
+            Change::Connect(c) => Some(&c.destination),
+            Change::Disconnect(c) => Some(&c.destination),
+        }
+    }
+
+    /// The container it attaches, detaches or creates, if one.
+    pub fn container(&self) -> Option<&str> {
+        match self {
+            Change::Connect(c) => Some(&c.container),
+            Change::Disconnect(c) => Some(&c.container),
+            Change::Clone(c) => c.container.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The declared resource it serves, if one.
+    pub fn resource(&self) -> Option<&ResourceRef> {
+        match self {
+            Change::Connect(c) => Some(&c.resource),
+            Change::Disconnect(c) => Some(&c.resource),
+            Change::Clone(c) => Some(&c.resource),
+            _ => None,
+        }
+    }
+
+    /// Containers attached to the network (removals and replacements).
+    pub fn attached(&self) -> &[Attached] {
+        match self {
+            Change::RemoveNetwork(c) => &c.attached,
+            Change::ReplaceNetwork(c) => &c.attached,
+            _ => &[],
+        }
+    }
+
+    /// Marks the change blocked, for `reason`.
+    pub fn block(&mut self, reason: String) {
+        each_change!(self, c => {
+            c.status = Status::Blocked;
+            c.reasons.push(reason);
+        })
+    }
+
+    /// Adds a note (or, on a blocked change, one more reason).
+    pub fn note(&mut self, reason: String) {
+        each_change!(self, c => c.reasons.push(reason))
+    }
+}
+
+/// What a clone copies and from where: for an application or database one
+/// container, for a stack all of them.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct CloneSpec {
     pub source_server: String,
     /// The resource cloned.
@@ -194,6 +376,7 @@ pub struct CloneSpec {
 
 /// One container of a clone.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct CloneMember {
     pub source: String,
     pub target: String,
@@ -216,6 +399,7 @@ pub struct CloneMember {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct VolumeCopy {
     pub source: String,
     pub target: String,
@@ -223,48 +407,115 @@ pub struct VolumeCopy {
     pub path: String,
 }
 
-impl Change {
-    pub fn new(action: Action, server: &str, network: &str) -> Self {
-        Change {
-            action,
-            server: server.to_string(),
-            destination: None,
-            network: network.to_string(),
-            container: None,
-            aliases: None,
-            live_aliases: None,
-            resource: None,
-            status: Status::Planned,
-            reasons: Vec::new(),
-            attached: Vec::new(),
-            spec: None,
-            differences: Vec::new(),
-            clone: None,
-        }
-    }
-}
-
+/// A declared resource: its kind and name.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceRef {
-    pub kind: String,
+    pub kind: ResourceKind,
     pub name: String,
 }
 
 impl ResourceRef {
-    pub fn new(kind: impl ToString, name: &str) -> Self {
+    pub fn new(kind: ResourceKind, name: &str) -> Self {
         ResourceRef {
-            kind: kind.to_string(),
+            kind,
             name: name.to_string(),
         }
     }
 }
 
+/// What an attached container is, as the removal guard classifies it:
+/// from the config, else Coolify's labels, else compose's, else unmanaged.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AttachedKind {
+    Application,
+    Database,
+    /// A compose stack (`service`, as Coolify and the config say).
+    Stack,
+    /// Another class of Coolify's `coolify.type` label, e.g. `coolify proxy`.
+    Coolify(String),
+    Unmanaged,
+}
+
+impl AttachedKind {
+    /// `application`, `database`, `service`, `coolify <type>`, `unmanaged`.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            AttachedKind::Application => "application".into(),
+            AttachedKind::Database => "database".into(),
+            AttachedKind::Stack => "service".into(),
+            AttachedKind::Coolify(t) => format!("coolify {t}").into(),
+            AttachedKind::Unmanaged => "unmanaged".into(),
+        }
+    }
+}
+
+impl From<ResourceKind> for AttachedKind {
+    fn from(k: ResourceKind) -> Self {
+        match k {
+            ResourceKind::Application => AttachedKind::Application,
+            ResourceKind::Database => AttachedKind::Database,
+            ResourceKind::Stack => AttachedKind::Stack,
+        }
+    }
+}
+
+impl fmt::Display for AttachedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl JsonSchema for AttachedKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AttachedKind".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "`application`, `database`, `service` (a compose stack), `coolify <type>` (another class of Coolify's `coolify.type` label), or `unmanaged`.",
+            "pattern": "^(application|database|service|unmanaged|coolify .+)$"
+        })
+    }
+}
+
+impl Serialize for AttachedKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AttachedKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "application" => AttachedKind::Application,
+            "database" => AttachedKind::Database,
+            "service" => AttachedKind::Stack,
+            "unmanaged" => AttachedKind::Unmanaged,
+            other => match other.strip_prefix("coolify ") {
+                Some(t) => AttachedKind::Coolify(t.to_string()),
+                None => {
+                    return Err(serde::de::Error::custom(format!(
+                        "unknown kind `{other}`: expected application, database, service, coolify <type> or unmanaged"
+                    )));
+                }
+            },
+        })
+    }
+}
+
 /// A container attached to a network.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Attached {
     pub container: String,
-    /// `application`, `database`, `service`, or `unmanaged`.
-    pub kind: String,
+    pub kind: AttachedKind,
     /// The resource it belongs to, when known.
     pub resource: Option<String>,
     pub running: bool,
@@ -275,7 +526,7 @@ impl Attached {
     pub fn describe(&self) -> String {
         let what = match &self.resource {
             Some(r) => format!("{} {r}", self.kind),
-            None => self.kind.clone(),
+            None => self.kind.to_string(),
         };
         let state = if self.running { "running" } else { "stopped" };
         format!("{} ({what}, {state})", self.container)
@@ -283,24 +534,49 @@ impl Attached {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Difference {
     pub property: String,
     pub live: String,
     pub desired: String,
 }
 
+/// A declared resource with no container on its destination's server.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Missing {
     pub resource: ResourceRef,
     pub server: String,
-    pub container: String,
+    /// What selects its containers: a name, `key=value` labels, or the
+    /// compose project label.
+    #[serde(rename = "container")]
+    pub selector: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
+/// What a warning is about.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    /// A stack's compose file defines networks of its own.
+    ComposeDefinesNetworks,
+    /// Another container's env names a container or alias on a network being removed.
+    EnvReferencesNetwork,
+    /// A container on a network being removed is also on other networks.
+    BridgesNetwork,
+    /// A proxy routes into a network being removed.
+    ProxyRoutesIntoNetwork,
+    /// A clone shares a host path with its source.
+    CloneBindMount,
+    /// A clone on the source's server drops published ports.
+    ClonePortsDropped,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Warning {
-    pub code: String,
+    pub code: WarningCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -308,7 +584,20 @@ pub struct Warning {
     pub server: Option<String>,
 }
 
+impl Warning {
+    /// A warning about something on `server`.
+    pub fn on(server: &str, code: WarningCode, message: String) -> Warning {
+        Warning {
+            code,
+            message,
+            file: None,
+            server: Some(server.to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct PlanError {
     pub server: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,7 +10,7 @@ use super::model::*;
 use crate::config::{Config, Destination, NetworkSpec};
 use crate::live::{Network, Snapshot, labels};
 
-/// Network changes on one server.
+/// Network changes on one server, and the conflicts berth will not resolve.
 pub fn plan(
     config: &Config,
     server: &str,
@@ -21,12 +21,14 @@ pub fn plan(
     let mut changes = Vec::new();
     for dest in config.destinations_on(server) {
         match live.network(&dest.network) {
-            None => {
-                let mut c = Change::new(Action::CreateNetwork, server, &dest.network);
-                c.destination = Some(dest.name.clone());
-                c.spec = Some(dest.spec.clone());
-                changes.push(c);
-            }
+            None => changes.push(Change::CreateNetwork(CreateNetwork {
+                server: server.to_string(),
+                destination: dest.name.clone(),
+                network: dest.network.clone(),
+                status: Status::Planned,
+                reasons: Vec::new(),
+                spec: dest.spec.clone(),
+            })),
             Some(net) if net.owned_by(&config.owner) => {
                 let differences = differences(&dest.spec, net, true);
                 if !differences.is_empty() {
@@ -42,28 +44,30 @@ pub fn plan(
         }
     }
     // Containers the config selects, computed once for every removal below.
-    let selected = super::attach::desired(config, server, live);
+    let selected = super::attach::selected(config, server, live);
     for net in removal_candidates(config, server, live) {
-        let mut c = Change::new(Action::RemoveNetwork, server, &net.name);
-        c.destination = net.label(labels::DESTINATION).map(str::to_string);
-        c.attached = attached(config, server, live, &net.name);
-        if !c.attached.is_empty() {
-            c.status = Status::Blocked;
-            c.reasons = c
-                .attached
-                .iter()
-                .map(|a| format!("container {} is attached to {}", a.describe(), net.name))
-                .collect();
-            if c.attached
-                .iter()
-                .any(|a| selected.contains_key(&a.container))
-            {
-                c.reasons.push(
-                    "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
-                );
-            }
+        let attached = attached(config, server, live, &net.name);
+        let mut reasons: Vec<String> = attached
+            .iter()
+            .map(|a| format!("container {} is attached to {}", a.describe(), net.name))
+            .collect();
+        if attached.iter().any(|a| selected.contains_key(&a.container)) {
+            reasons.push(
+                "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
+            );
         }
-        changes.push(c);
+        changes.push(Change::RemoveNetwork(RemoveNetwork {
+            server: server.to_string(),
+            destination: net.label(labels::DESTINATION).map(str::to_string),
+            network: net.name.clone(),
+            status: if attached.is_empty() {
+                Status::Planned
+            } else {
+                Status::Blocked
+            },
+            reasons,
+            attached,
+        }));
     }
     changes
 }
@@ -91,38 +95,46 @@ fn replace(
     differences: Vec<Difference>,
     opts: Options,
 ) -> Change {
-    let mut c = Change::new(Action::ReplaceNetwork, server, &dest.network);
-    c.destination = Some(dest.name.clone());
-    c.spec = Some(dest.spec.clone());
-    c.attached = attached(config, server, live, &dest.network);
-    let what: Vec<String> = differences
-        .iter()
-        .map(|d| format!("{} {} → {}", d.property, d.live, d.desired))
-        .collect();
-    c.differences = differences;
-    if !c.attached.is_empty() {
-        let names: Vec<String> = c.attached.iter().map(Attached::describe).collect();
+    let attached = attached(config, server, live, &dest.network);
+    let mut status = Status::Planned;
+    let mut reasons = Vec::new();
+    if !attached.is_empty() {
+        let names: Vec<String> = attached.iter().map(Attached::describe).collect();
         if opts.allow_replace {
-            c.reasons.push(format!(
+            reasons.push(format!(
                 "will disconnect, recreate and reconnect with their aliases: {}",
                 names.join(", ")
             ));
         } else {
-            c.status = Status::Blocked;
-            c.reasons.push(format!(
+            let what: Vec<String> = differences
+                .iter()
+                .map(|d| format!("{} {} → {}", d.property, d.live, d.desired))
+                .collect();
+            let one = names.len() == 1;
+            status = Status::Blocked;
+            reasons.push(format!(
                 "Docker cannot change {} of a network in place; it must be recreated, but {} container{} {} attached: {}",
                 what.join(", "),
                 names.len(),
-                if names.len() == 1 { "" } else { "s" },
-                if names.len() == 1 { "is" } else { "are" },
+                if one { "" } else { "s" },
+                if one { "is" } else { "are" },
                 names.join(", ")
             ));
-            c.reasons.push(
+            reasons.push(
                 "apply with --allow-replace to disconnect them, recreate the network and reconnect them with their aliases".to_string(),
             );
         }
     }
-    c
+    Change::ReplaceNetwork(ReplaceNetwork {
+        server: server.to_string(),
+        destination: dest.name.clone(),
+        network: dest.network.clone(),
+        status,
+        reasons,
+        attached,
+        spec: dest.spec.clone(),
+        differences,
+    })
 }
 
 fn adoption_conflict(
@@ -162,7 +174,6 @@ fn adoption_conflict(
         hint: "make the destination match the live network, or remove the network by hand so berth creates it".to_string(),
     }
 }
-
 /// Properties of `spec` that the live network does not have. Unset optional
 /// properties are daemon defaults, never drift. For networks berth does not
 /// own, only the labels the config names are compared.

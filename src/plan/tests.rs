@@ -49,7 +49,7 @@ fn config(destinations: Vec<Destination>) -> Config {
         }],
         destinations,
         resources: Vec::new(),
-        services: Vec::new(),
+        stacks: Vec::new(),
     }
 }
 
@@ -113,6 +113,52 @@ fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
     l
 }
 
+/// Typed views of a change, for assertions.
+fn spec_of(c: &Change) -> &NetworkSpec {
+    match c {
+        Change::CreateNetwork(c) => &c.spec,
+        Change::ReplaceNetwork(c) => &c.spec,
+        other => panic!("no spec: {other:?}"),
+    }
+}
+
+fn differences(c: &Change) -> &[Difference] {
+    match c {
+        Change::ReplaceNetwork(c) => &c.differences,
+        _ => &[],
+    }
+}
+
+fn clone_spec(c: &Change) -> &CloneSpec {
+    match c {
+        Change::Clone(c) => &c.clone,
+        other => panic!("not a clone: {other:?}"),
+    }
+}
+
+fn aliases(c: &Change) -> Option<Vec<String>> {
+    match c {
+        Change::Connect(c) => Some(c.aliases.clone()),
+        Change::Clone(c) => c.aliases.clone(),
+        _ => None,
+    }
+}
+
+fn live_aliases(c: &Change) -> Option<Vec<String>> {
+    match c {
+        Change::Connect(c) => c.live_aliases.clone(),
+        _ => None,
+    }
+}
+
+fn code(w: &Warning) -> String {
+    serde_json::to_value(w.code)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn run(c: &Config, l: &LiveState) -> Plan {
     plan(c, l, Options::default())
 }
@@ -126,14 +172,11 @@ fn missing_network_is_created_with_its_spec() {
     assert_eq!(p.changes.len(), 1);
     let c = &p.changes[0];
     assert_eq!(
-        (c.action, c.status),
+        (c.action(), c.status()),
         (Action::CreateNetwork, Status::Planned)
     );
-    assert_eq!(c.destination.as_deref(), Some("prod"));
-    assert_eq!(
-        c.spec.as_ref().unwrap().subnet.unwrap().to_string(),
-        "10.30.0.0/24"
-    );
+    assert_eq!(c.destination(), Some("prod"));
+    assert_eq!(spec_of(c).subnet.unwrap().to_string(), "10.30.0.0/24");
     assert_eq!(p.summary.get("create_network"), Some(&1));
 }
 
@@ -216,12 +259,12 @@ fn changed_subnet_replaces_an_empty_owned_network() {
     assert_eq!(p.changes.len(), 1);
     let ch = &p.changes[0];
     assert_eq!(
-        (ch.action, ch.status),
+        (ch.action(), ch.status()),
         (Action::ReplaceNetwork, Status::Planned)
     );
-    assert_eq!(ch.differences[0].property, "subnet");
-    assert_eq!(ch.differences[0].live, "10.1.0.0/24");
-    assert_eq!(ch.differences[0].desired, "10.2.0.0/24");
+    assert_eq!(differences(ch)[0].property, "subnet");
+    assert_eq!(differences(ch)[0].live, "10.1.0.0/24");
+    assert_eq!(differences(ch)[0].desired, "10.2.0.0/24");
 }
 
 #[test]
@@ -234,17 +277,17 @@ fn replace_is_blocked_while_containers_are_attached_unless_allowed() {
     let p = run(&c, &l);
     let ch = &p.changes[0];
     assert_eq!(
-        (ch.action, ch.status),
+        (ch.action(), ch.status()),
         (Action::ReplaceNetwork, Status::Blocked)
     );
     assert!(
-        ch.reasons
+        ch.reasons()
             .iter()
             .any(|r| r.contains("pg (unmanaged, stopped)")),
         "{:?}",
-        ch.reasons
+        ch.reasons()
     );
-    assert!(ch.reasons.iter().any(|r| r.contains("--allow-replace")));
+    assert!(ch.reasons().iter().any(|r| r.contains("--allow-replace")));
     assert_eq!(p.summary.get("blocked"), Some(&1));
 
     let p = plan(
@@ -255,8 +298,8 @@ fn replace_is_blocked_while_containers_are_attached_unless_allowed() {
             ..Default::default()
         },
     );
-    assert_eq!(p.changes[0].status, Status::Planned);
-    assert_eq!(p.changes[0].attached[0].container, "pg");
+    assert_eq!(p.changes[0].status(), Status::Planned);
+    assert_eq!(p.changes[0].attached()[0].container, "pg");
 }
 
 #[test]
@@ -268,8 +311,7 @@ fn changed_driver_internal_and_labels_are_replacements() {
         &config(vec![d]),
         &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]),
     );
-    let props: Vec<&str> = p.changes[0]
-        .differences
+    let props: Vec<&str> = differences(&p.changes[0])
         .iter()
         .map(|d| d.property.as_str())
         .collect();
@@ -284,7 +326,7 @@ fn undeclared_owned_network_is_removed() {
     );
     assert_eq!(p.changes.len(), 1);
     assert_eq!(
-        (p.changes[0].action, p.changes[0].status),
+        (p.changes[0].action(), p.changes[0].status()),
         (Action::RemoveNetwork, Status::Planned)
     );
 }
@@ -330,16 +372,16 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
     let rm = p
         .changes
         .iter()
-        .find(|c| c.action == Action::RemoveNetwork)
+        .find(|c| c.action() == Action::RemoveNetwork)
         .unwrap();
-    assert_eq!(rm.status, Status::Blocked);
+    assert_eq!(rm.status(), Status::Blocked);
     let got: Vec<(String, String, Option<String>, bool)> = rm
-        .attached
+        .attached()
         .iter()
         .map(|a| {
             (
                 a.container.clone(),
-                a.kind.clone(),
+                a.kind.to_string(),
                 a.resource.clone(),
                 a.running,
             )
@@ -365,14 +407,14 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
         ]
     );
     assert_eq!(
-        rm.reasons.len(),
+        rm.reasons().len(),
         5,
         "one per container, then how to move declared ones"
     );
     assert!(
-        rm.reasons[0].contains("pg-1 (database pg, stopped)"),
+        rm.reasons()[0].contains("pg-1 (database pg, stopped)"),
         "{}",
-        rm.reasons[0]
+        rm.reasons()[0]
     );
 }
 
@@ -404,8 +446,8 @@ fn declared_gateway_must_match() {
         &config(vec![d]),
         &live(vec![net("prod-net", "10.1.0.0/24", Some(OWNER))], vec![]),
     );
-    assert_eq!(p.changes[0].differences[0].property, "gateway");
-    assert_eq!(p.changes[0].differences[0].live, "10.1.0.1");
+    assert_eq!(differences(&p.changes[0])[0].property, "gateway");
+    assert_eq!(differences(&p.changes[0])[0].live, "10.1.0.1");
 }
 
 // --- assignments -----------------------------------------------------------
@@ -422,8 +464,8 @@ fn app(name: &str, destination: &str, selector: Selector, aliases: &[&str]) -> R
     }
 }
 
-fn stack_service(name: &str, destination: &str, connect: bool) -> crate::config::Service {
-    crate::config::Service {
+fn stack_service(name: &str, destination: &str, connect: bool) -> crate::config::Stack {
+    crate::config::Stack {
         name: name.into(),
         destination: destination.into(),
         project: name.into(),
@@ -447,7 +489,14 @@ fn on(mut c: Container, extra: &[(&str, &[&str])]) -> Container {
 fn actions(p: &Plan) -> Vec<(Action, String, Option<String>, Status)> {
     p.changes
         .iter()
-        .map(|c| (c.action, c.network.clone(), c.container.clone(), c.status))
+        .map(|c| {
+            (
+                c.action(),
+                c.network().to_string(),
+                c.container().map(str::to_string),
+                c.status(),
+            )
+        })
         .collect()
 }
 
@@ -475,12 +524,12 @@ fn unattached_application_is_connected_with_its_aliases() {
         )]
     );
     assert_eq!(
-        p.changes[0].aliases.as_deref(),
+        aliases(&p.changes[0]).as_deref(),
         Some(&["api".to_string(), "api-v2".to_string()][..])
     );
     assert_eq!(
-        p.changes[0].resource,
-        Some(ResourceRef::new("application", "api"))
+        p.changes[0].resource().cloned(),
+        Some(ResourceRef::new(ResourceKind::Application, "api"))
     );
 }
 
@@ -513,9 +562,9 @@ fn aliases_are_compared_as_sets_ignoring_the_short_id_and_fixed_by_reconnecting(
         p.changes
     );
     let ch = &p.changes[0];
-    assert_eq!(ch.action, Action::Connect);
-    assert_eq!(ch.live_aliases.as_deref(), Some(&["old".to_string()][..]));
-    assert!(ch.reasons[0].contains("aliases differ"));
+    assert_eq!(ch.action(), Action::Connect);
+    assert_eq!(live_aliases(ch).as_deref(), Some(&["old".to_string()][..]));
+    assert!(ch.reasons()[0].contains("aliases differ"));
 }
 
 #[test]
@@ -534,7 +583,7 @@ fn match_labels_selects_every_container_of_a_rolling_deploy() {
     let got: Vec<Option<String>> = run(&c, &l)
         .changes
         .iter()
-        .map(|c| c.container.clone())
+        .map(|c| c.container().map(str::to_string))
         .collect();
     assert_eq!(got, [Some("abc-1".into()), Some("abc-2".into())]);
 }
@@ -579,7 +628,7 @@ fn moving_to_another_destination_on_the_same_server_connects_then_disconnects() 
             ),
         ]
     );
-    assert!(p.changes[1].reasons[0].contains("belongs to destination staging now"));
+    assert!(p.changes[1].reasons()[0].contains("belongs to destination staging now"));
 }
 
 #[test]
@@ -601,32 +650,32 @@ fn a_removed_destination_stays_while_declared_containers_are_attached() {
     let rm = p
         .changes
         .iter()
-        .find(|c| c.action == Action::RemoveNetwork)
+        .find(|c| c.action() == Action::RemoveNetwork)
         .unwrap();
-    assert_eq!(rm.status, Status::Blocked);
+    assert_eq!(rm.status(), Status::Blocked);
     assert!(
-        rm.reasons[0].contains("api (application api, running)"),
+        rm.reasons()[0].contains("api (application api, running)"),
         "{:?}",
-        rm.reasons
+        rm.reasons()
     );
     assert!(
-        rm.reasons[1].contains("reassign them while this destination is still declared"),
+        rm.reasons()[1].contains("reassign them while this destination is still declared"),
         "{:?}",
-        rm.reasons
+        rm.reasons()
     );
     // berth never empties an undeclared network on its own.
-    assert!(!p.changes.iter().any(|c| c.action == Action::Disconnect));
+    assert!(!p.changes.iter().any(|c| c.action() == Action::Disconnect));
     assert!(
         p.changes
             .iter()
-            .any(|c| c.action == Action::Connect && c.network == "new-net")
+            .any(|c| c.action() == Action::Connect && c.network() == "new-net")
     );
 }
 
 #[test]
 fn a_container_is_never_disconnected_from_its_last_network() {
     let mut c = config(vec![dest("prod", "prod-net", None)]);
-    c.services.push(stack_service("mon", "prod", false));
+    c.stacks.push(stack_service("mon", "prod", false));
     let only = container(
         "grafana",
         "prod-net",
@@ -646,7 +695,7 @@ fn a_container_is_never_disconnected_from_its_last_network() {
 #[test]
 fn stacks_connect_every_container_with_service_project_aliases_and_disconnect_when_turned_off() {
     let mut c = config(vec![dest("prod", "prod-net", None)]);
-    c.services.push(stack_service("mon", "prod", true));
+    c.stacks.push(stack_service("mon", "prod", true));
     let stack = |name: &str, service: &str, project: &str| {
         on(
             container(
@@ -671,7 +720,7 @@ fn stacks_connect_every_container_with_service_project_aliases_and_disconnect_wh
     let got: Vec<(Option<String>, Option<Vec<String>>)> = p
         .changes
         .iter()
-        .map(|c| (c.container.clone(), c.aliases.clone()))
+        .map(|c| (c.container().map(str::to_string), aliases(c)))
         .collect();
     assert_eq!(
         got,
@@ -682,7 +731,7 @@ fn stacks_connect_every_container_with_service_project_aliases_and_disconnect_wh
         "the other project's web is untouched"
     );
 
-    c.services[0].connect_to_predefined_networks = false;
+    c.stacks[0].connect_to_predefined_networks = false;
     let attached = vec![
         on(
             stack("mon-web-1", "web", "mon"),
@@ -700,7 +749,7 @@ fn stacks_connect_every_container_with_service_project_aliases_and_disconnect_wh
             Status::Planned
         )]
     );
-    assert!(p.changes[0].reasons[0].contains("connect_to_predefined_networks = false"));
+    assert!(p.changes[0].reasons()[0].contains("connect_to_predefined_networks = false"));
 }
 
 #[test]
@@ -717,7 +766,7 @@ fn a_missing_container_is_noted_with_where_it_still_runs() {
     let p = run(&c, &l);
     assert!(p.changes.is_empty());
     assert_eq!(p.missing.len(), 1);
-    assert_eq!(p.missing[0].container, "api");
+    assert_eq!(p.missing[0].selector, "api");
 
     l.servers.insert(
         "s2".into(),
@@ -759,7 +808,7 @@ fn removal_warns_about_env_references_bridges_and_proxies_by_name_only() {
         vec![web, pg, proxy],
     );
     let p = run(&c, &l);
-    let codes: Vec<&str> = p.warnings.iter().map(|w| w.code.as_str()).collect();
+    let codes: Vec<String> = p.warnings.iter().map(code).collect();
     assert_eq!(
         codes,
         [
@@ -869,12 +918,12 @@ fn a_missing_clone_on_the_same_server_copies_config_with_fresh_volumes_and_no_po
     let clone = p
         .changes
         .iter()
-        .find(|c| c.action == Action::Clone)
+        .find(|c| c.action() == Action::Clone)
         .expect("a clone");
-    assert_eq!(clone.status, Status::Planned);
-    assert_eq!(clone.network, "staging-net");
-    assert_eq!(clone.container.as_deref(), Some("api-staging"));
-    let spec = clone.clone.as_ref().unwrap();
+    assert_eq!(clone.status(), Status::Planned);
+    assert_eq!(clone.network(), "staging-net");
+    assert_eq!(clone.container(), Some("api-staging"));
+    let spec = clone_spec(clone);
     assert!(!spec.image_transfer);
     let m = &spec.members[0];
     assert_eq!(
@@ -893,7 +942,7 @@ fn a_missing_clone_on_the_same_server_copies_config_with_fresh_volumes_and_no_po
     assert_eq!(m.binds, ["/srv/uploads"]);
     assert!(m.ports.is_empty());
     assert_eq!(m.dropped_ports, ["8080->80/tcp"]);
-    let codes: Vec<&str> = p.warnings.iter().map(|w| w.code.as_str()).collect();
+    let codes: Vec<String> = p.warnings.iter().map(code).collect();
     assert_eq!(codes, ["clone_bind_mount", "clone_ports_dropped"]);
     assert!(p.missing.is_empty(), "a pending clone is not `missing`");
     assert!(
@@ -953,11 +1002,11 @@ fn a_clone_whose_source_is_missing_is_blocked_naming_the_source() {
     let clone = p
         .changes
         .iter()
-        .find(|c| c.action == Action::Clone)
+        .find(|c| c.action() == Action::Clone)
         .unwrap();
-    assert_eq!(clone.status, Status::Blocked);
+    assert_eq!(clone.status(), Status::Blocked);
     assert_eq!(
-        clone.reasons,
+        clone.reasons(),
         ["source application api has no container on server s1: nothing to clone"]
     );
 }
@@ -985,13 +1034,10 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
     let clone = p
         .changes
         .iter()
-        .find(|c| c.action == Action::Clone)
+        .find(|c| c.action() == Action::Clone)
         .unwrap();
-    assert_eq!(
-        (clone.server.as_str(), clone.status),
-        ("s2", Status::Planned)
-    );
-    let spec = clone.clone.as_ref().unwrap();
+    assert_eq!((clone.server(), clone.status()), ("s2", Status::Planned));
+    let spec = clone_spec(clone);
     assert!(spec.image_transfer);
     assert_eq!(spec.source_server, "s1");
     assert_eq!(
@@ -1000,9 +1046,9 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
         "ports are kept on another server"
     );
     assert!(
-        clone.reasons[0].contains("berth streams it from s1"),
+        clone.reasons()[0].contains("berth streams it from s1"),
         "{:?}",
-        clone.reasons
+        clone.reasons()
     );
 
     let blocked = plan(
@@ -1016,10 +1062,10 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
     let clone = blocked
         .changes
         .iter()
-        .find(|c| c.action == Action::Clone)
+        .find(|c| c.action() == Action::Clone)
         .unwrap();
-    assert_eq!(clone.status, Status::Blocked);
-    assert!(clone.reasons[0].contains("--no-image-transfer"));
+    assert_eq!(clone.status(), Status::Blocked);
+    assert!(clone.reasons()[0].contains("--no-image-transfer"));
 
     l.servers.insert(
         "s2".into(),
@@ -1030,14 +1076,13 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
     );
     let p = run(&c, &l);
     assert!(
-        !p.changes
-            .iter()
-            .find(|c| c.action == Action::Clone)
-            .unwrap()
-            .clone
-            .as_ref()
-            .unwrap()
-            .image_transfer
+        !clone_spec(
+            p.changes
+                .iter()
+                .find(|c| c.action() == Action::Clone)
+                .unwrap()
+        )
+        .image_transfer
     );
 }
 
@@ -1047,10 +1092,10 @@ fn a_stack_clones_as_a_whole_under_its_new_project() {
         dest("prod", "prod-net", None),
         dest("staging", "staging-net", None),
     ]);
-    c.services.push(stack_service("shop", "prod", false));
+    c.stacks.push(stack_service("shop", "prod", false));
     let mut copy = stack_service("shopstg", "staging", true);
     copy.clone_of = Some("shop".into());
-    c.services.push(copy);
+    c.stacks.push(copy);
     let member = |name: &str, service: &str| {
         let mut m = on(
             container(
@@ -1081,9 +1126,9 @@ fn a_stack_clones_as_a_whole_under_its_new_project() {
     let clone = p
         .changes
         .iter()
-        .find(|c| c.action == Action::Clone)
+        .find(|c| c.action() == Action::Clone)
         .unwrap();
-    let spec = clone.clone.as_ref().unwrap();
+    let spec = clone_spec(clone);
     assert_eq!(
         (
             spec.source_project.as_deref(),
@@ -1138,6 +1183,10 @@ fn a_label_selector_skips_clones_made_for_another_resource() {
             vec![original, copy],
         ),
     );
-    let got: Vec<Option<String>> = p.changes.iter().map(|c| c.container.clone()).collect();
+    let got: Vec<Option<String>> = p
+        .changes
+        .iter()
+        .map(|c| c.container().map(str::to_string))
+        .collect();
     assert_eq!(got, [Some("shop-1".into())]);
 }

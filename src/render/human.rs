@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::apply::{Outcome, Report, Step};
-use crate::plan::{Action, Change, Plan, ServerHealth, Status};
+use crate::execute::{Outcome, Report, Step};
+use crate::plan::{Action, Change, Plan, ServerHealth, ServerStatus};
 
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
@@ -20,39 +20,30 @@ fn paint(style: Style, text: &str) -> String {
 }
 
 fn symbol(c: &Change) -> (Style, &'static str) {
-    match c.action {
-        Action::Connect if c.live_aliases.is_some() => (YELLOW, "-/+"),
-        Action::CreateNetwork | Action::Connect | Action::Clone => (GREEN, "+"),
-        Action::RemoveNetwork | Action::Disconnect => (RED, "-"),
-        Action::ReplaceNetwork => (YELLOW, "-/+"),
+    match c {
+        Change::Connect(c) if c.live_aliases.is_some() => (YELLOW, "-/+"),
+        Change::CreateNetwork(_) | Change::Connect(_) | Change::Clone(_) => (GREEN, "+"),
+        Change::RemoveNetwork(_) | Change::Disconnect(_) => (RED, "-"),
+        Change::ReplaceNetwork(_) => (YELLOW, "-/+"),
     }
 }
 
 /// `create network prod-net (destination production)`: a change on its own
 /// line, as in apply's progress.
 fn describe(c: &Change) -> String {
-    let mut s = match c.action {
-        Action::CreateNetwork => format!("create network {}", c.network),
-        Action::RemoveNetwork => format!("remove network {}", c.network),
-        Action::ReplaceNetwork => format!("replace network {}", c.network),
-        Action::Connect if c.live_aliases.is_some() => format!(
+    let mut s = match c {
+        Change::CreateNetwork(c) => format!("create network {}", c.network),
+        Change::RemoveNetwork(c) => format!("remove network {}", c.network),
+        Change::ReplaceNetwork(c) => format!("replace network {}", c.network),
+        Change::Connect(c) if c.live_aliases.is_some() => format!(
             "reconnect {} to {} with new aliases",
-            c.container.as_deref().unwrap_or("?"),
-            c.network
+            c.container, c.network
         ),
-        Action::Connect => format!(
-            "connect {} to {}",
-            c.container.as_deref().unwrap_or("?"),
-            c.network
-        ),
-        Action::Disconnect => format!(
-            "disconnect {} from {}",
-            c.container.as_deref().unwrap_or("?"),
-            c.network
-        ),
-        Action::Clone => format!("clone {}", clone_target(c)),
+        Change::Connect(c) => format!("connect {} to {}", c.container, c.network),
+        Change::Disconnect(c) => format!("disconnect {} from {}", c.container, c.network),
+        Change::Clone(_) => format!("clone {}", clone_target(c)),
     };
-    if let Some(d) = &c.destination {
+    if let Some(d) = c.destination() {
         let _ = write!(s, " (destination {d})");
     }
     s
@@ -61,29 +52,29 @@ fn describe(c: &Change) -> String {
 /// The same change inside its destination's group: the network is in the
 /// heading, the container's kind and name beside it.
 fn short(c: &Change) -> String {
-    let container = c.container.as_deref().unwrap_or("?");
     let owner = c
-        .resource
-        .as_ref()
+        .resource()
         .map(|r| format!("  {}", paint(DIM, &format!("{} {}", r.kind, r.name))))
         .unwrap_or_default();
-    match c.action {
-        Action::CreateNetwork => "create network".to_string(),
-        Action::RemoveNetwork => "remove network".to_string(),
-        Action::ReplaceNetwork => "replace network".to_string(),
-        Action::Connect => match &c.live_aliases {
+    match c {
+        Change::CreateNetwork(_) => "create network".to_string(),
+        Change::RemoveNetwork(_) => "remove network".to_string(),
+        Change::ReplaceNetwork(_) => "replace network".to_string(),
+        Change::Connect(c) => match &c.live_aliases {
             Some(live) => format!(
-                "reconnect {container}{owner}  aliases {} → {}",
+                "reconnect {}{owner}  aliases {} → {}",
+                c.container,
                 paint(RED, &live.join(", ")),
-                paint(GREEN, &c.aliases.clone().unwrap_or_default().join(", "))
+                paint(GREEN, &c.aliases.join(", "))
             ),
             None => format!(
-                "connect {container}{owner}  aliases {}",
-                c.aliases.clone().unwrap_or_default().join(", ")
+                "connect {}{owner}  aliases {}",
+                c.container,
+                c.aliases.join(", ")
             ),
         },
-        Action::Disconnect => format!("disconnect {container}{owner}"),
-        Action::Clone => format!("clone {}{owner}", clone_target(c)),
+        Change::Disconnect(c) => format!("disconnect {}{owner}", c.container),
+        Change::Clone(_) => format!("clone {}{owner}", clone_target(c)),
     }
 }
 
@@ -96,92 +87,7 @@ pub fn plan(plan: &Plan) -> String {
         out.push('\n');
     }
     for server in &plan.servers {
-        let _ = writeln!(
-            out,
-            "{} {}",
-            paint(BOLD, &format!("server {}", server.name)),
-            paint(DIM, &format!("({})", server.address))
-        );
-        if server.status != ServerHealth::Ok {
-            let (label, why) = match server.status {
-                ServerHealth::Skipped => (paint(DIM, "skipped:"), "not contacted"),
-                _ => (
-                    paint(BLOCKED, "error:"),
-                    "not planned: berth could not read this server",
-                ),
-            };
-            let _ = writeln!(
-                out,
-                "  {label} {}",
-                server.error.as_deref().unwrap_or("unknown error")
-            );
-            let _ = writeln!(out, "  {}", paint(DIM, why));
-            out.push('\n');
-            continue;
-        }
-        let changes: Vec<&Change> = plan
-            .changes
-            .iter()
-            .filter(|c| c.server == server.name)
-            .collect();
-        let errors: Vec<_> = plan
-            .errors
-            .iter()
-            .filter(|e| e.server == server.name)
-            .collect();
-        let missing: Vec<_> = plan
-            .missing
-            .iter()
-            .filter(|m| m.server == server.name)
-            .collect();
-        let warnings: Vec<_> = plan
-            .warnings
-            .iter()
-            .filter(|w| w.server.as_deref() == Some(&server.name))
-            .collect();
-        if changes.is_empty() && errors.is_empty() {
-            let _ = writeln!(out, "  {}", paint(DIM, "no changes"));
-        }
-        // One group per network, in the order the plan lists them.
-        let mut networks: Vec<&str> = Vec::new();
-        for c in &changes {
-            if !networks.contains(&c.network.as_str()) {
-                networks.push(&c.network);
-            }
-        }
-        for net in networks {
-            let group: Vec<&&Change> = changes.iter().filter(|c| c.network == net).collect();
-            let heading = match group.iter().find_map(|c| c.destination.as_deref()) {
-                Some(d) => format!("destination {d} · network {net}"),
-                None => format!("network {net}"),
-            };
-            let _ = writeln!(out, "  {}", paint(BOLD, &heading));
-            for c in group {
-                change(&mut out, c);
-            }
-        }
-        for e in errors {
-            let _ = writeln!(out, "  {} {}", paint(BLOCKED, "error:"), e.message);
-            let _ = writeln!(out, "      {} {}", paint(DIM, "hint:"), e.hint);
-        }
-        if !missing.is_empty() {
-            let _ = writeln!(out, "  {}", paint(BOLD, "missing (no action)"));
-            for m in missing {
-                let _ = writeln!(
-                    out,
-                    "      {} {} {}: {}",
-                    paint(YELLOW, "?"),
-                    m.resource.kind,
-                    m.resource.name,
-                    m.note
-                        .as_deref()
-                        .unwrap_or(&format!("no container {}", m.container))
-                );
-            }
-        }
-        for w in warnings {
-            let _ = writeln!(out, "  {} {}", paint(YELLOW.bold(), "warning:"), w.message);
-        }
+        self::server(&mut out, plan, server);
         out.push('\n');
     }
     out.push_str(&summary(plan));
@@ -189,11 +95,90 @@ pub fn plan(plan: &Plan) -> String {
     out
 }
 
+/// One server's part: its changes grouped per network, then its errors,
+/// missing resources and warnings.
+fn server(out: &mut String, plan: &Plan, server: &ServerStatus) {
+    let _ = writeln!(
+        out,
+        "{} {}",
+        paint(BOLD, &format!("server {}", server.name)),
+        paint(DIM, &format!("({})", server.address))
+    );
+    if server.status != ServerHealth::Ok {
+        let (label, why) = match server.status {
+            ServerHealth::Skipped => (paint(DIM, "skipped:"), "not contacted"),
+            _ => (
+                paint(BLOCKED, "error:"),
+                "not planned: berth could not read this server",
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "  {label} {}",
+            server.error.as_deref().unwrap_or("unknown error")
+        );
+        let _ = writeln!(out, "  {}", paint(DIM, why));
+        return;
+    }
+    let name = server.name.as_str();
+    let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.server() == name).collect();
+    let errors: Vec<_> = plan.errors.iter().filter(|e| e.server == name).collect();
+    if changes.is_empty() && errors.is_empty() {
+        let _ = writeln!(out, "  {}", paint(DIM, "no changes"));
+    }
+    // One group per network, in the order the plan lists them.
+    let mut networks: Vec<&str> = Vec::new();
+    for c in &changes {
+        if !networks.contains(&c.network()) {
+            networks.push(c.network());
+        }
+    }
+    for net in networks {
+        let group: Vec<&&Change> = changes.iter().filter(|c| c.network() == net).collect();
+        let heading = match group.iter().find_map(|c| c.destination()) {
+            Some(d) => format!("destination {d} · network {net}"),
+            None => format!("network {net}"),
+        };
+        let _ = writeln!(out, "  {}", paint(BOLD, &heading));
+        for c in group {
+            change(out, c);
+        }
+    }
+    for e in errors {
+        let _ = writeln!(out, "  {} {}", paint(BLOCKED, "error:"), e.message);
+        let _ = writeln!(out, "      {} {}", paint(DIM, "hint:"), e.hint);
+    }
+    let missing: Vec<_> = plan.missing.iter().filter(|m| m.server == name).collect();
+    if !missing.is_empty() {
+        let _ = writeln!(out, "  {}", paint(BOLD, "missing (no action)"));
+        for m in missing {
+            let _ = writeln!(
+                out,
+                "      {} {} {}: {}",
+                paint(YELLOW, "?"),
+                m.resource.kind,
+                m.resource.name,
+                m.note
+                    .as_deref()
+                    .unwrap_or(&format!("no container {}", m.selector))
+            );
+        }
+    }
+    for w in plan
+        .warnings
+        .iter()
+        .filter(|w| w.server.as_deref() == Some(name))
+    {
+        let _ = writeln!(out, "  {} {}", paint(YELLOW.bold(), "warning:"), w.message);
+    }
+}
+
 /// `api (server s1) → api-staging`, or a stack's projects.
 fn clone_target(c: &Change) -> String {
-    let Some(spec) = &c.clone else {
-        return c.container.clone().unwrap_or_default();
+    let Change::Clone(c) = c else {
+        return c.container().unwrap_or_default().to_string();
     };
+    let spec = &c.clone;
     match (&spec.source_project, &spec.target_project) {
         (Some(from), Some(to)) => format!("stack {from} (server {}) → {to}", spec.source_server),
         _ => format!(
@@ -207,7 +192,8 @@ fn clone_target(c: &Change) -> String {
 
 /// What a clone copies, one line per container: names only, never values.
 fn clone_details(out: &mut String, c: &Change) {
-    let Some(spec) = &c.clone else { return };
+    let Change::Clone(c) = c else { return };
+    let spec = &c.clone;
     for m in &spec.members {
         let mut parts = vec![format!("image {}", m.image)];
         if !m.env.is_empty() {
@@ -233,7 +219,7 @@ fn clone_details(out: &mut String, c: &Change) {
 
 fn change(out: &mut String, c: &Change) {
     let (style, sym) = symbol(c);
-    let blocked = c.status == Status::Blocked;
+    let blocked = c.is_blocked();
     let _ = write!(
         out,
         "    {} {}",
@@ -244,8 +230,9 @@ fn change(out: &mut String, c: &Change) {
         let _ = write!(out, "  {}", paint(BLOCKED, "BLOCKED"));
     }
     out.push('\n');
-    if let Some(spec) = &c.spec {
-        if c.action == Action::CreateNetwork {
+    if let Change::CreateNetwork(create) = c {
+        let spec = &create.spec;
+        {
             let mut parts = vec![format!("driver {}", spec.driver)];
             if let Some(s) = spec.subnet {
                 parts.push(format!("subnet {s}"));
@@ -263,7 +250,11 @@ fn change(out: &mut String, c: &Change) {
         }
     }
     clone_details(out, c);
-    for d in &c.differences {
+    let differences = match c {
+        Change::ReplaceNetwork(r) => r.differences.as_slice(),
+        _ => &[],
+    };
+    for d in differences {
         let _ = writeln!(
             out,
             "          {}: {} → {}",
@@ -272,7 +263,7 @@ fn change(out: &mut String, c: &Change) {
             paint(GREEN, &d.desired)
         );
     }
-    for r in &c.reasons {
+    for r in c.reasons() {
         let mark = if blocked {
             paint(BLOCKED, "✗")
         } else {
@@ -299,16 +290,9 @@ fn summary(plan: &Plan) -> String {
         };
     }
     let mut parts = Vec::new();
-    for (action, verb) in [
-        (Action::CreateNetwork, "to create"),
-        (Action::ReplaceNetwork, "to replace"),
-        (Action::Clone, "to clone"),
-        (Action::Connect, "to connect"),
-        (Action::Disconnect, "to disconnect"),
-        (Action::RemoveNetwork, "to remove"),
-    ] {
+    for action in Action::ALL {
         if let Some(n) = plan.summary.get(action.as_str()) {
-            parts.push(format!("{n} {verb}"));
+            parts.push(format!("{n} {}", super::verbs(action).summary));
         }
     }
     if parts.is_empty() {
@@ -345,7 +329,7 @@ fn summary(plan: &Plan) -> String {
 
 /// One line per applied step, printed as it finishes.
 pub fn step_line(step: &Step) -> String {
-    let what = format!("{} on {}", describe(&step.change), step.change.server);
+    let what = format!("{} on {}", describe(&step.change), step.change.server());
     match &step.outcome {
         Outcome::Done => format!("  {} {what}", paint(GREEN, "✓")),
         Outcome::Failed(e) => format!("  {} {what}: {}", paint(BLOCKED, "✗"), paint(RED, e)),

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::diff::ChangeKind;
+use crate::config::diff::{ChangeKind, ConfigDiff};
 use crate::plan::{Action, Change, Plan, ServerHealth, Status, TopoState};
 
 /// GitHub's limit for one comment.
@@ -14,13 +14,14 @@ pub const COMMENT_LIMIT: usize = 65_536;
 /// Marks berth's comment, so CI can find and update it (sticky comment).
 pub const MARKER: &str = "<!-- berth-plan -->";
 
-const ACTIONS: [(Action, &str); 6] = [
-    (Action::CreateNetwork, "create"),
-    (Action::ReplaceNetwork, "replace"),
-    (Action::RemoveNetwork, "remove"),
-    (Action::Connect, "connect"),
-    (Action::Disconnect, "disconnect"),
-    (Action::Clone, "clone"),
+/// The table's action columns, in the order a reviewer reads them.
+const COLUMNS: [Action; 6] = [
+    Action::CreateNetwork,
+    Action::ReplaceNetwork,
+    Action::RemoveNetwork,
+    Action::Connect,
+    Action::Disconnect,
+    Action::Clone,
 ];
 
 pub fn markdown(plan: &Plan) -> String {
@@ -125,6 +126,31 @@ fn render(plan: &Plan, detail: Detail) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{MARKER}");
     let _ = writeln!(out, "### berth plan: {}\n", verdict(plan));
+    let _ = writeln!(out, "Source: {}\n", source(plan));
+    table(&mut out, plan);
+    blocked(&mut out, plan);
+    servers_and_conflicts(&mut out, plan);
+    warnings(&mut out, plan, detail);
+    if let Some(d) = &plan.config_diff {
+        config_change(&mut out, d, detail);
+    }
+    if detail <= Detail::NoFileDiffs {
+        change_list(&mut out, plan);
+    }
+    if detail < Detail::NoDiagram {
+        if let Some(t) = &plan.topology {
+            let _ = writeln!(
+                out,
+                "<details><summary>Topology</summary>\n\n{}\n</details>",
+                fenced("mermaid", &mermaid(t))
+            );
+        }
+    }
+    out
+}
+
+/// `main` @ `abc…` (base …), or the working tree.
+fn source(plan: &Plan) -> String {
     let src = &plan.source;
     let mut source = match (&src.reference, &src.commit) {
         (Some(r), Some(c)) => format!("{} @ {}", code(r), code(&short(c))),
@@ -138,15 +164,17 @@ fn render(plan: &Plan, detail: Detail) -> String {
             code(&short(&d.base_commit))
         );
     }
-    let _ = writeln!(out, "Source: {source}\n");
+    source
+}
 
-    // Summary table per server.
+/// The summary table: per server, its status and changes per action.
+fn table(out: &mut String, plan: &Plan) {
     let _ = write!(out, "| server | status |");
-    for (_, name) in ACTIONS {
-        let _ = write!(out, " {name} |");
+    for action in COLUMNS {
+        let _ = write!(out, " {} |", super::verbs(action).column);
     }
     let _ = writeln!(out, " blocked |");
-    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(ACTIONS.len()));
+    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(COLUMNS.len()));
     for s in &plan.servers {
         let status = match s.status {
             ServerHealth::Ok => "ok",
@@ -154,22 +182,19 @@ fn render(plan: &Plan, detail: Detail) -> String {
             ServerHealth::Skipped => "⏭ not contacted",
         };
         let _ = write!(out, "| {} | {status} |", code(&s.name));
-        let mine = |c: &&Change| c.server == s.name;
-        for (action, _) in ACTIONS {
-            let n = plan
-                .changes
+        let mine: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| c.server() == s.name)
+            .collect();
+        for action in COLUMNS {
+            let n = mine
                 .iter()
-                .filter(mine)
-                .filter(|c| c.action == action && c.status == Status::Planned)
+                .filter(|c| c.action() == action && c.status() == Status::Planned)
                 .count();
             let _ = write!(out, " {n} |");
         }
-        let blocked = plan
-            .changes
-            .iter()
-            .filter(mine)
-            .filter(|c| c.status == Status::Blocked)
-            .count();
+        let blocked = mine.iter().filter(|c| c.is_blocked()).count();
         let _ = writeln!(
             out,
             " {} |",
@@ -181,196 +206,194 @@ fn render(plan: &Plan, detail: Detail) -> String {
         );
     }
     out.push('\n');
+}
 
-    // What stops the apply, in plain sight.
-    let blocked: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.status == Status::Blocked)
-        .collect();
-    if !blocked.is_empty() {
-        let _ = writeln!(out, "#### ⛔ Blocked\n");
-        for c in blocked {
-            let _ = writeln!(out, "- **{}** · {}", text(&c.server), describe(c));
-            for r in &c.reasons {
-                let _ = writeln!(out, "  - {}", text(r));
-            }
-        }
-        out.push('\n');
+/// What stops the apply, in plain sight.
+fn blocked(out: &mut String, plan: &Plan) {
+    let blocked: Vec<&Change> = plan.changes.iter().filter(|c| c.is_blocked()).collect();
+    if blocked.is_empty() {
+        return;
     }
+    let _ = writeln!(out, "#### ⛔ Blocked\n");
+    for c in blocked {
+        let _ = writeln!(out, "- **{}** · {}", text(c.server()), describe(c));
+        for r in c.reasons() {
+            let _ = writeln!(out, "  - {}", text(r));
+        }
+    }
+    out.push('\n');
+}
+
+fn servers_and_conflicts(out: &mut String, plan: &Plan) {
     let failed: Vec<_> = plan
         .servers
         .iter()
         .filter(|s| s.status != ServerHealth::Ok)
         .collect();
-    if !failed.is_empty() || !plan.errors.is_empty() {
-        let _ = writeln!(out, "#### Servers and conflicts\n");
-        for s in failed {
-            let _ = writeln!(
-                out,
-                "- **{}**: {}",
-                s.name,
-                s.error.as_deref().unwrap_or("not read")
-            );
-        }
-        for e in &plan.errors {
-            let _ = writeln!(
-                out,
-                "- **{}**: {} ({})",
-                text(&e.server),
-                text(&e.message),
-                text(&e.hint)
-            );
-        }
-        out.push('\n');
+    if failed.is_empty() && plan.errors.is_empty() {
+        return;
     }
-    if !plan.warnings.is_empty() {
-        let _ = writeln!(out, "#### Warnings\n");
-        if detail == Detail::Minimal {
-            let _ = writeln!(out, "{} warning(s); see the CI log.", plan.warnings.len());
-        } else {
-            for w in &plan.warnings {
-                let _ = writeln!(out, "- {}", text(&w.message));
-            }
-        }
-        out.push('\n');
-    }
-
-    if let Some(d) = &plan.config_diff {
-        let _ = writeln!(out, "#### Config change\n");
-        if d.entities.is_empty() {
-            let _ = writeln!(out, "No entity changed.");
-        }
-        if detail == Detail::Minimal && !d.entities.is_empty() {
-            let mut counts: std::collections::BTreeMap<(String, &str), usize> = Default::default();
-            for e in &d.entities {
-                let verb = match e.change {
-                    ChangeKind::Added => "added",
-                    ChangeKind::Removed => "removed",
-                    ChangeKind::Changed => "changed",
-                };
-                *counts.entry((e.kind.clone(), verb)).or_default() += 1;
-            }
-            for ((kind, verb), n) in counts {
-                let _ = writeln!(out, "- {n} {kind}(s) {verb}");
-            }
-            let _ = writeln!(
-                out,
-                "\n_The full list is folded away to stay under GitHub's comment limit; see the CI log._"
-            );
-        }
-        for e in d.entities.iter().filter(|_| detail != Detail::Minimal) {
-            let (mark, verb) = match e.change {
-                ChangeKind::Added => ("➕", "added"),
-                ChangeKind::Removed => ("➖", "removed"),
-                ChangeKind::Changed => ("✏️", "changed"),
-            };
-            let _ = write!(out, "- {mark} {} {} {verb}", e.kind, code(&e.name));
-            let fields: Vec<String> = e
-                .fields
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}: {} → {}",
-                        f.field,
-                        f.base.as_deref().map_or("(unset)".into(), code),
-                        f.head.as_deref().map_or("(unset)".into(), code)
-                    )
-                })
-                .collect();
-            if !fields.is_empty() {
-                let _ = write!(out, ": {}", fields.join("; "));
-            }
-            out.push('\n');
-        }
-        for n in &d.notes {
-            let _ = writeln!(out, "\n> {}", text(n));
-        }
-        out.push('\n');
-        if detail == Detail::Full {
-            for f in &d.files {
-                let _ = writeln!(
-                    out,
-                    "<details><summary>Diff of <code>{}</code></summary>\n\n{}\n</details>\n",
-                    text(&f.path),
-                    fenced("diff", &f.unified)
-                );
-            }
-        } else if !d.files.is_empty() {
-            let lines: usize = d.files.iter().map(|f| f.unified.lines().count()).sum();
-            let _ = writeln!(
-                out,
-                "_File diffs folded away ({} file(s), {lines} lines) to stay under GitHub's comment limit; see the CI log._\n",
-                d.files.len()
-            );
-        }
-    }
-
-    if detail <= Detail::NoFileDiffs && !plan.changes.is_empty() {
+    let _ = writeln!(out, "#### Servers and conflicts\n");
+    for s in failed {
         let _ = writeln!(
             out,
-            "<details><summary>All {} change(s)</summary>\n",
-            plan.changes.len()
+            "- **{}**: {}",
+            s.name,
+            s.error.as_deref().unwrap_or("not read")
         );
-        for s in &plan.servers {
-            let changes: Vec<&Change> =
-                plan.changes.iter().filter(|c| c.server == s.name).collect();
-            if changes.is_empty() {
-                continue;
-            }
-            let _ = writeln!(out, "**{}**\n", text(&s.name));
-            for c in changes {
-                let state = if c.status == Status::Blocked {
-                    " (blocked)"
-                } else {
-                    ""
-                };
-                let _ = writeln!(out, "- {}{state}", describe(c));
-            }
-            out.push('\n');
-        }
-        let _ = writeln!(out, "</details>\n");
     }
+    for e in &plan.errors {
+        let _ = writeln!(
+            out,
+            "- **{}**: {} ({})",
+            text(&e.server),
+            text(&e.message),
+            text(&e.hint)
+        );
+    }
+    out.push('\n');
+}
 
-    if detail < Detail::NoDiagram {
-        if let Some(t) = &plan.topology {
+fn warnings(out: &mut String, plan: &Plan, detail: Detail) {
+    if plan.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "#### Warnings\n");
+    if detail == Detail::Minimal {
+        let _ = writeln!(out, "{} warning(s); see the CI log.", plan.warnings.len());
+    } else {
+        for w in &plan.warnings {
+            let _ = writeln!(out, "- {}", text(&w.message));
+        }
+    }
+    out.push('\n');
+}
+
+fn change_verb(change: ChangeKind) -> (&'static str, &'static str) {
+    match change {
+        ChangeKind::Added => ("➕", "added"),
+        ChangeKind::Removed => ("➖", "removed"),
+        ChangeKind::Changed => ("✏️", "changed"),
+    }
+}
+
+/// The config change under review: entities (counted when minimal), the
+/// trust notes, and each file's diff (folded away unless in full).
+fn config_change(out: &mut String, d: &ConfigDiff, detail: Detail) {
+    let _ = writeln!(out, "#### Config change\n");
+    if d.entities.is_empty() {
+        let _ = writeln!(out, "No entity changed.");
+    }
+    if detail == Detail::Minimal && !d.entities.is_empty() {
+        let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+        for e in &d.entities {
+            *counts
+                .entry((e.kind.as_str(), change_verb(e.change).1))
+                .or_default() += 1;
+        }
+        for ((kind, verb), n) in counts {
+            let _ = writeln!(out, "- {n} {kind}(s) {verb}");
+        }
+        let _ = writeln!(
+            out,
+            "\n_The full list is folded away to stay under GitHub's comment limit; see the CI log._"
+        );
+    }
+    for e in d.entities.iter().filter(|_| detail != Detail::Minimal) {
+        let (mark, verb) = change_verb(e.change);
+        let _ = write!(out, "- {mark} {} {} {verb}", e.kind, code(&e.name));
+        let fields: Vec<String> = e
+            .fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {} → {}",
+                    f.field,
+                    f.base.as_deref().map_or("(unset)".into(), code),
+                    f.head.as_deref().map_or("(unset)".into(), code)
+                )
+            })
+            .collect();
+        if !fields.is_empty() {
+            let _ = write!(out, ": {}", fields.join("; "));
+        }
+        out.push('\n');
+    }
+    for n in &d.notes {
+        let _ = writeln!(out, "\n> {}", text(n));
+    }
+    out.push('\n');
+    if detail == Detail::Full {
+        for f in &d.files {
             let _ = writeln!(
                 out,
-                "<details><summary>Topology</summary>\n\n{}\n</details>",
-                fenced("mermaid", &mermaid(t))
+                "<details><summary>Diff of <code>{}</code></summary>\n\n{}\n</details>\n",
+                text(&f.path),
+                fenced("diff", &f.unified)
             );
         }
+    } else if !d.files.is_empty() {
+        let lines: usize = d.files.iter().map(|f| f.unified.lines().count()).sum();
+        let _ = writeln!(
+            out,
+            "_File diffs folded away ({} file(s), {lines} lines) to stay under GitHub's comment limit; see the CI log._\n",
+            d.files.len()
+        );
     }
-    out
+}
+
+/// Every change, per server, folded.
+fn change_list(out: &mut String, plan: &Plan) {
+    if plan.changes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<details><summary>All {} change(s)</summary>\n",
+        plan.changes.len()
+    );
+    for s in &plan.servers {
+        let changes: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| c.server() == s.name)
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "**{}**\n", text(&s.name));
+        for c in changes {
+            let state = if c.is_blocked() { " (blocked)" } else { "" };
+            let _ = writeln!(out, "- {}{state}", describe(c));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "</details>\n");
 }
 
 fn describe(c: &Change) -> String {
-    let what = match c.action {
-        Action::CreateNetwork => format!("create network {}", code(&c.network)),
-        Action::RemoveNetwork => format!("remove network {}", code(&c.network)),
-        Action::ReplaceNetwork => format!("replace network {}", code(&c.network)),
-        Action::Connect => format!(
-            "connect {} to {}",
-            code(c.container.as_deref().unwrap_or("?")),
-            code(&c.network)
-        ),
-        Action::Disconnect => format!(
+    let what = match c {
+        Change::CreateNetwork(c) => format!("create network {}", code(&c.network)),
+        Change::RemoveNetwork(c) => format!("remove network {}", code(&c.network)),
+        Change::ReplaceNetwork(c) => format!("replace network {}", code(&c.network)),
+        Change::Connect(c) => format!("connect {} to {}", code(&c.container), code(&c.network)),
+        Change::Disconnect(c) => format!(
             "disconnect {} from {}",
-            code(c.container.as_deref().unwrap_or("?")),
+            code(&c.container),
             code(&c.network)
         ),
-        Action::Clone => format!(
+        Change::Clone(c) => format!(
             "clone into {}",
             code(
                 c.container
                     .as_deref()
-                    .or(c.clone.as_ref().and_then(|s| s.target_project.as_deref()))
+                    .or(c.clone.target_project.as_deref())
                     .unwrap_or("?")
             )
         ),
     };
-    match &c.resource {
-        Some(r) => format!("{what} ({} {})", text(&r.kind), text(&r.name)),
+    match c.resource() {
+        Some(r) => format!("{what} ({} {})", text(r.kind.as_str()), text(&r.name)),
         None => what,
     }
 }
@@ -406,7 +429,7 @@ pub fn mermaid(t: &crate::plan::Topology) -> String {
                 let _ = writeln!(
                     out,
                     "  s{i}d{j}r{k}([\"{} {}\"]){}",
-                    label(&r.kind),
+                    label(&r.kind.as_str()),
                     label(&r.name),
                     class(r.state)
                 );
@@ -494,18 +517,34 @@ mod tests {
     #[test]
     fn long_output_folds_details_but_keeps_every_blocked_reason() {
         let mut p = plan_for("[[server]]\nname = \"s\"\naddress = \"local\"\n");
-        let mut blocked = crate::plan::Change::new(Action::RemoveNetwork, "s", "old");
-        blocked.status = Status::Blocked;
-        blocked.reasons = (0..400)
-            .map(|i| format!("container c{i} (unmanaged, running) is attached to old"))
-            .collect();
-        p.changes.push(blocked);
+        p.changes
+            .push(Change::RemoveNetwork(crate::plan::RemoveNetwork {
+                server: "s".into(),
+                destination: None,
+                network: "old".into(),
+                status: Status::Blocked,
+                reasons: (0..400)
+                    .map(|i| format!("container c{i} (unmanaged, running) is attached to old"))
+                    .collect(),
+                attached: Vec::new(),
+            }));
         for i in 0..3000 {
-            p.changes.push(crate::plan::Change::new(
-                Action::CreateNetwork,
-                "s",
-                &format!("network-with-a-long-name-{i}"),
-            ));
+            p.changes
+                .push(Change::CreateNetwork(crate::plan::CreateNetwork {
+                    server: "s".into(),
+                    destination: "d".into(),
+                    network: format!("network-with-a-long-name-{i}"),
+                    status: Status::Planned,
+                    reasons: Vec::new(),
+                    spec: crate::config::NetworkSpec {
+                        driver: "bridge".into(),
+                        internal: false,
+                        attachable: false,
+                        subnet: None,
+                        gateway: None,
+                        labels: Default::default(),
+                    },
+                }));
         }
         let md = markdown(&p);
         assert!(md.len() <= COMMENT_LIMIT, "{} characters", md.len());

@@ -8,8 +8,28 @@ mod markdown;
 pub use human::{apply_report, plan as human, step_line};
 pub use markdown::{COMMENT_LIMIT, MARKER, markdown, mermaid};
 
-use crate::plan::Plan;
+use crate::plan::{Action, Plan};
 
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("a plan serializes")
+}
+
+/// How the views name an action: in a summary (`2 to create`) and as a
+/// table column (`create`).
+pub(crate) struct Verbs {
+    pub summary: &'static str,
+    pub column: &'static str,
+}
+
+/// The one table of action verbs every view uses.
+pub(crate) fn verbs(action: Action) -> Verbs {
+    let (summary, column) = match action {
+        Action::CreateNetwork => ("to create", "create"),
+        Action::ReplaceNetwork => ("to replace", "replace"),
+        Action::Clone => ("to clone", "clone"),
+        Action::Connect => ("to connect", "connect"),
+        Action::Disconnect => ("to disconnect", "disconnect"),
+        Action::RemoveNetwork => ("to remove", "remove"),
+    };
+    Verbs { summary, column }
 }

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 
-use super::{Loaded, Reader, SourceError};
+use super::{Loaded, Reader, SourceError, SourceInfo, SourceKind};
 use crate::config::SourceFile;
-use crate::plan::{SourceInfo, SourceKind};
 
 fn err(what: &str, e: impl std::fmt::Display) -> SourceError {
     SourceError::Git(format!("{what}: {e}"))

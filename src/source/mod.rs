@@ -7,8 +7,10 @@ mod worktree;
 
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::config::SourceFile;
-use crate::plan::SourceInfo;
 
 pub use git::{GitRepo, commit_of};
 pub use worktree::{repo_root, worktree};
@@ -29,6 +31,32 @@ pub enum SourceError {
     Empty { where_: String },
     #[error("git: {0}")]
     Git(String),
+}
+
+/// Where a config was read from, as a plan records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct SourceInfo {
+    pub kind: SourceKind,
+    /// The git ref asked for (`--ref`), for `git` sources.
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The commit id the config was read from, for `git` sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The repository it was read from (absolute), for `git` sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// The directory the config was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    #[default]
+    Worktree,
+    Git,
 }
 
 /// The config files, how to name them in a plan, and where other files the

@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Loaded, Reader, SourceError};
+use super::{Loaded, Reader, SourceError, SourceInfo, SourceKind};
 use crate::config::SourceFile;
-use crate::plan::{SourceInfo, SourceKind};
 
 /// The enclosing git work tree of `dir`, else `dir`.
 pub fn repo_root(dir: &Path) -> PathBuf {

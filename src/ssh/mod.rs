@@ -1,22 +1,36 @@
 //! SSH servers: one multiplexed OpenSSH connection per server per run, the
 //! server's Docker socket forwarded to a unix socket in a private temp dir.
-//! Host keys are always checked. Every tunnel is registered here so it is
-//! closed on every exit path, Ctrl-C included (`close_all`).
+//! Host keys are always checked. A [`Tunnel`] closes its connection and
+//! removes its directory when dropped.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use openssh::{ForwardType, KnownHosts, Session, SessionBuilder, Socket};
 
-/// An open tunnel: the session, and the private directory holding the
-/// forwarded socket (removed when dropped).
-struct Tunnel {
+/// An open tunnel: the ssh master (shut down when dropped), and the private
+/// directory holding the forwarded socket (removed when dropped, after the
+/// master).
+#[derive(Debug)]
+pub struct Tunnel {
     session: Option<Session>,
-    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    dir: Option<tempfile::TempDir>,
 }
 
-static TUNNELS: Mutex<Vec<Tunnel>> = Mutex::new(Vec::new());
+impl Tunnel {
+    /// The local end of the forwarded Docker socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        drop(self.session.take());
+        drop(self.dir.take());
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -35,9 +49,8 @@ pub struct Target<'a> {
     pub docker_socket: &'a str,
 }
 
-/// Opens the connection and forwards the remote Docker socket; returns the
-/// local socket path.
-pub async fn forward(t: &Target<'_>) -> Result<PathBuf, SshError> {
+/// Opens the connection and forwards the remote Docker socket.
+pub async fn forward(t: &Target<'_>) -> Result<Tunnel, SshError> {
     let dir = tempfile::Builder::new()
         .prefix("berth-ssh-")
         .tempdir()
@@ -85,24 +98,11 @@ pub async fn forward(t: &Target<'_>) -> Result<PathBuf, SshError> {
                 .into(),
         });
     }
-    TUNNELS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(Tunnel {
-            session: Some(session),
-            _dir: dir,
-        });
-    Ok(local)
-}
-
-/// Closes every tunnel opened by this process (shuts down the ssh master,
-/// removes the forwarded socket's directory).
-pub fn close_all() {
-    let tunnels: Vec<Tunnel> =
-        std::mem::take(&mut *TUNNELS.lock().unwrap_or_else(|p| p.into_inner()));
-    for mut t in tunnels {
-        drop(t.session.take());
-    }
+    Ok(Tunnel {
+        session: Some(session),
+        socket: local,
+        dir: Some(dir),
+    })
 }
 
 fn expand(path: &str) -> PathBuf {

@@ -1,18 +1,16 @@
-//! Walks a plan against the Docker adapters: servers in parallel, steps of a
-//! server in dependency order (create before connect, disconnect before
-//! remove). A failed step stops its server; what was done, what failed and
+//! Executes a plan's changes against the servers of a session: servers in
+//! parallel, the steps of a server in dependency order (create before
+//! connect, disconnect before remove). A failed step stops its server; a
+//! cancelled run stops before its next step. What was done, what failed and
 //! what was not attempted are all reported.
 
-use std::collections::BTreeMap;
-
 use futures_util::stream::{self, StreamExt};
-
-use crate::refresh::Progress;
 
 mod clone;
 
 use crate::docker::{Client, DockerError};
-use crate::plan::{Action, Change, Plan, Status};
+use crate::plan::{Change, Connect, Plan, ReplaceNetwork, Status};
+use crate::session::{Progress, Session};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -31,6 +29,8 @@ pub struct Step {
 #[derive(Debug, Default)]
 pub struct Report {
     pub steps: Vec<Step>,
+    /// The run was cancelled before every step was attempted.
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -43,35 +43,26 @@ impl Report {
     }
 }
 
-/// How to walk the plan, and whom to tell.
-pub struct Options<'a> {
-    /// Servers changed at once.
-    pub parallelism: usize,
-    pub progress: &'a dyn Progress,
-    /// Called as each step finishes.
-    pub on_step: &'a (dyn Fn(&Step) + Sync),
-}
-
 /// Applies every planned change. The caller has checked that nothing is
 /// blocked and every server answered.
-pub async fn apply(
+pub async fn execute(
     plan: &Plan,
     owner: &str,
-    clients: &BTreeMap<String, Client>,
-    opts: Options<'_>,
+    session: &Session,
+    progress: &dyn Progress,
+    on_step: &(dyn Fn(&Step) + Sync),
 ) -> Report {
-    let on_step = opts.on_step;
-    let progress = opts.progress;
+    let cancel = session.cancel();
     let per_server = plan.servers.iter().filter_map(|server| {
         let mut changes: Vec<&Change> = plan
             .changes
             .iter()
-            .filter(|c| c.server == server.name && c.status == Status::Planned)
+            .filter(|c| c.server() == server.name && c.status() == Status::Planned)
             .collect();
         if changes.is_empty() {
             return None;
         }
-        changes.sort_by_key(|c| c.action);
+        changes.sort_by_key(|c| c.action());
         Some(async move {
             progress.server_started(
                 &server.name,
@@ -80,14 +71,14 @@ pub async fn apply(
             let mut steps = Vec::new();
             let mut failed = false;
             for change in changes {
-                let outcome = if failed {
+                let outcome = if failed || cancel.is_cancelled() {
                     Outcome::NotAttempted
                 } else {
-                    match clients.get(&change.server) {
+                    match session.client(change.server()) {
                         None => {
-                            Outcome::Failed(format!("server {} is not connected", change.server))
+                            Outcome::Failed(format!("server {} is not connected", change.server()))
                         }
-                        Some(client) => match execute(client, clients, owner, change).await {
+                        Some(client) => match step(client, session, owner, change).await {
                             Ok(()) => Outcome::Done,
                             Err(e) => Outcome::Failed(e),
                         },
@@ -100,95 +91,80 @@ pub async fn apply(
                 };
                 on_step(&step);
                 steps.push(step);
+                crate::fault::point("apply.step");
             }
             progress.server_done(&server.name, !failed);
             steps
         })
     });
     let steps: Vec<Vec<Step>> = stream::iter(per_server)
-        .buffered(opts.parallelism.max(1))
+        .buffered(session.options().parallelism.max(1))
         .collect()
         .await;
     Report {
         steps: steps.into_iter().flatten().collect(),
+        interrupted: cancel.is_cancelled(),
     }
 }
 
-async fn execute(
-    client: &Client,
-    clients: &BTreeMap<String, Client>,
-    owner: &str,
-    c: &Change,
-) -> Result<(), String> {
-    let destination = c.destination.as_deref().unwrap_or_default();
-    match c.action {
-        Action::CreateNetwork => {
-            let spec = c.spec.as_ref().ok_or("the plan has no network spec")?;
-            client
-                .create_network(&c.network, spec, owner, destination)
-                .await
-                .map_err(|e| e.cause())
-        }
-        Action::RemoveNetwork => client
+async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Result<(), String> {
+    match c {
+        Change::CreateNetwork(c) => client
+            .create_network(&c.network, &c.spec, owner, &c.destination)
+            .await
+            .map_err(|e| e.cause()),
+        Change::RemoveNetwork(c) => client
             .remove_network(&c.network)
             .await
             .map_err(|e| e.cause()),
-        Action::ReplaceNetwork => replace(client, owner, c).await,
-        Action::Connect => {
-            let container = c
-                .container
-                .as_deref()
-                .ok_or("the plan names no container")?;
-            let aliases = c.aliases.as_deref().unwrap_or_default();
-            if let Some(old) = &c.live_aliases {
-                // Aliases cannot be edited in place: disconnect, then connect.
-                client
-                    .disconnect(&c.network, container)
-                    .await
-                    .map_err(|e| e.cause())?;
-                if let Err(e) = client.connect(&c.network, container, aliases).await {
-                    return Err(match client.connect(&c.network, container, old).await {
-                        Ok(()) => format!("{}; the old aliases were restored", e.cause()),
-                        Err(r) => format!(
-                            "{}; {container} is now disconnected from {} (restoring its old aliases failed: {})",
-                            e.cause(),
-                            c.network,
-                            r.cause()
-                        ),
-                    });
-                }
-                return Ok(());
-            }
-            client
-                .connect(&c.network, container, aliases)
-                .await
-                .map_err(|e| e.cause())
-        }
-        Action::Disconnect => {
-            let container = c
-                .container
-                .as_deref()
-                .ok_or("the plan names no container")?;
-            client
-                .disconnect(&c.network, container)
-                .await
-                .map_err(|e| e.cause())
-        }
-        Action::Clone => {
-            let spec = c.clone.as_ref().ok_or("the plan has no clone spec")?;
-            let source = clients
-                .get(&spec.source_server)
-                .ok_or_else(|| format!("source server {} is not connected", spec.source_server))?;
-            clone::run(source, client, owner, c, spec).await
+        Change::ReplaceNetwork(c) => replace(client, owner, c).await,
+        Change::Connect(c) => connect(client, c).await,
+        Change::Disconnect(c) => client
+            .disconnect(&c.network, &c.container)
+            .await
+            .map_err(|e| e.cause()),
+        Change::Clone(c) => {
+            let source = session.client(&c.clone.source_server).ok_or_else(|| {
+                format!("source server {} is not connected", c.clone.source_server)
+            })?;
+            clone::run(source, client, owner, c).await
         }
     }
+}
+
+/// Attaches a container; for an alias fix, disconnects and connects again
+/// (Docker cannot edit aliases in place) and restores the old aliases if
+/// the new ones fail.
+async fn connect(client: &Client, c: &Connect) -> Result<(), String> {
+    let Some(old) = &c.live_aliases else {
+        return client
+            .connect(&c.network, &c.container, &c.aliases)
+            .await
+            .map_err(|e| e.cause());
+    };
+    client
+        .disconnect(&c.network, &c.container)
+        .await
+        .map_err(|e| e.cause())?;
+    crate::fault::point("alias_fix.disconnected");
+    if let Err(e) = client.connect(&c.network, &c.container, &c.aliases).await {
+        return Err(match client.connect(&c.network, &c.container, old).await {
+            Ok(()) => format!("{}; the old aliases were restored", e.cause()),
+            Err(r) => format!(
+                "{}; {} is now disconnected from {} (restoring its old aliases failed: {})",
+                e.cause(),
+                c.container,
+                c.network,
+                r.cause()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Disconnect every attached container (remembering its aliases), recreate
 /// the network, reconnect them. On failure, says exactly what state is left.
-async fn replace(client: &Client, owner: &str, c: &Change) -> Result<(), String> {
-    let spec = c.spec.as_ref().ok_or("the plan has no network spec")?;
-    let destination = c.destination.as_deref().unwrap_or_default();
+async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(), String> {
     let mut saved: Vec<(String, Vec<String>)> = Vec::new();
     for a in &c.attached {
         let aliases = client
@@ -231,15 +207,18 @@ async fn replace(client: &Client, owner: &str, c: &Change) -> Result<(), String>
             });
         }
     }
+    crate::fault::point("replace.disconnected");
     let gone = format!("disconnected {} container(s)", saved.len());
     client
         .remove_network(&c.network)
         .await
         .map_err(|e| left(&gone, e, 0))?;
+    crate::fault::point("replace.removed");
     client
-        .create_network(&c.network, spec, owner, destination)
+        .create_network(&c.network, &c.spec, owner, &c.destination)
         .await
         .map_err(|e| left(&format!("{gone} and removed network {}", c.network), e, 0))?;
+    crate::fault::point("replace.created");
     for (i, (name, aliases)) in saved.iter().enumerate() {
         client
             .connect(&c.network, name, aliases)

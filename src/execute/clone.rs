@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::docker::{Client, ContainerCopy, DockerError};
+use crate::docker::{Client, ContainerCopy, DockerError, VolumeRename};
 use crate::live::labels;
-use crate::plan::{Change, CloneMember, CloneSpec};
+use crate::plan::{CloneMember, CloneResource};
 
-/// What this step has made so far, to undo on failure.
+/// What this step has created so far, to undo on failure.
 #[derive(Default)]
-struct Made<'a> {
+struct Created<'a> {
     containers: Vec<&'a CloneMember>,
     network: Option<String>,
 }
@@ -19,43 +19,39 @@ pub async fn run(
     source: &Client,
     target: &Client,
     owner: &str,
-    c: &Change,
-    spec: &CloneSpec,
+    c: &CloneResource,
 ) -> Result<(), String> {
-    let mut made = Made::default();
-    match make(source, target, owner, c, spec, &mut made).await {
+    let mut created = Created::default();
+    match make(source, target, owner, c, &mut created).await {
         Ok(()) => Ok(()),
-        Err(e) => Err(undo(target, made, e).await),
+        Err(e) => Err(undo(target, created, e).await),
     }
+}
+
+fn renames(m: &CloneMember) -> Vec<VolumeRename> {
+    m.volumes
+        .iter()
+        .map(|v| VolumeRename {
+            source: v.source.clone(),
+            target: v.target.clone(),
+        })
+        .collect()
 }
 
 async fn make<'a>(
     source: &Client,
     target: &Client,
     owner: &str,
-    c: &Change,
-    spec: &'a CloneSpec,
-    made: &mut Made<'a>,
+    c: &'a CloneResource,
+    created: &mut Created<'a>,
 ) -> Result<(), DockerError> {
-    let resource = c
-        .resource
-        .as_ref()
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
-    let kind = c
-        .resource
-        .as_ref()
-        .map(|r| r.kind.clone())
-        .unwrap_or_default();
+    let spec = &c.clone;
     let mut ours = BTreeMap::from([
         (labels::MANAGED.to_string(), "true".to_string()),
         (labels::OWNER.to_string(), owner.to_string()),
-        (
-            labels::DESTINATION.to_string(),
-            c.destination.clone().unwrap_or_default(),
-        ),
-        (labels::RESOURCE.to_string(), resource),
-        (labels::KIND.to_string(), kind),
+        (labels::DESTINATION.to_string(), c.destination.clone()),
+        (labels::RESOURCE.to_string(), c.resource.name.clone()),
+        (labels::KIND.to_string(), c.resource.kind.to_string()),
         (labels::CLONE_OF.to_string(), spec.source.name.clone()),
     ]);
     let volume_labels: BTreeMap<String, String> = ours
@@ -77,7 +73,7 @@ async fn make<'a>(
                 (labels::CLONE_OF.to_string(), spec.source.name.clone()),
             ]);
             if target.create_stack_network(&name, net_labels).await? {
-                made.network = Some(name.clone());
+                created.network = Some(name.clone());
             }
             ours.insert(labels::COMPOSE_PROJECT.to_string(), project.clone());
             name
@@ -101,18 +97,20 @@ async fn make<'a>(
         } else {
             &["com.docker.compose."]
         };
+        let volumes = renames(m);
         let copy = ContainerCopy {
             name: &m.target,
             network: &network,
             aliases,
             labels: ours.clone(),
             drop_labels: drop,
-            volumes: &m.volumes,
+            volumes: &volumes,
             volume_labels: volume_labels.clone(),
             keep_ports: m.dropped_ports.is_empty(),
         };
         target.create_copy(&info, &copy).await?;
-        made.containers.push(m);
+        created.containers.push(m);
+        crate::fault::point("clone.created");
     }
     if let Some(project) = &spec.target_project {
         if spec.connect_to_destination {
@@ -130,14 +128,14 @@ async fn make<'a>(
 
 /// Removes what the failed step made; the message says what failed and
 /// whether anything is left.
-async fn undo(target: &Client, made: Made<'_>, cause: DockerError) -> String {
+async fn undo(target: &Client, created: Created<'_>, cause: DockerError) -> String {
     let mut left = Vec::new();
-    for m in &made.containers {
-        if let Err(e) = target.remove_copy(&m.target, &m.volumes).await {
+    for m in &created.containers {
+        if let Err(e) = target.remove_copy(&m.target, &renames(m)).await {
             left.push(format!("container {} ({})", m.target, e.cause()));
         }
     }
-    if let Some(net) = &made.network {
+    if let Some(net) = &created.network {
         if let Err(e) = target.remove_network(net).await {
             left.push(format!("network {net} ({})", e.cause()));
         }

@@ -1,13 +1,14 @@
 //! The desired-config change between two commits, for pull-request
 //! previews: entities added, removed or changed (with the fields that
-//! changed), and a unified diff of each changed file.
+//! changed), and a unified diff of each changed file. Pure: two configs in,
+//! data out.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Address, Config, Selector, SourceFile};
+use super::{Address, Config, Selector, SourceFile};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ConfigDiff {
@@ -22,13 +23,58 @@ pub struct ConfigDiff {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct EntityChange {
-    /// `settings`, `server`, `destination`, `application`, `database`, `service`.
-    pub kind: String,
+    pub kind: EntityKind,
     pub name: String,
     pub change: ChangeKind,
     /// For `changed`: each field that differs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
+}
+
+/// The tables of a config, in the order berth lists them.
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Settings,
+    Server,
+    Destination,
+    Application,
+    Database,
+    /// A compose stack: a `[[service]]` table.
+    #[serde(rename = "service")]
+    Stack,
+}
+
+impl EntityKind {
+    /// The table's name as written in a config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Settings => "settings",
+            EntityKind::Server => "server",
+            EntityKind::Destination => "destination",
+            EntityKind::Application => "application",
+            EntityKind::Database => "database",
+            EntityKind::Stack => "service",
+        }
+    }
+}
+
+impl std::fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<super::ResourceKind> for EntityKind {
+    fn from(k: super::ResourceKind) -> Self {
+        match k {
+            super::ResourceKind::Application => EntityKind::Application,
+            super::ResourceKind::Database => EntityKind::Database,
+            super::ResourceKind::Stack => EntityKind::Stack,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -57,17 +103,17 @@ pub struct FileDiff {
 type Fields = BTreeMap<String, String>;
 
 /// Every entity of a config as comparable fields, by (kind, name).
-fn entities(c: &Config) -> BTreeMap<(String, String), Fields> {
+fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
     let mut out = BTreeMap::new();
-    let mut put = |kind: &str, name: &str, fields: Vec<(&str, Option<String>)>| {
+    let mut put = |kind: EntityKind, name: &str, fields: Vec<(&str, Option<String>)>| {
         let f: Fields = fields
             .into_iter()
             .filter_map(|(k, v)| Some((k.to_string(), v?)))
             .collect();
-        out.insert((kind.to_string(), name.to_string()), f);
+        out.insert((kind, name.to_string()), f);
     };
     put(
-        "settings",
+        EntityKind::Settings,
         "settings",
         vec![("owner", Some(c.owner.clone()))],
     );
@@ -84,12 +130,12 @@ fn entities(c: &Config) -> BTreeMap<(String, String), Fields> {
             f.push(("identity_file", identity_file.clone()));
             f.push(("known_hosts_file", known_hosts_file.clone()));
         }
-        put("server", &s.name, f);
+        put(EntityKind::Server, &s.name, f);
     }
     for d in &c.destinations {
         let labels = (!d.spec.labels.is_empty()).then(|| format!("{:?}", d.spec.labels));
         put(
-            "destination",
+            EntityKind::Destination,
             &d.name,
             vec![
                 ("server", Some(d.server.clone())),
@@ -109,7 +155,7 @@ fn entities(c: &Config) -> BTreeMap<(String, String), Fields> {
             Selector::Labels(l) => (None, Some(format!("{l:?}"))),
         };
         put(
-            r.kind.as_str(),
+            r.kind.into(),
             &r.name,
             vec![
                 ("destination", Some(r.destination.clone())),
@@ -120,9 +166,9 @@ fn entities(c: &Config) -> BTreeMap<(String, String), Fields> {
             ],
         );
     }
-    for s in &c.services {
+    for s in &c.stacks {
         put(
-            "service",
+            EntityKind::Stack,
             &s.name,
             vec![
                 ("destination", Some(s.destination.clone())),
@@ -152,9 +198,9 @@ pub fn diff(
     let (b, h) = (entities(base), entities(head));
     let mut changes = Vec::new();
     for ((kind, name), hf) in &h {
-        match b.get(&(kind.clone(), name.clone())) {
+        match b.get(&(*kind, name.clone())) {
             None => changes.push(EntityChange {
-                kind: kind.clone(),
+                kind: *kind,
                 name: name.clone(),
                 change: ChangeKind::Added,
                 fields: Vec::new(),
@@ -172,7 +218,7 @@ pub fn diff(
                     })
                     .collect();
                 changes.push(EntityChange {
-                    kind: kind.clone(),
+                    kind: *kind,
                     name: name.clone(),
                     change: ChangeKind::Changed,
                     fields,
@@ -183,14 +229,13 @@ pub fn diff(
     }
     for (kind, name) in b.keys().filter(|k| !h.contains_key(*k)) {
         changes.push(EntityChange {
-            kind: kind.clone(),
+            kind: *kind,
             name: name.clone(),
             change: ChangeKind::Removed,
             fields: Vec::new(),
         });
     }
-    let order = |k: &str| crate::config::TOP_LEVEL.iter().position(|x| *x == k);
-    changes.sort_by(|a, b| (order(&a.kind), &a.name).cmp(&(order(&b.kind), &b.name)));
+    changes.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
 
     let text = |files: &[SourceFile], path: &str| {
         files
@@ -235,69 +280,6 @@ pub fn diff(
     }
 }
 
-/// Marks in the plan's topology what the config change adds or changes,
-/// so a preview's diagram shows the change under review even where the live
-/// state already matches (an adopted network, an attachment made by hand).
-pub fn mark(topology: &mut crate::plan::Topology, diff: &ConfigDiff) {
-    use crate::plan::TopoState;
-    let state = |kind: &str, name: &str| {
-        diff.entities
-            .iter()
-            .find(|e| e.kind == kind && e.name == name)
-            .map(|e| match e.change {
-                ChangeKind::Added => TopoState::Added,
-                ChangeKind::Removed => TopoState::Removed,
-                ChangeKind::Changed => TopoState::Changed,
-            })
-    };
-    for s in &mut topology.servers {
-        for d in &mut s.destinations {
-            if d.state == TopoState::Unchanged {
-                d.state = state("destination", &d.name).unwrap_or(d.state);
-            }
-            for r in &mut d.resources {
-                if r.state == TopoState::Unchanged {
-                    r.state = state(&r.kind, &r.name).unwrap_or(r.state);
-                }
-            }
-        }
-    }
-}
-
-/// Untrusted heads (pull requests): every server is contacted with the base
-/// commit's address, socket, key and known-hosts file. Returns the notes to
-/// show and the servers that only the head names (never contacted).
-pub fn trust_base_servers(base: &Config, head: &mut Config) -> (Vec<String>, Vec<String>) {
-    let mut notes = Vec::new();
-    let mut skipped = Vec::new();
-    for s in &mut head.servers {
-        match base.server(&s.name) {
-            Some(b) => {
-                if b.address != s.address {
-                    notes.push(format!(
-                        "server {}: this change edits its connection ({} → {}); berth used the base commit's",
-                        s.name, b.address, s.address
-                    ));
-                    s.address = b.address.clone();
-                }
-            }
-            None => {
-                notes.push(format!(
-                    "server {} is new in this change: berth does not contact servers that only the head names",
-                    s.name
-                ));
-                skipped.push(s.name.clone());
-            }
-        }
-    }
-    notes.insert(
-        0,
-        "servers were contacted with the base commit's addresses, sockets and keys only"
-            .to_string(),
-    );
-    (notes, skipped)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,7 +302,7 @@ mod tests {
             "address = \"unix:///run/a.sock\"",
             "address = \"unix:///run/evil.sock\"",
         ) + "connect_to_predefined_networks = true\n[[server]]\nname = \"s2\"\naddress = \"ssh://root@198.51.100.7\"\n[[destination]]\nname = \"stg\"\nserver = \"s1\"\nnetwork = \"s\"\n";
-        let (mut head, hf) = cfg(&head_text);
+        let (head, hf) = cfg(&head_text);
         let d = diff(&base, &head, &bf, &hf);
         let got: Vec<(&str, &str, ChangeKind)> = d
             .entities
@@ -351,15 +333,5 @@ mod tests {
             "{}",
             d.files[0].unified
         );
-
-        let (notes, skipped) = trust_base_servers(&base, &mut head);
-        assert_eq!(skipped, ["s2"]);
-        assert_eq!(
-            head.servers[0].address.to_string(),
-            "unix:///run/a.sock",
-            "the base's address is used"
-        );
-        assert!(notes.iter().any(|n| n.contains("s2 is new")), "{notes:?}");
-        assert!(notes.iter().any(|n| n.contains("evil.sock")), "{notes:?}");
     }
 }

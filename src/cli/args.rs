@@ -1,0 +1,342 @@
+//! The command line: clap definitions of every command and its arguments.
+//! Values users type are checked here (durations have a maximum), so a bad
+//! one is a usage error, never a panic or a wrap.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ops::{Fleet, SourceSpec};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (for `plan`: nothing blocked)
+  1  error: bad config, unreachable server, Docker error
+  2  `plan --detailed-exitcode` found changes
+  3  the plan has blocked changes (`apply` then applies nothing)
+
+Examples:
+  berth validate --dir infra/           check the config, every error with file:line:col
+  berth plan                            what would change on every server
+  berth plan --format json > plan.json  the plan as data (schemas/plan.schema.json)
+  berth apply --yes                     apply without asking (CI, scripts)
+  berth plan --base origin/main --ref HEAD --format markdown
+                                        a pull-request comment: config change and plan
+  berth plan --out plan.json && berth apply plan.json
+                                        apply exactly what was reviewed, unless stale
+  berth hook install --git-dir /srv/git/infra.git --apply-on-push
+                                        check every push to main, apply accepted ones
+  berth import --server prod-1 > prod-1.toml
+                                        start from what runs there now";
+
+/// Keeps Docker hosts in the shape that a git repository describes.
+///
+/// Destinations (a Docker network on a server) and the assignment of
+/// applications, databases and compose stacks to them live as TOML files.
+/// berth reads the live Docker state of every server, prints a plan, and
+/// applies it.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config: syntax, unknown keys, references, names, subnets.
+    ///
+    /// Reports every problem at once, each with file:line:col and the
+    /// offending line. Contacts no server.
+    Validate(SourceArgs),
+    /// Show what berth would change on every server, and what it refuses to.
+    ///
+    /// Reads the live state of all servers concurrently (a fixed number of
+    /// Docker API calls per server) and compares it with the config.
+    Plan(PlanArgs),
+    /// Apply the plan: networks, attachments and clones, under server locks.
+    ///
+    /// Plans first, shows the plan, and asks for confirmation on a terminal.
+    /// Applies nothing when anything is blocked (exit 3) or any server did
+    /// not answer (exit 1).
+    Apply(ApplyArgs),
+    /// Git push hooks: reject bad pushes, apply good ones.
+    Hook(HookArgs),
+    /// Print TOML for what runs on a declared server now.
+    ///
+    /// Destinations for its user-defined networks (not compose per-stack
+    /// networks), applications and databases for containers on them (by
+    /// `coolify.type`), services for compose projects. Planning the output
+    /// against the same server shows no changes.
+    Import(ImportArgs),
+    /// Break a server's lock left behind by a berth that is gone.
+    ///
+    /// `apply` locks each server it changes (a `berth-lock` volume on the
+    /// daemon, naming its holder and start time) and releases it on every
+    /// exit path; a killed process can leave one behind.
+    Unlock(UnlockArgs),
+    /// Print the JSON schema of the config or of the plan.
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+    /// Print a shell completion script, e.g. `berth completions bash > /etc/bash_completion.d/berth`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    /// `schemas/berth.schema.json`: one config file.
+    Config,
+    /// `schemas/plan.schema.json`: `berth plan --format json`.
+    Plan,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct FleetArgs {
+    /// Servers read or changed at once (protects sshd's MaxStartups).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// How long one Docker API call may take before its server counts as
+    /// failed, e.g. `30s`, `2m` (at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
+    pub timeout: Duration,
+}
+
+impl FleetArgs {
+    pub fn fleet(self) -> Fleet {
+        Fleet {
+            parallelism: usize::from(self.parallelism),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// A human duration (`90s`, `5m`, `1h 30m`) no longer than `max`.
+fn duration_at_most(s: &str, max: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 30s, 5m or 1h ({e})"))?;
+    if d > max {
+        return Err(format!(
+            "{s} is longer than the maximum, {}",
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
+}
+
+/// `--lock-timeout`: at most a day.
+fn lock_timeout(s: &str) -> Result<Duration, String> {
+    duration_at_most(s, Duration::from_secs(24 * 3600))
+}
+
+/// `--timeout`: at least a second (Docker API timeouts are whole seconds),
+/// at most an hour.
+fn api_timeout(s: &str) -> Result<Duration, String> {
+    let d = duration_at_most(s, Duration::from_secs(3600))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{s} is shorter than the minimum, 1s"));
+    }
+    Ok(d)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Directory whose *.toml files (recursively, skipping hidden directories
+    /// and target/) make up the config. With --ref: a directory of the tree.
+    #[arg(long, short = 'd', value_name = "D", default_value = ".")]
+    pub dir: PathBuf,
+    /// Git repository to read the config from (bare ones too); default: the
+    /// repository around the current directory when --ref is given.
+    #[arg(long, value_name = "R")]
+    pub repo: Option<PathBuf>,
+    /// Read the config from this revision's tree instead of the working tree:
+    /// `main`, `origin/main`, `HEAD~2`, a commit id, any revspec git accepts.
+    #[arg(long = "ref", value_name = "REV")]
+    pub rev: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn spec(&self) -> SourceSpec {
+        SourceSpec {
+            dir: self.dir.clone(),
+            repo: self.repo.clone(),
+            rev: self.rev.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped per server, for people.
+    Human,
+    /// The plan as data, for scripts (schemas/plan.schema.json).
+    Json,
+    /// A pull-request comment (GitHub/GitLab flavoured).
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Exit 2 when the plan has changes (0: none, 3: blocked, 1: error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub choices: Choices,
+    /// Pull-request preview: add the config change from this revision to
+    /// the head (--ref, or the working tree), and contact servers only with
+    /// the base's addresses and keys.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Also save the plan, with a fingerprint of the live state it saw, for
+    /// `berth apply FILE`.
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The declared `[[server]]` to read.
+    #[arg(long, value_name = "NAME")]
+    pub server: String,
+    /// How long one Docker API call may take (at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub command: HookCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Validate and plan the pushed commit of the watched branch; reject the
+    /// push when the config is invalid, a server cannot be read, or a change
+    /// is blocked. Reads git's `<old> <new> <ref>` lines on stdin; sees the
+    /// pushed objects in git's quarantine.
+    PreReceive(ReceiveArgs),
+    /// Apply the pushed commit of the watched branch under the server locks
+    /// and print the result to the pusher.
+    PostReceive(ReceiveArgs),
+    /// Write the hook scripts into a repository that receives pushes.
+    Install(InstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// The branch whose pushes are checked (and applied); others pass.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The config directory inside the tree.
+    #[arg(long, short = 'd', value_name = "D", default_value = ".")]
+    pub dir: PathBuf,
+    /// The repository (default: $GIT_DIR, as git sets it for hooks).
+    #[arg(long, value_name = "R")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// post-receive: how long to wait for another berth's server lock (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = lock_timeout)]
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The repository's git directory (a bare repository, or `.git`).
+    #[arg(long, value_name = "G")]
+    pub git_dir: PathBuf,
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The config directory inside the tree.
+    #[arg(long, short = 'd', value_name = "D", default_value = ".")]
+    pub dir: PathBuf,
+    /// Also install post-receive, which applies each accepted push.
+    #[arg(long)]
+    pub apply_on_push: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The declared `[[server]]` whose lock to break.
+    #[arg(long, value_name = "NAME")]
+    pub server: String,
+    /// How long one Docker API call may take (at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `plan --out`: apply exactly it, unless the live state
+    /// changed since (then refuse, naming what changed).
+    #[arg(value_name = "PLANFILE")]
+    pub planfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// How long to wait for another berth's lock on a server, e.g. `30s`,
+    /// `5m` (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = lock_timeout)]
+    pub lock_timeout: Duration,
+    /// Apply without asking. Required when stdin is not a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub choices: Choices,
+}
+
+/// What the planner may do (shared by `plan` and `apply`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct Choices {
+    /// Recreate networks whose immutable properties changed even while
+    /// containers are attached: they are disconnected and reconnected with
+    /// their aliases (`plan`: preview it).
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Refuse to stream images between servers for clones: such clones are
+    /// blocked instead.
+    #[arg(long)]
+    pub no_image_transfer: bool,
+}
+
+impl Choices {
+    pub fn options(self) -> crate::plan::Options {
+        crate::plan::Options {
+            allow_replace: self.allow_replace,
+            no_image_transfer: self.no_image_transfer,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_have_a_maximum_and_never_wrap() {
+        assert_eq!(lock_timeout("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(lock_timeout("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(lock_timeout("25h").unwrap_err().contains("maximum"));
+        assert!(lock_timeout("18446744073709551615s").is_err());
+        assert!(lock_timeout("307445734561825861m").is_err());
+        assert!(lock_timeout("soon").unwrap_err().contains("not a duration"));
+        assert!(api_timeout("500ms").unwrap_err().contains("minimum"));
+    }
+}

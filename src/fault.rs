@@ -1,0 +1,56 @@
+//! Fault points for the fault tests. Built with the `fault-injection`
+//! feature, `BERTH_FAULT=<point>[@<n>]:<action>[,…]` makes berth act at the
+//! n-th time (default: the first) it reaches a named point: `panic`, `kill`
+//! (SIGKILL itself, as an OOM killer or a closed laptop would) or `hang`.
+//! Without the feature every point compiles to nothing; release builds
+//! lack it.
+
+/// Reached a named point: act if `BERTH_FAULT` asks for it.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn point(_name: &str) {}
+
+/// Reached a named point: act if `BERTH_FAULT` asks for it.
+#[cfg(feature = "fault-injection")]
+pub fn point(name: &str) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    static HITS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+    let Ok(spec) = std::env::var("BERTH_FAULT") else {
+        return;
+    };
+    let hit = {
+        let mut hits = HITS.lock().unwrap_or_else(|p| p.into_inner());
+        let n = hits
+            .get_or_insert_with(HashMap::new)
+            .entry(name.to_string())
+            .or_insert(0);
+        *n += 1;
+        *n
+    };
+    for entry in spec.split(',') {
+        let Some((at, action)) = entry.trim().split_once(':') else {
+            continue;
+        };
+        let (point, nth) = match at.split_once('@') {
+            Some((p, n)) => (p, n.parse().unwrap_or(1)),
+            None => (at, 1),
+        };
+        if point != name || nth != hit {
+            continue;
+        }
+        eprintln!("berth: fault injected at {name} (hit {hit}): {action}");
+        match action {
+            "panic" => panic!("fault injected at {name}"),
+            // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+            "kill" => unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            },
+            "hang" => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            other => eprintln!("berth: unknown fault action `{other}`"),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `apply`: lock and read every server, plan (or take a saved plan that is
+//! still fresh), refuse when anything is blocked, erroneous or unread, ask,
+//! apply, report every step. Locks are held from before each server is read
+//! until the run ends, whichever way it ends.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::load::SourceSpec;
+use super::{CancellationToken, Error, Fleet, Progress, Report, Step};
+use crate::plan::Plan;
+
+/// What to apply, and how.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    pub source: SourceSpec,
+    /// A plan saved by `plan --out`: apply exactly it, unless stale.
+    pub planfile: Option<PathBuf>,
+    pub choices: crate::plan::Options,
+    pub fleet: Fleet,
+    /// How long to wait for another berth's lock on a server.
+    pub lock_timeout: Duration,
+}
+
+/// Who watches an apply: progress, the plan before anything happens, the
+/// confirmation, and each step as it finishes.
+pub trait ApplyObserver: Progress {
+    /// The plan about to be applied (or refused).
+    fn planned(&self, plan: &Plan);
+    /// Whether to apply `plan`; `Err` when no one can be asked.
+    fn confirm(&self, plan: &Plan) -> Result<bool, String>;
+    /// A step finished.
+    fn step(&self, step: &Step);
+}
+
+/// Why nothing was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// These servers could not be read.
+    Unreadable(Vec<String>),
+    /// The plan has this many errors (conflicts berth will not resolve).
+    Errors(usize),
+    /// This many changes are blocked.
+    Blocked(usize),
+    /// Confirmation was needed but no one could be asked.
+    Unconfirmed(String),
+}
+
+#[derive(Debug)]
+pub enum ApplyOutcome {
+    Refused(Refusal),
+    /// The servers already match the config.
+    NothingToDo,
+    /// The user said no.
+    Declined,
+    Done(Report),
+}
+
+/// The plan, what became of it, and the locks that could not be released.
+#[derive(Debug)]
+pub struct Applied {
+    pub plan: Plan,
+    pub outcome: ApplyOutcome,
+    /// Servers whose lock could not be released, with why.
+    pub unreleased: Vec<(String, String)>,
+}
+
+pub async fn apply(
+    req: &ApplyRequest,
+    observer: &dyn ApplyObserver,
+    cancel: &CancellationToken,
+) -> Result<Applied, Error> {
+    let saved = req
+        .planfile
+        .as_deref()
+        .map(super::saved::read)
+        .transpose()?;
+    // A saved plan names where its config came from: read the same.
+    let source = match &saved {
+        Some(p) => super::saved::source_of(&req.source, p),
+        None => req.source.clone(),
+    };
+    let loaded = super::load(&source)?;
+    if let Some(p) = &saved {
+        super::saved::check_source(p, &loaded)?;
+    }
+    let mut session = req.fleet.session(cancel);
+    let live = session
+        .read(&loaded.config, Some(req.lock_timeout), observer)
+        .await?;
+    let plan = match saved {
+        Some(saved) => {
+            super::saved::check_fresh(&loaded.config, &saved, &live)?;
+            saved
+        }
+        None => super::plan::build(
+            &loaded.config,
+            &live,
+            req.choices,
+            loaded.source,
+            loaded.warnings,
+        ),
+    };
+    observer.planned(&plan);
+    let outcome = match gate(&plan) {
+        Some(refusal) => ApplyOutcome::Refused(refusal),
+        None if !plan.has_changes() => ApplyOutcome::NothingToDo,
+        None => match observer.confirm(&plan) {
+            _ if cancel.is_cancelled() => return Err(Error::Interrupted),
+            Ok(false) => ApplyOutcome::Declined,
+            Err(why) => ApplyOutcome::Refused(Refusal::Unconfirmed(why)),
+            Ok(true) => ApplyOutcome::Done(
+                crate::execute::execute(&plan, &loaded.config.owner, &session, observer, &|s| {
+                    observer.step(s)
+                })
+                .await,
+            ),
+        },
+    };
+    let unreleased = session.close().await;
+    Ok(Applied {
+        plan,
+        outcome,
+        unreleased,
+    })
+}
+
+/// Why a plan must not be applied: a server unread, an error, a block.
+fn gate(plan: &Plan) -> Option<Refusal> {
+    let unread: Vec<String> = plan.failed_servers().map(|s| s.name.clone()).collect();
+    if !unread.is_empty() {
+        Some(Refusal::Unreadable(unread))
+    } else if !plan.errors.is_empty() {
+        Some(Refusal::Errors(plan.errors.len()))
+    } else if plan.blocked() > 0 {
+        Some(Refusal::Blocked(plan.blocked()))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,72 @@
+//! Source → validated config: the config files (working tree or git
+//! objects), checked together with the compose files they name.
+
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use crate::config::{Config, SourceFile};
+use crate::plan::{SourceInfo, Warning, WarningCode};
+use crate::source::SourceError;
+
+/// Where to read a config: a directory of the working tree, or of the tree
+/// of a git revision (`rev`, in `repo` or the repository around the current
+/// directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    pub dir: PathBuf,
+    pub repo: Option<PathBuf>,
+    pub rev: Option<String>,
+}
+
+/// A validated config, where it came from, and warnings about it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub source: SourceInfo,
+    pub warnings: Vec<Warning>,
+    /// The config files as read (for `--base` diffs).
+    pub files: Vec<SourceFile>,
+}
+
+/// Reads and validates the config and the compose files it names.
+pub fn load(spec: &SourceSpec) -> Result<Loaded, Error> {
+    let read = if spec.repo.is_none() && spec.rev.is_none() {
+        crate::source::worktree(&spec.dir)
+    } else {
+        crate::source::GitRepo::open(spec.repo.as_deref().unwrap_or(Path::new(".")))
+            .and_then(|repo| repo.load(spec.rev.as_deref().unwrap_or("HEAD"), &spec.dir))
+    };
+    let loaded = read.map_err(|error| {
+        let hint = match error {
+            SourceError::Git(_) => {
+                "check --repo, and that --ref names a commit there (`git -C <repo> rev-parse <ref>`)"
+            }
+            _ => {
+                "point --dir at the directory holding your berth *.toml files (with --ref: a directory of the tree)"
+            }
+        };
+        Error::Source { error, hint }
+    })?;
+    check(loaded).map_err(Error::Config)
+}
+
+/// Validates loaded config files and the compose files they name.
+pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, crate::diag::Diagnostics> {
+    let config = crate::config::load(&loaded.files)?;
+    let compose = crate::compose::check(&config, &|p| loaded.read(p), &loaded.files)?;
+    let warnings = compose
+        .into_iter()
+        .map(|w| Warning {
+            code: WarningCode::ComposeDefinesNetworks,
+            message: w.message,
+            file: Some(w.file),
+            server: None,
+        })
+        .collect();
+    Ok(Loaded {
+        config,
+        source: loaded.info,
+        warnings,
+        files: loaded.files,
+    })
+}

@@ -1,0 +1,133 @@
+//! The operations every front end calls: the CLI's commands, the git hooks
+//! and long-running loops. Each takes plain requests, returns data and typed
+//! errors, and never prints; progress, confirmation and step reports go
+//! through the observer traits the caller implements. A run's connections,
+//! tunnels and locks belong to its [`Session`](crate::session::Session).
+
+mod apply;
+mod import;
+mod load;
+mod plan;
+mod preview;
+mod saved;
+mod unlock;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use apply::{Applied, ApplyObserver, ApplyOutcome, ApplyRequest, Refusal, apply};
+pub use import::import;
+pub use load::{Loaded, SourceSpec, check, load};
+pub use plan::{PlanRequest, Planned, assemble, plan};
+pub use preview::{Preview, compare};
+pub use unlock::{Unlocked, unlock};
+
+pub use crate::execute::{Outcome, Report, Step};
+pub use crate::session::{Interrupted, Progress, Quiet};
+pub use tokio_util::sync::CancellationToken;
+
+use crate::diag::Diagnostics;
+
+/// How a run reaches the fleet.
+#[derive(Debug, Clone, Copy)]
+pub struct Fleet {
+    /// Servers read or changed at once.
+    pub parallelism: usize,
+    /// How long one Docker API call may take.
+    pub timeout: Duration,
+}
+
+impl Fleet {
+    fn session(self, cancel: &CancellationToken) -> crate::session::Session {
+        crate::session::Session::new(
+            crate::session::Options {
+                parallelism: self.parallelism,
+                timeout: self.timeout,
+            },
+            cancel.clone(),
+        )
+    }
+}
+
+/// Why an operation could not do its job.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config could not be read (no directory, no files, a git error).
+    #[error("{error}")]
+    Source {
+        error: crate::source::SourceError,
+        hint: &'static str,
+    },
+    /// The config (or a compose file it names) is invalid: every problem,
+    /// located.
+    #[error("the config has {} problem(s)", .0.errors.len())]
+    Config(Diagnostics),
+    /// `--base` names no readable config.
+    #[error("{message}")]
+    Base { message: String, hint: String },
+    /// The base of a preview is invalid, so its servers cannot be trusted.
+    #[error("the base revision {rev} has an invalid config (above): its servers cannot be trusted")]
+    InvalidBase {
+        rev: String,
+        diagnostics: Diagnostics,
+    },
+    #[error("no server named `{name}` in the config")]
+    UnknownServer { name: String, known: Vec<String> },
+    /// A single-server operation failed on its server.
+    #[error("server {server}: {message}")]
+    Server {
+        server: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// A saved plan that cannot be applied.
+    #[error("{message}")]
+    SavedPlan { message: String, hint: String },
+    #[error("cannot write {}: {cause}", path.display())]
+    Write {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// Cancelled (Ctrl-C, SIGTERM): locks released, nothing more done.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Source { hint, .. } => Some(hint.to_string()),
+            Error::Base { hint, .. } | Error::SavedPlan { hint, .. } => Some(hint.clone()),
+            Error::UnknownServer { known, .. } => {
+                Some(format!("declared servers: {}", known.join(", ")))
+            }
+            Error::Server { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+
+    /// The located problems, for errors about the config itself.
+    pub fn diagnostics(&self) -> Option<&Diagnostics> {
+        match self {
+            Error::Config(d) | Error::InvalidBase { diagnostics: d, .. } => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl From<Interrupted> for Error {
+    fn from(_: Interrupted) -> Self {
+        Error::Interrupted
+    }
+}
+
+impl Error {
+    fn server(server: &str, e: &crate::docker::DockerError) -> Error {
+        Error::Server {
+            server: server.to_string(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Saved plans (`plan --out`, `apply PLANFILE`): what a saved plan records,
+//! how it is read back (it is untrusted input), and the checks that refuse
+//! one that no longer describes what would be applied.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::Error;
+use super::load::{Loaded, SourceSpec};
+use crate::config::Config;
+use crate::live::LiveState;
+use crate::plan::{FORMAT_VERSION, Plan, SourceKind};
+
+/// The berth version that writes and reads saved plans.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn invalid(message: String) -> Error {
+    Error::SavedPlan {
+        message,
+        hint: "make one with `berth plan --out FILE`".to_string(),
+    }
+}
+
+/// Records what `apply PLANFILE` checks, and writes the plan.
+pub fn save(plan: &mut Plan, config: &Config, live: &LiveState, path: &Path) -> Result<(), Error> {
+    plan.owner = Some(config.owner.clone());
+    plan.berth_version = Some(VERSION.to_string());
+    plan.fingerprints = live
+        .servers
+        .iter()
+        .filter_map(|(name, s)| {
+            Some((
+                name.clone(),
+                crate::plan::fingerprint(config, name, s.as_ref().ok()?),
+            ))
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(plan).expect("a plan serializes");
+    std::fs::write(path, text).map_err(|cause| Error::Write {
+        path: path.to_path_buf(),
+        cause,
+    })
+}
+
+/// Reads a saved plan: its version first, then the whole of it, strictly.
+pub fn read(path: &Path) -> Result<Plan, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| invalid(format!("{} is not a berth plan: {e}", path.display())))?;
+    let format = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64);
+    if format != Some(u64::from(FORMAT_VERSION)) {
+        return Err(invalid(format!(
+            "{} has format_version {}; this berth reads {FORMAT_VERSION}",
+            path.display(),
+            format.map_or("none".to_string(), |v| v.to_string())
+        )));
+    }
+    match value
+        .get("berth_version")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(v) if v == VERSION => {}
+        other => {
+            return Err(Error::SavedPlan {
+                message: format!(
+                    "{} was saved by another berth version ({}); this is berth {VERSION}",
+                    path.display(),
+                    other.unwrap_or("unknown")
+                ),
+                hint:
+                    "plan again with this berth (`berth plan --out FILE`) and review the new plan"
+                        .to_string(),
+            });
+        }
+    }
+    let plan: Plan = serde_json::from_value(value)
+        .map_err(|e| invalid(format!("{} is not a berth plan: {e}", path.display())))?;
+    if plan.fingerprints.is_empty() {
+        return Err(invalid(format!(
+            "{} has no live-state fingerprints: it was not saved with `plan --out`",
+            path.display()
+        )));
+    }
+    Ok(plan)
+}
+
+/// The config source a saved plan was made from, for what flags leave open.
+pub fn source_of(spec: &SourceSpec, plan: &Plan) -> SourceSpec {
+    let git = plan.source.kind == SourceKind::Git;
+    let dir = if spec.dir != Path::new(".") {
+        spec.dir.clone()
+    } else {
+        plan.source
+            .path
+            .clone()
+            .unwrap_or_else(|| ".".into())
+            .into()
+    };
+    SourceSpec {
+        dir,
+        repo: spec
+            .repo
+            .clone()
+            .or_else(|| plan.source.repo.clone().filter(|_| git).map(Into::into)),
+        rev: spec
+            .rev
+            .clone()
+            .or_else(|| plan.source.commit.clone().filter(|_| git)),
+    }
+}
+
+/// The config read now must be the one the plan was made from.
+pub fn check_source(saved: &Plan, loaded: &Loaded) -> Result<(), Error> {
+    if saved.source.commit.is_some() && saved.source.commit != loaded.source.commit {
+        return Err(Error::SavedPlan {
+            message: format!(
+                "the plan was made from commit {}, but the config read now is at {}",
+                saved.source.commit.as_deref().unwrap_or("?"),
+                loaded
+                    .source
+                    .commit
+                    .as_deref()
+                    .unwrap_or("the working tree")
+            ),
+            hint: "apply the plan from the same commit (--ref), or make a new plan".to_string(),
+        });
+    }
+    if let Some(owner) = &saved.owner {
+        if *owner != loaded.config.owner {
+            return Err(Error::SavedPlan {
+                message: format!(
+                    "the plan was made for owner `{owner}`, the config says `{}`",
+                    loaded.config.owner
+                ),
+                hint: "apply it with the config it was made from".to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a plan made stale since it was saved, naming what changed.
+pub fn check_fresh(config: &Config, saved: &Plan, live: &LiveState) -> Result<(), Error> {
+    let stale = stale(config, &saved.fingerprints, live);
+    if stale.is_empty() {
+        return Ok(());
+    }
+    Err(Error::SavedPlan {
+        message: format!(
+            "the saved plan is stale, nothing applied; the live state changed since it was made:\n  {}",
+            stale.join("\n  ")
+        ),
+        hint: "run `berth plan --out FILE` again and review the new plan".to_string(),
+    })
+}
+
+/// What changed on each server since the saved plan was made.
+fn stale(
+    config: &Config,
+    fingerprints: &BTreeMap<String, BTreeMap<String, String>>,
+    live: &LiveState,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (server, then) in fingerprints {
+        match live.servers.get(server) {
+            Some(Ok(snapshot)) => {
+                let now = crate::plan::fingerprint(config, server, snapshot);
+                for what in crate::live::fingerprint_changes(then, &now) {
+                    out.push(format!("server {server}: {what}"));
+                }
+            }
+            _ => out.push(format!("server {server}: could not be read now")),
+        }
+    }
+    out
+}

@@ -1,0 +1,325 @@
+//! A run's resources, owned by one value: the connection (and SSH tunnel)
+//! of every server it reached and the server locks it holds. Dropping a
+//! [`Session`] — a normal return, an error, a panic unwinding, a cancelled
+//! run — releases every lock it took and closes every tunnel; nothing about
+//! them lives in a static.
+//!
+//! Reading the fleet is two rounds, servers concurrently (at most
+//! `parallelism` at once): the list calls of every server (each server's
+//! lock first, when asked), then the few inspections the whole picture
+//! calls for (aliases to compare, clone sources, what depends on a network
+//! being removed).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::stream::{self, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Server};
+use crate::docker::{Client, Connection, DockerError, LockHolder};
+use crate::live::{LiveState, Snapshot};
+
+/// Per-server progress, for spinners.
+pub trait Progress: Sync {
+    fn server_started(&self, server: &str, doing: &str);
+    fn server_done(&self, server: &str, ok: bool);
+}
+
+/// No progress display.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn server_started(&self, _: &str, _: &str) {}
+    fn server_done(&self, _: &str, _: bool) {}
+}
+
+/// How a session reaches servers.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Servers read or changed at once (protects sshd's MaxStartups).
+    pub parallelism: usize,
+    /// How long one Docker API call may take.
+    pub timeout: Duration,
+}
+
+/// The run was cancelled (Ctrl-C, SIGTERM) before it finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Connections, tunnels and locks of one run.
+pub struct Session {
+    connections: BTreeMap<String, Connection>,
+    /// Servers whose lock this session may hold: recorded before the lock
+    /// is asked for, so a lock taken by a request whose answer never came
+    /// is still released (release removes only a lock with our token).
+    locks: Mutex<BTreeSet<String>>,
+    holder: LockHolder,
+    options: Options,
+    cancel: CancellationToken,
+}
+
+impl Session {
+    pub fn new(options: Options, cancel: CancellationToken) -> Session {
+        Session {
+            connections: BTreeMap::new(),
+            locks: Mutex::new(BTreeSet::new()),
+            holder: holder(),
+            options,
+            cancel,
+        }
+    }
+
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// The token that cancels this run.
+    pub fn cancel(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// The client of a server this session reached.
+    pub fn client(&self, server: &str) -> Option<&Client> {
+        self.connections.get(server).map(|c| &c.client)
+    }
+
+    /// Reads every server of `config`: each server's networks and
+    /// containers, then the inspections the plan needs. With `lock`, each
+    /// server's lock is taken first (waiting up to that long for another
+    /// holder). A server that fails is an `Err` in the live state; the
+    /// others are read all the same.
+    pub async fn read(
+        &mut self,
+        config: &Config,
+        lock: Option<Duration>,
+        progress: &dyn Progress,
+    ) -> Result<LiveState, Interrupted> {
+        let cancel = self.cancel.clone();
+        tokio::select! {
+            live = self.read_all(config, lock, progress) => Ok(live),
+            _ = cancel.cancelled() => Err(Interrupted),
+        }
+    }
+
+    async fn read_all(
+        &mut self,
+        config: &Config,
+        lock: Option<Duration>,
+        progress: &dyn Progress,
+    ) -> LiveState {
+        let parallelism = self.options.parallelism.max(1);
+        let mut live = LiveState::default();
+        for s in &config.servers {
+            progress.server_started(&s.name, "reading");
+        }
+        // Round 0: connect to the servers not reached yet.
+        let timeout = self.options.timeout;
+        let opens = config
+            .servers
+            .iter()
+            .filter(|s| !self.connections.contains_key(&s.name))
+            .map(|s| async move { (s.name.clone(), crate::docker::connect(s, timeout).await) });
+        let opened: Vec<_> = stream::iter(opens)
+            .buffer_unordered(parallelism)
+            .collect()
+            .await;
+        for (name, result) in opened {
+            match result {
+                Ok(connection) => {
+                    self.connections.insert(name, connection);
+                }
+                Err(e) => {
+                    progress.server_done(&name, false);
+                    live.servers.insert(name, Err(e.full()));
+                }
+            }
+        }
+        // Round 1: locks, then the list calls.
+        let this = &*self;
+        let reads = config
+            .servers
+            .iter()
+            .filter(|s| this.connections.contains_key(&s.name))
+            .map(|s| async move {
+                let result = this.read_one(config, s, lock).await;
+                progress.server_done(&s.name, result.is_ok());
+                (s.name.clone(), result)
+            });
+        let results: Vec<_> = stream::iter(reads)
+            .buffer_unordered(parallelism)
+            .collect()
+            .await;
+        for (name, result) in results {
+            live.servers.insert(name, result.map_err(|e| e.full()));
+        }
+        // Round 2: the inspections the whole picture calls for.
+        let wanted: Vec<(String, Vec<String>)> = live
+            .servers
+            .iter()
+            .filter(|(_, s)| s.is_ok())
+            .map(|(name, _)| {
+                let names = crate::plan::inspections(config, name, &live);
+                (name.clone(), names.into_iter().collect::<Vec<_>>())
+            })
+            .filter(|(_, names)| !names.is_empty())
+            .collect();
+        let inspections = wanted.into_iter().filter_map(|(name, names)| {
+            let client = this.client(&name)?.clone();
+            Some(async move { (name, client.inspect_many(names).await) })
+        });
+        let details: Vec<_> = stream::iter(inspections)
+            .buffer_unordered(parallelism)
+            .collect()
+            .await;
+        for (name, result) in details {
+            match result {
+                Ok(details) => {
+                    if let Some(Ok(snapshot)) = live.servers.get_mut(&name) {
+                        snapshot.enrich(details);
+                    }
+                }
+                Err(e) => {
+                    live.servers.insert(name, Err(e.full()));
+                }
+            }
+        }
+        live
+    }
+
+    async fn read_one(
+        &self,
+        config: &Config,
+        server: &Server,
+        lock: Option<Duration>,
+    ) -> Result<Snapshot, DockerError> {
+        let client = self
+            .client(&server.name)
+            .ok_or_else(|| DockerError::Api {
+                what: format!("read server {}", server.name),
+                cause: "not connected".to_string(),
+            })?
+            .clone();
+        if let Some(wait) = lock {
+            self.lock(&client, &server.name, wait).await?;
+        }
+        crate::fault::point("read.server");
+        client
+            .snapshot(crate::plan::needs_images(config, &server.name))
+            .await
+    }
+
+    /// Takes the lock of one server, waiting up to `wait` for its holder.
+    async fn lock(&self, client: &Client, server: &str, wait: Duration) -> Result<(), DockerError> {
+        let started = Instant::now();
+        self.locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(server.to_string());
+        loop {
+            match client.try_lock(&self.holder).await? {
+                Ok(()) => return Ok(()),
+                Err(holder) if started.elapsed() >= wait => {
+                    return Err(DockerError::Locked {
+                        server: server.to_string(),
+                        holder: holder.to_string(),
+                    });
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    /// Releases every lock this session took. Returns the servers whose
+    /// lock could not be released, with why.
+    pub async fn release(&self) -> Vec<(String, String)> {
+        let servers: Vec<String> =
+            std::mem::take(&mut *self.locks.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .collect();
+        let token = self.holder.token.as_str();
+        let releases = servers.into_iter().filter_map(|server| {
+            let client = self.client(&server)?.clone();
+            Some(async move { (server, client.unlock(Some(token)).await) })
+        });
+        stream::iter(releases)
+            .buffer_unordered(self.options.parallelism.max(1))
+            .filter_map(|(server, result)| async move { result.err().map(|e| (server, e.full())) })
+            .collect()
+            .await
+    }
+
+    /// Releases every lock, then closes every connection.
+    pub async fn close(self) -> Vec<(String, String)> {
+        let failed = self.release().await;
+        drop(self);
+        failed
+    }
+}
+
+impl Drop for Session {
+    /// The safety net when a run ends without `close` (an error path, a
+    /// panic, a cancelled future): release the locks from a thread of its
+    /// own with a fresh runtime, whatever state the caller's runtime is in,
+    /// then let the connections (and tunnels) drop.
+    fn drop(&mut self) {
+        let servers = std::mem::take(&mut *self.locks.lock().unwrap_or_else(|p| p.into_inner()));
+        if servers.is_empty() {
+            return;
+        }
+        let clients: Vec<(String, Client)> = servers
+            .into_iter()
+            .filter_map(|s| Some((s.clone(), self.client(&s)?.clone())))
+            .collect();
+        let token = self.holder.token.clone();
+        let released = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let mut failed = Vec::new();
+            for (server, client) in clients {
+                let result = match client.reopen() {
+                    Ok(c) => rt.block_on(c.unlock(Some(&token))).map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = result {
+                    failed.push(format!("{server}: {}", e.full()));
+                }
+            }
+            Ok::<_, String>(failed)
+        })
+        .join();
+        // Nobody is left to hand this to: the run is ending abnormally.
+        match released {
+            Ok(Ok(failed)) if failed.is_empty() => {}
+            Ok(Ok(failed)) => eprintln!(
+                "berth: could not release the lock of {}; run `berth unlock --server NAME`",
+                failed.join("; ")
+            ),
+            Ok(Err(e)) => eprintln!("berth: could not release server locks: {e}"),
+            Err(_) => eprintln!("berth: could not release server locks"),
+        }
+    }
+}
+
+/// This process, as a lock holder.
+fn holder() -> LockHolder {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    LockHolder {
+        holder: format!("{user}@{host}"),
+        pid: std::process::id(),
+        since: now.as_secs(),
+        token: format!("{}-{}-{}", host, std::process::id(), now.as_nanos()),
+    }
+}
