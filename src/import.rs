@@ -31,7 +31,7 @@ pub fn inspections(live: &Snapshot) -> Vec<String> {
         .collect()
 }
 
-fn q(s: &str) -> String {
+fn toml_string(s: &str) -> String {
     // JSON string escapes are a subset of TOML basic-string escapes.
     serde_json::to_string(s).expect("a string serializes")
 }
@@ -39,13 +39,13 @@ fn q(s: &str) -> String {
 fn inline_table(m: &BTreeMap<String, String>) -> String {
     let kv: Vec<String> = m
         .iter()
-        .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+        .map(|(k, v)| format!("{} = {}", toml_string(k), toml_string(v)))
         .collect();
     format!("{{ {} }}", kv.join(", "))
 }
 
 fn list(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|s| q(s)).collect();
+    let items: Vec<String> = items.iter().map(|s| toml_string(s)).collect();
     format!("[{}]", items.join(", "))
 }
 
@@ -62,7 +62,7 @@ pub fn import(config: &Config, server: &Server, live: &Snapshot) -> String {
         out,
         "# `berth plan` with this config shows no changes for this server.\n"
     );
-    let _ = writeln!(out, "[settings]\nowner = {}\n", q(&config.owner));
+    let _ = writeln!(out, "[settings]\nowner = {}\n", toml_string(&config.owner));
     server_table(&mut out, server);
 
     let nets = destination_networks(live);
@@ -97,10 +97,10 @@ pub fn import(config: &Config, server: &Server, live: &Snapshot) -> String {
             };
             *count += 1;
             let _ = writeln!(out, "[[{kind}]]");
-            let _ = writeln!(out, "name = {}", q(&name));
-            let _ = writeln!(out, "destination = {}", q(&n.name));
+            let _ = writeln!(out, "name = {}", toml_string(&name));
+            let _ = writeln!(out, "destination = {}", toml_string(&n.name));
             if name != c.name {
-                let _ = writeln!(out, "container = {}", q(&c.name));
+                let _ = writeln!(out, "container = {}", toml_string(&c.name));
             }
             let aliases = c.aliases_on(&n.name).unwrap_or_default();
             let _ = writeln!(out, "aliases = {}\n", list(&aliases));
@@ -118,8 +118,8 @@ pub fn import(config: &Config, server: &Server, live: &Snapshot) -> String {
             continue;
         };
         let _ = writeln!(out, "[[service]]");
-        let _ = writeln!(out, "name = {}", q(project));
-        let _ = writeln!(out, "destination = {}", q(&dest.name));
+        let _ = writeln!(out, "name = {}", toml_string(project));
+        let _ = writeln!(out, "destination = {}", toml_string(&dest.name));
         let _ = writeln!(
             out,
             "connect_to_predefined_networks = {}\n",
@@ -133,8 +133,8 @@ fn server_table(out: &mut String, server: &Server) {
     let _ = writeln!(
         out,
         "[[server]]\nname = {}\naddress = {}",
-        q(&server.name),
-        q(&server.address.to_string())
+        toml_string(&server.name),
+        toml_string(&server.address.to_string())
     );
     if let Address::Ssh {
         docker_socket,
@@ -143,12 +143,12 @@ fn server_table(out: &mut String, server: &Server) {
         ..
     } = &server.address
     {
-        let _ = writeln!(out, "docker_socket = {}", q(docker_socket));
+        let _ = writeln!(out, "docker_socket = {}", toml_string(docker_socket));
         if let Some(f) = identity_file {
-            let _ = writeln!(out, "identity_file = {}", q(f));
+            let _ = writeln!(out, "identity_file = {}", toml_string(f));
         }
         if let Some(f) = known_hosts_file {
-            let _ = writeln!(out, "known_hosts_file = {}", q(f));
+            let _ = writeln!(out, "known_hosts_file = {}", toml_string(f));
         }
     }
     out.push('\n');
@@ -156,11 +156,11 @@ fn server_table(out: &mut String, server: &Server) {
 
 fn destination(out: &mut String, server: &str, n: &Network) {
     let _ = writeln!(out, "[[destination]]");
-    let _ = writeln!(out, "name = {}", q(&n.name));
-    let _ = writeln!(out, "server = {}", q(server));
-    let _ = writeln!(out, "network = {}", q(&n.name));
+    let _ = writeln!(out, "name = {}", toml_string(&n.name));
+    let _ = writeln!(out, "server = {}", toml_string(server));
+    let _ = writeln!(out, "network = {}", toml_string(&n.name));
     if n.driver != crate::config::DEFAULT_DRIVER {
-        let _ = writeln!(out, "driver = {}", q(&n.driver));
+        let _ = writeln!(out, "driver = {}", toml_string(&n.driver));
     }
     if n.internal {
         let _ = writeln!(out, "internal = true");
@@ -170,10 +170,10 @@ fn destination(out: &mut String, server: &str, n: &Network) {
     }
     if let Some(pool) = n.ipam.iter().find(|p| p.subnet.is_some()) {
         if let Some(s) = pool.subnet {
-            let _ = writeln!(out, "subnet = {}", q(&s.to_string()));
+            let _ = writeln!(out, "subnet = {}", toml_string(&s.to_string()));
         }
         if let Some(g) = pool.gateway {
-            let _ = writeln!(out, "gateway = {}", q(&g.to_string()));
+            let _ = writeln!(out, "gateway = {}", toml_string(&g.to_string()));
         }
     }
     let user: BTreeMap<String, String> = n

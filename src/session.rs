@@ -115,29 +115,11 @@ impl Session {
         for s in &config.servers {
             progress.server_started(&s.name, "reading");
         }
-        // Round 0: connect to the servers not reached yet.
-        let timeout = self.options.timeout;
-        let opens = config
-            .servers
-            .iter()
-            .filter(|s| !self.connections.contains_key(&s.name))
-            .map(|s| async move { (s.name.clone(), crate::docker::connect(s, timeout).await) });
-        let opened: Vec<_> = stream::iter(opens)
-            .buffer_unordered(parallelism)
-            .collect()
-            .await;
-        for (name, result) in opened {
-            match result {
-                Ok(connection) => {
-                    self.connections.insert(name, connection);
-                }
-                Err(e) => {
-                    progress.server_done(&name, false);
-                    live.servers.insert(name, Err(e.full()));
-                }
-            }
+        for (name, e) in self.connect(&config.servers).await {
+            progress.server_done(&name, false);
+            live.servers.insert(name, Err(e.full()));
         }
-        // Round 1: locks, then the list calls.
+        // Locks, then the list calls.
         let this = &*self;
         let reads = config
             .servers
@@ -155,23 +137,51 @@ impl Session {
         for (name, result) in results {
             live.servers.insert(name, result.map_err(|e| e.full()));
         }
-        // Round 2: the inspections the whole picture calls for.
+        self.inspect(config, &mut live).await;
+        live
+    }
+
+    /// Connects to the servers not reached yet; returns those that failed.
+    async fn connect(&mut self, servers: &[Server]) -> Vec<(String, DockerError)> {
+        let timeout = self.options.timeout;
+        let opens = servers
+            .iter()
+            .filter(|s| !self.connections.contains_key(&s.name))
+            .map(|s| async move { (s.name.clone(), crate::docker::connect(s, timeout).await) });
+        let opened: Vec<_> = stream::iter(opens)
+            .buffer_unordered(self.options.parallelism.max(1))
+            .collect()
+            .await;
+        let mut failed = Vec::new();
+        for (name, result) in opened {
+            match result {
+                Ok(connection) => {
+                    self.connections.insert(name, connection);
+                }
+                Err(e) => failed.push((name, e)),
+            }
+        }
+        failed
+    }
+
+    /// The inspections the whole picture calls for, merged into `live`.
+    async fn inspect(&self, config: &Config, live: &mut LiveState) {
         let wanted: Vec<(String, Vec<String>)> = live
             .servers
             .iter()
             .filter(|(_, s)| s.is_ok())
             .map(|(name, _)| {
-                let names = crate::plan::inspections(config, name, &live);
+                let names = crate::plan::inspections(config, name, live);
                 (name.clone(), names.into_iter().collect::<Vec<_>>())
             })
             .filter(|(_, names)| !names.is_empty())
             .collect();
         let inspections = wanted.into_iter().filter_map(|(name, names)| {
-            let client = this.client(&name)?.clone();
+            let client = self.client(&name)?.clone();
             Some(async move { (name, client.inspect_many(names).await) })
         });
         let details: Vec<_> = stream::iter(inspections)
-            .buffer_unordered(parallelism)
+            .buffer_unordered(self.options.parallelism.max(1))
             .collect()
             .await;
         for (name, result) in details {
@@ -186,7 +196,6 @@ impl Session {
                 }
             }
         }
-        live
     }
 
     async fn read_one(

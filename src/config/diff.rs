@@ -237,6 +237,15 @@ pub fn diff(
     }
     changes.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
 
+    ConfigDiff {
+        entities: changes,
+        files: file_diffs(base_files, head_files),
+        ..Default::default()
+    }
+}
+
+/// A unified diff of each file added, removed or changed.
+fn file_diffs(base_files: &[SourceFile], head_files: &[SourceFile]) -> Vec<FileDiff> {
     let text = |files: &[SourceFile], path: &str| {
         files
             .iter()
@@ -273,11 +282,7 @@ pub fn diff(
             unified,
         });
     }
-    ConfigDiff {
-        entities: changes,
-        files,
-        ..Default::default()
-    }
+    files
 }
 
 #[cfg(test)]

@@ -295,9 +295,23 @@ fn destination(
                 .help("network names start with a letter or digit, continue with letters, digits, `_`, `.` or `-`, and are at most 255 characters"),
         );
     }
+    let spec = network_spec(e, errors)?;
+    ok.then(|| Destination {
+        name: r.name.clone(),
+        server: r.server.clone(),
+        network: r.network.clone(),
+        spec,
+        at: e.loc("name"),
+    })
+}
+
+/// The network a destination declares: driver, IPAM and labels, each
+/// checked as Docker would.
+fn network_spec(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) -> Option<NetworkSpec> {
+    let r = &e.raw;
+    let before = errors.len();
     if let Some(driver) = &r.driver {
         if !valid_docker_name(driver) {
-            ok = false;
             errors.push(
                 Diagnostic::new(
                     format!("invalid network driver `{driver}`"),
@@ -307,81 +321,10 @@ fn destination(
             );
         }
     }
-    let subnet = match r.subnet.as_deref().map(str::parse::<IpNet>) {
-        None => None,
-        Some(Ok(net)) if net.trunc() == net => Some(net),
-        Some(Ok(net)) => {
-            ok = false;
-            errors.push(
-                Diagnostic::new(format!("subnet `{net}` has host bits set"), e.loc("subnet"))
-                    .label("not a network address")
-                    .help(format!("did you mean `{}`?", net.trunc())),
-            );
-            None
-        }
-        Some(Err(_)) => {
-            ok = false;
-            errors.push(
-                Diagnostic::new(
-                    format!(
-                        "`{}` is not a subnet in CIDR form",
-                        r.subnet.as_deref().unwrap_or("")
-                    ),
-                    e.loc("subnet"),
-                )
-                .label("invalid subnet")
-                .help("write it like `10.30.0.0/24`"),
-            );
-            None
-        }
-    };
-    let gateway = match r.gateway.as_deref().map(str::parse::<IpAddr>) {
-        None => None,
-        Some(Ok(ip)) => Some(ip),
-        Some(Err(_)) => {
-            ok = false;
-            errors.push(
-                Diagnostic::new(
-                    format!(
-                        "`{}` is not an IP address",
-                        r.gateway.as_deref().unwrap_or("")
-                    ),
-                    e.loc("gateway"),
-                )
-                .label("invalid gateway"),
-            );
-            None
-        }
-    };
-    match (subnet, gateway) {
-        (Some(net), Some(gw)) if !net.contains(&gw) => {
-            ok = false;
-            errors.push(
-                Diagnostic::new(
-                    format!("gateway {gw} is outside subnet {net}"),
-                    e.loc("gateway"),
-                )
-                .label("outside the subnet")
-                .related(e.loc("subnet"), "subnet declared here")
-                .help(format!(
-                    "pick an address inside {net}, e.g. {}",
-                    first_host(net)
-                )),
-            );
-        }
-        (None, Some(_)) if r.subnet.is_none() => {
-            ok = false;
-            errors.push(
-                Diagnostic::new("`gateway` needs a `subnet`", e.loc("gateway"))
-                    .label("gateway without subnet")
-                    .help("add `subnet = \"…\"` or remove `gateway`"),
-            );
-        }
-        _ => {}
-    }
+    let subnet = subnet(e, errors);
+    let gateway = gateway(e, subnet, errors);
     for key in r.labels.keys() {
         if key.starts_with("berth.") {
-            ok = false;
             errors.push(
                 Diagnostic::new(
                     format!("label `{key}` uses berth's reserved `berth.` prefix"),
@@ -392,23 +335,81 @@ fn destination(
             );
         }
     }
-    ok.then(|| Destination {
-        name: r.name.clone(),
-        server: r.server.clone(),
-        network: r.network.clone(),
-        spec: NetworkSpec {
-            driver: r
-                .driver
-                .clone()
-                .unwrap_or_else(|| DEFAULT_DRIVER.to_string()),
-            internal: r.internal.unwrap_or(false),
-            attachable: r.attachable.unwrap_or(false),
-            subnet,
-            gateway,
-            labels: r.labels.clone(),
-        },
-        at: e.loc("name"),
+    (errors.len() == before).then(|| NetworkSpec {
+        driver: r
+            .driver
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DRIVER.to_string()),
+        internal: r.internal.unwrap_or(false),
+        attachable: r.attachable.unwrap_or(false),
+        subnet,
+        gateway,
+        labels: r.labels.clone(),
     })
+}
+
+/// `subnet`, in CIDR form with no host bits set.
+fn subnet(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) -> Option<IpNet> {
+    let text = e.raw.subnet.as_deref()?;
+    match text.parse::<IpNet>() {
+        Ok(net) if net.trunc() == net => Some(net),
+        Ok(net) => {
+            errors.push(
+                Diagnostic::new(format!("subnet `{net}` has host bits set"), e.loc("subnet"))
+                    .label("not a network address")
+                    .help(format!("did you mean `{}`?", net.trunc())),
+            );
+            None
+        }
+        Err(_) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("`{text}` is not a subnet in CIDR form"),
+                    e.loc("subnet"),
+                )
+                .label("invalid subnet")
+                .help("write it like `10.30.0.0/24`"),
+            );
+            None
+        }
+    }
+}
+
+/// `gateway`: an address inside the (valid) subnet, which it needs.
+fn gateway(
+    e: &Entry<RawDestination>,
+    subnet: Option<IpNet>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<IpAddr> {
+    let text = e.raw.gateway.as_deref()?;
+    let Ok(gw) = text.parse::<IpAddr>() else {
+        errors.push(
+            Diagnostic::new(format!("`{text}` is not an IP address"), e.loc("gateway"))
+                .label("invalid gateway"),
+        );
+        return None;
+    };
+    match subnet {
+        Some(net) if !net.contains(&gw) => errors.push(
+            Diagnostic::new(
+                format!("gateway {gw} is outside subnet {net}"),
+                e.loc("gateway"),
+            )
+            .label("outside the subnet")
+            .related(e.loc("subnet"), "subnet declared here")
+            .help(format!(
+                "pick an address inside {net}, e.g. {}",
+                first_host(net)
+            )),
+        ),
+        None if e.raw.subnet.is_none() => errors.push(
+            Diagnostic::new("`gateway` needs a `subnet`", e.loc("gateway"))
+                .label("gateway without subnet")
+                .help("add `subnet = \"…\"` or remove `gateway`"),
+        ),
+        _ => {}
+    }
+    Some(gw)
 }
 
 fn first_host(net: IpNet) -> String {
@@ -491,49 +492,8 @@ fn resource(
         raw,
         errors,
     );
-    let selector = match (&r.container, &r.match_labels) {
-        (Some(_), Some(_)) => {
-            errors.push(
-                Diagnostic::new(
-                    "`container` and `match_labels` exclude each other",
-                    e.loc("match_labels"),
-                )
-                .label("second selector")
-                .related(e.loc("container"), "container named here")
-                .help("name one container, or select containers by labels, not both"),
-            );
-            return None;
-        }
-        (_, Some(labels)) if labels.is_empty() => {
-            errors.push(
-                Diagnostic::new(
-                    "`match_labels` is empty and would select every container",
-                    e.loc("match_labels"),
-                )
-                .label("empty selector")
-                .help("list at least one label, e.g. { \"coolify.applicationId\" = \"12\" }"),
-            );
-            return None;
-        }
-        (_, Some(labels)) => Selector::Labels(labels.clone()),
-        (Some(c), None) => Selector::Name(c.clone()),
-        (None, None) => Selector::Name(r.name.clone()),
-    };
-    if let Selector::Name(c) = &selector {
-        if !valid_docker_name(c) {
-            ok = false;
-            let at = e
-                .fields
-                .get("container")
-                .cloned()
-                .unwrap_or_else(|| e.loc("name"));
-            errors.push(
-                Diagnostic::new(format!("Docker would refuse the container name `{c}`"), at)
-                    .label("invalid container name")
-                    .help("container names start with a letter or digit and use letters, digits, `_`, `.` or `-`"),
-            );
-        }
-    }
+    let (selector, selector_ok) = selector(e, errors)?;
+    ok &= selector_ok;
     let aliases = r.aliases.clone().unwrap_or_else(|| vec![r.name.clone()]);
     for alias in &aliases {
         if alias.is_empty() || alias.chars().any(|c| c.is_whitespace() || c == '/') {
@@ -575,6 +535,57 @@ fn resource(
         clone_of: r.clone_of.clone(),
         at: e.loc("name"),
     })
+}
+
+/// Which containers a resource is: a name (default: its own) or labels.
+/// `None` when the two exclude each other or the labels are empty; the
+/// flag is false for a name Docker would refuse.
+fn selector(e: &Entry<RawResource>, errors: &mut Vec<Diagnostic>) -> Option<(Selector, bool)> {
+    let r = &e.raw;
+    let selector = match (&r.container, &r.match_labels) {
+        (Some(_), Some(_)) => {
+            errors.push(
+                Diagnostic::new(
+                    "`container` and `match_labels` exclude each other",
+                    e.loc("match_labels"),
+                )
+                .label("second selector")
+                .related(e.loc("container"), "container named here")
+                .help("name one container, or select containers by labels, not both"),
+            );
+            return None;
+        }
+        (_, Some(labels)) if labels.is_empty() => {
+            errors.push(
+                Diagnostic::new(
+                    "`match_labels` is empty and would select every container",
+                    e.loc("match_labels"),
+                )
+                .label("empty selector")
+                .help("list at least one label, e.g. { \"coolify.applicationId\" = \"12\" }"),
+            );
+            return None;
+        }
+        (_, Some(labels)) => Selector::Labels(labels.clone()),
+        (Some(c), None) => Selector::Name(c.clone()),
+        (None, None) => Selector::Name(r.name.clone()),
+    };
+    if let Selector::Name(c) = &selector {
+        if !valid_docker_name(c) {
+            let at = e
+                .fields
+                .get("container")
+                .cloned()
+                .unwrap_or_else(|| e.loc("name"));
+            errors.push(
+                Diagnostic::new(format!("Docker would refuse the container name `{c}`"), at)
+                    .label("invalid container name")
+                    .help("container names start with a letter or digit and use letters, digits, `_`, `.` or `-`"),
+            );
+            return Some((selector, false));
+        }
+    }
+    Some((selector, true))
 }
 
 fn stack(e: &Entry<RawService>, raw: &RawConfig, errors: &mut Vec<Diagnostic>) -> Option<Stack> {

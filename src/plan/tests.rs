@@ -464,7 +464,7 @@ fn app(name: &str, destination: &str, selector: Selector, aliases: &[&str]) -> R
     }
 }
 
-fn stack_service(name: &str, destination: &str, connect: bool) -> crate::config::Stack {
+fn declared_stack(name: &str, destination: &str, connect: bool) -> crate::config::Stack {
     crate::config::Stack {
         name: name.into(),
         destination: destination.into(),
@@ -675,7 +675,7 @@ fn a_removed_destination_stays_while_declared_containers_are_attached() {
 #[test]
 fn a_container_is_never_disconnected_from_its_last_network() {
     let mut c = config(vec![dest("prod", "prod-net", None)]);
-    c.stacks.push(stack_service("mon", "prod", false));
+    c.stacks.push(declared_stack("mon", "prod", false));
     let only = container(
         "grafana",
         "prod-net",
@@ -695,7 +695,7 @@ fn a_container_is_never_disconnected_from_its_last_network() {
 #[test]
 fn stacks_connect_every_container_with_service_project_aliases_and_disconnect_when_turned_off() {
     let mut c = config(vec![dest("prod", "prod-net", None)]);
-    c.stacks.push(stack_service("mon", "prod", true));
+    c.stacks.push(declared_stack("mon", "prod", true));
     let stack = |name: &str, service: &str, project: &str| {
         on(
             container(
@@ -1092,8 +1092,8 @@ fn a_stack_clones_as_a_whole_under_its_new_project() {
         dest("prod", "prod-net", None),
         dest("staging", "staging-net", None),
     ]);
-    c.stacks.push(stack_service("shop", "prod", false));
-    let mut copy = stack_service("shopstg", "staging", true);
+    c.stacks.push(declared_stack("shop", "prod", false));
+    let mut copy = declared_stack("shopstg", "staging", true);
     copy.clone_of = Some("shop".into());
     c.stacks.push(copy);
     let member = |name: &str, service: &str| {
