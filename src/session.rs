@@ -59,6 +59,9 @@ pub struct Session {
     holder: LockHolder,
     options: Options,
     cancel: CancellationToken,
+    /// What the session did on its own that the user should hear of
+    /// (a dead holder's lock broken).
+    notes: Mutex<Vec<String>>,
 }
 
 impl Session {
@@ -69,7 +72,13 @@ impl Session {
             holder: holder(),
             options,
             cancel,
+            notes: Mutex::new(Vec::new()),
         }
+    }
+
+    /// What the session did on its own since last asked, for the user.
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub fn options(&self) -> Options {
@@ -221,6 +230,8 @@ impl Session {
     }
 
     /// Takes the lock of one server, waiting up to `wait` for its holder.
+    /// A lock left by a process of this machine that is gone (a killed
+    /// berth) is broken at once, and said so.
     async fn lock(&self, client: &Client, server: &str, wait: Duration) -> Result<(), DockerError> {
         let started = Instant::now();
         self.locks
@@ -230,6 +241,16 @@ impl Session {
         loop {
             match client.try_lock(&self.holder).await? {
                 Ok(()) => return Ok(()),
+                Err(holder) if holder_is_gone(&holder, &self.holder) => {
+                    if client.unlock(Some(&holder.token)).await?.is_some() {
+                        self.notes
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(format!(
+                                "server {server}: broke the lock of {holder}: that process is gone from this machine"
+                            ));
+                    }
+                }
                 Err(holder) if started.elapsed() >= wait => {
                     return Err(DockerError::Locked {
                         server: server.to_string(),
@@ -314,6 +335,32 @@ impl Drop for Session {
     }
 }
 
+/// Is `holder` a process of this machine (same boot) that no longer runs?
+/// A holder on another machine, or from before the lock recorded its boot
+/// id, is never judged gone.
+fn holder_is_gone(holder: &LockHolder, me: &LockHolder) -> bool {
+    !holder.boot_id.is_empty()
+        && holder.boot_id == me.boot_id
+        && holder.token != me.token
+        && process_started(holder.pid) != Some(holder.started)
+}
+
+/// The kernel boot id of this machine.
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// When process `pid` started (clock ticks since boot), if it runs.
+fn process_started(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: the
+    // fields after it start at the last `)`. starttime is field 22.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(19)?.parse().ok()
+}
+
 /// This process, as a lock holder.
 fn holder() -> LockHolder {
     let user = std::env::var("USER")
@@ -330,5 +377,31 @@ fn holder() -> LockHolder {
         pid: std::process::id(),
         since: now.as_secs(),
         token: format!("{}-{}-{}", host, std::process::id(), now.as_nanos()),
+        boot_id: boot_id(),
+        started: process_started(std::process::id()).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_dead_pid_of_this_boot_is_gone() {
+        let me = holder();
+        assert!(!me.boot_id.is_empty());
+        assert_eq!(process_started(me.pid), Some(me.started));
+        let mut other = holder();
+        other.token = "another".into();
+        assert!(!holder_is_gone(&other, &me), "a live process holds it");
+        other.started += 1;
+        assert!(holder_is_gone(&other, &me), "the pid was reused");
+        other.boot_id = "another-machine".into();
+        assert!(!holder_is_gone(&other, &me), "another machine's holder");
+        other.boot_id.clear();
+        assert!(
+            !holder_is_gone(&other, &me),
+            "an old lock without a boot id"
+        );
     }
 }

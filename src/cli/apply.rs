@@ -120,6 +120,12 @@ impl Progress for Terminal {
 }
 
 impl ApplyObserver for Terminal {
+    fn note(&self, note: &str) {
+        let cyan = anstyle::AnsiColor::Cyan.on_default().bold();
+        self.spinners
+            .println_err(&format!("{cyan}note:{cyan:#} {note}"));
+    }
+
     fn planned(&self, plan: &Plan) {
         self.spinners.clear();
         super::plan::report_unread(plan);

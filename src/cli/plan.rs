@@ -20,7 +20,12 @@ pub fn run(args: &PlanArgs) -> Exit {
         block_on(|cancel| async move { crate::ops::plan(&req, &spinners, &cancel).await });
     let planned = match planned {
         None => return interrupted(),
-        Some(Err(e)) => return failed(&e),
+        Some(Err(e)) => {
+            if args.format == Format::Markdown {
+                print_error_comment(&e);
+            }
+            return failed(&e);
+        }
         Some(Ok(p)) => p,
     };
     report_unread(&planned.plan);
@@ -33,6 +38,21 @@ pub fn run(args: &PlanArgs) -> Exit {
     }
     print(&planned.plan, args.format);
     exit_code(&planned.plan, args.detailed_exitcode)
+}
+
+/// A pull-request comment whose verdict is the error, on stdout.
+fn print_error_comment(e: &crate::ops::Error) {
+    let (message, details) = match e.diagnostics() {
+        Some(d) => (
+            format!("{e}"),
+            Some(anstream::adapter::strip_str(&d.render(false)).to_string()),
+        ),
+        None => (e.to_string(), None),
+    };
+    print!(
+        "{}",
+        render::markdown_error(&message, details.as_deref(), e.hint().as_deref())
+    );
 }
 
 /// Renders the plan on stdout.

@@ -40,6 +40,15 @@ impl Spinners {
         }
     }
 
+    /// Prints a line to stderr above the spinners (or plainly).
+    pub fn println_err(&self, line: &str) {
+        if self.visible {
+            let _ = self.multi.println(line);
+        } else {
+            anstream::eprintln!("{line}");
+        }
+    }
+
     pub fn clear(&self) {
         for (_, bar) in std::mem::take(&mut *self.bars.lock().unwrap_or_else(|p| p.into_inner())) {
             bar.finish_and_clear();

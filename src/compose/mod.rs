@@ -215,7 +215,7 @@ fn anchor_kind(text: &str, anchor: &str) -> Option<(usize, &'static str)> {
 /// are missing or invalid, warnings for files that define networks.
 pub fn check(
     config: &Config,
-    read: &dyn Fn(&str) -> std::io::Result<String>,
+    read: &dyn Fn(&str) -> Result<String, String>,
     sources: &[SourceFile],
 ) -> Result<Vec<DefinesNetworks>, Diagnostics> {
     let mut map = SourceMap::default();

@@ -69,6 +69,27 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
         .iter()
         .filter_map(|e| stack(e, &raw, errors))
         .collect();
+    clone_loops(
+        "application",
+        &raw.applications,
+        |r| r.clone_of.as_deref(),
+        |r| &r.name,
+        errors,
+    );
+    clone_loops(
+        "database",
+        &raw.databases,
+        |r| r.clone_of.as_deref(),
+        |r| &r.name,
+        errors,
+    );
+    clone_loops(
+        "service",
+        &raw.stacks,
+        |r| r.clone_of.as_deref(),
+        |r| &r.name,
+        errors,
+    );
     Config {
         owner,
         servers,
@@ -735,6 +756,62 @@ fn clone_ref<'a>(
         all.iter().map(|s| s.as_str()).collect(),
     ));
     false
+}
+
+/// `clone_of` chains that come back to where they started: each resource
+/// of a loop is reported at its `clone_of`, naming the whole loop.
+fn clone_loops<T>(
+    kind: &str,
+    entries: &[Entry<T>],
+    clone_of: impl Fn(&T) -> Option<&str>,
+    name: impl Fn(&T) -> &String,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let source: BTreeMap<&str, &str> = entries
+        .iter()
+        .filter_map(|e| Some((name(&e.raw).as_str(), clone_of(&e.raw)?)))
+        .collect();
+    let mut reported: Vec<&str> = Vec::new();
+    for e in entries {
+        let start = name(&e.raw).as_str();
+        if reported.contains(&start) {
+            continue;
+        }
+        let mut chain = vec![start];
+        let mut at = start;
+        while let Some(&next) = source.get(at) {
+            if next == start {
+                break;
+            }
+            if chain.contains(&next) || chain.len() > source.len() {
+                chain.clear(); // a loop further on, reported from its own members
+                break;
+            }
+            chain.push(next);
+            at = next;
+        }
+        if chain.is_empty() || source.get(at) != Some(&start) || source.get(start) == Some(&start) {
+            continue;
+        }
+        let shown: Vec<&str> = chain.iter().copied().chain([start]).collect();
+        for member in &chain {
+            let Some(m) = entries.iter().find(|e| name(&e.raw) == member) else {
+                continue;
+            };
+            errors.push(
+                Diagnostic::new(
+                    format!(
+                        "{kind} `{member}` is part of a clone_of loop: {}",
+                        shown.join(" → ")
+                    ),
+                    m.loc("clone_of"),
+                )
+                .label("clone_of loop")
+                .help("a clone copies a resource that runs somewhere: one resource of the chain must have no clone_of"),
+            );
+        }
+        reported.extend(chain);
+    }
 }
 
 fn names<T>(entries: &[Entry<T>], name: impl Fn(&Entry<T>) -> &String) -> Vec<&str> {

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use super::{Client, DockerError, api};
+use super::{Client, DockerError};
 
 /// A named volume of the source and the fresh one the copy mounts instead.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ impl Client {
             .docker
             .inspect_container(name, None::<InspectContainerOptions>)
             .await
-            .map_err(|e| api(&format!("inspect container {name}"), &e))?;
+            .map_err(|e| self.fail(&format!("inspect container {name}"), &e))?;
         Ok(SourceContainer { info })
     }
 
@@ -95,7 +95,7 @@ impl Client {
             None,
         );
         while let Some(progress) = load.next().await {
-            let info = progress.map_err(|e| api(&format!("stream image {reference}"), &e))?;
+            let info = progress.map_err(|e| self.fail(&format!("stream image {reference}"), &e))?;
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
                 return Err(DockerError::Api {
                     what: format!("load image {reference}"),
@@ -127,7 +127,7 @@ impl Client {
             .docker
             .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
             .await
-            .map_err(|e| api("list networks", &e))?
+            .map_err(|e| self.fail("list networks", &e))?
             .into_iter()
             .filter(|n| n.name.as_deref() == Some(name))
             .collect();
@@ -163,7 +163,7 @@ impl Client {
             .create_network(req)
             .await
             .map(|_| true)
-            .map_err(|e| api(&format!("create network {name}"), &e))
+            .map_err(|e| self.fail(&format!("create network {name}"), &e))
     }
 
     /// Creates the copy (not started). On failure, removes the volumes it
@@ -194,7 +194,7 @@ impl Client {
             match self.docker.create_volume(req).await {
                 Ok(_) => created.push(v.target.clone()),
                 Err(e) => {
-                    let cause = api(&format!("create volume {}", v.target), &e);
+                    let cause = self.fail(&format!("create volume {}", v.target), &e);
                     return Err(self.undo_volumes(&created, cause).await);
                 }
             }
@@ -204,7 +204,7 @@ impl Client {
             .name(copy.name)
             .build();
         if let Err(e) = self.docker.create_container(Some(opts), body).await {
-            let cause = api(&format!("create container {}", copy.name), &e);
+            let cause = self.fail(&format!("create container {}", copy.name), &e);
             return Err(self.undo_volumes(&created, cause).await);
         }
         Ok(())
@@ -214,7 +214,7 @@ impl Client {
         self.docker
             .start_container(name, None::<StartContainerOptions>)
             .await
-            .map_err(|e| api(&format!("start container {name}"), &e))
+            .map_err(|e| self.fail(&format!("start container {name}"), &e))
     }
 
     /// Removes a container berth created (and its fresh volumes).
@@ -227,12 +227,12 @@ impl Client {
         self.docker
             .remove_container(name, Some(opts))
             .await
-            .map_err(|e| api(&format!("remove container {name}"), &e))?;
+            .map_err(|e| self.fail(&format!("remove container {name}"), &e))?;
         for v in volumes {
             self.docker
                 .remove_volume(&v.target, None::<RemoveVolumeOptions>)
                 .await
-                .map_err(|e| api(&format!("remove volume {}", v.target), &e))?;
+                .map_err(|e| self.fail(&format!("remove volume {}", v.target), &e))?;
         }
         Ok(())
     }

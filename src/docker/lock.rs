@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::RemoveVolumeOptions;
 
-use super::{Client, DockerError, api};
+use super::{Client, DockerError};
 
 pub const LOCK_VOLUME: &str = "berth-lock";
 
@@ -22,6 +22,12 @@ pub struct LockHolder {
     pub since: u64,
     /// Unique per acquisition: only its holder releases it.
     pub token: String,
+    /// The holder machine's kernel boot id (`/proc/sys/kernel/random/boot_id`):
+    /// host names repeat across CI containers, boot ids do not.
+    pub boot_id: String,
+    /// The holder process's start time (clock ticks since boot): with the
+    /// pid and the boot id, it tells a live holder from a reused pid.
+    pub started: u64,
 }
 
 impl std::fmt::Display for LockHolder {
@@ -51,6 +57,8 @@ impl LockHolder {
             ("berth.lock.pid".to_string(), self.pid.to_string()),
             ("berth.lock.since".to_string(), self.since.to_string()),
             ("berth.lock.token".to_string(), self.token.clone()),
+            ("berth.lock.boot_id".to_string(), self.boot_id.clone()),
+            ("berth.lock.started".to_string(), self.started.to_string()),
         ])
     }
 
@@ -61,6 +69,8 @@ impl LockHolder {
             pid: get("berth.lock.pid").parse().unwrap_or(0),
             since: get("berth.lock.since").parse().unwrap_or(0),
             token: get("berth.lock.token"),
+            boot_id: get("berth.lock.boot_id"),
+            started: get("berth.lock.started").parse().unwrap_or(0),
         }
     }
 }
@@ -77,7 +87,7 @@ impl Client {
             .docker
             .create_volume(req)
             .await
-            .map_err(|e| api("take the berth lock", &e))?;
+            .map_err(|e| self.fail("take the berth lock", &e))?;
         let holder = LockHolder::from_labels(&volume.labels);
         Ok(if holder.token == me.token {
             Ok(())
@@ -87,14 +97,15 @@ impl Client {
     }
 
     /// Removes the lock: only when `token` holds it, or whoever holds it
-    /// when `token` is None (`berth unlock`). Returns the holder removed.
+    /// when `token` is None (`berth unlock`). Returns the holder removed,
+    /// or `None` when there was no lock or another token holds it.
     pub async fn unlock(&self, token: Option<&str>) -> Result<Option<LockHolder>, DockerError> {
         let volume = match self.docker.inspect_volume(LOCK_VOLUME).await {
             Ok(v) => v,
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => return Ok(None),
-            Err(e) => return Err(api("read the berth lock", &e)),
+            Err(e) => return Err(self.fail("read the berth lock", &e)),
         };
         let holder = LockHolder::from_labels(&volume.labels);
         if token.is_some_and(|t| t != holder.token) {
@@ -103,7 +114,7 @@ impl Client {
         self.docker
             .remove_volume(LOCK_VOLUME, None::<RemoveVolumeOptions>)
             .await
-            .map_err(|e| api("release the berth lock", &e))?;
+            .map_err(|e| self.fail("release the berth lock", &e))?;
         Ok(Some(holder))
     }
 }

@@ -38,6 +38,12 @@ pub enum DockerError {
     },
     #[error("{what}: {cause}")]
     Api { what: String, cause: String },
+    #[error("Docker at {address} did not answer within {} ({what})", humantime::format_duration(*after))]
+    Timeout {
+        address: String,
+        what: String,
+        after: std::time::Duration,
+    },
     #[error("locked by {holder}")]
     Locked { server: String, holder: String },
 }
@@ -50,6 +56,9 @@ impl DockerError {
             DockerError::Locked { server, .. } => Some(format!(
                 "wait for that berth to finish (raise --lock-timeout), or if it is gone, `berth unlock --server {server}`"
             )),
+            DockerError::Timeout { .. } => Some(
+                "the daemon may be hung or overloaded: check it (`docker info` on the server), or raise --timeout".to_string(),
+            ),
             DockerError::Api { .. } => None,
         }
     }
@@ -79,6 +88,16 @@ pub struct Client {
     socket: PathBuf,
     /// How long one API call may take.
     timeout: Duration,
+    /// How to name the daemon when it cannot be reached, and what to do.
+    reach: std::sync::Arc<Reach>,
+}
+
+#[derive(Debug)]
+struct Reach {
+    /// `unix:///var/run/docker.sock`, or `ssh://host (socket … on the server)`.
+    address: String,
+    /// For ssh servers: the socket on the server is the likely culprit.
+    hint: Option<String>,
 }
 
 /// An open connection to a server: its client, and for an ssh server the
@@ -104,118 +123,128 @@ pub fn local_socket() -> PathBuf {
     }
 }
 
-/// Connects to a server (over SSH when its address says so) and
-/// negotiates the API version (one `/version` call). `timeout` bounds every
-/// API call made through the connection.
+/// Connects to a server: over SSH (one connection, the Docker socket
+/// forwarded) when its address says so. No request is made: bollard 0.21
+/// drops the version prefix from every path whatever `negotiate_version`
+/// finds (fussybeaver/bollard#736), so each daemon answers in its own API
+/// version and a `/version` round trip would buy nothing. A daemon that
+/// cannot be reached says so at the first call. `timeout` bounds every API
+/// call made through the connection.
 pub async fn connect(server: &Server, timeout: Duration) -> Result<Connection, DockerError> {
-    Client::open(server, timeout).await
+    let (path, tunnel, reach) = match &server.address {
+        Address::Local | Address::Unix(_) => {
+            let path = match &server.address {
+                Address::Unix(p) => p.clone(),
+                _ => local_socket(),
+            };
+            let reach = Reach {
+                address: format!("unix://{}", path.display()),
+                hint: None,
+            };
+            (path, None, reach)
+        }
+        Address::Ssh {
+            user,
+            host,
+            port,
+            docker_socket,
+            identity_file,
+            known_hosts_file,
+        } => {
+            let target = crate::ssh::Target {
+                user: user.as_deref(),
+                host,
+                port: *port,
+                identity_file: identity_file.as_deref(),
+                known_hosts_file: known_hosts_file.as_deref(),
+                docker_socket,
+            };
+            let tunnel =
+                crate::ssh::forward(&target)
+                    .await
+                    .map_err(|e| DockerError::Unreachable {
+                        address: server.address.to_string(),
+                        cause: e.message,
+                        hint: e.hint,
+                    })?;
+            let reach = Reach {
+                address: format!("{} (socket {docker_socket} on the server)", server.address),
+                hint: Some(format!(
+                    "check docker_socket and that the SSH user may use it (root, or the docker group on {host})"
+                )),
+            };
+            (tunnel.socket().to_path_buf(), Some(tunnel), reach)
+        }
+    };
+    let client = Client::over(&path, timeout, std::sync::Arc::new(reach))?;
+    Ok(Connection { client, tunnel })
 }
 
 impl Client {
-    async fn open(server: &Server, timeout: Duration) -> Result<Connection, DockerError> {
-        let path = match &server.address {
-            Address::Local => local_socket(),
-            Address::Unix(p) => p.clone(),
-            Address::Ssh {
-                user,
-                host,
-                port,
-                docker_socket,
-                identity_file,
-                known_hosts_file,
-            } => {
-                let target = crate::ssh::Target {
-                    user: user.as_deref(),
-                    host,
-                    port: *port,
-                    identity_file: identity_file.as_deref(),
-                    known_hosts_file: known_hosts_file.as_deref(),
-                    docker_socket,
-                };
-                let tunnel =
-                    crate::ssh::forward(&target)
-                        .await
-                        .map_err(|e| DockerError::Unreachable {
-                            address: server.address.to_string(),
-                            cause: e.message,
-                            hint: e.hint,
-                        })?;
-                let client = Client::connect_unix(tunnel.socket(), timeout).await.map_err(|e| match e {
-                    DockerError::Unreachable { cause, .. } => DockerError::Unreachable {
-                        address: format!("{} (socket {docker_socket} on the server)", server.address),
-                        cause,
-                        hint: format!(
-                            "check docker_socket and that the SSH user may use it (root, or the docker group on {host})"
-                        ),
-                    },
-                    other => other,
-                })?;
-                return Ok(Connection {
-                    client,
-                    tunnel: Some(tunnel),
-                });
-            }
-        };
-        let client = Client::connect_unix(&path, timeout).await?;
-        Ok(Connection {
-            client,
-            tunnel: None,
-        })
-    }
-
-    async fn connect_unix(path: &Path, timeout: Duration) -> Result<Client, DockerError> {
-        let address = format!("unix://{}", path.display());
-        let unreachable = |cause: String| {
-            let hint = if cause.contains("ermission denied") {
-                "run berth as a user in the `docker` group, or as root".to_string()
-            } else {
-                format!(
-                    "check that dockerd runs and that {} is its socket (`docker -H {address} info`)",
-                    path.display()
-                )
-            };
-            DockerError::Unreachable {
-                address: address.clone(),
-                cause,
-                hint,
-            }
-        };
+    fn over(
+        path: &Path,
+        timeout: Duration,
+        reach: std::sync::Arc<Reach>,
+    ) -> Result<Client, DockerError> {
         let docker = Docker::connect_with_unix(
             &path.to_string_lossy(),
             timeout.as_secs().max(1),
             bollard::API_DEFAULT_VERSION,
         )
-        .map_err(|e| unreachable(root_cause(&e)))?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| unreachable(root_cause(&e)))?;
+        .map_err(|e| DockerError::Unreachable {
+            address: reach.address.clone(),
+            cause: root_cause(&e),
+            hint: "check the socket path".to_string(),
+        })?;
         Ok(Client {
             docker,
             socket: path.to_path_buf(),
             timeout,
+            reach,
         })
     }
 
-    /// A new client over the same socket with the same API version, made
-    /// without a round trip: for work that must run outside the runtime
-    /// this client was made in (releasing locks while a run unwinds).
+    /// A new client over the same socket, made without a round trip: for
+    /// work that must run outside the runtime this client was made in
+    /// (releasing locks while a run unwinds).
     pub fn reopen(&self) -> Result<Client, DockerError> {
-        let docker = Docker::connect_with_unix(
-            &self.socket.to_string_lossy(),
-            self.timeout.as_secs().max(1),
-            &self.docker.client_version(),
-        )
-        .map_err(|e| DockerError::Unreachable {
-            address: format!("unix://{}", self.socket.display()),
-            cause: root_cause(&e),
-            hint: "check that dockerd runs".to_string(),
-        })?;
-        Ok(Client {
-            docker,
-            socket: self.socket.clone(),
-            timeout: self.timeout,
-        })
+        Client::over(&self.socket, self.timeout, self.reach.clone())
+    }
+
+    /// What a failed call means: the daemon out of reach (with what to do),
+    /// no answer within the timeout, or Docker's own answer.
+    fn fail(&self, what: &str, e: &bollard::errors::Error) -> DockerError {
+        use bollard::errors::Error as E;
+        match e {
+            E::RequestTimeoutError => DockerError::Timeout {
+                address: self.reach.address.clone(),
+                what: what.to_string(),
+                after: self.timeout,
+            },
+            E::HyperLegacyError { .. }
+            | E::IOError { .. }
+            | E::SocketNotFoundError(_)
+            | E::HyperResponseError { .. } => {
+                let cause = root_cause(e);
+                let hint = if cause.contains("ermission denied") {
+                    "run berth as a user in the `docker` group, or as root".to_string()
+                } else if let Some(h) = &self.reach.hint {
+                    h.clone()
+                } else {
+                    format!(
+                        "check that dockerd runs and that {} is its socket (`docker -H {} info`)",
+                        self.socket.display(),
+                        self.reach.address
+                    )
+                };
+                DockerError::Unreachable {
+                    address: self.reach.address.clone(),
+                    cause,
+                    hint,
+                }
+            }
+            _ => api(what, e),
+        }
     }
 
     /// The server's networks and all its containers: two list calls,
@@ -226,14 +255,14 @@ impl Client {
                 self.docker
                     .list_networks(None::<ListNetworksOptions>)
                     .await
-                    .map_err(|e| api("list networks", &e))
+                    .map_err(|e| self.fail("list networks", &e))
             },
             async {
                 let opts = ListContainersOptionsBuilder::default().all(true).build();
                 self.docker
                     .list_containers(Some(opts))
                     .await
-                    .map_err(|e| api("list containers", &e))
+                    .map_err(|e| self.fail("list containers", &e))
             }
         )?;
         let images = if with_images {
@@ -241,7 +270,7 @@ impl Client {
                 .docker
                 .list_images(None::<bollard::query_parameters::ListImagesOptions>)
                 .await
-                .map_err(|e| api("list images", &e))?;
+                .map_err(|e| self.fail("list images", &e))?;
             Some(
                 list.into_iter()
                     .map(|i| Image {
@@ -293,14 +322,14 @@ impl Client {
             .create_network(req)
             .await
             .map(|_| ())
-            .map_err(|e| api(&format!("create network {name}"), &e))
+            .map_err(|e| self.fail(&format!("create network {name}"), &e))
     }
 
     pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
         self.docker
             .remove_network(name)
             .await
-            .map_err(|e| api(&format!("remove network {name}"), &e))
+            .map_err(|e| self.fail(&format!("remove network {name}"), &e))
     }
 
     /// Env and per-network aliases of each named container: one inspect
@@ -323,7 +352,7 @@ impl Client {
                         status_code: 404,
                         ..
                     }) => return Ok((name, None)),
-                    Err(e) => return Err(api(&format!("inspect container {name}"), &e)),
+                    Err(e) => return Err(self.fail(&format!("inspect container {name}"), &e)),
                 };
                 let env = info
                     .config
@@ -379,7 +408,7 @@ impl Client {
             .docker
             .inspect_container(container, None::<InspectContainerOptions>)
             .await
-            .map_err(|e| api(&format!("inspect container {container}"), &e))?;
+            .map_err(|e| self.fail(&format!("inspect container {container}"), &e))?;
         let id = info.id.unwrap_or_default();
         let aliases = info
             .network_settings
@@ -409,7 +438,7 @@ impl Client {
         self.docker
             .connect_network(network, req)
             .await
-            .map_err(|e| api(&format!("connect {container} to {network}"), &e))
+            .map_err(|e| self.fail(&format!("connect {container} to {network}"), &e))
     }
 
     pub async fn disconnect(&self, network: &str, container: &str) -> Result<(), DockerError> {
@@ -420,7 +449,7 @@ impl Client {
         self.docker
             .disconnect_network(network, req)
             .await
-            .map_err(|e| api(&format!("disconnect {container} from {network}"), &e))
+            .map_err(|e| self.fail(&format!("disconnect {container} from {network}"), &e))
     }
 }
 

@@ -25,6 +25,9 @@ pub struct ApplyRequest {
 /// Who watches an apply: progress, the plan before anything happens, the
 /// confirmation, and each step as it finishes.
 pub trait ApplyObserver: Progress {
+    /// Something berth did on its own that the user should hear of, e.g. a
+    /// lock left by a dead berth of this machine broken.
+    fn note(&self, note: &str);
     /// The plan about to be applied (or refused).
     fn planned(&self, plan: &Plan);
     /// Whether to apply `plan`; `Err` when no one can be asked.
@@ -88,19 +91,20 @@ pub async fn apply(
     let live = session
         .read(&loaded.config, Some(req.lock_timeout), observer)
         .await?;
-    let plan = match saved {
-        Some(saved) => {
-            super::saved::check_fresh(&loaded.config, &saved, &live)?;
-            saved
-        }
-        None => super::plan::build(
-            &loaded.config,
-            &live,
-            req.choices,
-            loaded.source,
-            loaded.warnings,
-        ),
-    };
+    for note in session.take_notes() {
+        observer.note(&note);
+    }
+    // A saved plan is planned again with the choices it was made with,
+    // and applied only when that gives the same changes.
+    let choices = saved
+        .as_ref()
+        .and_then(|p| p.options)
+        .unwrap_or(req.choices);
+    let config = loaded.config.clone();
+    let plan = super::plan::build(&config, &live, choices, loaded.source, loaded.warnings);
+    if let Some(saved) = &saved {
+        super::saved::check_same(&config, saved, &plan, &live)?;
+    }
     observer.planned(&plan);
     let outcome = match gate(&plan) {
         Some(refusal) => ApplyOutcome::Refused(refusal),
@@ -110,7 +114,7 @@ pub async fn apply(
             Ok(false) => ApplyOutcome::Declined,
             Err(why) => ApplyOutcome::Refused(Refusal::Unconfirmed(why)),
             Ok(true) => ApplyOutcome::Done(
-                crate::execute::execute(&plan, &loaded.config.owner, &session, observer, &|s| {
+                crate::execute::execute(&plan, &config.owner, &session, observer, &|s| {
                     observer.step(s)
                 })
                 .await,

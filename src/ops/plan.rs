@@ -58,7 +58,7 @@ pub async fn plan(
     let config = loaded.config.clone();
     let mut plan = assemble(loaded, preview, &live, req.choices);
     if let Some(path) = &req.out {
-        super::saved::save(&mut plan, &config, &live, path)?;
+        super::saved::save(&mut plan, &config, &live, req.choices, path)?;
     }
     Ok(Planned {
         plan,

@@ -22,9 +22,16 @@ fn invalid(message: String) -> Error {
 }
 
 /// Records what `apply PLANFILE` checks, and writes the plan.
-pub fn save(plan: &mut Plan, config: &Config, live: &LiveState, path: &Path) -> Result<(), Error> {
+pub fn save(
+    plan: &mut Plan,
+    config: &Config,
+    live: &LiveState,
+    choices: crate::plan::Options,
+    path: &Path,
+) -> Result<(), Error> {
     plan.owner = Some(config.owner.clone());
     plan.berth_version = Some(VERSION.to_string());
+    plan.options = Some(choices);
     plan.fingerprints = live
         .servers
         .iter()
@@ -142,19 +149,70 @@ pub fn check_source(saved: &Plan, loaded: &Loaded) -> Result<(), Error> {
     Ok(())
 }
 
-/// Refuses a plan made stale since it was saved, naming what changed.
-pub fn check_fresh(config: &Config, saved: &Plan, live: &LiveState) -> Result<(), Error> {
-    let stale = stale(config, &saved.fingerprints, live);
-    if stale.is_empty() {
+/// A saved plan is a record of what was reviewed, not an instruction:
+/// apply plans again and goes ahead only when the changes it would make now
+/// are the saved ones, else refuses naming each difference (and what
+/// changed on the servers since, when the fingerprints tell).
+pub fn check_same(
+    config: &Config,
+    saved: &Plan,
+    now: &Plan,
+    live: &LiveState,
+) -> Result<(), Error> {
+    let listed = |p: &Plan| -> Vec<String> {
+        let mut v: Vec<String> = p.changes.iter().map(identity).collect();
+        v.sort();
+        v
+    };
+    let (then, now) = (listed(saved), listed(now));
+    if then == now {
         return Ok(());
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for c in then.iter().filter(|c| !now.contains(c)) {
+        lines.push(format!("saved, but not what berth would do now: {c}"));
+    }
+    for c in now.iter().filter(|c| !then.contains(c)) {
+        lines.push(format!("not in the saved plan: {c}"));
+    }
+    for what in stale(config, &saved.fingerprints, live) {
+        lines.push(format!("changed since the plan was saved: {what}"));
     }
     Err(Error::SavedPlan {
         message: format!(
-            "the saved plan is stale, nothing applied; the live state changed since it was made:\n  {}",
-            stale.join("\n  ")
+            "the saved plan is not what berth would apply now, nothing applied:\n  {}",
+            lines.join("\n  ")
         ),
         hint: "run `berth plan --out FILE` again and review the new plan".to_string(),
     })
+}
+
+/// What a change does, in the terms a review checks: action, server,
+/// network, container, aliases, resource.
+fn identity(c: &crate::plan::Change) -> String {
+    use crate::plan::Change;
+    let mut s = format!(
+        "{} {} on server {}",
+        c.action().as_str(),
+        c.network(),
+        c.server()
+    );
+    if let Some(container) = c.container() {
+        s.push_str(&format!(", container {container}"));
+    }
+    let aliases = match c {
+        Change::Connect(c) => Some(c.aliases.clone()),
+        Change::Clone(c) => c.aliases.clone(),
+        _ => None,
+    };
+    if let Some(mut aliases) = aliases {
+        aliases.sort();
+        s.push_str(&format!(", aliases [{}]", aliases.join(", ")));
+    }
+    if let Some(r) = c.resource() {
+        s.push_str(&format!(", {} {}", r.kind, r.name));
+    }
+    s
 }
 
 /// What changed on each server since the saved plan was made.

@@ -16,6 +16,9 @@ struct Pending<'a> {
     /// Application/database: the container to create. Stack: None.
     target: Option<&'a str>,
     aliases: &'a [String],
+    /// The declared source, when it is itself a clone not made yet and its
+    /// own source is copied instead.
+    via: Option<&'a str>,
     source: ResourceRef,
     source_server: &'a str,
     /// Source containers on the source server (empty: nothing to clone).
@@ -91,17 +94,9 @@ fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pen
             Some(Selector::Labels(_)) => continue, // validation forbids it
             None => None,
         };
-        let Some(src) = declared(config).find(|s| s.kind == d.kind && s.name == source_name) else {
+        let Some((src, src_dest, mut sources)) = origin(config, live, d.kind, source_name) else {
             continue;
         };
-        let Some(src_dest) = config.destination(src.destination) else {
-            continue;
-        };
-        let Some(there) = snapshot(&src_dest.server) else {
-            continue;
-        };
-        let mut sources: Vec<&Container> =
-            there.containers.iter().filter(|c| src.picks(c)).collect();
         if target.is_some() {
             // One container to copy: a running one if any.
             sources.sort_by_key(|c| (!c.running, c.name.clone()));
@@ -115,6 +110,7 @@ fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pen
             dest,
             target,
             aliases: d.aliases,
+            via: (src.name != source_name).then_some(source_name),
             source: ResourceRef::new(src.kind, src.name),
             source_server: &src_dest.server,
             sources,
@@ -127,16 +123,57 @@ fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pen
     out
 }
 
-/// Does `server` need its image list (a clone from another server targets it)?
+/// What a clone of `source_name` copies: the source's containers, or, when
+/// the source is itself a clone that does not exist yet, its own source's,
+/// up the chain (validation forbids loops; the walk is bounded anyway).
+fn origin<'a>(
+    config: &'a Config,
+    live: &'a LiveState,
+    kind: ResourceKind,
+    source_name: &str,
+) -> Option<(Declared<'a>, &'a Destination, Vec<&'a Container>)> {
+    let mut name = source_name;
+    for _ in 0..=declared(config).count() {
+        let src = declared(config).find(|s| s.kind == kind && s.name == name)?;
+        let src_dest = config.destination(src.destination)?;
+        let there = live.servers.get(&src_dest.server)?.as_ref().ok()?;
+        let sources: Vec<&Container> = there.containers.iter().filter(|c| src.picks(c)).collect();
+        match src.clone_of {
+            Some(next) if sources.is_empty() => name = next,
+            _ => return Some((src, src_dest, sources)),
+        }
+    }
+    None
+}
+
+/// Servers up a resource's clone_of chain (its own first).
+fn chain_servers<'a>(config: &'a Config, d: &Declared<'a>) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut next = d.clone_of;
+    while let Some(name) = next {
+        let Some(src) = declared(config).find(|s| s.kind == d.kind && s.name == name) else {
+            break;
+        };
+        if let Some(dest) = config.destination(src.destination) {
+            if out.contains(&dest.server.as_str()) && out.len() > declared(config).count() {
+                break;
+            }
+            out.push(dest.server.as_str());
+        }
+        next = src.clone_of;
+        if out.len() > declared(config).count() {
+            break;
+        }
+    }
+    out
+}
+
+/// Does `server` need its image list (a clone from another server, or
+/// from another server up its chain, targets it)?
 pub fn needs_images(config: &Config, server: &str) -> bool {
     declared(config).any(|d| {
-        let source_server = d
-            .clone_of
-            .and_then(|src| declared(config).find(|s| s.kind == d.kind && s.name == src))
-            .and_then(|s| config.destination(s.destination))
-            .map(|s| s.server.as_str());
         config.destination_on(d.destination, server).is_some()
-            && source_server.is_some_and(|s| s != server)
+            && chain_servers(config, &d).iter().any(|s| *s != server)
     })
 }
 
@@ -184,6 +221,12 @@ pub fn plan(
                     p.source.kind, p.source.name, p.source_server
                 ),
             });
+        }
+        if let Some(via) = p.via {
+            reasons.push(format!(
+                "{} {via} is itself a clone that does not exist yet: berth copies its source, {}",
+                p.kind, p.source.name
+            ));
         }
         let image_transfer = !same_server
             && p.sources

@@ -10,6 +10,7 @@ mod clone;
 mod guard;
 mod model;
 mod networks;
+pub mod simulate;
 mod topology;
 
 pub use clone::needs_images;
@@ -24,7 +25,18 @@ use crate::config::Config;
 use crate::live::LiveState;
 
 /// Choices that change what the planner allows.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub struct Options {
     /// Let `replace_network` proceed while containers are attached: they are
     /// disconnected, the network recreated, and they are reconnected.
@@ -48,6 +60,7 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
         owner: None,
         topology: None,
         berth_version: None,
+        options: None,
     };
     for server in &config.servers {
         let state = live.servers.get(&server.name);

@@ -48,6 +48,10 @@ pub struct Plan {
     /// refuses to apply it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub berth_version: Option<String>,
+    /// `plan --out`: the choices the plan was made with (`--allow-replace`,
+    /// `--no-image-transfer`); `apply PLANFILE` plans again with the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<super::Options>,
 }
 
 impl Plan {

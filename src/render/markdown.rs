@@ -398,6 +398,32 @@ fn describe(c: &Change) -> String {
     }
 }
 
+/// The comment for a plan that could not be made: its verdict is the
+/// error, with the located messages (an invalid config) and what to do, so
+/// a pull request shows why instead of an empty comment.
+pub fn markdown_error(message: &str, details: Option<&str>, hint: Option<&str>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{MARKER}");
+    let _ = writeln!(out, "### berth plan: ❌ **error**: {}\n", text(message));
+    if let Some(hint) = hint {
+        let _ = writeln!(out, "> {}\n", text(hint));
+    }
+    if let Some(details) = details {
+        let room = COMMENT_LIMIT.saturating_sub(out.len() + 200);
+        let mut body = details.to_string();
+        if body.len() > room {
+            let mut cut = room;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+            body.push_str("\n… (cut to stay under GitHub's comment limit; see the CI log)\n");
+        }
+        let _ = writeln!(out, "{}", fenced("text", &body));
+    }
+    out
+}
+
 /// A Mermaid flowchart; ids are generated, labels are one line and quoted
 /// with `"` and backticks escaped, so no name can leave its node.
 pub fn mermaid(t: &crate::plan::Topology) -> String {

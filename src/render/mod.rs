@@ -6,7 +6,7 @@ mod human;
 mod markdown;
 
 pub use human::{apply_report, plan as human, step_line};
-pub use markdown::{COMMENT_LIMIT, MARKER, markdown, mermaid};
+pub use markdown::{COMMENT_LIMIT, MARKER, markdown, markdown_error, mermaid};
 
 use crate::plan::{Action, Plan};
 

@@ -95,7 +95,7 @@ impl GitRepo {
     /// Every config file under `dir` in the tree of `rev`.
     pub fn load(&self, rev: &str, dir: &Path) -> Result<Loaded, SourceError> {
         let commit = self.commit(rev)?;
-        let files = self.tree_files(commit)?;
+        let (files, links) = self.tree_files(commit)?;
         let prefix = dir
             .to_string_lossy()
             .trim_start_matches("./")
@@ -103,6 +103,9 @@ impl GitRepo {
             .to_string();
         let under =
             |p: &str| prefix.is_empty() || prefix == "." || p.starts_with(&format!("{prefix}/"));
+        if let Some(link) = links.iter().find(|p| under(p) && super::is_config_path(p)) {
+            return Err(SourceError::GitSymlink { link: link.clone() });
+        }
         let mut config = Vec::new();
         for (path, oid) in &files {
             if under(path) && super::is_config_path(path) {
@@ -133,11 +136,13 @@ impl GitRepo {
             reader: Reader::Git(Box::new(TreeReader {
                 repo: self.repo.clone(),
                 files,
+                links,
             })),
         })
     }
 
-    fn tree_files(&self, commit: ObjectId) -> Result<BTreeMap<String, ObjectId>, SourceError> {
+    /// The tree's files (blobs by path) and the paths of its symlinks.
+    fn tree_files(&self, commit: ObjectId) -> Result<(Files, Vec<String>), SourceError> {
         let commit = self
             .repo
             .find_commit(commit)
@@ -147,12 +152,16 @@ impl GitRepo {
         tree.traverse()
             .breadthfirst(&mut recorder)
             .map_err(|e| err("walk tree", e))?;
-        Ok(recorder
-            .records
-            .into_iter()
-            .filter(|e| e.mode.is_blob())
-            .map(|e| (e.filepath.to_string(), e.oid))
-            .collect())
+        let mut files = Files::new();
+        let mut links = Vec::new();
+        for e in recorder.records {
+            if e.mode.is_blob() {
+                files.insert(e.filepath.to_string(), e.oid);
+            } else if e.mode.is_link() {
+                links.push(e.filepath.to_string());
+            }
+        }
+        Ok((files, links))
     }
 
     fn blob(&self, oid: ObjectId, path: &str) -> Result<String, SourceError> {
@@ -160,7 +169,7 @@ impl GitRepo {
             .repo
             .find_object(oid)
             .map_err(|e| err(&format!("read {path}"), e))?;
-        String::from_utf8(obj.data.clone()).map_err(|_| err(path, "not UTF-8 text"))
+        super::decode(path, obj.data.clone())
     }
 }
 
@@ -173,18 +182,30 @@ pub fn commit_of(repo: &Path, rev: &str) -> Result<String, SourceError> {
     Ok(GitRepo::open(repo)?.commit(rev)?.to_string())
 }
 
+type Files = BTreeMap<String, ObjectId>;
+
 /// Reads blobs of one tree by path.
 pub struct TreeReader {
     repo: gix::Repository,
-    files: BTreeMap<String, ObjectId>,
+    files: Files,
+    links: Vec<String>,
 }
 
 impl TreeReader {
-    pub fn read(&self, path: &str) -> std::io::Result<String> {
-        let not_found =
-            || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file in that commit");
-        let oid = self.files.get(path).ok_or_else(not_found)?;
-        let obj = self.repo.find_object(*oid).map_err(std::io::Error::other)?;
-        String::from_utf8(obj.data.clone()).map_err(|_| std::io::Error::other("not UTF-8 text"))
+    pub fn read(&self, path: &str) -> Result<String, SourceError> {
+        if self.links.iter().any(|l| l == path) {
+            return Err(SourceError::GitSymlink {
+                link: path.to_string(),
+            });
+        }
+        let oid = self
+            .files
+            .get(path)
+            .ok_or_else(|| err(path, "no such file in that commit"))?;
+        let obj = self
+            .repo
+            .find_object(*oid)
+            .map_err(|e| err(&format!("read {path}"), e))?;
+        super::decode(path, obj.data.clone())
     }
 }

@@ -31,6 +31,42 @@ pub enum SourceError {
     Empty { where_: String },
     #[error("git: {0}")]
     Git(String),
+    /// A file that is not UTF-8 text, located at its first bad byte.
+    #[error(
+        "{path}:{line}:{col}: not UTF-8 text (byte 0x{byte:02x}); berth reads config and compose files as UTF-8"
+    )]
+    NotUtf8 {
+        path: String,
+        line: usize,
+        col: usize,
+        byte: u8,
+    },
+    /// A symlink whose target lies outside the repository: never followed,
+    /// so a pull request cannot make berth read (and echo) a file of the
+    /// machine it runs on.
+    #[error("{link} is a symlink to a file outside the repository; berth does not follow it")]
+    Escapes { link: String },
+    /// A symlink in a git tree: berth reads blobs and follows no links.
+    #[error(
+        "{link} is a symlink in the git tree; berth reads config files from git objects and does not follow links"
+    )]
+    GitSymlink { link: String },
+}
+
+/// `bytes` as text, or where (`path:line:col`) they stop being UTF-8.
+pub fn decode(path: &str, bytes: Vec<u8>) -> Result<String, SourceError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let (line, col) = crate::diag::line_col(prefix, valid);
+        SourceError::NotUtf8 {
+            path: path.to_string(),
+            line,
+            col,
+            byte: bytes.get(valid).copied().unwrap_or_default(),
+        }
+    })
 }
 
 /// Where a config was read from, as a plan records it.
@@ -75,14 +111,18 @@ pub enum Reader {
 }
 
 impl Loaded {
-    /// A file of the repository by its path from the root; never outside it.
-    pub fn read(&self, path: &str) -> std::io::Result<String> {
-        let rel = crate::config::repo_relative(path).map_err(|why| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("the path {why}"))
-        })?;
+    /// A file of the repository by its path from the root; never outside
+    /// it, through `..` or through a symlink.
+    pub fn read(&self, path: &str) -> Result<String, String> {
+        let rel = crate::config::repo_relative(path).map_err(|why| format!("the path {why}"))?;
         match &self.reader {
-            Reader::Worktree(root) => std::fs::read_to_string(root.join(rel)),
-            Reader::Git(tree) => tree.read(&rel.to_string_lossy()),
+            Reader::Worktree(root) => {
+                let file = root.join(&rel);
+                worktree::inside(root, &file, path).map_err(|e| e.to_string())?;
+                let bytes = std::fs::read(&file).map_err(|e| e.to_string())?;
+                decode(path, bytes).map_err(|e| e.to_string())
+            }
+            Reader::Git(tree) => tree.read(&rel.to_string_lossy()).map_err(|e| e.to_string()),
         }
     }
 }

@@ -13,9 +13,26 @@ pub fn repo_root(dir: &Path) -> PathBuf {
         .map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
 }
 
+/// Fails unless `file`, with every symlink on the way resolved, lies
+/// inside `root` (`shown` names it in the error). A file that does not
+/// exist passes: reading it says so.
+pub fn inside(root: &Path, file: &Path, shown: &str) -> Result<(), SourceError> {
+    let (Ok(root), Ok(real)) = (std::fs::canonicalize(root), std::fs::canonicalize(file)) else {
+        return Ok(());
+    };
+    if real.starts_with(&root) {
+        Ok(())
+    } else {
+        Err(SourceError::Escapes {
+            link: shown.to_string(),
+        })
+    }
+}
+
 /// Every `*.toml` under `dir`, skipping hidden directories and `target/`,
 /// in a stable order. Paths are shown as the user would type them
-/// (`dir/sub/file.toml`).
+/// (`dir/sub/file.toml`). A file reached through a symlink that leaves the
+/// repository is refused, unread.
 pub fn worktree(dir: &Path) -> Result<Loaded, SourceError> {
     let mut paths = Vec::new();
     walk(dir, &mut paths)?;
@@ -25,16 +42,19 @@ pub fn worktree(dir: &Path) -> Result<Loaded, SourceError> {
             where_: dir.display().to_string(),
         });
     }
+    let root = repo_root(dir);
     let files = paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|cause| SourceError::File {
+            let shown = display(dir, &path);
+            inside(&root, &path, &shown)?;
+            let bytes = std::fs::read(&path).map_err(|cause| SourceError::File {
                 path: path.clone(),
                 cause,
             })?;
             Ok(SourceFile {
-                path: display(dir, &path),
-                text,
+                text: super::decode(&shown, bytes)?,
+                path: shown,
             })
         })
         .collect::<Result<Vec<_>, SourceError>>()?;
@@ -47,7 +67,7 @@ pub fn worktree(dir: &Path) -> Result<Loaded, SourceError> {
             repo: None,
             path: Some(dir.display().to_string()),
         },
-        reader: Reader::Worktree(repo_root(dir)),
+        reader: Reader::Worktree(root),
     })
 }
 

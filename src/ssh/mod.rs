@@ -75,10 +75,7 @@ pub async fn forward(t: &Target<'_>) -> Result<Tunnel, SshError> {
     if let Some(k) = t.known_hosts_file {
         b.user_known_hosts_file(expand(k));
     }
-    let session = b
-        .connect_mux(t.host)
-        .await
-        .map_err(|e| connect_error(t, &e))?;
+    let session = connect(&b, t).await?;
     let local = dir.path().join("docker.sock");
     let forwarded = session
         .request_port_forward(
@@ -103,6 +100,56 @@ pub async fn forward(t: &Target<'_>) -> Result<Tunnel, SshError> {
         socket: local,
         dir: Some(dir),
     })
+}
+
+/// How often a handshake is tried, and within how long.
+const TRIES: usize = 5;
+const WITHIN: Duration = Duration::from_secs(20);
+
+/// Opens the multiplexed connection. A handshake refused the way sshd
+/// refuses one under load (`MaxStartups` drops it before the key
+/// exchange), a reset or a refused connection is tried again with jittered
+/// exponential backoff, at most `TRIES` times within `WITHIN`: behind one
+/// bastion, fifty servers at once is load, not an outage.
+async fn connect(b: &SessionBuilder, t: &Target<'_>) -> Result<Session, SshError> {
+    use backon::{ExponentialBuilder, Retryable};
+    let tries = std::sync::atomic::AtomicUsize::new(0);
+    let backoff = ExponentialBuilder::default()
+        .with_jitter()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .with_max_times(TRIES - 1)
+        .with_total_delay(Some(WITHIN));
+    let attempt = || async {
+        tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        b.connect_mux(t.host).await
+    };
+    attempt
+        .retry(backoff)
+        .when(|e| transient(&chain(e)))
+        .await
+        .map_err(|e| {
+            let mut err = connect_error(t, &e);
+            let n = tries.load(std::sync::atomic::Ordering::Relaxed);
+            if n > 1 {
+                err.message = format!("{} (after {n} tries)", err.message);
+            }
+            err
+        })
+}
+
+/// Failures that mean "try again": sshd throttling handshakes, a reset, a
+/// refused connection (a restarting sshd).
+fn transient(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "kex_exchange_identification",
+        "connection closed by remote host",
+        "connection reset",
+        "connection refused",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
 }
 
 fn expand(path: &str) -> PathBuf {
