@@ -1,7 +1,8 @@
 //! Fault points for the fault tests. Built with the `fault-injection`
 //! feature, `BERTH_FAULT=<point>[@<n>]:<action>[,…]` makes berth act at the
 //! n-th time (default: the first) it reaches a named point: `panic`, `kill`
-//! (SIGKILL itself, as an OOM killer or a closed laptop would) or `hang`.
+//! (SIGKILL itself, as an OOM killer or a closed laptop would), `hang`, or
+//! `sleep=<ms>` (a window for a test to kill a daemon or cut a connection).
 //! Without the feature every point compiles to nothing; release builds
 //! lack it.
 
@@ -50,7 +51,10 @@ pub fn point(name: &str) {
             "hang" => loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
-            other => eprintln!("berth: unknown fault action `{other}`"),
+            other => match other.strip_prefix("sleep=").and_then(|ms| ms.parse().ok()) {
+                Some(ms) => std::thread::sleep(std::time::Duration::from_millis(ms)),
+                None => eprintln!("berth: unknown fault action `{other}`"),
+            },
         }
     }
 }

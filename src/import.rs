@@ -248,6 +248,7 @@ mod tests {
         .unwrap();
         let snapshot = Snapshot {
             images: None,
+            journals: Vec::new(),
             networks: vec![
                 net("front", "10.1.0.0/24", &[("team", "web")]),
                 net("data", "10.2.0.0/24", &[]),

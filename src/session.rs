@@ -241,14 +241,17 @@ impl Session {
         loop {
             match client.try_lock(&self.holder).await? {
                 Ok(()) => return Ok(()),
-                Err(holder) if holder_is_gone(&holder, &self.holder) => {
+                Err(holder) if holder.token.is_empty() || holder_is_gone(&holder, &self.holder) => {
                     if client.unlock(Some(&holder.token)).await?.is_some() {
+                        let why = if holder.token.is_empty() {
+                            "a lock whose holder is unknown (its labels were lost, as when the daemon crashes)".to_string()
+                        } else {
+                            format!("the lock of {holder}: that process is gone from this machine")
+                        };
                         self.notes
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .push(format!(
-                                "server {server}: broke the lock of {holder}: that process is gone from this machine"
-                            ));
+                            .push(format!("server {server}: broke {why}"));
                     }
                 }
                 Err(holder) if started.elapsed() >= wait => {

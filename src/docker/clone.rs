@@ -62,8 +62,6 @@ pub struct ContainerCopy<'a> {
     pub drop_labels: &'a [&'a str],
     /// Named volumes renamed to fresh ones.
     pub volumes: &'a [VolumeRename],
-    /// Labels for the fresh volumes.
-    pub volume_labels: BTreeMap<String, String>,
     pub keep_ports: bool,
 }
 
@@ -166,48 +164,78 @@ impl Client {
             .map_err(|e| self.fail(&format!("create network {name}"), &e))
     }
 
-    /// Creates the copy (not started). On failure, removes the volumes it
-    /// created and reports.
+    /// Creates a fresh, empty named volume; refuses one that exists (it may
+    /// hold data: a "fresh" clone never gets it).
+    pub async fn create_fresh_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), DockerError> {
+        if self.docker.inspect_volume(name).await.is_ok() {
+            return Err(DockerError::Api {
+                what: format!("create volume {name}"),
+                cause: format!(
+                    "a volume of that name already exists (left by an earlier clone?); berth will not hand its data to a new clone: remove it (`docker volume rm {name}`) or rename the clone"
+                ),
+            });
+        }
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(req)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(&format!("create volume {name}"), &e))
+    }
+
+    /// The labels of a volume; `None` when there is none of that name.
+    pub async fn volume_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, DockerError> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) => Ok(Some(v.labels.into_iter().collect())),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(self.fail(&format!("inspect volume {name}"), &e)),
+        }
+    }
+
+    /// Removes a volume berth created (gone already: fine).
+    pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
+        match self
+            .docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(self.fail(&format!("remove volume {name}"), &e)),
+        }
+    }
+
+    /// Creates the copy (not started), mounting the fresh volumes made for
+    /// it.
     pub async fn create_copy(
         &self,
         source: &SourceContainer,
         copy: &ContainerCopy<'_>,
     ) -> Result<(), DockerError> {
-        let mut created = Vec::new();
-        for v in copy.volumes {
-            // A fresh volume means empty: never reuse one left behind.
-            if self.docker.inspect_volume(&v.target).await.is_ok() {
-                let cause = DockerError::Api {
-                    what: format!("create volume {}", v.target),
-                    cause: format!(
-                        "a volume of that name already exists (left by an earlier clone?); berth will not hand its data to a new clone: remove it (`docker volume rm {}`) or rename the clone",
-                        v.target
-                    ),
-                };
-                return Err(self.undo_volumes(&created, cause).await);
-            }
-            let req = VolumeCreateRequest {
-                name: Some(v.target.clone()),
-                labels: Some(copy.volume_labels.clone().into_iter().collect()),
-                ..Default::default()
-            };
-            match self.docker.create_volume(req).await {
-                Ok(_) => created.push(v.target.clone()),
-                Err(e) => {
-                    let cause = self.fail(&format!("create volume {}", v.target), &e);
-                    return Err(self.undo_volumes(&created, cause).await);
-                }
-            }
-        }
         let body = copy_body(&source.info, copy);
         let opts = CreateContainerOptionsBuilder::default()
             .name(copy.name)
             .build();
-        if let Err(e) = self.docker.create_container(Some(opts), body).await {
-            let cause = self.fail(&format!("create container {}", copy.name), &e);
-            return Err(self.undo_volumes(&created, cause).await);
-        }
-        Ok(())
+        self.docker
+            .create_container(Some(opts), body)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(&format!("create container {}", copy.name), &e))
     }
 
     pub async fn start(&self, name: &str) -> Result<(), DockerError> {
@@ -217,45 +245,15 @@ impl Client {
             .map_err(|e| self.fail(&format!("start container {name}"), &e))
     }
 
-    /// Removes a container berth created (and its fresh volumes).
-    pub async fn remove_copy(
-        &self,
-        name: &str,
-        volumes: &[VolumeRename],
-    ) -> Result<(), DockerError> {
+    /// Removes a container berth created (gone already: fine).
+    pub async fn remove_container(&self, name: &str) -> Result<(), DockerError> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-        self.docker
-            .remove_container(name, Some(opts))
-            .await
-            .map_err(|e| self.fail(&format!("remove container {name}"), &e))?;
-        for v in volumes {
-            self.docker
-                .remove_volume(&v.target, None::<RemoveVolumeOptions>)
-                .await
-                .map_err(|e| self.fail(&format!("remove volume {}", v.target), &e))?;
-        }
-        Ok(())
-    }
-
-    async fn undo_volumes(&self, created: &[String], cause: DockerError) -> DockerError {
-        let mut left = Vec::new();
-        for v in created {
-            if self
-                .docker
-                .remove_volume(v, None::<RemoveVolumeOptions>)
-                .await
-                .is_err()
-            {
-                left.push(v.clone());
-            }
-        }
-        if left.is_empty() {
-            cause
-        } else {
-            DockerError::Api {
-                what: cause.to_string(),
-                cause: format!("and volumes {} could not be removed", left.join(", ")),
-            }
+        match self.docker.remove_container(name, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(self.fail(&format!("remove container {name}"), &e)),
         }
     }
 }

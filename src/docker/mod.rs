@@ -20,9 +20,11 @@ use crate::live::{
 };
 
 mod clone;
+mod journal;
 mod lock;
 
 pub use clone::{ContainerCopy, SourceContainer, VolumeRename};
+pub use journal::journal_name;
 pub use lock::{LOCK_VOLUME, LockHolder};
 
 /// Container inspects in flight at once on one server.
@@ -78,6 +80,16 @@ impl DockerError {
             None => self.to_string(),
         }
     }
+}
+
+/// A container's endpoint on one network, as an inspect tells it.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Its aliases there; `None` when it is not attached.
+    pub aliases: Option<Vec<String>>,
+    /// Its image id (`sha256:…`).
+    pub image: String,
+    pub running: bool,
 }
 
 /// A client of one server's Docker daemon (cheap to clone).
@@ -282,10 +294,21 @@ impl Client {
         } else {
             None
         };
+        let (journals, containers): (Vec<Container>, Vec<Container>) = containers
+            .into_iter()
+            .map(container)
+            .partition(|c| c.label(labels::JOURNAL).is_some());
         Ok(Snapshot {
             networks: networks.into_iter().map(network).collect(),
-            containers: containers.into_iter().map(container).collect(),
+            containers,
             images,
+            journals: journals
+                .into_iter()
+                .map(|c| crate::live::Journal {
+                    name: c.name,
+                    labels: c.labels,
+                })
+                .collect(),
         })
     }
 
@@ -397,29 +420,42 @@ impl Client {
             .await
     }
 
-    /// The aliases `container` has on `network`, without the short container
-    /// id Docker adds by itself.
-    pub async fn aliases(
+    /// The aliases `container` has on `network` (without the short
+    /// container id Docker adds by itself), its image id and whether it
+    /// runs; `None` when there is no such container.
+    pub async fn attachment(
         &self,
         container: &str,
         network: &str,
-    ) -> Result<Vec<String>, DockerError> {
-        let info = self
+    ) -> Result<Option<Attachment>, DockerError> {
+        let info = match self
             .docker
             .inspect_container(container, None::<InspectContainerOptions>)
             .await
-            .map_err(|e| self.fail(&format!("inspect container {container}"), &e))?;
+        {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(None),
+            Err(e) => return Err(self.fail(&format!("inspect container {container}"), &e)),
+        };
         let id = info.id.unwrap_or_default();
         let aliases = info
             .network_settings
             .and_then(|n| n.networks)
             .and_then(|mut n| n.remove(network))
-            .and_then(|e| e.aliases)
-            .unwrap_or_default();
-        Ok(aliases
-            .into_iter()
-            .filter(|a| !crate::live::is_short_id(&id, a))
-            .collect())
+            .map(|e| {
+                e.aliases
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|a| !crate::live::is_short_id(&id, a))
+                    .collect()
+            });
+        Ok(Some(Attachment {
+            aliases,
+            image: info.image.unwrap_or_default(),
+            running: info.state.and_then(|s| s.running).unwrap_or(false),
+        }))
     }
 
     pub async fn connect(

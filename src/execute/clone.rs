@@ -1,17 +1,21 @@
-//! Executes a `clone` change: image streamed if needed, fresh volumes, the
-//! copy created on its destination network and started when the source
-//! runs. A failure removes what this step made, or says exactly what is left.
+//! Executes a `clone` change: images streamed if needed, then (journaled)
+//! one fresh volume per source volume (shared by every copy whose source
+//! shared it), the copies created on their network, attached and started
+//! when their source runs. A Docker error removes what this step made, or
+//! keeps the journal so the next apply completes it.
 
 use std::collections::BTreeMap;
 
-use crate::docker::{Client, ContainerCopy, DockerError, VolumeRename};
+use crate::docker::{Client, ContainerCopy, DockerError, SourceContainer, VolumeRename};
 use crate::live::labels;
-use crate::plan::{CloneMember, CloneResource};
+use crate::plan::journal::Record;
+use crate::plan::{Change, CloneMember, CloneResource};
 
 /// What this step has created so far, to undo on failure.
 #[derive(Default)]
-struct Created<'a> {
-    containers: Vec<&'a CloneMember>,
+pub(super) struct Created {
+    containers: Vec<String>,
+    volumes: Vec<String>,
     network: Option<String>,
 }
 
@@ -21,11 +25,47 @@ pub async fn run(
     owner: &str,
     c: &CloneResource,
 ) -> Result<(), String> {
+    let sources = read_sources(source, target, c)
+        .await
+        .map_err(|e| format!("{}; nothing was made", e.full()))?;
+    let journal = crate::docker::journal_name();
+    let image = sources.first().map(|s| s.image()).unwrap_or_default();
+    let record = Record {
+        change: Box::new(Change::Clone(c.clone())),
+        reattach: Vec::new(),
+        allow_replace: false,
+    };
+    target
+        .write_journal(&journal, owner, "clone", &image, record.to_label())
+        .await
+        .map_err(|e| format!("{}; nothing was made", e.full()))?;
     let mut created = Created::default();
-    match make(source, target, owner, c, &mut created).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(undo(target, created, e).await),
+    match make(target, owner, c, &sources, &mut created).await {
+        Ok(()) => target
+            .remove_journal(&journal)
+            .await
+            .map_err(|e| format!("the clone is complete, but {}", e.full())),
+        Err(e) => Err(undo(target, created, &journal, e).await),
     }
+}
+
+/// Inspects each source container (the copy is made from it as it is now)
+/// and streams its image to the target when the plan says it is missing.
+pub(super) async fn read_sources(
+    source: &Client,
+    target: &Client,
+    c: &CloneResource,
+) -> Result<Vec<SourceContainer>, DockerError> {
+    let mut out = Vec::new();
+    for m in &c.clone.members {
+        let info = source.inspect_source(&m.source).await?;
+        let image = info.image();
+        if c.clone.image_transfer && !target.has_image(&image).await {
+            target.load_image_from(source, &image).await?;
+        }
+        out.push(info);
+    }
+    Ok(out)
 }
 
 fn renames(m: &CloneMember) -> Vec<VolumeRename> {
@@ -38,12 +78,14 @@ fn renames(m: &CloneMember) -> Vec<VolumeRename> {
         .collect()
 }
 
-async fn make<'a>(
-    source: &Client,
+/// Creates the volumes, the stack network, the copies; attaches and
+/// starts them.
+pub(super) async fn make(
     target: &Client,
     owner: &str,
-    c: &'a CloneResource,
-    created: &mut Created<'a>,
+    c: &CloneResource,
+    sources: &[SourceContainer],
+    created: &mut Created,
 ) -> Result<(), DockerError> {
     let spec = &c.clone;
     let mut ours = BTreeMap::from([
@@ -59,6 +101,20 @@ async fn make<'a>(
         .filter(|(k, _)| [labels::MANAGED, labels::OWNER, labels::CLONE_OF].contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+
+    // One fresh volume per source volume: copies whose sources shared a
+    // volume share the new one.
+    let mut volumes: Vec<&str> = spec
+        .members
+        .iter()
+        .flat_map(|m| m.volumes.iter().map(|v| v.target.as_str()))
+        .collect();
+    volumes.sort();
+    volumes.dedup();
+    for v in volumes {
+        target.create_fresh_volume(v, &volume_labels).await?;
+        created.volumes.push(v.to_string());
+    }
 
     // A stack gets its own network first, where compose's aliases resolve.
     let network = match &spec.target_project {
@@ -81,12 +137,7 @@ async fn make<'a>(
         None => c.network.clone(),
     };
 
-    for m in &spec.members {
-        let info = source.inspect_source(&m.source).await?;
-        let image = info.image();
-        if spec.image_transfer && !target.has_image(&image).await {
-            target.load_image_from(source, &image).await?;
-        }
+    for (m, info) in spec.members.iter().zip(sources) {
         let aliases = match (&spec.target_project, &m.service) {
             (Some(_), Some(service)) => vec![service.clone()],
             (Some(_), None) => Vec::new(),
@@ -105,34 +156,51 @@ async fn make<'a>(
             labels: ours.clone(),
             drop_labels: drop,
             volumes: &volumes,
-            volume_labels: volume_labels.clone(),
             keep_ports: m.dropped_ports.is_empty(),
         };
-        target.create_copy(&info, &copy).await?;
-        created.containers.push(m);
+        target.create_copy(info, &copy).await?;
+        created.containers.push(m.target.clone());
         crate::fault::point("clone.created");
     }
-    if let Some(project) = &spec.target_project {
-        if spec.connect_to_destination {
-            for m in &spec.members {
+    finish(target, c).await
+}
+
+/// Attaches a stack's copies to the destination (when asked) and starts
+/// every copy whose source runs; what is done already is left as it is.
+pub(super) async fn finish(target: &Client, c: &CloneResource) -> Result<(), DockerError> {
+    let spec = &c.clone;
+    if let (Some(project), true) = (&spec.target_project, spec.connect_to_destination) {
+        for m in &spec.members {
+            let now = target.attachment(&m.target, &c.network).await?;
+            if now.is_some_and(|a| a.aliases.is_none()) {
                 let alias = format!("{}-{project}", m.service.as_deref().unwrap_or(&m.target));
                 target.connect(&c.network, &m.target, &[alias]).await?;
             }
         }
+        crate::fault::point("clone.connected");
     }
     for m in spec.members.iter().filter(|m| m.start) {
-        target.start(&m.target).await?;
+        let now = target.attachment(&m.target, &c.network).await?;
+        if now.is_some_and(|a| !a.running) {
+            target.start(&m.target).await?;
+        }
     }
     Ok(())
 }
 
-/// Removes what the failed step made; the message says what failed and
-/// whether anything is left.
-async fn undo(target: &Client, created: Created<'_>, cause: DockerError) -> String {
+/// Removes what the failed step made, then the journal; the message says
+/// what failed and whether anything is left (then the journal stays, and
+/// the next apply completes the clone).
+async fn undo(target: &Client, created: Created, journal: &str, cause: DockerError) -> String {
     let mut left = Vec::new();
-    for m in &created.containers {
-        if let Err(e) = target.remove_copy(&m.target, &renames(m)).await {
-            left.push(format!("container {} ({})", m.target, e.cause()));
+    for name in &created.containers {
+        if let Err(e) = target.remove_container(name).await {
+            left.push(format!("container {name} ({})", e.cause()));
+        }
+    }
+    for v in &created.volumes {
+        if let Err(e) = target.remove_volume(v).await {
+            left.push(format!("volume {v} ({})", e.cause()));
         }
     }
     if let Some(net) = &created.network {
@@ -140,13 +208,17 @@ async fn undo(target: &Client, created: Created<'_>, cause: DockerError) -> Stri
             left.push(format!("network {net} ({})", e.cause()));
         }
     }
-    if left.is_empty() {
+    if left.is_empty() && target.remove_journal(journal).await.is_ok() {
         format!("{}; nothing was left behind", cause.full())
     } else {
         format!(
-            "{}; left behind: {} — remove them, or run apply again once the cause is fixed",
+            "{}; left behind: {} — the journal {journal} on the server records the clone: the next apply completes it",
             cause.full(),
-            left.join(", ")
+            if left.is_empty() {
+                "the journal".to_string()
+            } else {
+                left.join(", ")
+            }
         )
     }
 }

@@ -7,8 +7,10 @@
 use futures_util::stream::{self, StreamExt};
 
 mod clone;
+mod restore;
 
 use crate::docker::{Client, DockerError};
+use crate::plan::journal::{Member, Record};
 use crate::plan::{Change, Connect, Plan, ReplaceNetwork, Status};
 use crate::session::{Progress, Session};
 
@@ -109,6 +111,7 @@ pub async fn execute(
 
 async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Result<(), String> {
     match c {
+        Change::Restore(r) => restore::run(client, session, owner, r).await,
         Change::CreateNetwork(c) => client
             .create_network(&c.network, &c.spec, owner, &c.destination)
             .await
@@ -118,7 +121,7 @@ async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Re
             .await
             .map_err(|e| e.cause()),
         Change::ReplaceNetwork(c) => replace(client, owner, c).await,
-        Change::Connect(c) => connect(client, c).await,
+        Change::Connect(c) => connect(client, owner, c).await,
         Change::Disconnect(c) => client
             .disconnect(&c.network, &c.container)
             .await
@@ -133,15 +136,31 @@ async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Re
 }
 
 /// Attaches a container; for an alias fix, disconnects and connects again
-/// (Docker cannot edit aliases in place) and restores the old aliases if
-/// the new ones fail.
-async fn connect(client: &Client, c: &Connect) -> Result<(), String> {
+/// (Docker cannot edit aliases in place), journaled: a run killed between
+/// the two leaves a journal the next apply completes. If the new aliases
+/// fail, the old ones are restored.
+async fn connect(client: &Client, owner: &str, c: &Connect) -> Result<(), String> {
     let Some(old) = &c.live_aliases else {
         return client
             .connect(&c.network, &c.container, &c.aliases)
             .await
             .map_err(|e| e.cause());
     };
+    let now = client
+        .attachment(&c.container, &c.network)
+        .await
+        .map_err(|e| e.cause())?
+        .ok_or_else(|| format!("container {} is gone", c.container))?;
+    let journal = crate::docker::journal_name();
+    let record = Record {
+        change: Box::new(Change::Connect(c.clone())),
+        reattach: Vec::new(),
+        allow_replace: false,
+    };
+    client
+        .write_journal(&journal, owner, "connect", &now.image, record.to_label())
+        .await
+        .map_err(|e| e.cause())?;
     client
         .disconnect(&c.network, &c.container)
         .await
@@ -149,9 +168,12 @@ async fn connect(client: &Client, c: &Connect) -> Result<(), String> {
     crate::fault::point("alias_fix.disconnected");
     if let Err(e) = client.connect(&c.network, &c.container, &c.aliases).await {
         return Err(match client.connect(&c.network, &c.container, old).await {
-            Ok(()) => format!("{}; the old aliases were restored", e.cause()),
+            Ok(()) => {
+                let _ = client.remove_journal(&journal).await;
+                format!("{}; the old aliases were restored", e.cause())
+            }
             Err(r) => format!(
-                "{}; {} is now disconnected from {} (restoring its old aliases failed: {})",
+                "{}; {} is now disconnected from {} (restoring its old aliases failed: {}); the journal {journal} records it: the next apply attaches it again",
                 e.cause(),
                 c.container,
                 c.network,
@@ -159,51 +181,110 @@ async fn connect(client: &Client, c: &Connect) -> Result<(), String> {
             ),
         });
     }
-    Ok(())
+    crate::fault::point("alias_fix.connected");
+    client.remove_journal(&journal).await.map_err(|e| e.cause())
 }
 
-/// Disconnect every attached container (remembering its aliases), recreate
-/// the network, reconnect them. On failure, says exactly what state is left.
+/// Disconnects every attached container (remembering its aliases),
+/// recreates the network, reconnects them. Journaled before the first
+/// disconnect: a run killed part-way leaves a journal the next apply
+/// completes, reattaching every container with its aliases.
 async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(), String> {
-    let mut saved: Vec<(String, Vec<String>)> = Vec::new();
+    let mut saved: Vec<Member> = Vec::new();
+    let mut image = None;
     for a in &c.attached {
-        let aliases = client
-            .aliases(&a.container, &c.network)
+        let now = client
+            .attachment(&a.container, &c.network)
             .await
             .map_err(|e| e.full())?;
-        saved.push((a.container.clone(), aliases));
+        if let Some(now) = now {
+            let Some(aliases) = now.aliases else {
+                continue; // detached since the plan
+            };
+            image.get_or_insert(now.image);
+            saved.push(Member {
+                container: a.container.clone(),
+                aliases,
+            });
+        }
     }
+    let journal = match image {
+        Some(image) => {
+            let name = crate::docker::journal_name();
+            let record = Record {
+                change: Box::new(Change::ReplaceNetwork(c.clone())),
+                reattach: saved.clone(),
+                allow_replace: true,
+            };
+            client
+                .write_journal(&name, owner, "replace_network", &image, record.to_label())
+                .await
+                .map_err(|e| format!("{}; the network was left as it was", e.full()))?;
+            Some(name)
+        }
+        None => None,
+    };
+    let outcome = replace_steps(client, owner, c, &saved).await;
+    match (&outcome, &journal) {
+        (Ok(()) | Err(Undone(_)), Some(j)) => {
+            client.remove_journal(j).await.map_err(|e| e.cause())?;
+        }
+        _ => {}
+    }
+    outcome.map_err(|e| match (e, journal) {
+        (Undone(m), _) => m,
+        (Stranded(m), Some(j)) => format!(
+            "{m}; the journal {j} on the server records every container and its aliases: the next apply attaches them again"
+        ),
+        (Stranded(m), None) => m,
+    })
+}
+
+/// How a replace failed: put back as it was, or part-way.
+enum ReplaceFailure {
+    Undone(String),
+    Stranded(String),
+}
+use ReplaceFailure::{Stranded, Undone};
+
+async fn replace_steps(
+    client: &Client,
+    owner: &str,
+    c: &ReplaceNetwork,
+    saved: &[Member],
+) -> Result<(), ReplaceFailure> {
     let pending = |from: usize| -> String {
         saved[from..]
             .iter()
-            .map(|(name, aliases)| format!("{name} (aliases: {})", aliases.join(", ")))
+            .map(|m| format!("{} (aliases: {})", m.container, m.aliases.join(", ")))
             .collect::<Vec<_>>()
             .join("; ")
     };
     let left = |done: &str, e: DockerError, from: usize| {
         let rest = pending(from);
-        if rest.is_empty() {
+        Stranded(if rest.is_empty() {
             format!("{done}; then {}", e.full())
         } else {
-            format!(
-                "{done}; then {}. Not reconnected: {rest}; reconnect them with `docker network connect --alias …`",
-                e.full()
-            )
-        }
+            format!("{done}; then {}. Not reconnected: {rest}", e.full())
+        })
     };
-    for (i, (name, _)) in saved.iter().enumerate() {
-        if let Err(e) = client.disconnect(&c.network, name).await {
+    for (i, m) in saved.iter().enumerate() {
+        if let Err(e) = client.disconnect(&c.network, &m.container).await {
             // Reconnect what was already disconnected, so nothing is left half-way.
             let mut undo = Vec::new();
-            for (n, aliases) in &saved[..i] {
-                if let Err(u) = client.connect(&c.network, n, aliases).await {
-                    undo.push(format!("{n}: {}", u.full()));
+            for m in &saved[..i] {
+                if let Err(u) = client.connect(&c.network, &m.container, &m.aliases).await {
+                    undo.push(format!("{}: {}", m.container, u.full()));
                 }
             }
             return Err(if undo.is_empty() {
-                format!("{}; the network was left as it was", e.full())
+                Undone(format!("{}; the network was left as it was", e.full()))
             } else {
-                format!("{}; reconnecting failed too: {}", e.full(), undo.join("; "))
+                Stranded(format!(
+                    "{}; reconnecting failed too: {}",
+                    e.full(),
+                    undo.join("; ")
+                ))
             });
         }
     }
@@ -219,11 +300,12 @@ async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(),
         .await
         .map_err(|e| left(&format!("{gone} and removed network {}", c.network), e, 0))?;
     crate::fault::point("replace.created");
-    for (i, (name, aliases)) in saved.iter().enumerate() {
+    for (i, m) in saved.iter().enumerate() {
         client
-            .connect(&c.network, name, aliases)
+            .connect(&c.network, &m.container, &m.aliases)
             .await
             .map_err(|e| left(&format!("recreated network {}", c.network), e, i))?;
+        crate::fault::point("replace.reconnected");
     }
     Ok(())
 }

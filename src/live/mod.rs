@@ -18,6 +18,10 @@ pub mod labels {
     pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
     pub const COOLIFY_TYPE: &str = "coolify.type";
     pub const COOLIFY_NAME: &str = "coolify.resourceName";
+    /// Marks a journal container (its value: the change it records).
+    pub const JOURNAL: &str = "berth.journal";
+    /// A journal's record: what the interrupted change must restore (JSON).
+    pub const JOURNAL_RECORD: &str = "berth.journal.record";
 }
 
 /// Every declared server, by name: its snapshot or why it could not be read.
@@ -28,13 +32,34 @@ pub struct LiveState {
     pub skipped: BTreeMap<String, String>,
 }
 
-/// One server's networks and containers (stopped ones included), and its
-/// images when a clone from another server may need them.
+/// One server's networks and containers (stopped ones included), its
+/// images when a clone from another server may need them, and the journals
+/// of changes an earlier apply did not finish.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub networks: Vec<Network>,
     pub containers: Vec<Container>,
     pub images: Option<Vec<Image>>,
+    pub journals: Vec<Journal>,
+}
+
+/// A journal: before the first destructive step of a multi-step change
+/// (a network replaced, aliases fixed, a clone made), berth leaves on the
+/// server a created, never-started container (network mode `none`) whose
+/// labels record what the change must leave behind; it removes it when the
+/// change completes. One the next run finds means an apply was interrupted.
+/// The container list the plan already reads carries it: no extra call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Journal {
+    /// The journal container's name.
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Journal {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

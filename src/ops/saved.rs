@@ -180,7 +180,7 @@ pub fn check_same(
     }
     Err(Error::SavedPlan {
         message: format!(
-            "the saved plan is not what berth would apply now, nothing applied:\n  {}",
+            "the saved plan is stale, nothing applied; berth would not make the same changes now:\n  {}",
             lines.join("\n  ")
         ),
         hint: "run `berth plan --out FILE` again and review the new plan".to_string(),
@@ -211,6 +211,9 @@ fn identity(c: &crate::plan::Change) -> String {
     }
     if let Some(r) = c.resource() {
         s.push_str(&format!(", {} {}", r.kind, r.name));
+    }
+    if c.is_blocked() {
+        s.push_str(&format!(" (blocked: {})", c.reasons().join("; ")));
     }
     s
 }

@@ -8,6 +8,7 @@
 mod attach;
 mod clone;
 mod guard;
+pub mod journal;
 mod model;
 mod networks;
 pub mod simulate;
@@ -62,6 +63,23 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
         berth_version: None,
         options: None,
     };
+    // Interrupted changes first: the rest is planned against the state
+    // their restoration leaves.
+    let mut restores: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for server in &config.servers {
+        if let Some(Ok(snapshot)) = live.servers.get(&server.name) {
+            let r = journal::restores(config, &server.name, snapshot, &mut p.errors);
+            restores.insert(server.name.clone(), r);
+        }
+    }
+    let all: Vec<Change> = restores.values().flatten().cloned().collect();
+    let restored;
+    let live = if all.is_empty() {
+        live
+    } else {
+        restored = journal::restored(live, &all, &config.owner);
+        &restored
+    };
     for server in &config.servers {
         let state = live.servers.get(&server.name);
         let (status, error) = match state {
@@ -89,6 +107,8 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
                 &net_changes,
             ));
             p.warnings.extend(clone_warnings);
+            p.changes
+                .extend(restores.remove(&server.name).unwrap_or_default());
             p.changes.extend(net_changes);
             p.changes.extend(clones);
             p.changes.extend(assignments.changes);

@@ -95,6 +95,7 @@ pub enum ServerHealth {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    Restore,
     CreateNetwork,
     ReplaceNetwork,
     Clone,
@@ -104,7 +105,8 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
+        Action::Restore,
         Action::CreateNetwork,
         Action::ReplaceNetwork,
         Action::Clone,
@@ -115,6 +117,7 @@ impl Action {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Action::Restore => "restore",
             Action::CreateNetwork => "create_network",
             Action::RemoveNetwork => "remove_network",
             Action::ReplaceNetwork => "replace_network",
@@ -138,12 +141,33 @@ pub enum Status {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Change {
+    Restore(Restore),
     CreateNetwork(CreateNetwork),
     ReplaceNetwork(ReplaceNetwork),
     Clone(CloneResource),
     Connect(Connect),
     Disconnect(Disconnect),
     RemoveNetwork(RemoveNetwork),
+}
+
+/// Completes a change an earlier apply began and did not finish (it was
+/// killed, or lost its server), as the journal it left on the server
+/// records: every container that was attached is attached again.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Restore {
+    pub server: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    pub network: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// The journal container on the server; removed once restored.
+    pub journal: String,
+    /// What the journal records: the interrupted change, and for a replace
+    /// the containers to attach again with their aliases.
+    pub record: super::journal::Record,
 }
 
 /// A destination's network that does not exist yet.
@@ -259,6 +283,7 @@ pub struct RemoveNetwork {
 macro_rules! each_change {
     ($change:expr, $c:ident => $body:expr) => {
         match $change {
+            Change::Restore($c) => $body,
             Change::CreateNetwork($c) => $body,
             Change::ReplaceNetwork($c) => $body,
             Change::Clone($c) => $body,
@@ -272,6 +297,7 @@ macro_rules! each_change {
 impl Change {
     pub fn action(&self) -> Action {
         match self {
+            Change::Restore(_) => Action::Restore,
             Change::CreateNetwork(_) => Action::CreateNetwork,
             Change::ReplaceNetwork(_) => Action::ReplaceNetwork,
             Change::Clone(_) => Action::Clone,
@@ -304,6 +330,7 @@ impl Change {
     /// The destination it belongs to; a removed network may have none.
     pub fn destination(&self) -> Option<&str> {
         match self {
+            Change::Restore(c) => c.destination.as_deref(),
             Change::RemoveNetwork(c) => c.destination.as_deref(),
             Change::CreateNetwork(c) => Some(&c.destination),
             Change::ReplaceNetwork(c) => Some(&c.destination),
@@ -316,6 +343,7 @@ impl Change {
     /// The container it attaches, detaches or creates, if one.
     pub fn container(&self) -> Option<&str> {
         match self {
+            Change::Restore(r) => r.record.change.container(),
             Change::Connect(c) => Some(&c.container),
             Change::Disconnect(c) => Some(&c.container),
             Change::Clone(c) => c.container.as_deref(),
@@ -326,6 +354,7 @@ impl Change {
     /// The declared resource it serves, if one.
     pub fn resource(&self) -> Option<&ResourceRef> {
         match self {
+            Change::Restore(r) => r.record.change.resource(),
             Change::Connect(c) => Some(&c.resource),
             Change::Disconnect(c) => Some(&c.resource),
             Change::Clone(c) => Some(&c.resource),

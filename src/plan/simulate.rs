@@ -23,6 +23,7 @@ pub fn apply_plan(live: &mut LiveState, plan: &Plan, owner: &str) {
 /// Applies one change to `live`, as Docker would carry it out.
 pub fn apply(live: &mut LiveState, change: &Change, owner: &str) {
     match change {
+        Change::Restore(r) => restore(live, r, owner),
         Change::CreateNetwork(c) => {
             if let Some(s) = snapshot(live, &c.server) {
                 create_network(s, &c.network, &c.spec, owner, &c.destination);
@@ -57,6 +58,42 @@ pub fn apply(live: &mut LiveState, change: &Change, owner: &str) {
             }
         }
         Change::Clone(c) => clone(live, c, owner),
+    }
+}
+
+/// A restoration: the interrupted change carried to its end (a replaced
+/// network with every recorded container attached again with its aliases,
+/// the new aliases, the whole clone, started).
+pub fn restore(live: &mut LiveState, r: &Restore, owner: &str) {
+    match &*r.record.change {
+        Change::ReplaceNetwork(c) => {
+            if let Some(s) = snapshot(live, &c.server) {
+                s.networks.retain(|n| n.name != c.network);
+                create_network(s, &c.network, &c.spec, owner, &c.destination);
+                for m in &r.record.reattach {
+                    attach(s, &m.container, &c.network, &m.aliases);
+                }
+            }
+        }
+        Change::Clone(c) => {
+            // A partial clone is removed and made again, whole.
+            if let Some(s) = snapshot(live, &c.server) {
+                s.containers
+                    .retain(|x| !c.clone.members.iter().any(|m| m.target == x.name));
+            }
+            clone(live, c, owner);
+            if let Some(s) = snapshot(live, &c.server) {
+                for m in c.clone.members.iter().filter(|m| m.start) {
+                    if let Some(x) = s.containers.iter_mut().find(|x| x.name == m.target) {
+                        x.running = true;
+                    }
+                }
+            }
+        }
+        other => apply(live, other, owner),
+    }
+    if let Some(s) = snapshot(live, &r.server) {
+        s.journals.retain(|j| j.name != r.journal);
     }
 }
 

@@ -108,6 +108,7 @@ fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
             networks,
             containers,
             images: None,
+            journals: Vec::new(),
         }),
     );
     l
@@ -1028,6 +1029,7 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
         networks: vec![net("remote-net", "10.5.0.0/24", Some(OWNER))],
         containers: vec![],
         images: Some(images),
+        journals: Vec::new(),
     };
     l.servers.insert("s2".into(), Ok(remote(vec![])));
     let p = run(&c, &l);

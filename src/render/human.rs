@@ -21,6 +21,7 @@ fn paint(style: Style, text: &str) -> String {
 
 fn symbol(c: &Change) -> (Style, &'static str) {
     match c {
+        Change::Restore(_) => (YELLOW, "~"),
         Change::Connect(c) if c.live_aliases.is_some() => (YELLOW, "-/+"),
         Change::CreateNetwork(_) | Change::Connect(_) | Change::Clone(_) => (GREEN, "+"),
         Change::RemoveNetwork(_) | Change::Disconnect(_) => (RED, "-"),
@@ -32,6 +33,11 @@ fn symbol(c: &Change) -> (Style, &'static str) {
 /// line, as in apply's progress.
 fn describe(c: &Change) -> String {
     let mut s = match c {
+        Change::Restore(r) => format!(
+            "restore the interrupted {} of {}",
+            r.record.change.action().as_str(),
+            interrupted_subject(r)
+        ),
         Change::CreateNetwork(c) => format!("create network {}", c.network),
         Change::RemoveNetwork(c) => format!("remove network {}", c.network),
         Change::ReplaceNetwork(c) => format!("replace network {}", c.network),
@@ -57,6 +63,11 @@ fn short(c: &Change) -> String {
         .map(|r| format!("  {}", paint(DIM, &format!("{} {}", r.kind, r.name))))
         .unwrap_or_default();
     match c {
+        Change::Restore(r) => format!(
+            "restore interrupted {} of {}",
+            r.record.change.action().as_str(),
+            interrupted_subject(r)
+        ),
         Change::CreateNetwork(_) => "create network".to_string(),
         Change::RemoveNetwork(_) => "remove network".to_string(),
         Change::ReplaceNetwork(_) => "replace network".to_string(),
@@ -75,6 +86,15 @@ fn short(c: &Change) -> String {
         },
         Change::Disconnect(c) => format!("disconnect {}{owner}", c.container),
         Change::Clone(_) => format!("clone {}{owner}", clone_target(c)),
+    }
+}
+
+/// What an interrupted change was about: its network, container or clone.
+fn interrupted_subject(r: &crate::plan::Restore) -> String {
+    match &*r.record.change {
+        Change::Connect(c) => format!("{} on {}", c.container, c.network),
+        Change::Clone(c) => format!("{} {}", c.resource.kind, c.resource.name),
+        other => format!("network {}", other.network()),
     }
 }
 

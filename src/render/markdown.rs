@@ -169,12 +169,21 @@ fn source(plan: &Plan) -> String {
 
 /// The summary table: per server, its status and changes per action.
 fn table(out: &mut String, plan: &Plan) {
+    // A restore column only when an earlier apply was interrupted.
+    let columns: Vec<Action> = plan
+        .changes
+        .iter()
+        .any(|c| c.action() == Action::Restore)
+        .then_some(Action::Restore)
+        .into_iter()
+        .chain(COLUMNS)
+        .collect();
     let _ = write!(out, "| server | status |");
-    for action in COLUMNS {
+    for &action in &columns {
         let _ = write!(out, " {} |", super::verbs(action).column);
     }
     let _ = writeln!(out, " blocked |");
-    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(COLUMNS.len()));
+    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(columns.len()));
     for s in &plan.servers {
         let status = match s.status {
             ServerHealth::Ok => "ok",
@@ -187,7 +196,7 @@ fn table(out: &mut String, plan: &Plan) {
             .iter()
             .filter(|c| c.server() == s.name)
             .collect();
-        for action in COLUMNS {
+        for &action in &columns {
             let n = mine
                 .iter()
                 .filter(|c| c.action() == action && c.status() == Status::Planned)
@@ -373,6 +382,12 @@ fn change_list(out: &mut String, plan: &Plan) {
 
 fn describe(c: &Change) -> String {
     let what = match c {
+        Change::Restore(r) => format!(
+            "restore the interrupted {} on {} (journal {})",
+            r.record.change.action().as_str(),
+            code(&r.network),
+            code(&r.journal)
+        ),
         Change::CreateNetwork(c) => format!("create network {}", code(&c.network)),
         Change::RemoveNetwork(c) => format!("remove network {}", code(&c.network)),
         Change::ReplaceNetwork(c) => format!("replace network {}", code(&c.network)),

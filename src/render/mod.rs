@@ -24,6 +24,7 @@ pub(crate) struct Verbs {
 /// The one table of action verbs every view uses.
 pub(crate) fn verbs(action: Action) -> Verbs {
     let (summary, column) = match action {
+        Action::Restore => ("to restore", "restore"),
         Action::CreateNetwork => ("to create", "create"),
         Action::ReplaceNetwork => ("to replace", "replace"),
         Action::Clone => ("to clone", "clone"),

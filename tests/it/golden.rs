@@ -229,6 +229,7 @@ fn s1() -> Snapshot {
             id: "sha256:app1".into(),
             tags: vec!["app:1".into()],
         }]),
+        journals: Vec::new(),
     }
 }
 
@@ -240,6 +241,7 @@ fn s2() -> Snapshot {
             id: "sha256:busybox".into(),
             tags: vec!["busybox:1".into()],
         }]),
+        journals: Vec::new(),
     }
 }
 

@@ -9,6 +9,7 @@ mod clones;
 mod compose_files;
 mod config_errors;
 mod destinations;
+mod faults;
 mod git;
 mod golden;
 mod harness;

@@ -28,44 +28,91 @@ impl SecondDaemon {
             "ip", "netns", "exec", &netns, "ip", "link", "set", "lo", "up",
         ]);
         let socket = dir.join("docker.sock");
-        let log = std::fs::File::create(dir.join("dockerd.log")).expect("log file");
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{netns}"))
-            .arg("dockerd")
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--host")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("docker.pid"))
-            .args(["--iptables=false", "--storage-driver", "vfs"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start a second dockerd");
+        let child = spawn(&dir, &netns, &socket);
         let daemon = SecondDaemon {
             socket,
             dir,
             netns,
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !daemon.docker(&["info"]).status.success() {
-            assert!(
-                Instant::now() < deadline,
-                "second dockerd did not answer within 60 s; log:\n{}",
-                std::fs::read_to_string(daemon.dir.join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        daemon.wait_until_it_answers();
         daemon
     }
 
+    fn wait_until_it_answers(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.docker(&["info"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "second dockerd did not answer within 60 s; log:\n{}",
+                std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Kills the daemon (SIGKILL), as a crash or an OOM killer would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same data, after [`kill`](Self::kill).
+    pub fn restart(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
+        self.child = spawn(&self.dir, &self.netns, &self.socket);
+        self.wait_until_it_answers();
+    }
+
+    /// Freezes the daemon (SIGSTOP): it accepts connections and never
+    /// answers, as a hung dockerd does. `resume` thaws it.
+    pub fn freeze(&self) {
+        signal(self.child.id(), "STOP");
+    }
+
+    pub fn resume(&self) {
+        signal(self.child.id(), "CONT");
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{sig} {pid} failed");
+}
+
+/// `dockerd` in the namespace, on the daemon's own roots and socket.
+fn spawn(dir: &Path, netns: &str, socket: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("dockerd.log"))
+        .expect("log file");
+    Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{netns}"))
+        .arg("dockerd")
+        .arg("--config-file")
+        .arg(dir.join("daemon.json"))
+        .arg("--host")
+        .arg(format!("unix://{}", socket.display()))
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("docker.pid"))
+        .args(["--iptables=false", "--storage-driver", "vfs"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start a second dockerd")
+}
+
+impl SecondDaemon {
     pub fn address(&self) -> String {
         format!("unix://{}", self.socket.display())
     }

@@ -1,0 +1,148 @@
+//! Executes a `restore` change: carries an interrupted change to its end
+//! from whatever state the interruption left (every step is idempotent),
+//! then removes the journal. A restore interrupted in turn leaves the
+//! journal, and the next apply starts over.
+
+use crate::docker::{Client, DockerError};
+use crate::plan::journal::Member;
+use crate::plan::{Change, CloneResource, Connect, ReplaceNetwork, Restore};
+use crate::session::Session;
+
+pub async fn run(
+    client: &Client,
+    session: &Session,
+    owner: &str,
+    r: &Restore,
+) -> Result<(), String> {
+    let done = match &*r.record.change {
+        Change::ReplaceNetwork(c) => replace(client, owner, c, &r.record.reattach).await,
+        Change::Connect(c) => aliases(client, c).await,
+        Change::Clone(c) => {
+            let source = session.client(&c.clone.source_server).ok_or_else(|| {
+                format!("source server {} is not connected", c.clone.source_server)
+            })?;
+            clone(source, client, owner, c).await
+        }
+        other => {
+            return Err(format!(
+                "the journal records a {}, which berth does not journal",
+                other.action().as_str()
+            ));
+        }
+    };
+    done.map_err(|e| {
+        format!(
+            "{}; the journal {} stays for the next apply",
+            e.full(),
+            r.journal
+        )
+    })?;
+    client
+        .remove_journal(&r.journal)
+        .await
+        .map_err(|e| e.cause())
+}
+
+/// The network exists with its spec and every recorded container is on it
+/// with its aliases. A network still in its old shape is replaced now: the
+/// consent was given when the journal was written.
+async fn replace(
+    client: &Client,
+    owner: &str,
+    c: &ReplaceNetwork,
+    reattach: &[Member],
+) -> Result<(), DockerError> {
+    let live = client.snapshot(false).await?;
+    let mut members = reattach.to_vec();
+    match live.network(&c.network) {
+        None => {
+            client
+                .create_network(&c.network, &c.spec, owner, &c.destination)
+                .await?
+        }
+        Some(net) if !crate::plan::differences(&c.spec, net, true).is_empty() => {
+            // Containers attached since (not in the journal) keep their aliases too.
+            for x in live.attached_to(&c.network) {
+                if !members.iter().any(|m| m.container == x.name) {
+                    let now = client.attachment(&x.name, &c.network).await?;
+                    members.push(Member {
+                        container: x.name.clone(),
+                        aliases: now.and_then(|n| n.aliases).unwrap_or_default(),
+                    });
+                }
+            }
+            for x in live.attached_to(&c.network) {
+                client.disconnect(&c.network, &x.name).await?;
+            }
+            client.remove_network(&c.network).await?;
+            client
+                .create_network(&c.network, &c.spec, owner, &c.destination)
+                .await?;
+        }
+        Some(_) => {}
+    }
+    for m in &members {
+        // A container removed since has nothing to attach.
+        let now = client.attachment(&m.container, &c.network).await?;
+        if now.is_some_and(|n| n.aliases.is_none()) {
+            client.connect(&c.network, &m.container, &m.aliases).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The container is on the network with the new aliases.
+async fn aliases(client: &Client, c: &Connect) -> Result<(), DockerError> {
+    let Some(now) = client.attachment(&c.container, &c.network).await? else {
+        return Ok(()); // removed since: nothing to attach
+    };
+    match now.aliases {
+        Some(mut have) => {
+            let mut want = c.aliases.clone();
+            have.sort();
+            want.sort();
+            if have != want {
+                client.disconnect(&c.network, &c.container).await?;
+                client.connect(&c.network, &c.container, &c.aliases).await?;
+            }
+        }
+        None => client.connect(&c.network, &c.container, &c.aliases).await?,
+    }
+    Ok(())
+}
+
+/// Every copy exists, attached and started. A partial clone (some copies
+/// missing: none was started yet) is removed, fresh volumes and all, and
+/// made again.
+async fn clone(
+    source: &Client,
+    target: &Client,
+    owner: &str,
+    c: &CloneResource,
+) -> Result<(), DockerError> {
+    let live = target.snapshot(false).await?;
+    let exists = |name: &str| live.containers.iter().any(|x| x.name == name);
+    if c.clone.members.iter().all(|m| exists(&m.target)) {
+        return super::clone::finish(target, c).await;
+    }
+    for m in &c.clone.members {
+        target.remove_container(&m.target).await?;
+    }
+    // Only the fresh volumes this clone made (its labels say so), never a
+    // volume that happens to have the name.
+    for m in &c.clone.members {
+        for v in &m.volumes {
+            let labels = target.volume_labels(&v.target).await?;
+            let ours = labels.is_some_and(|l| {
+                l.get(crate::live::labels::OWNER).map(String::as_str) == Some(owner)
+                    && l.get(crate::live::labels::CLONE_OF) == Some(&c.clone.source.name)
+            });
+            if ours {
+                target.remove_volume(&v.target).await?;
+            }
+        }
+    }
+    let sources = super::clone::read_sources(source, target, c).await?;
+    let mut created = super::clone::Created::default();
+    super::clone::make(target, owner, c, &sources, &mut created).await
+}

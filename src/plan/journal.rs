@@ -1,0 +1,165 @@
+//! Journals of interrupted changes, as the planner reads them: each becomes
+//! a `restore` change that completes what the journal records, and the rest
+//! of the plan is made against the state that restoration leaves. A journal
+//! is untrusted input (anyone with access to the daemon can make one): a
+//! record that does not parse, names another server, or would touch what
+//! berth does not own is a plan error, never a change.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::model::*;
+use crate::config::Config;
+use crate::live::{Journal, LiveState, Snapshot, labels};
+
+/// What an interrupted change must leave behind.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// The change that was under way: a `replace_network`, a `connect`
+    /// fixing aliases, or a `clone`.
+    pub change: Box<Change>,
+    /// `replace_network`: every container attached when it began, with the
+    /// aliases it had; each is attached again with them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reattach: Vec<Member>,
+    /// The consent given (`--allow-replace`), so the restoration rolls
+    /// forward without asking again.
+    #[serde(default)]
+    pub allow_replace: bool,
+}
+
+/// A container and its aliases on a network.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub container: String,
+    pub aliases: Vec<String>,
+}
+
+impl Record {
+    /// The record as the journal's label holds it.
+    pub fn to_label(&self) -> String {
+        serde_json::to_string(self).expect("a record serializes")
+    }
+}
+
+/// The restorations of `server`'s journals (owned by `config.owner`), and
+/// the problems with journals that cannot be trusted.
+pub fn restores(
+    config: &Config,
+    server: &str,
+    live: &Snapshot,
+    errors: &mut Vec<PlanError>,
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    for j in &live.journals {
+        if j.label(labels::OWNER) != Some(config.owner.as_str()) {
+            continue; // another berth owner's: its own config restores it
+        }
+        match restore(config, server, live, j) {
+            Ok(r) => out.push(Change::Restore(r)),
+            Err(why) => errors.push(PlanError {
+                server: server.to_string(),
+                destination: None,
+                network: String::new(),
+                message: format!(
+                    "journal {} on server {server} cannot be restored: {why}",
+                    j.name
+                ),
+                hint: format!(
+                    "it records a change an earlier apply did not finish; look at it (`docker inspect {}`), put things right by hand, then remove it (`docker rm {}`)",
+                    j.name, j.name
+                ),
+            }),
+        }
+    }
+    out
+}
+
+fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Result<Restore, String> {
+    let text = j.label(labels::JOURNAL_RECORD).ok_or("it has no record")?;
+    let record: Record =
+        serde_json::from_str(text).map_err(|e| format!("its record does not parse ({e})"))?;
+    let change = &*record.change;
+    if change.server() != server {
+        return Err(format!("it names server {}", change.server()));
+    }
+    let network = change.network();
+    let owned_or_absent = live
+        .network(network)
+        .is_none_or(|n| n.owned_by(&config.owner));
+    let declared = config.destinations_on(server).any(|d| d.network == network);
+    let what = match change {
+        Change::ReplaceNetwork(_) if owned_or_absent => format!(
+            "replace network {network}; attach again: {}",
+            record
+                .reattach
+                .iter()
+                .map(|m| format!("{} (aliases {})", m.container, m.aliases.join(", ")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Change::ReplaceNetwork(_) => {
+            return Err(format!(
+                "network {network} is not berth's (owner {})",
+                config.owner
+            ));
+        }
+        Change::Connect(c) if c.live_aliases.is_some() && (declared || owned_or_absent) => format!(
+            "give {} the aliases {} on {network}",
+            c.container,
+            c.aliases.join(", ")
+        ),
+        Change::Clone(c) if declared_clone(config, c) => {
+            format!("clone {} {}", c.resource.kind, c.resource.name)
+        }
+        other => {
+            return Err(format!(
+                "it records a {} that berth does not journal",
+                other.action().as_str()
+            ));
+        }
+    };
+    Ok(Restore {
+        server: server.to_string(),
+        destination: change.destination().map(str::to_string),
+        network: network.to_string(),
+        status: Status::Planned,
+        reasons: vec![format!(
+            "an earlier apply was interrupted: it did not finish to {what}; apply completes it"
+        )],
+        journal: j.name.clone(),
+        record,
+    })
+}
+
+/// Does the config declare this clone (a resource with `clone_of`)?
+fn declared_clone(config: &Config, c: &CloneResource) -> bool {
+    let kind = c.resource.kind;
+    config
+        .resources
+        .iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| (&r.name, &r.clone_of))
+        .chain(
+            config
+                .stacks
+                .iter()
+                .filter(|_| kind == crate::config::ResourceKind::Stack)
+                .map(|s| (&s.name, &s.clone_of)),
+        )
+        .any(|(name, clone_of)| *name == c.resource.name && clone_of.is_some())
+}
+
+/// `live` as the restorations leave it: what the rest of the plan is made
+/// against.
+pub fn restored(live: &LiveState, restores: &[Change], owner: &str) -> LiveState {
+    let mut after = live.clone();
+    for r in restores {
+        if let Change::Restore(r) = r {
+            super::simulate::restore(&mut after, r, owner);
+        }
+    }
+    after
+}

@@ -1,0 +1,354 @@
+//! Faults: berth killed after each step of a multi-step change, a panic
+//! inside apply, a Docker daemon killed or hung mid-run. Each leaves a state
+//! the next run completes, with nothing stranded: every container that was
+//! attached is attached again, with its aliases, and the plan is then empty.
+//!
+//! The kills and panics come from the fault points of the `fault-injection`
+//! feature (`BERTH_FAULT=<point>:<action>`), which the README's test command
+//! enables; without it these tests are ignored.
+
+use std::ffi::OsStr;
+use std::time::Duration;
+
+use crate::common::config::{
+    aliases_line, application, destination, destination_with_subnet, local_header, resource,
+    resource_head, server, settings,
+};
+use crate::common::daemon::SecondDaemon;
+use crate::common::plan::{apply, assert_settled, changes, plan};
+use crate::common::spawn::Spawned;
+use crate::common::{
+    Cleanup, Project, Run, container_networks, container_running, docker, docker_ok, ensure_image,
+    network_subnet, run_container, unique,
+};
+
+/// `berth ARGS` on `p` with `BERTH_FAULT=fault`, given 120 s.
+fn with_fault(p: &Project, args: &[&str], fault: &str) -> Run {
+    Spawned::command(
+        p.args(args),
+        p.path(),
+        &[("BERTH_FAULT", OsStr::new(fault))],
+    )
+    .finish(Duration::from_secs(120))
+}
+
+/// A run that berth's own fault point killed (SIGKILL: no exit code).
+fn assert_killed(run: &Run, point: &str) {
+    assert_eq!(run.code, -1, "berth was not killed at {point}\n{run}");
+    assert!(
+        run.stderr.contains(&format!("fault injected at {point}")),
+        "the fault point {point} was never reached\n{run}"
+    );
+}
+
+/// The journals berth left on the local daemon for `owner`.
+fn journals(owner: &str) -> Vec<String> {
+    docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=berth.journal",
+        "--filter",
+        &format!("label=berth.owner={owner}"),
+        "--format",
+        "{{.Names}}",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// The plan shows one restoration of the interrupted change; apply then
+/// completes it without asking for consent again, and leaves no journal.
+fn restore_completes(p: &Project, owner: &str, action: &str) -> Run {
+    let (run, before) = plan(p, 0);
+    let restores: Vec<_> = changes(&before)
+        .iter()
+        .filter(|c| c["action"] == "restore")
+        .collect();
+    assert_eq!(restores.len(), 1, "one restoration planned\n{run}");
+    assert_eq!(restores[0]["record"]["change"]["action"], action, "{run}");
+    assert!(
+        run.stdout.contains("an earlier apply was interrupted"),
+        "the plan says why\n{run}"
+    );
+    let run = apply(p, &[], 0);
+    assert!(journals(owner).is_empty(), "the journal stays\n{run}");
+    assert_settled(p);
+    run
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_panic_inside_apply_leaves_no_lock_on_the_server() {
+    let d = SecondDaemon::start();
+    let owner = unique("fault-panic");
+    let net = unique("fault-panic-n");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(settings(&owner) + &server("d", &d.address()) + &destination("x", "d", &net)),
+    );
+    let run = with_fault(&p, &["apply", "--yes"], "apply.step:panic");
+    assert_eq!(run.code, 101, "a panic exits 101\n{run}");
+    assert!(run.stderr.contains("fault injected at apply.step"), "{run}");
+    let lock = d.docker(&["volume", "inspect", "berth-lock"]);
+    assert!(
+        !lock.status.success(),
+        "the lock is left on the server after a panic\n{run}"
+    );
+    // The step before the panic was done; the next apply has nothing to do.
+    assert!(d.docker(&["network", "inspect", &net]).status.success());
+    apply(&p, &[], 0);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_replace_killed_after_any_step_is_completed_by_the_next_apply() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("fault-rep");
+    let net = cleanup.network(&unique("fault-rep-n"));
+    let api = cleanup.container(&unique("fault-rep-api"));
+    let stray = cleanup.container(&unique("fault-rep-stray"));
+    let p = Project::new();
+    let config = |subnet: &str| {
+        local_header(&owner)
+            + &destination_with_subnet("prod", "local", &net, subnet)
+            + &resource("application", "api", "prod", &api, Some(&["api", "api-v2"]))
+    };
+    p.write("berth.toml", &config("10.241.1.0/24"));
+    run_container(&api, "bridge", &[]);
+    run_container(&stray, "bridge", &[]);
+    apply(&p, &[], 0);
+    // Unmanaged: berth never declared it, but it must not be lost either.
+    docker_ok(&["network", "connect", "--alias", "legacy", &net, &stray]);
+
+    let points = [
+        "journal.written",
+        "replace.disconnected",
+        "replace.removed",
+        "replace.created",
+        "replace.reconnected",
+    ];
+    for (i, point) in points.iter().enumerate() {
+        let subnet = format!("10.241.{}.0/24", 2 + i);
+        p.write("berth.toml", &config(&subnet));
+        let run = with_fault(
+            &p,
+            &["apply", "--yes", "--allow-replace"],
+            &format!("{point}:kill"),
+        );
+        assert_killed(&run, point);
+        // No --allow-replace: the journal recorded the consent.
+        let run = restore_completes(&p, &owner, "replace_network");
+        assert!(
+            run.stderr.contains("broke the lock"),
+            "the killed run's lock is broken, and said so\n{run}"
+        );
+        assert_eq!(
+            network_subnet(&net).as_deref(),
+            Some(subnet.as_str()),
+            "{run}"
+        );
+        let nets = container_networks(&api);
+        let aliases = &nets[&net];
+        assert!(
+            aliases.contains(&"api".into()) && aliases.contains(&"api-v2".into()),
+            "after {point}: api is back with its aliases: {aliases:?}"
+        );
+        assert!(
+            container_networks(&stray)[&net].contains(&"legacy".into()),
+            "after {point}: the unmanaged container is back with its alias"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn an_alias_fix_killed_after_any_step_is_completed_by_the_next_apply() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("fault-alias");
+    let net = cleanup.network(&unique("fault-alias-n"));
+    let web = cleanup.container(&unique("fault-alias-web"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("prod", "local", &net)),
+    );
+    apply(&p, &[], 0);
+    run_container(&web, &net, &["old"]);
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &net)
+            + &resource("application", "web", "prod", &web, Some(&["web", "www"]))),
+    );
+    for point in [
+        "journal.written",
+        "alias_fix.disconnected",
+        "alias_fix.connected",
+    ] {
+        let run = with_fault(&p, &["apply", "--yes"], &format!("{point}:kill"));
+        assert_killed(&run, point);
+        restore_completes(&p, &owner, "connect");
+        let aliases = &container_networks(&web)[&net];
+        assert!(
+            aliases.contains(&"web".into()) && aliases.contains(&"www".into()),
+            "after {point}: the new aliases: {aliases:?}"
+        );
+        assert!(!aliases.contains(&"old".into()), "{aliases:?}");
+        // Back to the old alias for the next round.
+        docker_ok(&["network", "disconnect", &net, &web]);
+        docker_ok(&["network", "connect", "--alias", "old", &net, &web]);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_clone_killed_after_any_step_is_completed_by_the_next_apply() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("fault-clone");
+    let net = cleanup.network(&unique("fault-clone-n"));
+    let api = cleanup.container(&unique("fault-clone-api"));
+    let copy = cleanup.container(&unique("fault-clone-copy"));
+    let volume = unique("fault-clone-v");
+    let fresh = format!("{volume}-api-copy");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &net)
+            + &application("api", "prod", &api)
+            + &resource_head("application", "api-copy", "prod")
+            + &format!("container = \"{copy}\"\nclone_of = \"api\"\n")
+            + &aliases_line(&["copy"])),
+    );
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &api,
+        "-v",
+        &format!("{volume}:/data"),
+        crate::common::TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    for point in ["journal.written", "clone.created"] {
+        let run = with_fault(&p, &["apply", "--yes"], &format!("{point}:kill"));
+        assert_killed(&run, point);
+        restore_completes(&p, &owner, "clone");
+        assert!(container_running(&copy), "after {point}: the copy runs");
+        assert!(
+            container_networks(&copy)[&net].contains(&"copy".into()),
+            "after {point}: the copy is attached with its alias"
+        );
+        // Again from scratch for the next round.
+        docker_ok(&["rm", "-f", &copy]);
+        docker_ok(&["volume", "rm", &fresh]);
+    }
+    let _ = docker(&["rm", "-f", &api]);
+    let _ = docker(&["volume", "rm", &volume]);
+}
+
+/// Three destinations on the second daemon `d`.
+fn three_destinations(owner: &str, d: &SecondDaemon, nets: &[String]) -> String {
+    let mut text = settings(owner) + &server("d", &d.address());
+    for (i, net) in nets.iter().enumerate() {
+        text += &destination(&format!("x{i}"), "d", net);
+    }
+    text
+}
+
+fn exists_on(d: &SecondDaemon, net: &str) -> bool {
+    d.docker(&["network", "inspect", net]).status.success()
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_daemon_killed_mid_apply_is_reported_step_by_step_and_the_next_apply_completes() {
+    let mut d = SecondDaemon::start();
+    let owner = unique("fault-dkill");
+    let nets: Vec<String> = (0..3).map(|i| unique(&format!("fault-dkill{i}"))).collect();
+    let p = Project::new();
+    p.write("berth.toml", &three_destinations(&owner, &d, &nets));
+    // A window after the first step, in which the daemon dies.
+    let mut run = Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", OsStr::new("apply.step@1:sleep=3000"))],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !nets.iter().any(|n| exists_on(&d, n)) {
+        assert!(std::time::Instant::now() < deadline && run.still_running());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d.kill();
+    let run = run.finish(Duration::from_secs(120));
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains("1 done, 1 failed, 1 not attempted"),
+        "the report says what was done, what failed, what was not attempted\n{run}"
+    );
+    assert!(run.stdout.contains("cannot reach Docker"), "{run}");
+    d.restart();
+    apply(&p, &[], 0);
+    assert!(nets.iter().all(|n| exists_on(&d, n)));
+    assert_settled(&p);
+}
+
+#[test]
+fn a_hung_daemon_is_named_after_the_timeout_and_the_others_are_planned() {
+    let d = SecondDaemon::start();
+    let owner = unique("fault-hung");
+    let net = unique("fault-hung-n");
+    let local_net = unique("fault-hung-l");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &server("frozen", &d.address())
+            + &destination("here", "local", &local_net)
+            + &destination("there", "frozen", &net)),
+    );
+    d.freeze();
+    let started = std::time::Instant::now();
+    let run = p.berth(&["plan", "--timeout", "2s"]);
+    let took = started.elapsed();
+    let applied = p.berth(&["apply", "--yes", "--timeout", "2s"]);
+    d.resume();
+    run.expect_code(1);
+    assert!(took < Duration::from_secs(30), "plan took {took:?}\n{run}");
+    assert!(
+        run.stdout.contains(&format!("network {local_net}")),
+        "the server that answered is planned\n{run}"
+    );
+    assert!(
+        run.stderr.contains("server frozen") && run.stderr.contains("did not answer within 2s"),
+        "the hung server is named, with the timeout\n{run}"
+    );
+    applied.expect_code(1);
+    assert!(
+        applied.stderr.contains("nothing applied"),
+        "apply applies nothing\n{applied}"
+    );
+    assert!(!crate::common::network_exists(&local_net), "{applied}");
+}
