@@ -225,11 +225,8 @@ async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(),
         None => None,
     };
     let outcome = replace_steps(client, owner, c, &saved).await;
-    match (&outcome, &journal) {
-        (Ok(()) | Err(Undone(_)), Some(j)) => {
-            client.remove_journal(j).await.map_err(|e| e.cause())?;
-        }
-        _ => {}
+    if let (Ok(()) | Err(Undone(_)), Some(j)) = (&outcome, &journal) {
+        client.remove_journal(j).await.map_err(|e| e.cause())?;
     }
     outcome.map_err(|e| match (e, journal) {
         (Undone(m), _) => m,
