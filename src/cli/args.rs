@@ -118,13 +118,18 @@ impl FleetArgs {
 
 /// A human duration (`90s`, `5m`, `1h 30m`) no longer than `max`.
 fn duration_at_most(s: &str, max: Duration) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration like 30s, 5m or 1h ({e})"))?;
-    if d > max {
-        return Err(format!(
+    let too_long = || {
+        format!(
             "{s} is longer than the maximum, {}",
             humantime::format_duration(max)
-        ));
+        )
+    };
+    let d = humantime::parse_duration(s.trim()).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => too_long(),
+        e => format!("`{s}` is not a duration like 30s, 5m or 1h ({e})"),
+    })?;
+    if d > max {
+        return Err(too_long());
     }
     Ok(d)
 }
@@ -335,7 +340,11 @@ mod tests {
         assert_eq!(lock_timeout("1h 30m"), Ok(Duration::from_secs(5400)));
         assert!(lock_timeout("25h").unwrap_err().contains("maximum"));
         assert!(lock_timeout("18446744073709551615s").is_err());
-        assert!(lock_timeout("307445734561825861m").is_err());
+        assert!(
+            lock_timeout("307445734561825861m")
+                .unwrap_err()
+                .contains("maximum")
+        );
         assert!(lock_timeout("soon").unwrap_err().contains("not a duration"));
         assert!(api_timeout("500ms").unwrap_err().contains("minimum"));
     }

@@ -348,6 +348,46 @@ impl Client {
             .map_err(|e| self.fail(&format!("create network {name}"), &e))
     }
 
+    /// A network's labels and every container attached to it, running or
+    /// stopped (Docker's network inspect lists running ones only); `None`
+    /// when there is no such network. Two calls: for the guard's last look
+    /// before a network is removed or replaced.
+    pub async fn network_guard(
+        &self,
+        name: &str,
+    ) -> Result<Option<(BTreeMap<String, String>, Vec<String>)>, DockerError> {
+        let net = match self
+            .docker
+            .inspect_network(
+                name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+        {
+            Ok(net) => net,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(None),
+            Err(e) => return Err(self.fail(&format!("inspect network {name}"), &e)),
+        };
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&HashMap::from([("network", vec![name])]))
+            .build();
+        let attached = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| self.fail(&format!("list containers on {name}"), &e))?
+            .into_iter()
+            .map(|c| container(c).name)
+            .collect();
+        Ok(Some((
+            net.labels.unwrap_or_default().into_iter().collect(),
+            attached,
+        )))
+    }
+
     pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
         self.docker
             .remove_network(name)

@@ -116,11 +116,18 @@ async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Re
             .create_network(&c.network, &c.spec, owner, &c.destination)
             .await
             .map_err(|e| e.cause()),
-        Change::RemoveNetwork(c) => client
-            .remove_network(&c.network)
-            .await
-            .map_err(|e| e.cause()),
-        Change::ReplaceNetwork(c) => replace(client, owner, c).await,
+        Change::RemoveNetwork(c) => {
+            guard(client, owner, &c.network, &[]).await?;
+            client
+                .remove_network(&c.network)
+                .await
+                .map_err(|e| e.cause())
+        }
+        Change::ReplaceNetwork(c) => {
+            let planned: Vec<&str> = c.attached.iter().map(|a| a.container.as_str()).collect();
+            guard(client, owner, &c.network, &planned).await?;
+            replace(client, owner, c).await
+        }
         Change::Connect(c) => connect(client, owner, c).await,
         Change::Disconnect(c) => client
             .disconnect(&c.network, &c.container)
@@ -133,6 +140,44 @@ async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Re
             clone::run(source, client, owner, c).await
         }
     }
+}
+
+/// The last look before a network is removed or replaced, whatever the
+/// plan said: it must be berth's (this owner's), and nothing may be
+/// attached but what the plan knew of (`expected`): a container attached
+/// since the plan blocks the change.
+async fn guard(
+    client: &Client,
+    owner: &str,
+    network: &str,
+    expected: &[&str],
+) -> Result<(), String> {
+    let Some((labels, attached)) = client.network_guard(network).await.map_err(|e| e.cause())?
+    else {
+        return Err(format!("network {network} is gone"));
+    };
+    let owned = labels.get(crate::live::labels::MANAGED).map(String::as_str) == Some("true")
+        && labels.get(crate::live::labels::OWNER).map(String::as_str) == Some(owner);
+    if !owned {
+        return Err(format!(
+            "network {network} is not berth's (owner {owner}): berth never changes or removes it"
+        ));
+    }
+    let since: Vec<&String> = attached
+        .iter()
+        .filter(|a| !expected.contains(&a.as_str()))
+        .collect();
+    if !since.is_empty() {
+        return Err(format!(
+            "refused: attached to {network} since the plan was made: {}; plan again",
+            since
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Attaches a container; for an alias fix, disconnects and connects again

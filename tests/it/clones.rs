@@ -1135,3 +1135,75 @@ fn stack_clone_with_its_network_left_over_is_recloned_without_a_duplicate_networ
     );
     assert_settled(&p);
 }
+
+// ---------------------------------------------------------------------------
+// A stack whose services share a volume (Coolify's chaskiq template)
+// ---------------------------------------------------------------------------
+
+const SHARED: &str = r#"version: "2.4"
+services:
+  app:
+    image: berth-test/busybox:1
+    command: ["sleep", "3600"]
+    volumes:
+      - storage:/data
+  sidekiq:
+    image: berth-test/busybox:1
+    command: ["sleep", "3600"]
+    volumes:
+      - storage:/shared
+volumes:
+  storage: {}
+"#;
+
+#[test]
+fn a_stack_clone_keeps_a_volume_its_services_share_shared() {
+    ensure_image();
+    let owner = unique("own");
+    let old = unique_project("chask");
+    let new = unique_project("chaskstg");
+    let mut sweep = Sweep::new(&owner);
+    sweep.projects.extend([old.clone(), new.clone()]);
+    sweep.networks.push(format!("{new}_default"));
+    sweep
+        .volumes
+        .extend([format!("{old}_storage"), format!("{new}_storage")]);
+    let cleanup = Cleanup::new();
+    let net = cleanup.network(&unique("prod"));
+    let stack = ComposeStack::new(&old, SHARED);
+    stack.up(&[]);
+
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &net)
+            + &service("chaskiq", "prod", &old, false, None)
+            + &service("chaskiq-stg", "prod", &new, false, Some("chaskiq"))),
+    );
+    let run = apply(&p, &[], 0);
+    let (app, sidekiq) = (format!("{new}_app_1"), format!("{new}_sidekiq_1"));
+    let fresh = format!("{new}_storage");
+    assert_eq!(
+        volume_at(local_inspect, &app, "/data").as_deref(),
+        Some(fresh.as_str()),
+        "{run}"
+    );
+    assert_eq!(
+        volume_at(local_inspect, &sidekiq, "/shared").as_deref(),
+        Some(fresh.as_str()),
+        "both copies mount the one fresh volume\n{run}"
+    );
+    // Shared for real: what one writes, the other reads.
+    exec_until_ok(&app, &["sh", "-c", "echo shared > /data/probe"], 20);
+    assert_eq!(
+        exec_until_ok(&sidekiq, &["cat", "/shared/probe"], 20),
+        "shared"
+    );
+    assert_eq!(
+        docker_lines(&["volume", "ls", "-q", "--filter", &format!("name=^{new}_")]),
+        vec![fresh.clone()],
+        "one fresh volume, not one per mount"
+    );
+    assert_settled(&p);
+}

@@ -352,3 +352,111 @@ fn a_hung_daemon_is_named_after_the_timeout_and_the_others_are_planned() {
     );
     assert!(!crate::common::network_exists(&local_net), "{applied}");
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_container_attached_between_the_plan_and_the_removal_blocks_it() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("fault-race");
+    let keep = cleanup.network(&unique("fault-race-k"));
+    let old = cleanup.network(&unique("fault-race-o"));
+    let late = cleanup.container(&unique("fault-race-c"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("old", "local", &old)),
+    );
+    apply(&p, &[], 0);
+    // The next apply creates one network, then removes the old one; in
+    // between, someone attaches a container to the old one.
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("keep", "local", &keep)),
+    );
+    let mut run = Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", OsStr::new("apply.step@1:sleep=3000"))],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !crate::common::network_exists(&keep) {
+        assert!(std::time::Instant::now() < deadline && run.still_running());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run_container(&late, &old, &[]);
+    let run = run.finish(Duration::from_secs(120));
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "refused: attached to {old} since the plan was made: {late}"
+        )),
+        "{run}"
+    );
+    assert!(crate::common::network_exists(&old), "{run}");
+    assert!(container_networks(&late).contains_key(&old));
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn an_ssh_connection_cut_mid_apply_is_reported_and_the_next_apply_completes() {
+    use crate::common::sshd::Sshd;
+    let sshd = Sshd::start();
+    let d = SecondDaemon::start();
+    let owner = unique("fault-ssh");
+    let nets: Vec<String> = (0..3).map(|i| unique(&format!("fault-ssh{i}"))).collect();
+    let p = Project::new();
+    let mut text = settings(&owner)
+        + &format!(
+            "\n[[server]]\nname = \"far\"\naddress = \"{}\"\ndocker_socket = \"{}\"\nidentity_file = \"{}\"\nknown_hosts_file = \"{}\"\n",
+            sshd.address(),
+            d.socket.display(),
+            sshd.client_key().display(),
+            sshd.known_hosts().display()
+        );
+    for (i, net) in nets.iter().enumerate() {
+        text += &destination(&format!("x{i}"), "far", net);
+    }
+    p.write("berth.toml", &text);
+    let tmpdir = tempfile::tempdir().expect("tempdir");
+    let mut run = Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[
+            ("BERTH_FAULT", OsStr::new("apply.step@1:sleep=3000")),
+            ("TMPDIR", tmpdir.path().as_os_str()),
+        ],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !nets.iter().any(|n| exists_on(&d, n)) {
+        if !run.still_running() {
+            panic!("berth ended early\n{}", run.finish(Duration::from_secs(1)));
+        }
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Cut the connection: kill the ssh master (its command line names its
+    // control socket, under berth's TMPDIR).
+    let masters = crate::ssh::processes_mentioning(&tmpdir.path().display().to_string());
+    assert!(!masters.is_empty(), "no ssh master found");
+    for (pid, _) in &masters {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", pid])
+            .status();
+    }
+    let run = run.finish(Duration::from_secs(120));
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains("1 done, 1 failed, 1 not attempted"),
+        "what was done, what failed, what was not attempted\n{run}"
+    );
+    apply(&p, &[], 0);
+    assert!(nets.iter().all(|n| exists_on(&d, n)));
+    assert_settled(&p);
+}

@@ -13,6 +13,7 @@ mod faults;
 mod git;
 mod golden;
 mod harness;
+mod hostile;
 mod import;
 mod locks;
 mod output;

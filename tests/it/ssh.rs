@@ -118,7 +118,7 @@ fn ssh_dirs(dir: &Path) -> Vec<PathBuf> {
 
 /// Processes (pid, command line) whose command line mentions `needle`:
 /// an ssh master's names its control socket, under berth's TMPDIR.
-fn processes_mentioning(needle: &str) -> Vec<(String, String)> {
+pub(crate) fn processes_mentioning(needle: &str) -> Vec<(String, String)> {
     let me = std::process::id().to_string();
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
