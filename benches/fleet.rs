@@ -17,7 +17,7 @@
 //! integration tests do). Every daemon, proxy and sshd is stopped and
 //! removed at the end, or when a step panics.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! the plan JSON, human text and Markdown committed beside it. Refactors of
 //! the planner, the plan model and the views keep these outputs; a change
 //! that means to alter them regenerates them with
-//! `BERTH_UPDATE_GOLDEN=1 cargo test golden` and says why.
+//! `BERTH_UPDATE_GOLDEN=1 cargo test --test it golden` and says why.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,16 +7,14 @@
 //! Each test uses its own `owner` and its own names, registered with a
 //! `Cleanup` guard before anything is created.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::config::{destination, local_header, resource, service};
-use common::plan::{
+use crate::common::config::{destination, local_header, resource, service};
+use crate::common::plan::{
     apply, assert_no_changes, assert_settled, changes, plan, plan_detailed, set, string_set,
     warnings_of,
 };
-use common::{
+use crate::common::{
     Cleanup, ComposeStack, Project, Run, container_id, container_networks, container_running,
     docker_ok, ensure_image, network_containers, network_exists, run_container, unique,
     unique_project,
@@ -85,7 +83,7 @@ fn container_label(container: &str, key: &str) -> String {
 fn run_with(name: &str, extra: &[&str]) {
     let mut args = vec!["run", "-d", "--name", name];
     args.extend(extra);
-    args.extend([common::TEST_IMAGE, "sleep", "3600"]);
+    args.extend([crate::common::TEST_IMAGE, "sleep", "3600"]);
     docker_ok(&args);
 }
 
@@ -398,7 +396,7 @@ fn removal_is_blocked_by_a_stopped_database_and_an_unmanaged_container() {
         &type_label,
         "--label",
         &name_label,
-        common::TEST_IMAGE,
+        crate::common::TEST_IMAGE,
         "sleep",
         "3600",
     ]);

@@ -10,9 +10,11 @@
 //! plan JSON accessors), [`spawn`] (berth as a child process), [`daemon`]
 //! (a second dockerd) and [`sshd`] (a real sshd).
 
-// Each test binary uses a different subset of these helpers.
+// The integration tests use most of these helpers, the fleet benchmark
+// (which includes this module by path) a few; neither uses them all.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -20,7 +22,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -242,11 +244,102 @@ pub fn create_stopped_container(name: &str, network: &str, aliases: &[&str]) {
 }
 
 // ---------------------------------------------------------------------------
+// The local daemon: shared, or one test alone
+// ---------------------------------------------------------------------------
+
+/// Who uses the local daemon. Tests that create or remove things on it share
+/// it; a test that reads the whole of it and needs it to keep still (`berth
+/// import`) has it alone. All integration tests are one binary (`tests/it`),
+/// so without this such a test would run beside the others.
+struct DaemonUse {
+    sharers: usize,
+    alone: bool,
+    /// Tests waiting to have it alone: no test starts sharing meanwhile.
+    waiting: usize,
+}
+
+static DAEMON_USE: Mutex<DaemonUse> = Mutex::new(DaemonUse {
+    sharers: 0,
+    alone: false,
+    waiting: 0,
+});
+static DAEMON_USE_CHANGED: Condvar = Condvar::new();
+
+/// What the current test holds. Kept in a thread local, so it is released
+/// when the test's thread ends, after every guard of the test (`Cleanup`,
+/// `ComposeStack`, a test's own sweep) has run its drop, pass or fail.
+enum Hold {
+    Shared,
+    Alone,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let mut used = lock(&DAEMON_USE);
+        match self {
+            Hold::Shared => used.sharers -= 1,
+            Hold::Alone => used.alone = false,
+        }
+        DAEMON_USE_CHANGED.notify_all();
+    }
+}
+
+thread_local! {
+    static HOLD: RefCell<Option<Hold>> = const { RefCell::new(None) };
+}
+
+fn wait_for_change(used: MutexGuard<'_, DaemonUse>) -> MutexGuard<'_, DaemonUse> {
+    DAEMON_USE_CHANGED
+        .wait(used)
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Shares the local daemon until the current test ends; first waits while
+/// a test has it alone or waits to. [`Cleanup::new`] calls it: every test
+/// that changes the local daemon creates a `Cleanup` first.
+pub fn share_local_daemon() {
+    if HOLD.with_borrow(Option::is_some) {
+        return;
+    }
+    let mut used = lock(&DAEMON_USE);
+    while used.alone || used.waiting > 0 {
+        used = wait_for_change(used);
+    }
+    used.sharers += 1;
+    drop(used);
+    HOLD.set(Some(Hold::Shared));
+}
+
+/// Has the local daemon alone until the current test ends: waits until no
+/// other test shares it, and tests that would start sharing it wait.
+pub fn local_daemon_alone() {
+    match HOLD.take() {
+        Some(Hold::Alone) => {
+            HOLD.set(Some(Hold::Alone));
+            return;
+        }
+        // A share of this test's own is given up, or it would wait for itself.
+        held => drop(held),
+    }
+    let mut used = lock(&DAEMON_USE);
+    used.waiting += 1;
+    while used.alone || used.sharers > 0 {
+        used = wait_for_change(used);
+    }
+    used.waiting -= 1;
+    used.alone = true;
+    drop(used);
+    HOLD.set(Some(Hold::Alone));
+}
+
+// ---------------------------------------------------------------------------
 // Cleanup guard
 // ---------------------------------------------------------------------------
 
 /// Records the containers and networks a test creates (or expects berth to
 /// create) and force-removes them on drop, containers first, pass or fail.
+/// Creating one shares the local daemon until the test ends
+/// ([`share_local_daemon`]).
 #[derive(Default)]
 pub struct Cleanup {
     containers: Mutex<Vec<String>>,
@@ -255,6 +348,7 @@ pub struct Cleanup {
 
 impl Cleanup {
     pub fn new() -> Self {
+        share_local_daemon();
         Self::default()
     }
 

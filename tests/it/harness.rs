@@ -1,8 +1,6 @@
-//! Checks of the test harness itself (tests/common), independent of berth.
+//! Checks of the test harness itself (tests/it/common), independent of berth.
 
-mod common;
-
-use common::{Cleanup, CountingProxy, RequestCounter, docker, docker_socket, unique};
+use crate::common::{Cleanup, CountingProxy, RequestCounter, docker, docker_socket, unique};
 
 #[test]
 fn request_counter_sees_keep_alive_requests_and_skips_bodies() {
@@ -38,7 +36,7 @@ fn counting_proxy_forwards_and_counts_docker_cli_requests() {
         "docker through the proxy failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(common::network_exists(&net));
+    assert!(crate::common::network_exists(&net));
     let requests = proxy.requests();
     assert!(
         requests
@@ -62,8 +60,8 @@ fn counting_proxy_forwards_and_counts_docker_cli_requests() {
 
 #[test]
 fn a_second_daemon_runs_containers_and_leaves_docker0_alone() {
-    common::ensure_image();
-    let d2 = common::daemon::SecondDaemon::start();
+    crate::common::ensure_image();
+    let d2 = crate::common::daemon::SecondDaemon::start();
     d2.load_image("berth-test/busybox:1");
     d2.docker_ok(&["network", "create", "n1"]);
     d2.docker_ok(&[

@@ -1,5 +1,5 @@
 //! The checked-in JSON schemas must match the Rust types they are generated
-//! from. Regenerate with `BERTH_UPDATE_SCHEMAS=1 cargo test --test schemas`.
+//! from. Regenerate with `BERTH_UPDATE_SCHEMAS=1 cargo test --test it schemas`.
 
 use std::path::Path;
 
@@ -13,7 +13,7 @@ fn check(path: &str, schema: serde_json::Value) {
     let have = std::fs::read_to_string(&file).unwrap_or_default();
     assert!(
         have == want,
-        "{path} is stale: regenerate it with `BERTH_UPDATE_SCHEMAS=1 cargo test --test schemas` and commit it"
+        "{path} is stale: regenerate it with `BERTH_UPDATE_SCHEMAS=1 cargo test --test it schemas` and commit it"
     );
 }
 

@@ -1,17 +1,15 @@
 //! `berth import` round trip (issue 3): the TOML it prints for what runs on
 //! a server now plans no changes against that same server.
 //!
-//! Its own test binary with one test: cargo runs test binaries one after
-//! another, so no other test creates or removes Docker objects while this
-//! one imports the whole daemon.
+//! It has the local daemon alone (`local_daemon_alone`): the other tests
+//! run in the same binary, and none of them creates or removes Docker
+//! objects while this one imports the whole daemon.
 
-mod common;
-
-use common::config::{destination, local_header};
-use common::plan::apply;
-use common::{
+use crate::common::config::{destination, local_header};
+use crate::common::plan::apply;
+use crate::common::{
     Cleanup, ComposeStack, Project, Run, create_stopped_container, docker_ok, ensure_image,
-    network_exists, run_container, unique, unique_project,
+    local_daemon_alone, network_exists, run_container, unique, unique_project,
 };
 use serde_json::Value;
 
@@ -76,6 +74,7 @@ fn aliases(t: &toml::Table, default: &str) -> Vec<String> {
 
 #[test]
 fn imported_config_plans_no_changes_on_the_same_server() {
+    local_daemon_alone();
     ensure_image();
     let cleanup = Cleanup::new();
     let owner = unique("own");
@@ -118,7 +117,7 @@ fn imported_config_plans_no_changes_on_the_same_server() {
         &type_label,
         "--label",
         &name_label,
-        common::TEST_IMAGE,
+        crate::common::TEST_IMAGE,
         "sleep",
         "3600",
     ]);

@@ -10,19 +10,19 @@
 //! test's owner label, a cloned stack's containers and network) and the
 //! volumes the test made.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::config::{aliases_line, destination, local_header, resource_head, server, service};
-use common::daemon::SecondDaemon;
-use common::plan::{
+use crate::common::config::{
+    aliases_line, destination, local_header, resource_head, server, service,
+};
+use crate::common::daemon::SecondDaemon;
+use crate::common::plan::{
     apply, assert_settled, changes, plan, plan_detailed, plan_json, set, string_set, strings,
     warnings_of,
 };
-use common::{
+use crate::common::{
     Cleanup, ComposeStack, Project, Run, TEST_IMAGE, container_id, container_networks,
     container_running, containers_labelled, docker, docker_ok, ensure_image, network_exists,
     unique, unique_project,

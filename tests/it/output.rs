@@ -1,13 +1,11 @@
 //! What berth tells the user: a Docker error in the middle of an apply, and
 //! colour only where it belongs. Real binary, real Docker Engine.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::config::{destination, destination_with_subnet, local_header};
-use common::plan::apply;
-use common::{Cleanup, Project, docker_ok, network_exists, unique};
+use crate::common::config::{destination, destination_with_subnet, local_header};
+use crate::common::plan::apply;
+use crate::common::{Cleanup, Project, docker_ok, network_exists, unique};
 
 #[test]
 fn docker_error_mid_apply_reports_done_failed_and_not_attempted() {

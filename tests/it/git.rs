@@ -7,8 +7,6 @@
 //! own network and container names, registered with a `Cleanup` guard
 //! before anything is created.
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::net::TcpListener;
@@ -16,9 +14,9 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::config::{application, destination, header, local_header};
-use common::plan::apply;
-use common::{
+use crate::common::config::{application, destination, header, local_header};
+use crate::common::plan::apply;
+use crate::common::{
     Cleanup, Project, Run, TEST_IMAGE, berth_raw, container_networks, docker_ok, ensure_image,
     network_exists, network_labels, run_container, unique,
 };
@@ -493,7 +491,7 @@ fn plans_at_head_and_head_1_differ_and_name_their_commit_also_from_a_bare_clone(
 fn dir_selects_a_directory_of_the_tree_and_compose_files_come_from_the_commit() {
     let owner = unique("git-dir");
     let net = unique("git-dir-n");
-    let project = common::unique_project("gitdir");
+    let project = crate::common::unique_project("gitdir");
     let cleanup = Cleanup::new();
     cleanup.network(&net);
 
@@ -588,7 +586,7 @@ fn pr_preview_lists_the_config_change_never_contacts_a_new_server_and_renders_ma
     let net_b = unique("git-pr-b");
     let app = unique("git-pr-app");
     let secret = unique("s3cret-value");
-    let project = common::unique_project("gitpr");
+    let project = crate::common::unique_project("gitpr");
     let cleanup = Cleanup::new();
     cleanup.network(&net_a);
     cleanup.network(&net_b);

@@ -5,11 +5,11 @@
 //! networks as removable, and its own names, registered with a `Cleanup`
 //! guard before anything is created.
 
-mod common;
-
-use common::config::{destination, destination_with_subnet, header, local_header};
-use common::plan::{apply, assert_settled, changes, changes_for, plan, plan_detailed, the_change};
-use common::{
+use crate::common::config::{destination, destination_with_subnet, header, local_header};
+use crate::common::plan::{
+    apply, assert_settled, changes, changes_for, plan, plan_detailed, the_change,
+};
+use crate::common::{
     Cleanup, CountingProxy, Project, container_networks, container_running,
     create_stopped_container, docker_ok, docker_socket, ensure_image, network_exists,
     network_labels, network_subnet, run_container, unique,
@@ -223,7 +223,7 @@ fn unreachable_server_is_an_error_and_nothing_is_applied() {
     p.write(
         "berth.toml",
         &(header(&owner, server, &address)
-            + &common::config::server("local", "local")
+            + &crate::common::config::server("local", "local")
             + &destination("gone", server, &ghost_net)
             + &destination("prod", "local", &local_net)),
     );
@@ -383,7 +383,7 @@ fn validate_rejects_an_unknown_key_with_its_location() {
 #[test]
 fn help_exits_0() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = common::berth_raw(&["--help".to_string()], dir.path());
+    let run = crate::common::berth_raw(&["--help".to_string()], dir.path());
     run.expect_code(0);
     for command in ["validate", "plan", "apply"] {
         assert!(run.stdout.contains(command), "help lists {command}\n{run}");

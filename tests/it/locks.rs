@@ -4,17 +4,15 @@
 //! Every test uses its own second `dockerd` (reached via `unix://`), so
 //! its lock is independent of other tests' applies on the local daemon.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::config::{destination, server, settings};
-use common::daemon::SecondDaemon;
-use common::spawn::Spawned;
-use common::{Project, Run, TEST_IMAGE, ensure_image, unique};
+use crate::common::config::{destination, server, settings};
+use crate::common::daemon::SecondDaemon;
+use crate::common::spawn::Spawned;
+use crate::common::{Project, Run, TEST_IMAGE, ensure_image, unique};
 use serde_json::Value;
 
 const LOCK: &str = "berth-lock";

@@ -5,19 +5,17 @@
 //! Each test has its own owner, names, sshd and (where it needs one)
 //! second daemon; everything is removed on drop, pass or fail.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::config::{application, destination, server, settings};
-use common::daemon::SecondDaemon;
-use common::plan::{apply, plan, plan_detailed};
-use common::spawn::Spawned;
-use common::sshd::{Sshd, free_port};
-use common::{
+use crate::common::config::{application, destination, server, settings};
+use crate::common::daemon::SecondDaemon;
+use crate::common::plan::{apply, plan, plan_detailed};
+use crate::common::spawn::Spawned;
+use crate::common::sshd::{Sshd, free_port};
+use crate::common::{
     Cleanup, CountingProxy, Project, TEST_IMAGE, docker_socket, ensure_image, network_exists,
     unique,
 };

@@ -1,0 +1,19 @@
+//! The integration tests, one test binary (`cargo test --test it`): one
+//! link of the berth library and its dependencies instead of one per file.
+//! Each module is a former `tests/<name>.rs`; [`common`] is their harness.
+
+mod common;
+
+mod assignments;
+mod clones;
+mod compose_files;
+mod config_errors;
+mod destinations;
+mod git;
+mod golden;
+mod harness;
+mod import;
+mod locks;
+mod output;
+mod schemas;
+mod ssh;
