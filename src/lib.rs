@@ -21,3 +21,4 @@ pub mod render;
 pub mod session;
 pub mod source;
 pub mod ssh;
+pub mod status;

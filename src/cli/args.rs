@@ -20,6 +20,7 @@ Examples:
   berth validate --dir infra/           check the config, every error with file:line:col
   berth plan                            what would change on every server
   berth plan --format json > plan.json  the plan as data (schemas/plan.schema.json)
+  berth status                          every destination, what is attached, what drifted
   berth apply --yes                     apply without asking (CI, scripts)
   berth plan --base origin/main --ref HEAD --format markdown
                                         a pull-request comment: config change and plan
@@ -61,6 +62,14 @@ pub enum Command {
     /// Applies nothing when anything is blocked (exit 3) or any server did
     /// not answer (exit 1).
     Apply(ApplyArgs),
+    /// Show every destination across the servers, and what runs on it.
+    ///
+    /// Read-only, takes no lock: each destination's live network and state
+    /// (ok, missing, differs, adopted), the containers attached (kind,
+    /// resource, state, health, uptime), the containers its resources
+    /// select that are not attached (drift), unused destinations, and
+    /// berth-owned networks no destination declares.
+    Status(StatusArgs),
     /// Git push hooks: reject bad pushes, apply good ones.
     Hook(HookArgs),
     /// Print TOML for what runs on a declared server now.
@@ -88,12 +97,38 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Only this server's destinations.
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// Only this destination.
+    #[arg(long, value_name = "NAME")]
+    pub destination: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Also sample CPU and memory of every running attached container
+    /// (two samples, about a second), and sum them per destination.
+    #[arg(long)]
+    pub usage: bool,
+    /// Exit 2 when anything has drifted (a change a plan would make, or a
+    /// selected container that is not attached).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaKind {
     /// `schemas/berth.schema.json`: one config file.
     Config,
     /// `schemas/plan.schema.json`: `berth plan --format json`.
     Plan,
+    /// `schemas/status.schema.json`: `berth status --format json`.
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, Args)]

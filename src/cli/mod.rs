@@ -9,6 +9,7 @@ mod hook;
 mod import;
 mod plan;
 mod progress;
+mod status;
 mod unlock;
 mod validate;
 
@@ -55,12 +56,14 @@ pub fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Hook(args) => hook::run(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Config => crate::config::schema(),
                 SchemaKind::Plan => crate::plan::schema(),
+                SchemaKind::Status => crate::status::schema(),
             };
             println!(
                 "{}",

@@ -22,10 +22,12 @@ use crate::live::{
 mod clone;
 mod journal;
 mod lock;
+mod usage;
 
 pub use clone::{ContainerCopy, SourceContainer, VolumeRename};
 pub use journal::journal_name;
 pub use lock::{LOCK_VOLUME, LockHolder};
+pub use usage::Usage;
 
 /// Container inspects in flight at once on one server.
 const INSPECT_CONCURRENCY: usize = 8;
@@ -612,6 +614,8 @@ fn container(c: bollard::models::ContainerSummary) -> Container {
             c.state,
             Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
         ),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        status: c.status.unwrap_or_default(),
         labels: c.labels.unwrap_or_default().into_iter().collect(),
         networks,
         env: None,

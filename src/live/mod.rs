@@ -136,6 +136,12 @@ pub struct Container {
     pub image: String,
     pub image_id: String,
     pub running: bool,
+    /// Docker's state word: `running`, `exited`, `restarting`, `created`,
+    /// `paused`, `dead` (empty when unknown).
+    pub state: String,
+    /// Docker's own summary from the list call: `Up 3 hours (healthy)`,
+    /// `Exited (0) 2 days ago`.
+    pub status: String,
     pub labels: BTreeMap<String, String>,
     /// Network name → endpoint.
     pub networks: BTreeMap<String, Endpoint>,
@@ -150,6 +156,27 @@ pub struct Container {
 impl Container {
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
+    }
+
+    /// Docker's health check verdict, as the list call's status tells it:
+    /// `healthy`, `unhealthy`, `starting`; `None` without a health check.
+    pub fn health(&self) -> Option<&'static str> {
+        let s = self.status.as_str();
+        if s.contains("(healthy)") {
+            Some("healthy")
+        } else if s.contains("(unhealthy)") {
+            Some("unhealthy")
+        } else if s.contains("(health: starting)") {
+            Some("starting")
+        } else {
+            None
+        }
+    }
+
+    /// How long it has been up, as Docker says it (`3 hours`), when running.
+    pub fn uptime(&self) -> Option<&str> {
+        let rest = self.status.strip_prefix("Up ")?;
+        Some(rest.split(" (").next().unwrap_or(rest).trim())
     }
 
     /// Aliases on `network` as a user set them: without the short container

@@ -10,6 +10,7 @@ mod load;
 mod plan;
 mod preview;
 mod saved;
+mod status;
 mod unlock;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ pub use import::import;
 pub use load::{Loaded, SourceSpec, check, load};
 pub use plan::{PlanRequest, Planned, assemble, plan};
 pub use preview::{Preview, compare};
+pub use status::{StatusRequest, status};
 pub use unlock::{Unlocked, unlock};
 
 pub use crate::execute::{Outcome, Report, Step};
@@ -73,6 +75,8 @@ pub enum Error {
     },
     #[error("no server named `{name}` in the config")]
     UnknownServer { name: String, known: Vec<String> },
+    #[error("no destination named `{name}` in the config")]
+    UnknownDestination { name: String, known: Vec<String> },
     /// A single-server operation failed on its server.
     #[error("server {server}: {message}")]
     Server {
@@ -101,6 +105,9 @@ impl Error {
             Error::Base { hint, .. } | Error::SavedPlan { hint, .. } => Some(hint.clone()),
             Error::UnknownServer { known, .. } => {
                 Some(format!("declared servers: {}", known.join(", ")))
+            }
+            Error::UnknownDestination { known, .. } => {
+                Some(format!("declared destinations: {}", known.join(", ")))
             }
             Error::Server { hint, .. } => hint.clone(),
             _ => None,

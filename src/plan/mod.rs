@@ -14,10 +14,11 @@ mod networks;
 pub mod simulate;
 mod topology;
 
+pub use attach::{Attachment, selected};
 pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
-pub use networks::differences;
+pub use networks::{differences, removal_candidates};
 pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology, mark};
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -256,6 +256,8 @@ fn copy(c: &CloneResource, m: &CloneMember, source: Container, owner: &str) -> C
         image: m.image.clone(),
         image_id: source.image_id,
         running: m.start,
+        state: if m.start { "running" } else { "created" }.to_string(),
+        status: String::new(),
         labels,
         networks,
         env: source.env,

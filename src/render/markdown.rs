@@ -77,7 +77,7 @@ fn verdict(plan: &Plan) -> String {
 
 /// Inline code that no content can break out of: control characters shown
 /// escaped, delimiters longer than any backtick run inside.
-fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     let s = one_line(s);
     let ticks = "`".repeat(longest_run(&s, '`') + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
@@ -89,7 +89,7 @@ fn code(s: &str) -> String {
 }
 
 /// Plain text from data (names, messages): one line, no HTML.
-fn text(s: &str) -> String {
+pub(crate) fn text(s: &str) -> String {
     one_line(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -97,6 +97,8 @@ impl C {
             image: self.image.into(),
             image_id: format!("sha256:{}", self.image.replace(':', "")),
             running: self.running,
+            state: if self.running { "running" } else { "exited" }.into(),
+            status: String::new(),
             labels: labels(self.labels),
             networks: self
                 .networks

@@ -28,6 +28,11 @@ fn plan_schema_is_current() {
 }
 
 #[test]
+fn status_schema_is_current() {
+    check("schemas/status.schema.json", berthing::status::schema());
+}
+
+#[test]
 fn example_configs_declare_their_schema_and_validate() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut seen = 0;

@@ -1,0 +1,42 @@
+//! `berth status`: every destination, as it is now; exit 2 on drift when
+//! asked.
+
+use super::progress::Spinners;
+use super::{Exit, Format, StatusArgs, block_on, failed, interrupted};
+use crate::ops::StatusRequest;
+use crate::render;
+
+pub fn run(args: &StatusArgs) -> Exit {
+    let req = StatusRequest {
+        source: args.source.spec(),
+        fleet: args.fleet.fleet(),
+        filter: crate::status::Filter {
+            server: args.server.clone(),
+            destination: args.destination.clone(),
+        },
+        usage: args.usage,
+    };
+    let spinners = Spinners::new(args.format != Format::Human);
+    let result =
+        block_on(|cancel| async move { crate::ops::status(&req, &spinners, &cancel).await });
+    let status = match result {
+        None => return interrupted(),
+        Some(Err(e)) => return failed(&e),
+        Some(Ok(s)) => s,
+    };
+    match args.format {
+        Format::Human => anstream::print!("{}", render::status::human(&status)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("a status serializes")
+        ),
+        Format::Markdown => print!("{}", render::status::markdown(&status)),
+    }
+    if status.servers.iter().any(|s| s.error.is_some()) {
+        Exit::Error
+    } else if args.detailed_exitcode && status.drift > 0 {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    }
+}

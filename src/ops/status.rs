@@ -1,0 +1,106 @@
+//! `status`: every destination across the servers, as it is now. Read-only:
+//! no lock, the same list calls as a plan (whose changes count as drift),
+//! and with `usage` two stats samples of every running attached container.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::load::SourceSpec;
+use super::{CancellationToken, Error, Fleet, Progress};
+use crate::status::{Filter, Status, Usage};
+
+/// What to show, and how to read it.
+#[derive(Debug, Clone)]
+pub struct StatusRequest {
+    pub source: SourceSpec,
+    pub fleet: Fleet,
+    pub filter: Filter,
+    /// Sample CPU and memory of every running attached container.
+    pub usage: bool,
+}
+
+pub async fn status(
+    req: &StatusRequest,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> Result<Status, Error> {
+    let loaded = super::load(&req.source)?;
+    let mut config = loaded.config;
+    let mut filter = req.filter.clone();
+    if let Some(name) = &filter.server {
+        super::unlock::find_server(&config, name)?;
+    }
+    if let Some(name) = &filter.destination {
+        let d = config
+            .destination(name)
+            .ok_or_else(|| Error::UnknownDestination {
+                name: name.clone(),
+                known: config.destinations.iter().map(|d| d.name.clone()).collect(),
+            })?;
+        filter.server.get_or_insert_with(|| d.server.clone());
+    }
+    if let Some(server) = &filter.server {
+        config.servers.retain(|s| s.name == *server);
+    }
+    let mut session = req.fleet.session(cancel);
+    let live = session.read(&config, None, progress).await?;
+    let plan = crate::plan::plan(&config, &live, Default::default());
+    let mut report = crate::status::status(&config, &live, &plan, &filter, &BTreeMap::new());
+    if req.usage {
+        let started = Instant::now();
+        let sampled = sample(&session, &report, cancel).await?;
+        report = crate::status::status(&config, &live, &plan, &filter, &sampled);
+        report.usage_ms = Some(started.elapsed().as_millis() as u64);
+    }
+    session.close().await;
+    Ok(report)
+}
+
+/// CPU and memory of every running attached container, all at once.
+async fn sample(
+    session: &crate::session::Session,
+    report: &Status,
+    cancel: &CancellationToken,
+) -> Result<BTreeMap<(String, String), Usage>, Error> {
+    let mut wanted: Vec<(String, String)> = report
+        .destinations
+        .iter()
+        .flat_map(|d| {
+            d.attached
+                .iter()
+                .filter(|a| a.state == "running")
+                .map(|a| (d.server.clone(), a.container.clone()))
+        })
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let samples = wanted.into_iter().filter_map(|(server, container)| {
+        let client = session.client(&server)?.clone();
+        Some(async move {
+            let usage = client.usage(&container).await;
+            ((server, container), usage)
+        })
+    });
+    let work = stream::iter(samples)
+        .buffer_unordered(64)
+        .collect::<Vec<_>>();
+    let results = tokio::select! {
+        r = work => r,
+        _ = cancel.cancelled() => return Err(Error::Interrupted),
+    };
+    Ok(results
+        .into_iter()
+        .filter_map(|(key, usage)| {
+            let u = usage.ok()??;
+            Some((
+                key,
+                Usage {
+                    cpu_percent: u.cpu_percent,
+                    memory_bytes: u.memory_bytes,
+                },
+            ))
+        })
+        .collect())
+}

@@ -1,0 +1,225 @@
+//! Views of `berth status`: per server, each destination with its live
+//! network, state and attached containers; drift and cleanup candidates
+//! called out. Human text (ANSI styles) and Markdown.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use super::markdown::{code, text};
+use crate::plan::ServerHealth;
+use crate::status::{DestinationState, DestinationStatus, Status, Usage};
+
+const GREEN: Style = AnsiColor::Green.on_default();
+const RED: Style = AnsiColor::Red.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+fn state_word(state: DestinationState) -> (Style, &'static str) {
+    match state {
+        DestinationState::Ok => (GREEN, "ok"),
+        DestinationState::Missing => (RED, "missing"),
+        DestinationState::Differs => (YELLOW, "differs"),
+        DestinationState::Adopted => (GREEN, "adopted"),
+        DestinationState::Unknown => (RED, "unknown"),
+    }
+}
+
+/// `1.5% cpu, 12.3 MiB`
+fn usage(u: &Usage) -> String {
+    format!(
+        "{:.1}% cpu, {:.1} MiB",
+        u.cpu_percent,
+        u.memory_bytes as f64 / (1024.0 * 1024.0)
+    )
+}
+
+/// The network's live shape: `bridge 10.30.0.0/24 gw 10.30.0.1`.
+fn shape(d: &DestinationStatus) -> String {
+    let mut parts: Vec<String> = d.driver.iter().cloned().collect();
+    parts.extend(d.subnet.iter().cloned());
+    parts.extend(d.gateway.iter().map(|g| format!("gw {g}")));
+    parts.join(" ")
+}
+
+pub fn human(status: &Status) -> String {
+    let mut out = String::new();
+    for s in &status.servers {
+        let _ = write!(
+            out,
+            "{} {}",
+            paint(BOLD, &format!("server {}", s.name)),
+            paint(DIM, &format!("({})", s.address))
+        );
+        match s.status {
+            ServerHealth::Ok => out.push('\n'),
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "  {} {}",
+                    paint(RED.bold(), "error:"),
+                    s.error.as_deref().unwrap_or("not read")
+                );
+            }
+        }
+        for d in status.destinations.iter().filter(|d| d.server == s.name) {
+            destination(&mut out, d);
+        }
+        for o in status.orphans.iter().filter(|o| o.server == s.name) {
+            let _ = writeln!(
+                out,
+                "  {} network {} (berth's{}) no destination declares it; {} attached",
+                paint(YELLOW, "orphan:"),
+                o.network,
+                o.destination
+                    .as_ref()
+                    .map(|d| format!(", once destination {d}"))
+                    .unwrap_or_default(),
+                o.attached
+            );
+        }
+        out.push('\n');
+    }
+    let n = status.destinations.len();
+    let count = |st: DestinationState| status.destinations.iter().filter(|d| d.state == st).count();
+    let unused = status.destinations.iter().filter(|d| d.unused).count();
+    let _ = write!(
+        out,
+        "{n} destination(s): {} ok, {} adopted, {} missing, {} differ, {unused} unused.",
+        count(DestinationState::Ok),
+        count(DestinationState::Adopted),
+        count(DestinationState::Missing),
+        count(DestinationState::Differs),
+    );
+    if status.drift > 0 {
+        let _ = write!(
+            out,
+            " {}",
+            paint(
+                YELLOW.bold(),
+                &format!("Drift: {} (run `berth plan`).", status.drift)
+            )
+        );
+    } else {
+        let _ = write!(out, " {}", paint(GREEN.bold(), "No drift."));
+    }
+    if let Some(ms) = status.usage_ms {
+        let _ = write!(out, " Usage sampled in {ms} ms.");
+    }
+    out.push('\n');
+    out
+}
+
+fn destination(out: &mut String, d: &DestinationStatus) {
+    let (style, word) = state_word(d.state);
+    let _ = write!(
+        out,
+        "  {} · network {} · {}",
+        paint(BOLD, &format!("destination {}", d.name)),
+        d.network,
+        paint(style, word)
+    );
+    let shape = shape(d);
+    if !shape.is_empty() {
+        let _ = write!(out, " · {}", paint(DIM, &shape));
+    }
+    if d.unused && d.state != DestinationState::Missing {
+        let _ = write!(out, " · {}", paint(YELLOW, "unused"));
+    }
+    if let Some(u) = &d.usage {
+        let _ = write!(out, " · {}", usage(u));
+    }
+    if d.changes > 0 {
+        let _ = write!(
+            out,
+            " · {}",
+            paint(YELLOW, &format!("{} change(s) planned", d.changes))
+        );
+    }
+    out.push('\n');
+    for a in &d.attached {
+        let what = match &a.resource {
+            Some(r) => format!("{} {r}", a.kind),
+            None => a.kind.to_string(),
+        };
+        let state_style = if a.state == "running" { GREEN } else { YELLOW };
+        let _ = write!(
+            out,
+            "      {}  {}  {}",
+            a.container,
+            paint(DIM, &what),
+            paint(state_style, &a.state)
+        );
+        if let Some(h) = &a.health {
+            let style = if h == "healthy" { GREEN } else { RED };
+            let _ = write!(out, "  {}", paint(style, h));
+        }
+        if let Some(up) = &a.uptime {
+            let _ = write!(out, "  {}", paint(DIM, &format!("up {up}")));
+        }
+        if let Some(u) = &a.usage {
+            let _ = write!(out, "  {}", usage(u));
+        }
+        out.push('\n');
+    }
+    for x in &d.detached {
+        let _ = writeln!(
+            out,
+            "    {} {} ({} {}, {}) is not attached",
+            paint(RED, "!"),
+            x.container,
+            x.kind,
+            x.resource,
+            x.state
+        );
+    }
+}
+
+pub fn markdown(status: &Status) -> String {
+    let mut out = String::from("### berth status\n\n");
+    let _ = writeln!(
+        out,
+        "| server | destination | network | state | attached | detached | unused |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for d in &status.destinations {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            code(&d.server),
+            code(&d.name),
+            code(&d.network),
+            state_word(d.state).1,
+            d.attached.len(),
+            d.detached.len(),
+            if d.unused { "yes" } else { "" }
+        );
+    }
+    for s in status
+        .servers
+        .iter()
+        .filter(|s| s.status != ServerHealth::Ok)
+    {
+        let _ = writeln!(
+            out,
+            "\n- server {}: {}",
+            code(&s.name),
+            text(s.error.as_deref().unwrap_or("not read"))
+        );
+    }
+    for o in &status.orphans {
+        let _ = writeln!(
+            out,
+            "\n- orphan network {} on {}: no destination declares it",
+            code(&o.network),
+            code(&o.server)
+        );
+    }
+    let _ = writeln!(out, "\nDrift: {}", status.drift);
+    out
+}

@@ -1,0 +1,288 @@
+//! `berth status` as data: every destination across the servers, its live
+//! network and state, what is attached (kind, resource, state, health,
+//! uptime), what its resources select but is not attached (drift), unused
+//! destinations, and berth-owned networks no destination declares. Pure:
+//! a config, a live state and the plan made of them in; the report out.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Destination};
+use crate::live::{Container, LiveState, Network, Snapshot, labels};
+use crate::plan::{AttachedKind, Plan, ServerStatus};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[schemars(title = "berth status (format_version 1)")]
+pub struct Status {
+    pub format_version: u32,
+    pub servers: Vec<ServerStatus>,
+    pub destinations: Vec<DestinationStatus>,
+    /// berth-owned networks (this owner's) that no destination declares:
+    /// cleanup candidates, or removals a plan would make.
+    pub orphans: Vec<Orphan>,
+    /// Changes a plan would make now, plus selected containers that are not
+    /// attached: anything but 0 is drift (`--detailed-exitcode` exits 2).
+    pub drift: usize,
+    /// `--usage`: how long sampling CPU and memory took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationState {
+    /// The network exists as the config says (berth created it).
+    Ok,
+    /// The network does not exist.
+    Missing,
+    /// The network's live properties differ from the config.
+    Differs,
+    /// The network exists as the config says, but berth did not create it.
+    Adopted,
+    /// Its server could not be read.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct DestinationStatus {
+    pub server: String,
+    pub address: String,
+    pub name: String,
+    pub network: String,
+    pub state: DestinationState,
+    /// Live driver, subnet and gateway (`null` when missing or unknown).
+    pub driver: Option<String>,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub attached: Vec<AttachedStatus>,
+    /// Containers a resource or stack of this destination selects that are
+    /// not attached to its network.
+    pub detached: Vec<Detached>,
+    /// Nothing is attached: a cleanup candidate.
+    pub unused: bool,
+    /// Changes a plan would make to this destination now.
+    pub changes: usize,
+    /// `--usage`: summed over the attached containers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct AttachedStatus {
+    pub container: String,
+    pub kind: AttachedKind,
+    pub resource: Option<String>,
+    /// `running`, `exited`, `restarting`, `created`, `paused`, `dead`.
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting`; `null` without a health check.
+    pub health: Option<String>,
+    /// As Docker says it (`3 hours`), when running.
+    pub uptime: Option<String>,
+    /// `--usage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Detached {
+    pub container: String,
+    pub kind: AttachedKind,
+    pub resource: String,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Orphan {
+    pub server: String,
+    pub network: String,
+    /// The destination it was created for (its `berth.destination` label).
+    pub destination: Option<String>,
+    pub attached: usize,
+}
+
+/// CPU and memory of a container (or summed over a destination).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Usage {
+    /// Percent of one CPU (200 = two CPUs busy), from two samples.
+    pub cpu_percent: f64,
+    pub memory_bytes: u64,
+}
+
+/// Which destinations to show.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub server: Option<String>,
+    pub destination: Option<String>,
+}
+
+impl Filter {
+    fn keeps(&self, d: &Destination) -> bool {
+        self.server.as_ref().is_none_or(|s| *s == d.server)
+            && self.destination.as_ref().is_none_or(|n| *n == d.name)
+    }
+}
+
+/// The status of every destination `filter` keeps.
+pub fn status(
+    config: &Config,
+    live: &LiveState,
+    plan: &Plan,
+    filter: &Filter,
+    usage: &BTreeMap<(String, String), Usage>,
+) -> Status {
+    let mut destinations = Vec::new();
+    for d in config.destinations.iter().filter(|d| filter.keeps(d)) {
+        let snapshot = live.servers.get(&d.server).and_then(|s| s.as_ref().ok());
+        destinations.push(destination(config, d, snapshot, plan, usage));
+    }
+    let orphans = config
+        .servers
+        .iter()
+        .filter(|s| filter.server.as_ref().is_none_or(|f| *f == s.name))
+        .filter(|_| filter.destination.is_none())
+        .filter_map(|s| Some((s, live.servers.get(&s.name)?.as_ref().ok()?)))
+        .flat_map(|(s, snapshot)| orphans(config, &s.name, snapshot))
+        .collect();
+    let servers: Vec<ServerStatus> = plan
+        .servers
+        .iter()
+        .filter(|s| filter.server.as_ref().is_none_or(|f| *f == s.name))
+        .cloned()
+        .collect();
+    let drift = destinations
+        .iter()
+        .map(|d: &DestinationStatus| d.detached.len())
+        .sum::<usize>()
+        + plan
+            .changes
+            .iter()
+            .filter(|c| servers.iter().any(|s| s.name == c.server()))
+            .count();
+    Status {
+        format_version: FORMAT_VERSION,
+        servers,
+        destinations,
+        orphans,
+        drift,
+        usage_ms: None,
+    }
+}
+
+fn destination(
+    config: &Config,
+    d: &Destination,
+    live: Option<&Snapshot>,
+    plan: &Plan,
+    usage: &BTreeMap<(String, String), Usage>,
+) -> DestinationStatus {
+    let address = config
+        .server(&d.server)
+        .map(|s| s.address.to_string())
+        .unwrap_or_default();
+    let net = live.and_then(|l| l.network(&d.network));
+    let state = match (live, net) {
+        (None, _) => DestinationState::Unknown,
+        (Some(_), None) => DestinationState::Missing,
+        (Some(_), Some(n)) => {
+            let owned = n.owned_by(&config.owner);
+            if !crate::plan::differences(&d.spec, n, owned).is_empty() {
+                DestinationState::Differs
+            } else if owned {
+                DestinationState::Ok
+            } else {
+                DestinationState::Adopted
+            }
+        }
+    };
+    let used = |c: &Container| usage.get(&(d.server.clone(), c.name.clone())).copied();
+    let attached: Vec<AttachedStatus> = live
+        .map(|l| l.attached_to(&d.network).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let (kind, resource) = crate::plan::classify(config, &d.server, c);
+            AttachedStatus {
+                container: c.name.clone(),
+                kind,
+                resource,
+                state: c.state.clone(),
+                health: c.health().map(str::to_string),
+                uptime: c.uptime().map(str::to_string),
+                usage: used(c),
+            }
+        })
+        .collect();
+    let detached = live.map_or_else(Vec::new, |l| detached(config, d, l));
+    let changes = plan
+        .changes
+        .iter()
+        .filter(|c| c.server() == d.server && c.network() == d.network)
+        .count();
+    let total = attached
+        .iter()
+        .filter_map(|a| a.usage)
+        .reduce(|a, b| Usage {
+            cpu_percent: a.cpu_percent + b.cpu_percent,
+            memory_bytes: a.memory_bytes + b.memory_bytes,
+        });
+    let pool = net.and_then(|n| n.ipam.first());
+    DestinationStatus {
+        server: d.server.clone(),
+        address,
+        name: d.name.clone(),
+        network: d.network.clone(),
+        state,
+        driver: net.map(|n| n.driver.clone()),
+        subnet: pool.and_then(|p| p.subnet).map(|s| s.to_string()),
+        gateway: pool.and_then(|p| p.gateway).map(|g| g.to_string()),
+        unused: live.is_some() && attached.is_empty(),
+        attached,
+        detached,
+        changes,
+        usage: total,
+    }
+}
+
+/// Containers this destination's resources and stacks select that are not
+/// on its network (a stack only when it is to be connected).
+fn detached(config: &Config, d: &Destination, live: &Snapshot) -> Vec<Detached> {
+    let selected = crate::plan::selected(config, &d.server, live);
+    let mut out = Vec::new();
+    for (name, wanted) in &selected {
+        let Some(w) = wanted.iter().find(|w| w.network == d.network) else {
+            continue;
+        };
+        let Some(c) = live.containers.iter().find(|c| &c.name == name) else {
+            continue;
+        };
+        if !c.networks.contains_key(&d.network) {
+            out.push(Detached {
+                container: c.name.clone(),
+                kind: w.resource.kind.into(),
+                resource: w.resource.name.clone(),
+                state: c.state.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn orphans(config: &Config, server: &str, live: &Snapshot) -> Vec<Orphan> {
+    crate::plan::removal_candidates(config, server, live)
+        .map(|n: &Network| Orphan {
+            server: server.to_string(),
+            network: n.name.clone(),
+            destination: n.label(labels::DESTINATION).map(str::to_string),
+            attached: live.attached_to(&n.name).count(),
+        })
+        .collect()
+}
+
+/// The JSON schema of `berth status --format json` (`schemas/status.schema.json`).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Status)).expect("a schema is JSON")
+}
