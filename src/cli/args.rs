@@ -70,6 +70,18 @@ pub enum Command {
     /// select that are not attached (drift), unused destinations, and
     /// berth-owned networks no destination declares.
     Status(StatusArgs),
+    /// Keep servers converged between applies: follow Docker's events and
+    /// heal what drifts.
+    ///
+    /// Plans every server on start, then again on every container or network
+    /// event that may matter, every --resync, and on every new commit of the
+    /// watched ref; applies what heals (missing networks, attachments,
+    /// aliases, interrupted applies) and reports the rest (removals,
+    /// replacements, clones, blocked changes) unless --apply-all. Takes a
+    /// server's lock only to apply. One log line per event and action.
+    /// Ctrl-C or SIGTERM finishes the step under way, releases the locks and
+    /// exits 0.
+    Watch(WatchArgs),
     /// Git push hooks: reject bad pushes, apply good ones.
     Hook(HookArgs),
     /// Print TOML for what runs on a declared server now.
@@ -119,6 +131,56 @@ pub struct StatusArgs {
     /// selected container that is not attached).
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// With --ref: `git fetch` the repository this often and apply each new
+    /// commit of the ref (at least 1s, at most 24h).
+    #[arg(long, value_name = "DURATION", value_parser = interval)]
+    pub fetch_interval: Option<Duration>,
+    /// Apply everything `berth apply` would (removals, replacements,
+    /// clones), not only what heals.
+    #[arg(long)]
+    pub apply_all: bool,
+    /// Plan every server in full this often, whatever the events said.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = interval)]
+    pub resync: Duration,
+    /// How long to wait for another berth's lock on a server (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = lock_timeout)]
+    pub lock_timeout: Duration,
+    /// Only this server's part of the config.
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// Pull mode, run on the server itself: reach its Docker through the
+    /// local socket (needs --server).
+    #[arg(long, requires = "server")]
+    pub local: bool,
+    /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// One line of text per event, or one JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `--resync`, `--fetch-interval`: at least a second, at most a day.
+fn interval(s: &str) -> Result<Duration, String> {
+    let d = duration_at_most(s, Duration::from_secs(24 * 3600))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{s} is shorter than the minimum, 1s"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

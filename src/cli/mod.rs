@@ -12,6 +12,7 @@ mod progress;
 mod status;
 mod unlock;
 mod validate;
+mod watch;
 
 use std::future::Future;
 
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Apply(args) => apply::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Watch(args) => watch::run(&args),
         Command::Hook(args) => hook::run(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Schema { which } => {

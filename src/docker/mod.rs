@@ -20,6 +20,7 @@ use crate::live::{
 };
 
 mod clone;
+mod events;
 mod journal;
 mod lock;
 mod usage;

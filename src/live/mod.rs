@@ -24,6 +24,19 @@ pub mod labels {
     pub const JOURNAL_RECORD: &str = "berth.journal.record";
 }
 
+/// Something that happened on a server (Docker's event stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// `container` or `network`.
+    pub kind: String,
+    /// `start`, `die`, `connect`, …
+    pub action: String,
+    /// The container's or the network's name.
+    pub name: String,
+    /// Network events: the container's id.
+    pub container: Option<String>,
+}
+
 /// Every declared server, by name: its snapshot or why it could not be read.
 #[derive(Debug, Clone, Default)]
 pub struct LiveState {

@@ -12,6 +12,7 @@ mod preview;
 mod saved;
 mod status;
 mod unlock;
+mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use plan::{PlanRequest, Planned, assemble, plan};
 pub use preview::{Preview, compare};
 pub use status::{StatusRequest, status};
 pub use unlock::{Unlocked, unlock};
+pub use watch::{WatchEvent, WatchObserver, WatchRequest, watch};
 
 pub use crate::execute::{Outcome, Report, Step};
 pub use crate::session::{Interrupted, Progress, Quiet};
@@ -92,6 +94,9 @@ pub enum Error {
         path: PathBuf,
         cause: std::io::Error,
     },
+    /// The metrics listener could not start.
+    #[error("cannot serve metrics on {address}: {cause}")]
+    Metrics { address: String, cause: String },
     /// Cancelled (Ctrl-C, SIGTERM): locks released, nothing more done.
     #[error("interrupted")]
     Interrupted,

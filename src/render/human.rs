@@ -30,8 +30,8 @@ fn symbol(c: &Change) -> (Style, &'static str) {
 }
 
 /// `create network prod-net (destination production)`: a change on its own
-/// line, as in apply's progress.
-fn describe(c: &Change) -> String {
+/// line, as in apply's progress and watch's log.
+pub fn describe(c: &Change) -> String {
     let mut s = match c {
         Change::Restore(r) => format!(
             "restore the interrupted {} of {}",

@@ -1,0 +1,45 @@
+//! Docker's event stream, as plain data: the container and network events
+//! a watcher reacts to, through the same connection (and SSH tunnel) as
+//! every other call.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::EventsOptionsBuilder;
+use futures_util::{Stream, StreamExt};
+
+use super::{Client, DockerError};
+use crate::live::Event;
+
+/// The events that can change what a plan says.
+const CONTAINER_ACTIONS: [&str; 5] = ["create", "start", "die", "destroy", "rename"];
+const NETWORK_ACTIONS: [&str; 4] = ["create", "destroy", "connect", "disconnect"];
+
+impl Client {
+    /// Every container create/start/die/destroy/rename and network
+    /// create/destroy/connect/disconnect from now on. The stream ends (or
+    /// yields an error) when the daemon or the connection goes.
+    pub fn events(&self) -> impl Stream<Item = Result<Event, DockerError>> + use<'_> {
+        let filters = HashMap::from([
+            ("type", vec!["container", "network"]),
+            (
+                "event",
+                CONTAINER_ACTIONS
+                    .iter()
+                    .chain(NETWORK_ACTIONS.iter())
+                    .copied()
+                    .collect(),
+            ),
+        ]);
+        let opts = EventsOptionsBuilder::default().filters(&filters).build();
+        self.docker.events(Some(opts)).map(move |e| {
+            let e = e.map_err(|e| self.fail("follow events", &e))?;
+            let attributes = e.actor.and_then(|a| a.attributes).unwrap_or_default();
+            Ok(Event {
+                kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
+                action: e.action.unwrap_or_default(),
+                name: attributes.get("name").cloned().unwrap_or_default(),
+                container: attributes.get("container").cloned(),
+            })
+        })
+    }
+}

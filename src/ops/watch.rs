@@ -1,0 +1,509 @@
+//! `watch`: keeps servers converged between applies. On start, and then
+//! on every Docker event that may matter (a container started, an
+//! attachment removed, a network deleted), on every new commit of the
+//! watched ref, and every `resync`, it plans the server and applies what
+//! heals: missing networks, attachments, aliases, interrupted applies.
+//! Everything else (removals, replacements, clones, blocked changes) is
+//! reported, not applied, unless `apply_all`. It takes a server's lock only
+//! to apply, and plans that server again under the lock first, so a
+//! person's `berth apply` works beside it. A server that drops is
+//! reconnected with backoff and planned in full again; one that stays down
+//! does not stop the others.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde::Serialize;
+use tokio::sync::watch as channel;
+
+use super::load::{Loaded, SourceSpec};
+use super::{CancellationToken, Error, Fleet, Quiet};
+use crate::config::{Address, Config};
+use crate::execute::Outcome;
+use crate::plan::{Action, Change, Plan};
+use crate::session::Session;
+
+/// How to watch.
+#[derive(Debug, Clone)]
+pub struct WatchRequest {
+    pub source: SourceSpec,
+    /// A git source: fetch its repository this often (`git fetch`), and
+    /// apply each new commit of the ref.
+    pub fetch_interval: Option<Duration>,
+    pub fleet: Fleet,
+    pub lock_timeout: Duration,
+    /// Apply everything `apply` would (removals, replacements, clones), not
+    /// only what heals.
+    pub apply_all: bool,
+    /// Plan every server in full this often, whatever the events said.
+    pub resync: Duration,
+    /// Only this server (with `local`: the server berth runs on).
+    pub server: Option<String>,
+    /// Reach the server through the local Docker socket (pull mode).
+    pub local: bool,
+    /// Serve Prometheus metrics here.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// What happened, one line of the log each.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum WatchEvent {
+    Started {
+        servers: Vec<String>,
+    },
+    /// A config was loaded: at start, or a new commit of the watched ref.
+    Config {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        commit: Option<String>,
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// A new commit (or a changed work tree) whose config is invalid: the
+    /// previous one stays in force.
+    ConfigInvalid { message: String },
+    Connected { server: String },
+    Down {
+        server: String,
+        error: String,
+        retry_in_ms: u64,
+    },
+    /// A Docker event that may change the plan.
+    Docker {
+        server: String,
+        kind: String,
+        action: String,
+        name: String,
+    },
+    /// A change applied, with what became of it.
+    Applied {
+        server: String,
+        change: Box<Change>,
+        ok: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A change the plan makes that watch does not apply, and why.
+    Held {
+        server: String,
+        change: Box<Change>,
+        why: String,
+    },
+    /// A server was planned (and healed): what is left.
+    Synced {
+        server: String,
+        trigger: String,
+        drift: usize,
+    },
+    Error {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        message: String,
+    },
+    Stopped,
+}
+
+/// Who hears of what watch does.
+pub trait WatchObserver: Sync {
+    fn event(&self, event: &WatchEvent);
+}
+
+/// Changes watch applies by default: they only add what is missing.
+fn heals(c: &Change) -> bool {
+    matches!(
+        c.action(),
+        Action::Restore | Action::CreateNetwork | Action::Connect
+    )
+}
+
+/// Runs until cancelled; then finishes the step under way, releases its
+/// locks and returns.
+pub async fn watch(
+    req: &WatchRequest,
+    observer: &dyn WatchObserver,
+    cancel: &CancellationToken,
+) -> Result<(), Error> {
+    if let Some(addr) = req.metrics {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| Error::Metrics {
+                address: addr.to_string(),
+                cause: e.to_string(),
+            })?;
+    }
+    let loaded = load(req)?;
+    observer.event(&WatchEvent::Config {
+        commit: loaded.source.commit.clone(),
+        reference: loaded.source.reference.clone(),
+    });
+    let (config_tx, config_rx) = channel::channel(Arc::new(loaded.config));
+    let servers: Vec<String> = config_rx
+        .borrow()
+        .servers
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    observer.event(&WatchEvent::Started {
+        servers: servers.clone(),
+    });
+    let loops: FuturesUnordered<_> = servers
+        .iter()
+        .map(|name| server_loop(req, name, config_rx.clone(), observer, cancel))
+        .collect();
+    let follow = follow_source(req, config_tx, observer, cancel);
+    tokio::join!(loops.collect::<Vec<()>>(), follow);
+    observer.event(&WatchEvent::Stopped);
+    Ok(())
+}
+
+/// The config, cut to one server (and reached locally) in pull mode.
+fn load(req: &WatchRequest) -> Result<Loaded, Error> {
+    let mut loaded = super::load(&req.source)?;
+    narrow(&mut loaded.config, req)?;
+    Ok(loaded)
+}
+
+/// `--server` keeps that server and what lives on it; `--local` reaches it
+/// through the local socket.
+fn narrow(config: &mut Config, req: &WatchRequest) -> Result<(), Error> {
+    let Some(name) = &req.server else {
+        return Ok(());
+    };
+    super::unlock::find_server(config, name)?;
+    config.servers.retain(|s| s.name == *name);
+    if req.local {
+        for s in &mut config.servers {
+            s.address = Address::Local;
+        }
+    }
+    Ok(())
+}
+
+/// Follows the config's source: a git ref fetched every `fetch_interval`,
+/// or the work tree read again at every resync. A new, valid config goes
+/// to every server loop; an invalid one is reported and ignored.
+async fn follow_source(
+    req: &WatchRequest,
+    config_tx: channel::Sender<Arc<Config>>,
+    observer: &dyn WatchObserver,
+    cancel: &CancellationToken,
+) {
+    let git = req.source.rev.is_some() || req.source.repo.is_some();
+    let every = match (git, req.fetch_interval) {
+        (true, Some(every)) => every,
+        _ => req.resync,
+    };
+    let mut last = config_fingerprint(&config_tx.borrow());
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = cancel.cancelled() => return,
+        }
+        if git && req.fetch_interval.is_some() {
+            if let Err(message) = fetch(req).await {
+                observer.event(&WatchEvent::Error {
+                    server: None,
+                    message,
+                });
+                continue;
+            }
+        }
+        match load(req) {
+            Ok(loaded) => {
+                let now = config_fingerprint(&loaded.config);
+                if now != last {
+                    last = now;
+                    observer.event(&WatchEvent::Config {
+                        commit: loaded.source.commit.clone(),
+                        reference: loaded.source.reference.clone(),
+                    });
+                    let _ = config_tx.send(Arc::new(loaded.config));
+                }
+            }
+            Err(e) => observer.event(&WatchEvent::ConfigInvalid {
+                message: match e.diagnostics() {
+                    Some(d) => d.render(false),
+                    None => e.to_string(),
+                },
+            }),
+        }
+    }
+}
+
+/// What identifies a config's content, to tell a new one.
+fn config_fingerprint(config: &Config) -> String {
+    format!("{config:?}")
+}
+
+/// `git fetch` in the watched repository (its configured remotes and
+/// credentials; gix's network support would add a whole HTTP and SSH
+/// stack to berth for this one call).
+async fn fetch(req: &WatchRequest) -> Result<(), String> {
+    let repo = req
+        .source
+        .repo
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["fetch", "--quiet", "--prune"])
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .map_err(|_| format!("git fetch in {} took more than 120 s", repo.display()))?
+    .map_err(|e| format!("cannot run git fetch: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "git fetch in {} failed: {}",
+            repo.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Backoff between reconnections: 1 s doubling to 30 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
+}
+
+/// One server, for as long as watch runs: connect, plan in full, follow its
+/// events; on a drop, reconnect with backoff and plan in full again.
+async fn server_loop(
+    req: &WatchRequest,
+    server: &str,
+    mut config: channel::Receiver<Arc<Config>>,
+    observer: &dyn WatchObserver,
+    cancel: &CancellationToken,
+) {
+    let mut attempt = 0;
+    while !cancel.is_cancelled() {
+        let mut session = req.fleet.session(cancel);
+        match follow_server(req, server, &mut session, &mut config, observer, cancel).await {
+            Ok(()) => attempt = 0,
+            Err(_) if cancel.is_cancelled() => {}
+            Err(error) => {
+                let wait = backoff(attempt);
+                attempt += 1;
+                metrics::gauge!("berth_server_up", "server" => server.to_string()).set(0.0);
+                observer.event(&WatchEvent::Down {
+                    server: server.to_string(),
+                    error,
+                    retry_in_ms: wait.as_millis() as u64,
+                });
+                session.close().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => {}
+                }
+                continue;
+            }
+        }
+        session.close().await;
+    }
+}
+
+/// Plans the server in full, then follows its events until the
+/// connection drops (an `Err` saying why) or watch stops (`Ok`).
+async fn follow_server(
+    req: &WatchRequest,
+    server: &str,
+    session: &mut Session,
+    config: &mut channel::Receiver<Arc<Config>>,
+    observer: &dyn WatchObserver,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    let current = config.borrow_and_update().clone();
+    sync(req, server, session, &current, "start", observer).await?;
+    let client = session
+        .client(server)
+        .ok_or("not connected")?
+        .clone();
+    metrics::gauge!("berth_server_up", "server" => server.to_string()).set(1.0);
+    observer.event(&WatchEvent::Connected {
+        server: server.to_string(),
+    });
+    let mut events = std::pin::pin!(client.events());
+    let mut resync = tokio::time::interval(req.resync);
+    resync.tick().await;
+    // Events come in bursts (a deploy, a compose up): plan once per burst,
+    // a moment after its first event.
+    let settle = Duration::from_millis(100);
+    let mut dirty: Option<tokio::time::Instant> = None;
+    loop {
+        let due = dirty.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(e)) => {
+                    metrics::counter!("berth_events_total", "server" => server.to_string()).increment(1);
+                    observer.event(&WatchEvent::Docker {
+                        server: server.to_string(),
+                        kind: e.kind,
+                        action: e.action,
+                        name: e.name,
+                    });
+                    dirty.get_or_insert_with(|| tokio::time::Instant::now() + settle);
+                }
+                Some(Err(e)) => return Err(e.full()),
+                None => return Err("the event stream ended".to_string()),
+            },
+            _ = tokio::time::sleep_until(due), if dirty.is_some() => {
+                dirty = None;
+                let current = config.borrow().clone();
+                sync(req, server, session, &current, "event", observer).await?;
+            }
+            _ = resync.tick() => {
+                let current = config.borrow().clone();
+                sync(req, server, session, &current, "resync", observer).await?;
+            }
+            changed = config.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                let current = config.borrow_and_update().clone();
+                sync(req, server, session, &current, "config", observer).await?;
+            }
+            _ = cancel.cancelled() => return Ok(()),
+        }
+    }
+}
+
+/// Plans one server and applies what watch applies: first without the
+/// lock, then, when there is something to do, under the lock after planning
+/// again. `Err` when the server cannot be read.
+async fn sync(
+    req: &WatchRequest,
+    server: &str,
+    session: &mut Session,
+    config: &Config,
+    trigger: &str,
+    observer: &dyn WatchObserver,
+) -> Result<(), String> {
+    let Some(one) = only(config, server) else {
+        return Ok(()); // no longer declared: its loop ends with the next config
+    };
+    let plan = plan_server(session, &one, None).await?;
+    let chosen = choose(req, &plan);
+    let plan = if chosen.is_empty() {
+        plan
+    } else {
+        let locked = plan_server(session, &one, Some(req.lock_timeout)).await;
+        let plan = match locked {
+            Ok(plan) => plan,
+            Err(e) => {
+                session.release().await;
+                return Err(e);
+            }
+        };
+        apply(req, server, session, &one, &plan, observer).await;
+        session.release().await;
+        plan_server(session, &one, None).await?
+    };
+    for c in plan.changes.iter().filter(|c| !choose_one(req, &plan, c)) {
+        let why = if !plan.errors.is_empty() {
+            "the plan has errors: nothing is applied until they are resolved".to_string()
+        } else if c.is_blocked() {
+            format!("blocked: {}", c.reasons().join("; "))
+        } else {
+            "watch applies only what heals (networks, attachments, aliases, restorations); run `berth apply`, or watch with --apply-all".to_string()
+        };
+        observer.event(&WatchEvent::Held {
+            server: server.to_string(),
+            change: Box::new(c.clone()),
+            why,
+        });
+    }
+    let drift = plan.changes.len();
+    metrics::gauge!("berth_drift", "server" => server.to_string()).set(drift as f64);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    metrics::gauge!("berth_last_sync_timestamp_seconds", "server" => server.to_string()).set(now);
+    observer.event(&WatchEvent::Synced {
+        server: server.to_string(),
+        trigger: trigger.to_string(),
+        drift,
+    });
+    Ok(())
+}
+
+/// The config as far as one server is concerned.
+fn only(config: &Config, server: &str) -> Option<Config> {
+    let mut one = config.clone();
+    one.servers.retain(|s| s.name == server);
+    (!one.servers.is_empty()).then_some(one)
+}
+
+/// Reads the server (taking its lock first when asked) and plans it.
+async fn plan_server(
+    session: &mut Session,
+    config: &Config,
+    lock: Option<Duration>,
+) -> Result<Plan, String> {
+    let live = session
+        .read(config, lock, &Quiet)
+        .await
+        .map_err(|_| "interrupted".to_string())?;
+    if let Some((_, Err(e))) = live.servers.iter().next() {
+        return Err(e.clone());
+    }
+    Ok(crate::plan::plan(config, &live, Default::default()))
+}
+
+fn choose_one(req: &WatchRequest, plan: &Plan, c: &Change) -> bool {
+    plan.errors.is_empty() && !c.is_blocked() && (req.apply_all || heals(c))
+}
+
+/// What watch applies of a plan.
+fn choose(req: &WatchRequest, plan: &Plan) -> Vec<Change> {
+    plan.changes
+        .iter()
+        .filter(|c| choose_one(req, plan, c))
+        .cloned()
+        .collect()
+}
+
+async fn apply(
+    req: &WatchRequest,
+    server: &str,
+    session: &Session,
+    config: &Config,
+    plan: &Plan,
+    observer: &dyn WatchObserver,
+) {
+    let mut chosen = plan.clone();
+    chosen.changes = choose(req, plan);
+    if chosen.changes.is_empty() {
+        return;
+    }
+    let on_step = |step: &crate::execute::Step| {
+        let (ok, error) = match &step.outcome {
+            Outcome::Done => (true, None),
+            Outcome::Failed(e) => (false, Some(e.clone())),
+            Outcome::NotAttempted => (false, Some("not attempted".to_string())),
+        };
+        if ok {
+            metrics::counter!("berth_applies_total", "server" => server.to_string()).increment(1);
+        } else {
+            metrics::counter!("berth_apply_failures_total", "server" => server.to_string())
+                .increment(1);
+        }
+        observer.event(&WatchEvent::Applied {
+            server: server.to_string(),
+            change: Box::new(step.change.clone()),
+            ok,
+            error,
+        });
+    };
+    crate::execute::execute(&chosen, &config.owner, session, &Quiet, &on_step).await;
+}
