@@ -59,10 +59,9 @@ fn text(event: &WatchEvent) -> String {
     match event {
         WatchEvent::Started { servers } => format!("watching server(s) {}", servers.join(", ")),
         WatchEvent::Config { commit, reference } => match (commit, reference) {
-            (Some(c), Some(r)) => format!(
-                "config: {r} at {}",
-                c.chars().take(12).collect::<String>()
-            ),
+            (Some(c), Some(r)) => {
+                format!("config: {r} at {}", c.chars().take(12).collect::<String>())
+            }
             _ => "config: the work tree".to_string(),
         },
         WatchEvent::ConfigInvalid { message } => format!(

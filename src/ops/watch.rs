@@ -64,8 +64,12 @@ pub enum WatchEvent {
     },
     /// A new commit (or a changed work tree) whose config is invalid: the
     /// previous one stays in force.
-    ConfigInvalid { message: String },
-    Connected { server: String },
+    ConfigInvalid {
+        message: String,
+    },
+    Connected {
+        server: String,
+    },
     Down {
         server: String,
         error: String,
@@ -324,10 +328,7 @@ async fn follow_server(
 ) -> Result<(), String> {
     let current = config.borrow_and_update().clone();
     sync(req, server, session, &current, "start", observer).await?;
-    let client = session
-        .client(server)
-        .ok_or("not connected")?
-        .clone();
+    let client = session.client(server).ok_or("not connected")?.clone();
     metrics::gauge!("berth_server_up", "server" => server.to_string()).set(1.0);
     observer.event(&WatchEvent::Connected {
         server: server.to_string(),

@@ -20,3 +20,4 @@ mod output;
 mod schemas;
 mod ssh;
 mod status;
+mod watch;

@@ -42,24 +42,49 @@ impl SecondDaemon {
     fn wait_until_it_answers(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !self.docker(&["info"]).status.success() {
-            assert!(
-                Instant::now() < deadline,
-                "second dockerd did not answer within 60 s; log:\n{}",
-                std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
-            );
+            if Instant::now() >= deadline {
+                let log = std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default();
+                let tail: Vec<&str> = log
+                    .lines()
+                    .filter(|l| !l.contains("module=grpc"))
+                    .rev()
+                    .take(30)
+                    .collect();
+                panic!(
+                    "second dockerd did not answer within 60 s; the end of its log:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
-    /// Kills the daemon (SIGKILL), as a crash or an OOM killer would.
+    /// Kills the daemon (SIGKILL), as a crash or an OOM killer would, and
+    /// the containerd it manages (a new dockerd would not start beside a
+    /// containerd left from the old one).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let needle = format!("{}/exec/containerd", self.dir.display());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = processes_mentioning(&needle);
+            if left.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            for pid in left {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Starts it again on the same data, after [`kill`](Self::kill).
     pub fn restart(&mut self) {
         let _ = std::fs::remove_file(&self.socket);
+        // The old containerd may linger as a zombie nobody reaps here, and
+        // dockerd would wait for it ("containerd is still running").
+        let _ = std::fs::remove_file(self.dir.join("exec/containerd/containerd.pid"));
         self.child = spawn(&self.dir, &self.netns, &self.socket);
         self.wait_until_it_answers();
     }
@@ -73,6 +98,24 @@ impl SecondDaemon {
     pub fn resume(&self) {
         signal(self.child.id(), "CONT");
     }
+}
+
+/// Pids of the processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .contains(needle)
+                .then_some(pid)
+        })
+        .collect()
 }
 
 fn signal(pid: u32, sig: &str) {

@@ -1,0 +1,435 @@
+//! `berth watch` against real engines: containers started after it runs are
+//! attached, hand-made drift is healed, a deleted destination comes back,
+//! removals wait for `--apply-all`, a restarted daemon is reconnected, an
+//! SSH server is followed, new commits are applied, metrics are served, and
+//! SIGTERM leaves no lock. Timings are asserted with generous bounds only;
+//! the latency figures come from `cargo bench --bench watch`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::common::config::{
+    aliases_line, destination, local_header, resource_head, server, settings,
+};
+use crate::common::daemon::SecondDaemon;
+use crate::common::{
+    Cleanup, Project, container_networks, docker_ok, ensure_image, network_exists, unique,
+};
+
+/// How long a test waits for watch to act: far above the 2 s target.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// `berth watch` running in the background, its log lines collected.
+struct Watcher {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watcher {
+    fn start(cwd: &Path, args: &[&str]) -> Watcher {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .arg("watch")
+            .args(args)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start berth watch");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let lines = lines.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                }
+            });
+        }
+        Watcher { child, lines }
+    }
+
+    fn log(&self) -> String {
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .join("\n")
+    }
+
+    /// Waits until a log line contains `needle`.
+    fn expect_line(&self, needle: &str) {
+        self.until(&format!("a log line with `{needle}`"), || {
+            self.log().contains(needle)
+        });
+    }
+
+    /// Waits until `done` holds (within [`PATIENCE`]).
+    fn until(&self, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        while !done() {
+            assert!(
+                Instant::now() < deadline,
+                "watch did not get to {what} within {PATIENCE:?}; its log:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then the exit code (at most 30 s later).
+    fn stop(mut self) -> (i32, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                thread::sleep(Duration::from_millis(100));
+                return (status.code().unwrap_or(-1), self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "watch did not stop within 30 s of SIGTERM:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn args<'a>(p: &'a Project, extra: &[&'a str]) -> Vec<String> {
+    let mut v = vec!["--dir".to_string(), p.path().display().to_string()];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn start(p: &Project, extra: &[&str]) -> Watcher {
+    let a = args(p, extra);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    Watcher::start(p.path(), &a)
+}
+
+fn attached_with(container: &str, network: &str, alias: &str) -> bool {
+    container_networks(container)
+        .get(network)
+        .is_some_and(|a| a.iter().any(|x| x == alias))
+}
+
+/// An application selecting containers by label, as Coolify deploys them.
+fn shop(owner: &str, net: &str) -> String {
+    local_header(owner)
+        + &destination("prod", "local", net)
+        + &resource_head("application", "shop", "prod")
+        + "match_labels = { \"coolify.applicationId\" = \"4711\" }\n"
+        + &aliases_line(&["shop"])
+}
+
+#[test]
+fn watch_attaches_new_containers_heals_drift_and_recreates_a_deleted_destination() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("watch");
+    let net = cleanup.network(&unique("watch-n"));
+    let first = cleanup.container(&unique("watch-shop-a"));
+    let second = cleanup.container(&unique("watch-shop-b"));
+    let p = Project::new();
+    p.write("berth.toml", &shop(&owner, &net));
+    let w = start(&p, &["--resync", "1h"]);
+    w.expect_line("connected, following its events");
+    assert!(network_exists(&net), "the destination was created on start");
+
+    // A deploy (a new <uuid>-<timestamp> with the same labels).
+    for c in [&first, &second] {
+        docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            c,
+            "--label",
+            "coolify.applicationId=4711",
+            crate::common::TEST_IMAGE,
+            "sleep",
+            "3600",
+        ]);
+        w.until("attach the new container", || {
+            attached_with(c, &net, "shop")
+        });
+    }
+
+    // Someone detaches one by hand.
+    docker_ok(&["network", "disconnect", &net, &first]);
+    w.until("heal a hand-made disconnect", || {
+        attached_with(&first, &net, "shop")
+    });
+
+    // Someone deletes the destination network itself (watch frozen
+    // meanwhile, or it heals each disconnect before the removal).
+    w.signal("STOP");
+    docker_ok(&["network", "disconnect", &net, &first]);
+    docker_ok(&["network", "disconnect", &net, &second]);
+    docker_ok(&["network", "rm", &net]);
+    w.signal("CONT");
+    w.until("recreate the destination and reattach its members", || {
+        network_exists(&net)
+            && attached_with(&first, &net, "shop")
+            && attached_with(&second, &net, "shop")
+    });
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("stopped: locks released"), "{log}");
+}
+
+#[test]
+fn watch_reports_a_removal_and_applies_it_only_with_apply_all() {
+    let cleanup = Cleanup::new();
+    let owner = unique("watch-rm");
+    let keep = cleanup.network(&unique("watch-keep"));
+    let old = cleanup.network(&unique("watch-old"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("keep", "local", &keep)
+            + &destination("old", "local", &old)),
+    );
+    crate::common::plan::apply(&p, &[], 0);
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("keep", "local", &keep)),
+    );
+    let w = start(&p, &["--resync", "1h"]);
+    w.expect_line(&format!("not applied: remove network {old}"));
+    w.expect_line("watch applies only what heals");
+    assert!(network_exists(&old), "watch removed a network by default");
+    let (code, _) = w.stop();
+    assert_eq!(code, 0);
+
+    let w = start(&p, &["--resync", "1h", "--apply-all"]);
+    w.until("remove the network with --apply-all", || {
+        !network_exists(&old)
+    });
+    w.stop();
+}
+
+#[test]
+fn watch_reconnects_to_a_restarted_daemon_and_plans_it_again() {
+    let mut d = SecondDaemon::start();
+    let owner = unique("watch-restart");
+    let net = unique("watch-restart-n");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(settings(&owner) + &server("d", &d.address()) + &destination("x", "d", &net)),
+    );
+    let w = start(&p, &["--resync", "1h"]);
+    w.expect_line("server d: connected");
+    d.kill();
+    w.expect_line("server d: down");
+    // While it was away, its network went (fresh state is never assumed).
+    d.restart();
+    d.docker_ok(&["network", "rm", &net]);
+    w.until("reconnect and recreate the network", || {
+        d.docker(&["network", "inspect", &net]).status.success()
+    });
+    w.until("log the reconnection", || {
+        w.log().matches("server d: connected").count() >= 2
+    });
+    w.stop();
+}
+
+#[test]
+fn watch_serves_metrics_and_sigterm_leaves_no_lock() {
+    let d = SecondDaemon::start();
+    let owner = unique("watch-metrics");
+    let net = unique("watch-metrics-n");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(settings(&owner) + &server("d", &d.address()) + &destination("x", "d", &net)),
+    );
+    let port = crate::common::sshd::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let w = start(
+        &p,
+        &["--resync", "1h", "--metrics", &addr, "--log-format", "json"],
+    );
+    w.expect_line("\"event\":\"connected\"");
+    let mut text = String::new();
+    w.until("serve metrics", || {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("http://{addr}/metrics")])
+            .output()
+            .expect("run curl");
+        text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("berth_server_up{server=\"d\"} 1")
+    });
+    for metric in [
+        "berth_drift{server=\"d\"} 0",
+        "berth_last_sync_timestamp_seconds{server=\"d\"}",
+        "berth_applies_total{server=\"d\"} 1",
+    ] {
+        assert!(text.contains(metric), "no `{metric}` in:\n{text}");
+    }
+    for line in w.log().lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(v["ts"].is_string() && v["event"].is_string(), "{line}");
+    }
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        !d.docker(&["volume", "inspect", "berth-lock"])
+            .status
+            .success(),
+        "watch left its lock\n{log}"
+    );
+}
+
+#[test]
+fn watch_applies_each_new_commit_of_the_watched_ref() {
+    let cleanup = Cleanup::new();
+    let owner = unique("watch-git");
+    let first = cleanup.network(&unique("watch-git-a"));
+    let second = cleanup.network(&unique("watch-git-b"));
+    let origin = tempfile::tempdir().expect("tempdir");
+    let git = |dir: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(origin.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        origin.path().join("berth.toml"),
+        local_header(&owner) + &destination("a", "local", &first),
+    )
+    .expect("write");
+    git(origin.path(), &["add", "."]);
+    git(origin.path(), &["commit", "-qm", "one"]);
+    let clone = tempfile::tempdir().expect("tempdir");
+    let work = clone.path().join("infra");
+    git(
+        clone.path(),
+        &["clone", "-q", &origin.path().display().to_string(), "infra"],
+    );
+    let repo = work.display().to_string();
+    let w = Watcher::start(
+        clone.path(),
+        &[
+            "--repo",
+            &repo,
+            "--ref",
+            "origin/main",
+            "--fetch-interval",
+            "1s",
+            "--resync",
+            "1h",
+        ],
+    );
+    w.until("apply the first commit", || network_exists(&first));
+    std::fs::write(
+        origin.path().join("berth.toml"),
+        local_header(&owner)
+            + &destination("a", "local", &first)
+            + &destination("b", "local", &second),
+    )
+    .expect("write");
+    git(origin.path(), &["commit", "-qam", "two"]);
+    w.until("apply the new commit", || network_exists(&second));
+    w.expect_line("config: origin/main at");
+    w.stop();
+}
+
+#[test]
+fn watch_follows_an_ssh_server_through_its_tunnel() {
+    ensure_image();
+    let sshd = crate::common::sshd::Sshd::start();
+    let d = SecondDaemon::start();
+    d.load_image(crate::common::TEST_IMAGE);
+    let owner = unique("watch-ssh");
+    let net = unique("watch-ssh-n");
+    let app = unique("watch-ssh-app");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(settings(&owner)
+            + &format!(
+                "\n[[server]]\nname = \"far\"\naddress = \"{}\"\ndocker_socket = \"{}\"\nidentity_file = \"{}\"\nknown_hosts_file = \"{}\"\n",
+                sshd.address(),
+                d.socket.display(),
+                sshd.client_key().display(),
+                sshd.known_hosts().display()
+            )
+            + &destination("x", "far", &net)
+            + &crate::common::config::application("app", "x", &app)),
+    );
+    let w = start(&p, &["--resync", "1h"]);
+    w.expect_line("server far: connected");
+    d.docker_ok(&["run", "-d", "--name", &app, crate::common::TEST_IMAGE, "sleep", "3600"]);
+    w.until("attach the container over ssh", || {
+        let out = d.docker_ok(&[
+            "inspect",
+            "--format",
+            "{{json .NetworkSettings.Networks}}",
+            &app,
+        ]);
+        out.contains(&net) && out.contains("\"app\"")
+    });
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn pull_mode_reads_one_server_through_the_local_socket() {
+    let cleanup = Cleanup::new();
+    let owner = unique("watch-pull");
+    let mine = cleanup.network(&unique("watch-pull-mine"));
+    let theirs = cleanup.network(&unique("watch-pull-theirs"));
+    let p = Project::new();
+    // The fleet's config: this server is reached over ssh from elsewhere;
+    // run on the server itself, watch uses the local socket and leaves the
+    // other server's destinations alone.
+    p.write(
+        "berth.toml",
+        &(settings(&owner)
+            + &server("here", "ssh://deploy@198.51.100.20")
+            + &server("other", "ssh://deploy@198.51.100.21")
+            + &destination("mine", "here", &mine)
+            + &destination("theirs", "other", &theirs)),
+    );
+    let w = start(&p, &["--server", "here", "--local", "--resync", "1h"]);
+    w.until("create this server's destination", || network_exists(&mine));
+    w.expect_line("watching server(s) here");
+    assert!(!network_exists(&theirs));
+    assert!(!w.log().contains("other"), "{}", w.log());
+    w.stop();
+}
