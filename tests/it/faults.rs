@@ -146,12 +146,10 @@ fn a_replace_killed_after_any_step_is_completed_by_the_next_apply() {
             &format!("{point}:kill"),
         );
         assert_killed(&run, point);
-        // No --allow-replace: the journal recorded the consent.
+        // No --allow-replace: the journal recorded the consent. (The killed
+        // run's lock is broken by whichever apply on this daemon comes
+        // next: see the second-daemon test below.)
         let run = restore_completes(&p, &owner, "replace_network");
-        assert!(
-            run.stderr.contains("broke the lock"),
-            "the killed run's lock is broken, and said so\n{run}"
-        );
         assert_eq!(
             network_subnet(&net).as_deref(),
             Some(subnet.as_str()),

@@ -394,7 +394,15 @@ fn watch_follows_an_ssh_server_through_its_tunnel() {
     );
     let w = start(&p, &["--resync", "1h"]);
     w.expect_line("server far: connected");
-    d.docker_ok(&["run", "-d", "--name", &app, crate::common::TEST_IMAGE, "sleep", "3600"]);
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &app,
+        crate::common::TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
     w.until("attach the container over ssh", || {
         let out = d.docker_ok(&[
             "inspect",
