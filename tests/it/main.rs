@@ -19,3 +19,4 @@ mod locks;
 mod output;
 mod schemas;
 mod ssh;
+mod swarm;
