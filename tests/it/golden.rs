@@ -230,6 +230,7 @@ fn s1() -> Snapshot {
             tags: vec!["app:1".into()],
         }]),
         journals: Vec::new(),
+        swarm: None,
     }
 }
 
@@ -242,6 +243,7 @@ fn s2() -> Snapshot {
             tags: vec!["busybox:1".into()],
         }]),
         journals: Vec::new(),
+        swarm: None,
     }
 }
 
