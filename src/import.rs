@@ -249,6 +249,7 @@ mod tests {
         let snapshot = Snapshot {
             images: None,
             journals: Vec::new(),
+            swarm: None,
             networks: vec![
                 net("front", "10.1.0.0/24", &[("team", "web")]),
                 net("data", "10.2.0.0/24", &[]),

@@ -23,6 +23,7 @@ mod clone;
 mod events;
 mod journal;
 mod lock;
+mod swarm;
 mod usage;
 
 pub use clone::{ContainerCopy, SourceContainer, VolumeRename};
@@ -262,10 +263,12 @@ impl Client {
         }
     }
 
-    /// The server's networks and all its containers: two list calls,
-    /// whatever their number; a third for images when `with_images`.
+    /// The server's networks and all its containers, and whether it is a
+    /// swarm manager: three list calls at once, whatever their number; then
+    /// on a manager its services and tasks (two more, see `swarm`), and its
+    /// images when `with_images` (one more).
     pub async fn snapshot(&self, with_images: bool) -> Result<Snapshot, DockerError> {
-        let (networks, containers) = tokio::try_join!(
+        let (networks, containers, nodes) = tokio::try_join!(
             async {
                 self.docker
                     .list_networks(None::<ListNetworksOptions>)
@@ -278,31 +281,42 @@ impl Client {
                     .list_containers(Some(opts))
                     .await
                     .map_err(|e| self.fail("list containers", &e))
+            },
+            self.swarm_nodes(),
+        )?;
+        let networks: Vec<Network> = networks.into_iter().map(network).collect();
+        let (swarm, images) = tokio::try_join!(
+            async {
+                match nodes {
+                    Some(nodes) => self.swarm(nodes, &networks).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            async {
+                if !with_images {
+                    return Ok(None);
+                }
+                let list = self
+                    .docker
+                    .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+                    .await
+                    .map_err(|e| self.fail("list images", &e))?;
+                Ok(Some(
+                    list.into_iter()
+                        .map(|i| Image {
+                            id: i.id,
+                            tags: i.repo_tags,
+                        })
+                        .collect(),
+                ))
             }
         )?;
-        let images = if with_images {
-            let list = self
-                .docker
-                .list_images(None::<bollard::query_parameters::ListImagesOptions>)
-                .await
-                .map_err(|e| self.fail("list images", &e))?;
-            Some(
-                list.into_iter()
-                    .map(|i| Image {
-                        id: i.id,
-                        tags: i.repo_tags,
-                    })
-                    .collect(),
-            )
-        } else {
-            None
-        };
         let (journals, containers): (Vec<Container>, Vec<Container>) = containers
             .into_iter()
             .map(container)
             .partition(|c| c.label(labels::JOURNAL).is_some());
         Ok(Snapshot {
-            networks: networks.into_iter().map(network).collect(),
+            networks,
             containers,
             images,
             journals: journals
@@ -312,6 +326,7 @@ impl Client {
                     labels: c.labels,
                 })
                 .collect(),
+            swarm,
         })
     }
 

@@ -6,6 +6,10 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+pub mod swarm;
+
+pub use swarm::Swarm;
+
 /// Label keys berth writes and reads.
 pub mod labels {
     pub const MANAGED: &str = "berth.managed";
@@ -22,6 +26,9 @@ pub mod labels {
     pub const JOURNAL: &str = "berth.journal";
     /// A journal's record: what the interrupted change must restore (JSON).
     pub const JOURNAL_RECORD: &str = "berth.journal.record";
+    /// On the networks, services and volumes of a `docker stack deploy`
+    /// stack: the stack's name.
+    pub const STACK_NAMESPACE: &str = "com.docker.stack.namespace";
 }
 
 /// Something that happened on a server (Docker's event stream).
@@ -46,14 +53,19 @@ pub struct LiveState {
 }
 
 /// One server's networks and containers (stopped ones included), its
-/// images when a clone from another server may need them, and the journals
-/// of changes an earlier apply did not finish.
+/// images when a clone from another server may need them, the journals
+/// of changes an earlier apply did not finish, and when the server is a
+/// swarm manager, its swarm.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub networks: Vec<Network>,
     pub containers: Vec<Container>,
     pub images: Option<Vec<Image>>,
     pub journals: Vec<Journal>,
+    /// Nodes, services and tasks, read when the engine is a swarm manager;
+    /// `None` on any other engine (not in a swarm, or a worker). Not part of
+    /// the fingerprint: no plan reads it yet.
+    pub swarm: Option<Swarm>,
 }
 
 /// A journal: before the first destructive step of a multi-step change

@@ -109,6 +109,7 @@ fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
             containers,
             images: None,
             journals: Vec::new(),
+            swarm: None,
         }),
     );
     l
@@ -1030,6 +1031,7 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
         containers: vec![],
         images: Some(images),
         journals: Vec::new(),
+        swarm: None,
     };
     l.servers.insert("s2".into(), Ok(remote(vec![])));
     let p = run(&c, &l);

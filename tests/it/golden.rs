@@ -232,6 +232,7 @@ fn s1() -> Snapshot {
             tags: vec!["app:1".into()],
         }]),
         journals: Vec::new(),
+        swarm: None,
     }
 }
 
@@ -244,6 +245,7 @@ fn s2() -> Snapshot {
             tags: vec!["busybox:1".into()],
         }]),
         journals: Vec::new(),
+        swarm: None,
     }
 }
 

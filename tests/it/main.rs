@@ -20,4 +20,5 @@ mod output;
 mod schemas;
 mod ssh;
 mod status;
+mod swarm;
 mod watch;

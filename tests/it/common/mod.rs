@@ -8,7 +8,8 @@
 //!
 //! Submodules: [`config`] (config snippets), [`plan`] (plan/apply steps and
 //! plan JSON accessors), [`spawn`] (berth as a child process), [`daemon`]
-//! (a second dockerd) and [`sshd`] (a real sshd).
+//! (a second dockerd), [`swarm`] (a three-node swarm of them) and [`sshd`]
+//! (a real sshd).
 
 // The integration tests use most of these helpers, the fleet benchmark
 // (which includes this module by path) a few; neither uses them all.
@@ -794,3 +795,4 @@ pub mod daemon;
 pub mod plan;
 pub mod spawn;
 pub mod sshd;
+pub mod swarm;
