@@ -40,7 +40,7 @@ pub fn selected(
         for c in live
             .containers
             .iter()
-            .filter(|c| selects(&r.name, &r.selector, c))
+            .filter(|c| selects(r.kind, &r.name, &r.selector, c))
         {
             let attachment = Attachment {
                 network: dest.network.clone(),
@@ -202,14 +202,16 @@ fn same_set(a: &[String], b: &[String]) -> bool {
 /// Declared resources and stacks with no container on their server.
 fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Vec<Missing> {
     let mut out = Vec::new();
-    let elsewhere = |resource: &str, selector: &Selector| -> Vec<String> {
+    let elsewhere = |kind: ResourceKind, resource: &str, selector: &Selector| -> Vec<String> {
         all.servers
             .iter()
             .filter(|(name, _)| name.as_str() != server)
             .filter(|(_, state)| {
-                state
-                    .as_ref()
-                    .is_ok_and(|s| s.containers.iter().any(|c| selects(resource, selector, c)))
+                state.as_ref().is_ok_and(|s| {
+                    s.containers
+                        .iter()
+                        .any(|c| selects(kind, resource, selector, c))
+                })
             })
             .map(|(name, _)| name.clone())
             .collect()
@@ -222,7 +224,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
         if live
             .containers
             .iter()
-            .any(|c| selects(&r.name, &r.selector, c))
+            .any(|c| selects(r.kind, &r.name, &r.selector, c))
         {
             continue;
         }
@@ -234,7 +236,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
                 .collect::<Vec<_>>()
                 .join(","),
         };
-        let others = elsewhere(&r.name, &r.selector);
+        let others = elsewhere(r.kind, &r.name, &r.selector);
         let note = if !others.is_empty() {
             format!(
                 "it runs on server {}; berth never moves a resource: declare a resource with clone_of = \"{}\" to run a copy on {server}",

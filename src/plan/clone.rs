@@ -2,6 +2,8 @@
 //! on its server becomes a copy of the source's live configuration (never a
 //! move, never the data). Once it exists it is an ordinary resource.
 
+use std::collections::BTreeSet;
+
 use super::Options;
 use super::guard::selects;
 use super::model::*;
@@ -43,7 +45,7 @@ struct Declared<'a> {
 impl Declared<'_> {
     fn picks(&self, c: &Container) -> bool {
         match (self.selector, self.stack) {
-            (Some(sel), _) => selects(self.name, sel, c),
+            (Some(sel), _) => selects(self.kind, self.name, sel, c),
             (None, Some((project, _))) => c.label(labels::COMPOSE_PROJECT) == Some(project),
             (None, None) => false,
         }
@@ -200,6 +202,9 @@ pub fn plan(
     };
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    // Container names in use on the server, and those the clones planned
+    // so far will take: Docker refuses a second container of a name.
+    let mut taken: BTreeSet<String> = here.containers.iter().map(|c| c.name.clone()).collect();
     for p in pending(config, server, live) {
         let same_server = p.source_server == server;
         let members: Vec<CloneMember> = p
@@ -209,6 +214,34 @@ pub fn plan(
             .collect();
         let mut status = Status::Planned;
         let mut reasons = Vec::new();
+        let mut names = taken.clone();
+        let clashes: Vec<&str> = members
+            .iter()
+            .filter(|m| !names.insert(m.target.clone()))
+            .map(|m| m.target.as_str())
+            .collect();
+        if !clashes.is_empty() {
+            status = Status::Blocked;
+            reasons.push(format!(
+                "container {} already exists on server {server} (or another clone of this plan makes it): Docker refuses a second container of a name; rename or remove it",
+                clashes.join(", ")
+            ));
+        }
+        if let Some((_, project, _)) = p.stack {
+            let name = format!("{project}_default");
+            let same: Vec<_> = here.networks.iter().filter(|n| n.name == name).collect();
+            let theirs = match same.as_slice() {
+                [] => false,
+                [one] => one.label(labels::COMPOSE_PROJECT) != Some(project),
+                _ => true,
+            };
+            if theirs {
+                status = Status::Blocked;
+                reasons.push(format!(
+                    "network {name} exists on server {server} and is not compose project {project}'s own: the clone's network cannot be made; remove or rename it"
+                ));
+            }
+        }
         if members.is_empty() {
             status = Status::Blocked;
             reasons.push(match p.stack {
@@ -248,6 +281,9 @@ pub fn plan(
                     p.source_server
                 ));
             }
+        }
+        if status == Status::Planned {
+            taken = names;
         }
         warnings.extend(members.iter().flat_map(|m| member_warnings(server, m)));
         changes.push(Change::Clone(CloneResource {

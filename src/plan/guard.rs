@@ -3,7 +3,7 @@
 //! one. Names only: env values never leave this module.
 
 use super::model::*;
-use crate::config::{Config, Selector};
+use crate::config::{Config, ResourceKind, Selector};
 use crate::live::{Container, Snapshot, labels};
 
 /// Every container on `network`, running or stopped, with what it is.
@@ -30,7 +30,7 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (AttachedKind, 
         .iter()
         .filter(|r| on_server(&r.destination))
     {
-        if selects(&r.name, &r.selector, c) {
+        if selects(r.kind, &r.name, &r.selector, c) {
             return (r.kind.into(), Some(r.name.clone()));
         }
     }
@@ -58,15 +58,18 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (AttachedKind, 
     (AttachedKind::Unmanaged, None)
 }
 
-/// Does resource `resource`'s selector pick this container? A clone keeps
-/// its source's labels, so a label selector skips containers that berth
-/// created for another resource.
-pub fn selects(resource: &str, selector: &Selector, c: &Container) -> bool {
+/// Does the `kind` resource `resource`'s selector pick this container? A
+/// clone keeps its source's labels, so a label selector skips containers
+/// that berth created for another resource — another name, or the same
+/// name of another kind (an application and a database may share a name).
+pub fn selects(kind: ResourceKind, resource: &str, selector: &Selector, c: &Container) -> bool {
     match selector {
         Selector::Name(n) => *n == c.name,
         Selector::Labels(want) => {
             want.iter().all(|(k, v)| c.label(k) == Some(v))
-                && c.label(labels::RESOURCE).is_none_or(|r| r == resource)
+                && c.label(labels::RESOURCE).is_none_or(|r| {
+                    r == resource && c.label(labels::KIND).is_none_or(|k| k == kind.as_str())
+                })
         }
     }
 }

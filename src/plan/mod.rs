@@ -99,9 +99,21 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             error,
         });
         if let Some(Ok(snapshot)) = state {
-            let assignments = attach::plan(config, &server.name, snapshot, live);
             let net_changes = networks::plan(config, &server.name, snapshot, opts, &mut p.errors);
             let (clones, clone_warnings) = clone::plan(config, &server.name, live, opts);
+            // Assignments are planned against the state the clones (and
+            // the networks made before them) leave: a copy that other
+            // resources select too is attached for them in the same plan,
+            // not by the next one.
+            let cloned = after_clones(live, &net_changes, &clones, &config.owner);
+            let (here, all) = match &cloned {
+                Some(after) => match after.servers.get(&server.name) {
+                    Some(Ok(s)) => (s, after),
+                    _ => (snapshot, live),
+                },
+                None => (snapshot, live),
+            };
+            let assignments = attach::plan(config, &server.name, here, all);
             p.warnings.extend(guard::removal_warnings(
                 &server.name,
                 snapshot,
@@ -119,6 +131,30 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
     p.summary = summarize(&p.changes);
     p.topology = Some(topology::topology(config, &p.changes));
     p
+}
+
+/// `live` as the planned clones leave it, with the networks created or
+/// replaced before them (the executor's order); `None` when no clone is
+/// planned.
+fn after_clones(
+    live: &LiveState,
+    networks: &[Change],
+    clones: &[Change],
+    owner: &str,
+) -> Option<LiveState> {
+    if clones.iter().all(Change::is_blocked) {
+        return None;
+    }
+    let mut after = live.clone();
+    for c in networks.iter().chain(clones).filter(|c| !c.is_blocked()) {
+        if matches!(
+            c.action(),
+            Action::CreateNetwork | Action::ReplaceNetwork | Action::Clone
+        ) {
+            simulate::apply(&mut after, c, owner);
+        }
+    }
+    Some(after)
 }
 
 fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {

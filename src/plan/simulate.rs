@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use super::model::*;
 use crate::config::NetworkSpec;
-use crate::live::{Container, Endpoint, IpamPool, LiveState, Mount, Network, Snapshot, labels};
+use crate::live::{
+    Container, Endpoint, Image, IpamPool, LiveState, Mount, Network, Snapshot, labels,
+};
 
 /// Applies every planned (not blocked) change of `plan` to `live`, in the
 /// order the executor runs them (per server, by action).
@@ -20,21 +22,24 @@ pub fn apply_plan(live: &mut LiveState, plan: &Plan, owner: &str) {
     }
 }
 
-/// Applies one change to `live`, as Docker would carry it out.
+/// Applies one change to `live`, as Docker would carry it out. A step
+/// Docker would refuse (a connect to a network that is not there, a copy
+/// whose name is taken) changes nothing, as the executor's undo leaves it.
 pub fn apply(live: &mut LiveState, change: &Change, owner: &str) {
     match change {
         Change::Restore(r) => restore(live, r, owner),
         Change::CreateNetwork(c) => {
             if let Some(s) = snapshot(live, &c.server) {
-                create_network(s, &c.network, &c.spec, owner, &c.destination);
+                if s.network(&c.network).is_none() {
+                    create_network(s, &c.network, &c.spec, owner, &c.destination);
+                }
             }
         }
         Change::ReplaceNetwork(c) => {
             if let Some(s) = snapshot(live, &c.server) {
                 // Endpoints stay as they were: every attached container is
                 // reconnected with the aliases it had.
-                s.networks.retain(|n| n.name != c.network);
-                create_network(s, &c.network, &c.spec, owner, &c.destination);
+                recreate(s, c, owner);
             }
         }
         Change::RemoveNetwork(c) => {
@@ -47,7 +52,15 @@ pub fn apply(live: &mut LiveState, change: &Change, owner: &str) {
         }
         Change::Connect(c) => {
             if let Some(s) = snapshot(live, &c.server) {
-                attach(s, &c.container, &c.network, &c.aliases);
+                let attached = s
+                    .containers
+                    .iter()
+                    .any(|x| x.name == c.container && x.networks.contains_key(&c.network));
+                // A plain connect of an attached container is refused; an
+                // alias fix disconnects first.
+                if c.live_aliases.is_some() || !attached {
+                    attach(s, &c.container, &c.network, &c.aliases);
+                }
             }
         }
         Change::Disconnect(c) => {
@@ -57,36 +70,76 @@ pub fn apply(live: &mut LiveState, change: &Change, owner: &str) {
                 }
             }
         }
-        Change::Clone(c) => clone(live, c, owner),
+        Change::Clone(c) => {
+            if make(live, c, owner) {
+                if let Some(s) = snapshot(live, &c.server) {
+                    finish(s, c);
+                }
+            }
+        }
     }
 }
 
-/// A restoration: the interrupted change carried to its end (a replaced
-/// network with every recorded container attached again with its aliases,
-/// the new aliases, the whole clone, started).
+/// A restoration, as `execute::restore` rolls forward from whatever the
+/// interruption left: a replaced network exists in its new shape with every
+/// recorded container attached again with its recorded aliases (containers
+/// attached since keep theirs); an alias fix has its new aliases; a clone
+/// whose copies all exist is attached and started, a partial one is removed
+/// and made again, whole.
 pub fn restore(live: &mut LiveState, r: &Restore, owner: &str) {
     match &*r.record.change {
         Change::ReplaceNetwork(c) => {
             if let Some(s) = snapshot(live, &c.server) {
-                s.networks.retain(|n| n.name != c.network);
-                create_network(s, &c.network, &c.spec, owner, &c.destination);
+                let stale = s
+                    .network(&c.network)
+                    .map(|n| !super::differences(&c.spec, n, true).is_empty());
+                match stale {
+                    None => create_network(s, &c.network, &c.spec, owner, &c.destination),
+                    Some(true) => {
+                        recreate(s, c, owner);
+                        // Recorded containers were disconnected with the rest:
+                        // they come back with their recorded aliases.
+                        for x in &mut s.containers {
+                            if r.record.reattach.iter().any(|m| m.container == x.name) {
+                                x.networks.remove(&c.network);
+                            }
+                        }
+                    }
+                    Some(false) => {}
+                }
                 for m in &r.record.reattach {
-                    attach(s, &m.container, &c.network, &m.aliases);
+                    let attached = s
+                        .containers
+                        .iter()
+                        .any(|x| x.name == m.container && x.networks.contains_key(&c.network));
+                    if !attached {
+                        attach(s, &m.container, &c.network, &m.aliases);
+                    }
                 }
             }
         }
-        Change::Clone(c) => {
-            // A partial clone is removed and made again, whole.
+        Change::Connect(c) => {
             if let Some(s) = snapshot(live, &c.server) {
-                s.containers
-                    .retain(|x| !c.clone.members.iter().any(|m| m.target == x.name));
+                attach(s, &c.container, &c.network, &c.aliases);
             }
-            clone(live, c, owner);
-            if let Some(s) = snapshot(live, &c.server) {
-                for m in c.clone.members.iter().filter(|m| m.start) {
-                    if let Some(x) = s.containers.iter_mut().find(|x| x.name == m.target) {
-                        x.running = true;
-                    }
+        }
+        Change::Clone(c) => {
+            let complete = snapshot(live, &c.server).is_some_and(|s| {
+                c.clone
+                    .members
+                    .iter()
+                    .all(|m| s.containers.iter().any(|x| x.name == m.target))
+            });
+            let made = complete || {
+                if let Some(s) = snapshot(live, &c.server) {
+                    s.containers
+                        .retain(|x| !c.clone.members.iter().any(|m| m.target == x.name));
+                }
+                make(live, c, owner)
+            };
+            if made {
+                if let Some(s) = snapshot(live, &c.server) {
+                    finish(s, c);
                 }
             }
         }
@@ -133,8 +186,19 @@ fn create_network(
     });
 }
 
-/// Attaches (or re-attaches, for an alias fix) a container with aliases.
+/// A berth-owned network removed and created again in its new shape;
+/// the containers' endpoints are left for the caller to settle.
+fn recreate(s: &mut Snapshot, c: &ReplaceNetwork, owner: &str) {
+    s.networks.retain(|n| n.name != c.network);
+    create_network(s, &c.network, &c.spec, owner, &c.destination);
+}
+
+/// Attaches (or re-attaches, for an alias fix) a container with aliases;
+/// Docker refuses a network that is not there.
 fn attach(s: &mut Snapshot, container: &str, network: &str, aliases: &[String]) {
+    if s.network(network).is_none() {
+        return;
+    }
     if let Some(c) = s.containers.iter_mut().find(|c| c.name == container) {
         c.networks.insert(
             network.to_string(),
@@ -145,53 +209,121 @@ fn attach(s: &mut Snapshot, container: &str, network: &str, aliases: &[String]) 
     }
 }
 
-/// The containers a clone creates on its server: each a copy of its source
-/// (image, env, labels) with fresh volumes, on the destination network (a
-/// stack: on its own `<project>_default` network, and on the destination
-/// when asked).
-fn clone(live: &mut LiveState, c: &CloneResource, owner: &str) {
+/// The executor's `make`: the images streamed when the plan says so, the
+/// stack's own `<project>_default` network (reused when it is already the
+/// project's), and each copy, created (not started) on that one network.
+/// Returns false when Docker would refuse a step (a source gone, a name
+/// taken, a network of the stack's name that is not the stack's, no
+/// destination network): the executor's undo then leaves nothing behind.
+fn make(live: &mut LiveState, c: &CloneResource, owner: &str) -> bool {
     let spec = &c.clone;
-    let sources: BTreeMap<String, Container> = live
+    let sources: Option<Vec<Container>> = live
         .servers
         .get(&spec.source_server)
         .and_then(|s| s.as_ref().ok())
-        .map(|s| {
-            s.containers
+        .and_then(|s| {
+            spec.members
                 .iter()
-                .map(|x| (x.name.clone(), x.clone()))
+                .map(|m| s.containers.iter().find(|x| x.name == m.source).cloned())
                 .collect()
-        })
-        .unwrap_or_default();
-    let Some(target) = snapshot(live, &c.server) else {
-        return;
+        });
+    let Some(sources) = sources else {
+        return false;
     };
-    if let Some(project) = &spec.target_project {
-        let name = format!("{project}_default");
-        if target.network(&name).is_none() {
-            target.networks.push(Network {
-                id: format!("simulated-{name}"),
-                name,
-                driver: "bridge".into(),
-                internal: false,
-                attachable: false,
-                ipam: Vec::new(),
-                labels: BTreeMap::from([
-                    ("com.docker.compose.network".into(), "default".into()),
-                    (labels::COMPOSE_PROJECT.into(), project.clone()),
-                ]),
-            });
+    let Some(target) = snapshot(live, &c.server) else {
+        return false;
+    };
+    if spec.image_transfer {
+        for (m, src) in spec.members.iter().zip(&sources) {
+            if let Some(images) = &mut target.images {
+                if !images
+                    .iter()
+                    .any(|i| i.id == src.image_id || i.tags.contains(&m.image))
+                {
+                    images.push(Image {
+                        id: src.image_id.clone(),
+                        tags: vec![m.image.clone()],
+                    });
+                }
+            }
         }
     }
-    for m in &spec.members {
-        if target.containers.iter().any(|x| x.name == m.target) {
-            continue;
+    let taken = spec
+        .members
+        .iter()
+        .any(|m| target.containers.iter().any(|x| x.name == m.target));
+    let to_destination = spec.target_project.is_none() || spec.connect_to_destination;
+    if taken || (to_destination && target.network(&c.network).is_none()) {
+        return false;
+    }
+    let network = match &spec.target_project {
+        Some(project) => {
+            let name = format!("{project}_default");
+            let same: Vec<&Network> = target.networks.iter().filter(|n| n.name == name).collect();
+            match same.as_slice() {
+                [] => target.networks.push(Network {
+                    id: format!("simulated-{name}"),
+                    name: name.clone(),
+                    driver: "bridge".into(),
+                    internal: false,
+                    attachable: false,
+                    ipam: Vec::new(),
+                    labels: BTreeMap::from([
+                        ("com.docker.compose.network".into(), "default".into()),
+                        (labels::COMPOSE_PROJECT.into(), project.clone()),
+                        (labels::CLONE_OF.into(), spec.source.name.clone()),
+                    ]),
+                }),
+                [one] if one.label(labels::COMPOSE_PROJECT) == Some(project.as_str()) => {}
+                _ => return false,
+            }
+            name
         }
-        let source = sources.get(&m.source).cloned().unwrap_or_default();
-        target.containers.push(copy(c, m, source, owner));
+        None => c.network.clone(),
+    };
+    for (m, source) in spec.members.iter().zip(sources) {
+        target.containers.push(copy(c, m, source, owner, &network));
+    }
+    true
+}
+
+/// The executor's `finish`: a stack's copies attached to the destination
+/// when asked (`<service>-<project>`), and every copy whose source runs
+/// started.
+fn finish(s: &mut Snapshot, c: &CloneResource) {
+    let spec = &c.clone;
+    if let (Some(project), true) = (&spec.target_project, spec.connect_to_destination) {
+        for m in &spec.members {
+            let unattached = s
+                .containers
+                .iter()
+                .any(|x| x.name == m.target && !x.networks.contains_key(&c.network));
+            if unattached {
+                let alias = format!("{}-{project}", m.service.as_deref().unwrap_or(&m.target));
+                attach(s, &m.target, &c.network, &[alias]);
+            }
+        }
+    }
+    for m in spec.members.iter().filter(|m| m.start) {
+        if let Some(x) = s.containers.iter_mut().find(|x| x.name == m.target) {
+            x.running = true;
+            x.state = "running".to_string();
+        }
     }
 }
 
-fn copy(c: &CloneResource, m: &CloneMember, source: Container, owner: &str) -> Container {
+/// One copy as `docker::create_copy` makes it: the source's labels (less
+/// compose's, unless it is a stack) under berth's own, its env, fresh
+/// volumes for named ones and the same bind mounts, the ports the plan
+/// keeps; on one network, with the clone's aliases (a stack member: its
+/// compose service, or none).
+fn copy(
+    c: &CloneResource,
+    m: &CloneMember,
+    source: Container,
+    owner: &str,
+    network: &str,
+) -> Container {
     let spec = &c.clone;
     let mut labels: BTreeMap<String, String> = source
         .labels
@@ -206,35 +338,19 @@ fn copy(c: &CloneResource, m: &CloneMember, source: Container, owner: &str) -> C
         (labels::KIND.to_string(), c.resource.kind.to_string()),
         (labels::CLONE_OF.to_string(), spec.source.name.clone()),
     ]);
-    let mut networks = BTreeMap::new();
-    match &spec.target_project {
+    let aliases = match &spec.target_project {
         Some(project) => {
             labels.insert(labels::COMPOSE_PROJECT.into(), project.clone());
-            let service = m.service.clone().unwrap_or_else(|| m.target.clone());
-            networks.insert(
-                format!("{project}_default"),
-                Endpoint {
-                    aliases: Some(vec![service.clone()]),
-                },
-            );
-            if spec.connect_to_destination {
-                networks.insert(
-                    c.network.clone(),
-                    Endpoint {
-                        aliases: Some(vec![format!("{service}-{project}")]),
-                    },
-                );
-            }
+            m.service.iter().cloned().collect()
         }
-        None => {
-            networks.insert(
-                c.network.clone(),
-                Endpoint {
-                    aliases: Some(c.aliases.clone().unwrap_or_default()),
-                },
-            );
-        }
-    }
+        None => c.aliases.clone().unwrap_or_default(),
+    };
+    let networks = BTreeMap::from([(
+        network.to_string(),
+        Endpoint {
+            aliases: Some(aliases),
+        },
+    )]);
     let mounts = m
         .volumes
         .iter()
@@ -255,8 +371,8 @@ fn copy(c: &CloneResource, m: &CloneMember, source: Container, owner: &str) -> C
         name: m.target.clone(),
         image: m.image.clone(),
         image_id: source.image_id,
-        running: m.start,
-        state: if m.start { "running" } else { "created" }.to_string(),
+        running: false,
+        state: "created".to_string(),
         status: String::new(),
         labels,
         networks,

@@ -1194,3 +1194,233 @@ fn a_label_selector_skips_clones_made_for_another_resource() {
         .collect();
     assert_eq!(got, [Some("shop-1".into())]);
 }
+
+// Found by the model-based property test (tests/it/planner_model.rs).
+
+/// Plan, apply the plan to the live model, plan again.
+fn replan(c: &Config, l: &LiveState) -> (Plan, Plan) {
+    let first = run(c, l);
+    let mut after = l.clone();
+    simulate::apply_plan(&mut after, &first, &c.owner);
+    (first, run(c, &after))
+}
+
+fn database(name: &str, destination: &str, selector: Selector, aliases: &[&str]) -> Resource {
+    Resource {
+        kind: ResourceKind::Database,
+        ..app(name, destination, selector, aliases)
+    }
+}
+
+#[test]
+fn a_copy_that_another_resource_selects_is_attached_for_it_in_the_same_plan() {
+    // Database `a0` is a clone of `b0` and makes container a0; application
+    // a0 selects that container too, on another destination. One apply
+    // must do both: the connect used to come only with the next plan.
+    let mut c = config(vec![dest("d0", "n0", None), dest("d1", "n1", None)]);
+    c.resources
+        .push(app("a0", "d1", Selector::Name("a0".into()), &["a0"]));
+    c.resources
+        .push(database("b0", "d0", Selector::Name("b0".into()), &["b0"]));
+    let mut copy = database("a0", "d0", Selector::Name("a0".into()), &["a0"]);
+    copy.clone_of = Some("b0".into());
+    c.resources.push(copy);
+    let mut source = source_container();
+    source.name = "b0".into();
+    source.networks.clear();
+    let l = live(
+        vec![
+            net("n0", "10.1.0.0/24", Some(OWNER)),
+            net("n1", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![on(source, &[("n0", &["b0"])])],
+    );
+    let (first, again) = replan(&c, &l);
+    assert_eq!(
+        actions(&first),
+        [
+            (
+                Action::Clone,
+                "n0".into(),
+                Some("a0".into()),
+                Status::Planned
+            ),
+            (
+                Action::Connect,
+                "n1".into(),
+                Some("a0".into()),
+                Status::Planned
+            ),
+        ]
+    );
+    assert!(first.missing.is_empty(), "{:?}", first.missing);
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
+
+#[test]
+fn a_label_selector_skips_copies_made_for_a_resource_of_another_kind() {
+    // Application a0's copy keeps its source's `app=y`; database a0
+    // selects `app=y` but is another resource of the same name.
+    let mut c = config(vec![dest("d0", "n0", None)]);
+    c.resources.push(database(
+        "a0",
+        "d0",
+        Selector::Labels(labels(&[("app", "y")])),
+        &["db"],
+    ));
+    let copy = container(
+        "a0",
+        "bridge",
+        true,
+        &[
+            ("app", "y"),
+            ("berth.resource", "a0"),
+            ("berth.kind", "application"),
+        ],
+    );
+    let mine = container(
+        "pg",
+        "bridge",
+        true,
+        &[
+            ("app", "y"),
+            ("berth.resource", "a0"),
+            ("berth.kind", "database"),
+        ],
+    );
+    let p = run(
+        &c,
+        &live(
+            vec![net("n0", "10.1.0.0/24", Some(OWNER))],
+            vec![copy, mine],
+        ),
+    );
+    let got: Vec<Option<&str>> = p.changes.iter().map(|c| c.container()).collect();
+    assert_eq!(got, [Some("pg")]);
+}
+
+/// Stack `shop` on prod-net and its clone `shopstg` on staging-net.
+fn stack_clone_config() -> Config {
+    let mut c = config(vec![
+        dest("prod", "prod-net", None),
+        dest("staging", "staging-net", None),
+    ]);
+    c.stacks.push(declared_stack("shop", "prod", false));
+    let mut copy = declared_stack("shopstg", "staging", true);
+    copy.clone_of = Some("shop".into());
+    c.stacks.push(copy);
+    c
+}
+
+fn shop_member() -> Container {
+    on(
+        container(
+            "shop_web_1",
+            "shop_default",
+            true,
+            &[
+                ("com.docker.compose.project", "shop"),
+                ("com.docker.compose.service", "web"),
+            ],
+        ),
+        &[],
+    )
+}
+
+fn the_clone(p: &Plan) -> &Change {
+    p.changes
+        .iter()
+        .find(|c| c.action() == Action::Clone)
+        .expect("a clone")
+}
+
+#[test]
+fn a_stack_clone_whose_network_name_is_taken_is_blocked() {
+    // Docker refuses to make shopstg_default (the executor will not take
+    // over a network that is not the project's): the plan says so.
+    let c = stack_clone_config();
+    let mut theirs = net("shopstg_default", "10.9.0.0/24", None);
+    let networks = vec![
+        net("prod-net", "10.1.0.0/24", Some(OWNER)),
+        net("staging-net", "10.2.0.0/24", Some(OWNER)),
+    ];
+    let with = |extra: Network| {
+        let mut n = networks.clone();
+        n.push(extra);
+        live(n, vec![shop_member()])
+    };
+    let p = run(&c, &with(theirs.clone()));
+    let clone = the_clone(&p);
+    assert_eq!(clone.status(), Status::Blocked);
+    assert!(
+        clone.reasons()[0].starts_with(
+            "network shopstg_default exists on server s1 and is not compose project shopstg's own"
+        ),
+        "{:?}",
+        clone.reasons()
+    );
+    // The project's own network (left by an earlier attempt) is reused.
+    theirs.labels = labels(&[("com.docker.compose.project", "shopstg")]);
+    let (first, again) = replan(&c, &with(theirs));
+    assert_eq!(the_clone(&first).status(), Status::Planned);
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
+
+#[test]
+fn a_clone_whose_container_name_is_taken_is_blocked() {
+    // A container named like the copy, not of the project: Docker refuses
+    // a second container of the name.
+    let c = stack_clone_config();
+    let networks = vec![
+        net("prod-net", "10.1.0.0/24", Some(OWNER)),
+        net("staging-net", "10.2.0.0/24", Some(OWNER)),
+    ];
+    let p = run(
+        &c,
+        &live(
+            networks.clone(),
+            vec![
+                shop_member(),
+                container("shopstg_web_1", "bridge", false, &[]),
+            ],
+        ),
+    );
+    let clone = the_clone(&p);
+    assert_eq!(clone.status(), Status::Blocked);
+    assert!(
+        clone.reasons()[0].starts_with("container shopstg_web_1 already exists on server s1"),
+        "{:?}",
+        clone.reasons()
+    );
+
+    // Two clones that make one container: the second is blocked.
+    let mut c = config(vec![dest("d0", "n0", None)]);
+    c.resources
+        .push(app("api", "d0", Selector::Name("api".into()), &["api"]));
+    c.resources
+        .push(database("pg", "d0", Selector::Name("pg".into()), &["pg"]));
+    let mut one = clone_app("cp", "d0", "api");
+    one.selector = Selector::Name("cp".into());
+    let mut two = database("cp", "d0", Selector::Name("cp".into()), &["cp"]);
+    two.clone_of = Some("pg".into());
+    c.resources.extend([one, two]);
+    let mut pg = source_container();
+    pg.name = "pg".into();
+    let p = run(
+        &c,
+        &live(
+            vec![net("n0", "10.1.0.0/24", Some(OWNER))],
+            vec![source_container(), pg],
+        ),
+    );
+    let statuses: Vec<(Option<&str>, Status)> = p
+        .changes
+        .iter()
+        .filter(|c| c.action() == Action::Clone)
+        .map(|c| (c.resource().map(|r| r.name.as_str()), c.status()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [(Some("cp"), Status::Planned), (Some("cp"), Status::Blocked)]
+    );
+}
