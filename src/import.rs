@@ -49,6 +49,72 @@ fn list(items: &[String]) -> String {
     format!("[{}]", items.join(", "))
 }
 
+const COOLIFY_MANAGED: &str = "coolify.managed";
+const COOLIFY_PULL_REQUEST: &str = "coolify.pullRequestId";
+
+/// `application` or `database`, by Coolify's `coolify.type` label.
+fn kind_of(c: &Container) -> &'static str {
+    match c.label(labels::COOLIFY_TYPE) {
+        Some("database") => "database",
+        _ => "application",
+    }
+}
+
+/// Coolify's id label of a container it manages: (`coolify.applicationId`
+/// or `coolify.databaseId`, its value).
+fn coolify_id(c: &Container) -> Option<(&'static str, &str)> {
+    if c.label(COOLIFY_MANAGED) != Some("true") {
+        return None;
+    }
+    let key = match c.label(labels::COOLIFY_TYPE)? {
+        "application" => "coolify.applicationId",
+        "database" => "coolify.databaseId",
+        _ => return None,
+    };
+    Some((key, c.label(key)?))
+}
+
+/// Resource names as they are handed out: valid and unique per kind.
+#[derive(Default)]
+struct Names {
+    taken: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Names {
+    /// `base` made a name (printable, no spaces) and unique for `kind`;
+    /// taken again on another network, it gets the network's name, then a
+    /// number.
+    fn take(&mut self, kind: &'static str, base: &str, network: &str) -> String {
+        let clean: String = base
+            .chars()
+            .map(|c| {
+                if c.is_control() || c.is_whitespace() {
+                    '-'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let clean = if clean.is_empty() {
+            "resource".to_string()
+        } else {
+            clean
+        };
+        let taken = self.taken.entry(kind).or_default();
+        let mut name = clean.clone();
+        if taken.contains(&name) {
+            name = format!("{clean}-{network}");
+        }
+        let mut n = 2;
+        while taken.contains(&name) {
+            name = format!("{clean}-{network}-{n}");
+            n += 1;
+        }
+        taken.push(name.clone());
+        name
+    }
+}
+
 /// The whole config for `server` as its snapshot shows it.
 pub fn import(config: &Config, server: &Server, live: &Snapshot) -> String {
     let mut out = String::new();
@@ -82,20 +148,61 @@ pub fn import(config: &Config, server: &Server, live: &Snapshot) -> String {
             _ => singles.push(c),
         }
     }
-    let mut used: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in singles {
-        let kind = match c.label(labels::COOLIFY_TYPE) {
-            Some("database") => "database",
-            _ => "application",
+    // Coolify's applications and databases: one resource per Coolify id,
+    // selected by that id (a redeploy's new `<uuid>-<timestamp>` container
+    // stays selected), preview deployments left out.
+    let (coolify, plain): (Vec<&Container>, Vec<&Container>) =
+        singles.into_iter().partition(|c| coolify_id(c).is_some());
+    let mut names = Names::default();
+    let mut by_id: BTreeMap<(&str, &str, &str), Vec<&Container>> = BTreeMap::new();
+    for c in coolify {
+        let Some((key, id)) = coolify_id(c) else {
+            continue;
         };
+        if c.label(COOLIFY_PULL_REQUEST).is_some_and(|p| p != "0") {
+            let _ = writeln!(
+                out,
+                "# {}: a preview deployment (coolify.pullRequestId={}); the resource below selects pull request 0 only
+",
+                c.name,
+                c.label(COOLIFY_PULL_REQUEST).unwrap_or_default()
+            );
+            continue;
+        }
+        by_id.entry((kind_of(c), key, id)).or_default().push(c);
+    }
+    for ((kind, key, id), group) in by_id {
+        let base = group
+            .iter()
+            .find_map(|c| c.label(labels::COOLIFY_NAME))
+            .unwrap_or(id);
+        let mut selector = BTreeMap::from([(key.to_string(), id.to_string())]);
+        if group
+            .iter()
+            .any(|c| c.label(COOLIFY_PULL_REQUEST).is_some())
+        {
+            selector.insert(COOLIFY_PULL_REQUEST.to_string(), "0".to_string());
+        }
+        for n in nets
+            .iter()
+            .filter(|n| group.iter().any(|c| c.networks.contains_key(&n.name)))
+        {
+            let name = names.take(kind, base, &n.name);
+            let _ = writeln!(out, "[[{kind}]]");
+            let _ = writeln!(out, "name = {}", toml_string(&name));
+            let _ = writeln!(out, "destination = {}", toml_string(&n.name));
+            let _ = writeln!(out, "match_labels = {}", inline_table(&selector));
+            let aliases = group
+                .iter()
+                .find_map(|c| c.aliases_on(&n.name))
+                .unwrap_or_default();
+            let _ = writeln!(out, "aliases = {}\n", list(&aliases));
+        }
+    }
+    for c in plain {
+        let kind = kind_of(c);
         for n in nets.iter().filter(|n| c.networks.contains_key(&n.name)) {
-            let count = used.entry(c.name.as_str()).or_default();
-            let name = if *count == 0 {
-                c.name.clone()
-            } else {
-                format!("{}-{}", c.name, n.name)
-            };
-            *count += 1;
+            let name = names.take(kind, &c.name, &n.name);
             let _ = writeln!(out, "[[{kind}]]");
             let _ = writeln!(out, "name = {}", toml_string(&name));
             let _ = writeln!(out, "destination = {}", toml_string(&n.name));

@@ -158,7 +158,14 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
             r.kind.into(),
             &r.name,
             vec![
-                ("destination", Some(r.destination.clone())),
+                (
+                    if matches!(r.placement, super::Placement::One(_)) {
+                        "destination"
+                    } else {
+                        "destinations"
+                    },
+                    Some(r.placement_text()),
+                ),
                 ("container", container),
                 ("match_labels", match_labels),
                 ("aliases", Some(r.aliases.join(", "))),

@@ -169,16 +169,64 @@ pub enum Selector {
     Labels(BTreeMap<String, String>),
 }
 
+/// Which destinations a resource's containers belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// `destination = "prod"`
+    One(String),
+    /// `destinations = ["a", "b"]`: a container shared by these.
+    Listed(Vec<String>),
+    /// `destinations = "*"`: shared by every destination of each server it
+    /// runs on, new ones included.
+    Everywhere,
+}
+
 /// An application or a database.
 #[derive(Debug, Clone)]
 pub struct Resource {
     pub kind: ResourceKind,
     pub name: String,
-    pub destination: String,
+    pub placement: Placement,
     pub selector: Selector,
     pub aliases: Vec<String>,
     pub clone_of: Option<String>,
     pub at: Location,
+}
+
+impl Resource {
+    /// The destinations on `server` its containers must be attached to.
+    pub fn destinations_on<'a>(
+        &'a self,
+        config: &'a Config,
+        server: &'a str,
+    ) -> impl Iterator<Item = &'a Destination> + 'a {
+        config
+            .destinations_on(server)
+            .filter(move |d| self.belongs_to(&d.name))
+    }
+
+    /// Does it belong to the destination named `destination`?
+    pub fn belongs_to(&self, destination: &str) -> bool {
+        match &self.placement {
+            Placement::One(d) => d == destination,
+            Placement::Listed(list) => list.iter().any(|d| d == destination),
+            Placement::Everywhere => true,
+        }
+    }
+
+    /// Shared by every destination of its server (`destinations = "*"`).
+    pub fn everywhere(&self) -> bool {
+        self.placement == Placement::Everywhere
+    }
+
+    /// Its destinations as the config writes them: `prod`, `a, b`, `*`.
+    pub fn placement_text(&self) -> String {
+        match &self.placement {
+            Placement::One(d) => d.clone(),
+            Placement::Listed(list) => list.join(", "),
+            Placement::Everywhere => "*".to_string(),
+        }
+    }
 }
 
 /// A compose stack (a `[[service]]` table).
@@ -188,6 +236,8 @@ pub struct Stack {
     pub destination: String,
     pub project: String,
     pub connect_to_predefined_networks: bool,
+    /// The compose service name alone as an alias too.
+    pub short_aliases: bool,
     pub compose_file: Option<FileRef>,
     pub clone_of: Option<String>,
     pub at: Location,

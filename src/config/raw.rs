@@ -96,8 +96,15 @@ pub struct RawDestination {
 pub struct RawResource {
     /// Unique name per kind.
     pub name: String,
-    /// The `[[destination]]` this resource is attached to.
-    pub destination: String,
+    /// The `[[destination]]` this resource is attached to. Exclusive with
+    /// `destinations`.
+    pub destination: Option<String>,
+    /// A container shared by several destinations (a proxy such as
+    /// Coolify's `coolify-proxy` or Traefik): a list of destinations, or
+    /// `"*"` for every destination of each server it runs on (it joins new
+    /// ones, and leaves one being removed as part of that removal).
+    /// Exclusive with `destination`.
+    pub destinations: Option<RawDestinations>,
     /// The live container's name. Default: `name`. Exclusive with `match_labels`.
     pub container: Option<String>,
     /// Instead of `container`: every container carrying all these labels
@@ -107,6 +114,16 @@ pub struct RawResource {
     pub aliases: Option<Vec<String>>,
     /// If the container does not exist, create it as a clone of this resource (same kind).
     pub clone_of: Option<String>,
+}
+
+/// `destinations = ["a", "b"]`, or `destinations = "*"`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawDestinations {
+    /// `"*"`: every destination of each server the container runs on.
+    All(String),
+    /// These destinations.
+    Listed(Vec<String>),
 }
 
 /// `[[service]]`: a compose stack
@@ -123,6 +140,9 @@ pub struct RawService {
     /// Connect every container of the stack to the destination network with
     /// alias `<service>-<project>`. Default `false`, as in Coolify.
     pub connect_to_predefined_networks: Option<bool>,
+    /// With `connect_to_predefined_networks`: also the compose service name
+    /// alone as an alias (`web` beside `web-<project>`). Default `false`.
+    pub short_aliases: Option<bool>,
     /// Path of the stack's compose file in the repository (validated).
     pub compose_file: Option<String>,
     /// If the stack does not exist, create it as a clone of this service.

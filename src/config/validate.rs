@@ -506,13 +506,8 @@ fn resource(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Resource> {
     let r = &e.raw;
-    let mut ok = destination_ref(
-        &format!("{kind} `{}`", r.name),
-        &r.destination,
-        e.loc("destination"),
-        raw,
-        errors,
-    );
+    let placement = placement(kind, e, raw, errors)?;
+    let mut ok = true;
     let (selector, selector_ok) = selector(e, errors)?;
     ok &= selector_ok;
     let aliases = r.aliases.clone().unwrap_or_else(|| vec![r.name.clone()]);
@@ -546,16 +541,108 @@ fn resource(
                 .help("set `container` (default: the resource name) for the clone to create"),
             );
         }
+        if same_kind
+            .iter()
+            .any(|x| x.raw.name == *source && x.raw.destinations.is_some())
+        {
+            ok = false;
+            errors.push(
+                Diagnostic::new(
+                    format!("`{source}` is shared by several destinations (`destinations`): it cannot be cloned"),
+                    e.loc("clone_of"),
+                )
+                .label("clone of a shared resource")
+                .help("clone a resource that belongs to one destination"),
+            );
+        }
+        if !matches!(placement, Placement::One(_)) {
+            ok = false;
+            errors.push(
+                Diagnostic::new(
+                    "a clone belongs to one destination, not `destinations`",
+                    e.loc("clone_of"),
+                )
+                .label("clone of a shared resource")
+                .related(e.loc("destinations"), "shared here")
+                .help("give the clone `destination = \"…\"`"),
+            );
+        }
     }
     ok.then(|| Resource {
         kind,
         name: r.name.clone(),
-        destination: r.destination.clone(),
+        placement,
         selector,
         aliases,
         clone_of: r.clone_of.clone(),
         at: e.loc("name"),
     })
+}
+
+/// Where a resource belongs: one `destination`, or `destinations` (a list
+/// of declared ones, or `"*"`); exactly one of the two.
+fn placement(
+    kind: ResourceKind,
+    e: &Entry<RawResource>,
+    raw: &RawConfig,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Placement> {
+    use super::raw::RawDestinations;
+    let r = &e.raw;
+    let who = format!("{kind} `{}`", r.name);
+    match (&r.destination, &r.destinations) {
+        (Some(_), Some(_)) => {
+            errors.push(
+                Diagnostic::new(
+                    "`destination` and `destinations` exclude each other",
+                    e.loc("destinations"),
+                )
+                .label("second placement")
+                .related(e.loc("destination"), "destination named here")
+                .help(
+                    "one destination, or `destinations` for a container several destinations share",
+                ),
+            );
+            None
+        }
+        (None, None) => {
+            errors.push(
+                Diagnostic::new(format!("{who} has no `destination`"), e.at.clone())
+                    .label("no destination")
+                    .help("add `destination = \"…\"`, or `destinations = [\"…\"]` (or \"*\") for a shared container such as a proxy"),
+            );
+            None
+        }
+        (Some(d), None) => destination_ref(&who, d, e.loc("destination"), raw, errors)
+            .then(|| Placement::One(d.clone())),
+        (None, Some(RawDestinations::All(star))) if star == "*" => Some(Placement::Everywhere),
+        (None, Some(RawDestinations::All(other))) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("`destinations = \"{other}\"`: only \"*\" (every destination) is a string here"),
+                    e.loc("destinations"),
+                )
+                .label("not a list")
+                .help(format!("write `destinations = [\"{other}\"]` for one, or `destination = \"{other}\"`")),
+            );
+            None
+        }
+        (None, Some(RawDestinations::Listed(list))) => {
+            if list.is_empty() {
+                errors.push(
+                    Diagnostic::new("`destinations` is empty", e.loc("destinations"))
+                        .label("no destination")
+                        .help("list at least one destination, or write \"*\" for every one"),
+                );
+                return None;
+            }
+            let mut ok = true;
+            for d in list {
+                ok &= destination_ref(&who, d, e.loc("destinations"), raw, errors);
+            }
+            ok.then(|| Placement::Listed(list.clone()))
+        }
+    }
 }
 
 /// Which containers a resource is: a name (default: its own) or labels.
@@ -657,6 +744,7 @@ fn stack(e: &Entry<RawService>, raw: &RawConfig, errors: &mut Vec<Diagnostic>) -
         destination: r.destination.clone(),
         project,
         connect_to_predefined_networks: r.connect_to_predefined_networks.unwrap_or(false),
+        short_aliases: r.short_aliases.unwrap_or(false),
         compose_file: r.compose_file.clone().map(|path| FileRef {
             path,
             at: e.loc("compose_file"),

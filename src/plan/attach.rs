@@ -34,21 +34,20 @@ pub fn selected(
 ) -> BTreeMap<String, Vec<Attachment>> {
     let mut out: BTreeMap<String, Vec<Attachment>> = BTreeMap::new();
     for r in &config.resources {
-        let Some(dest) = config.destination_on(&r.destination, server) else {
-            continue;
-        };
-        for c in live
-            .containers
-            .iter()
-            .filter(|c| selects(r.kind, &r.name, &r.selector, c))
-        {
-            let attachment = Attachment {
-                network: dest.network.clone(),
-                destination: dest.name.clone(),
-                aliases: r.aliases.clone(),
-                resource: ResourceRef::new(r.kind, &r.name),
-            };
-            merge(out.entry(c.name.clone()).or_default(), attachment);
+        for dest in r.destinations_on(config, server) {
+            for c in live
+                .containers
+                .iter()
+                .filter(|c| selects(r.kind, &r.name, &r.selector, c))
+            {
+                let attachment = Attachment {
+                    network: dest.network.clone(),
+                    destination: dest.name.clone(),
+                    aliases: r.aliases.clone(),
+                    resource: ResourceRef::new(r.kind, &r.name),
+                };
+                merge(out.entry(c.name.clone()).or_default(), attachment);
+            }
         }
     }
     for s in &config.stacks {
@@ -62,7 +61,7 @@ pub fn selected(
                 let attachment = Attachment {
                     network: dest.network.clone(),
                     destination: dest.name.clone(),
-                    aliases: vec![format!("{service}-{}", s.project)],
+                    aliases: stack_aliases(s, service),
                     resource: ResourceRef::new(ResourceKind::Stack, &s.name),
                 };
                 merge(attachments, attachment);
@@ -70,6 +69,57 @@ pub fn selected(
         }
     }
     out
+}
+
+/// A stack container's aliases on its destination: `<service>-<project>`,
+/// and with `short_aliases` the compose service name alone.
+fn stack_aliases(s: &crate::config::Stack, service: &str) -> Vec<String> {
+    let mut aliases = vec![format!("{service}-{}", s.project)];
+    if s.short_aliases {
+        aliases.push(service.to_string());
+    }
+    aliases
+}
+
+/// Two stacks on one destination whose short aliases name the same thing:
+/// each alias would resolve to both, so it is an error naming both.
+pub fn short_alias_conflicts(config: &Config, server: &str, live: &Snapshot) -> Vec<PlanError> {
+    let mut by_alias: BTreeMap<(&str, String), Vec<&str>> = BTreeMap::new();
+    for s in config
+        .stacks
+        .iter()
+        .filter(|s| s.short_aliases && s.connect_to_predefined_networks)
+    {
+        let Some(dest) = config.destination_on(&s.destination, server) else {
+            continue;
+        };
+        for c in stack(live, &s.project) {
+            let service = c.label(labels::COMPOSE_SERVICE).unwrap_or(&c.name);
+            let stacks = by_alias
+                .entry((dest.name.as_str(), service.to_string()))
+                .or_default();
+            if !stacks.contains(&s.name.as_str()) {
+                stacks.push(&s.name);
+            }
+        }
+    }
+    by_alias
+        .into_iter()
+        .filter(|(_, stacks)| stacks.len() > 1)
+        .map(|((destination, alias), stacks)| {
+            let dest = config.destination(destination);
+            PlanError {
+                server: server.to_string(),
+                destination: Some(destination.to_string()),
+                network: dest.map(|d| d.network.clone()).unwrap_or_default(),
+                message: format!(
+                    "the short alias `{alias}` of services {} collides on destination {destination}: it would resolve to both",
+                    stacks.join(" and ")
+                ),
+                hint: "set short_aliases = false on all but one of them (their <service>-<project> aliases stay unique), or rename a compose service".to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Two resources may select one container on one network: it gets the
@@ -218,7 +268,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
     };
     // Declared clones are the clone planner's business.
     for r in config.resources.iter().filter(|r| r.clone_of.is_none()) {
-        if config.destination_on(&r.destination, server).is_none() {
+        if r.destinations_on(config, server).next().is_none() {
             continue;
         }
         if live

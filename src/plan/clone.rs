@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::Options;
 use super::guard::selects;
 use super::model::*;
-use crate::config::{Config, Destination, ResourceKind, Selector};
+use crate::config::{Config, Destination, Placement, ResourceKind, Selector};
 use crate::live::{Container, LiveState, Mount, labels};
 
 /// A declared clone whose target does not exist yet, with its source.
@@ -52,15 +52,20 @@ impl Declared<'_> {
     }
 }
 
+/// Resources and stacks with one destination: shared resources
+/// (`destinations`) neither clone nor are cloned.
 fn declared(config: &Config) -> impl Iterator<Item = Declared<'_>> {
-    let resources = config.resources.iter().map(|r| Declared {
-        kind: r.kind,
-        name: &r.name,
-        destination: &r.destination,
-        clone_of: r.clone_of.as_deref(),
-        selector: Some(&r.selector),
-        aliases: &r.aliases,
-        stack: None,
+    let resources = config.resources.iter().filter_map(|r| match &r.placement {
+        Placement::One(destination) => Some(Declared {
+            kind: r.kind,
+            name: &r.name,
+            destination,
+            clone_of: r.clone_of.as_deref(),
+            selector: Some(&r.selector),
+            aliases: &r.aliases,
+            stack: None,
+        }),
+        _ => None,
     });
     let stacks = config.stacks.iter().map(|s| Declared {
         kind: ResourceKind::Stack,

@@ -28,7 +28,7 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (AttachedKind, 
     for r in config
         .resources
         .iter()
-        .filter(|r| on_server(&r.destination))
+        .filter(|r| r.destinations_on(config, server).next().is_some())
     {
         if selects(r.kind, &r.name, &r.selector, c) {
             return (r.kind.into(), Some(r.name.clone()));

@@ -113,6 +113,8 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
                 },
                 None => (snapshot, live),
             };
+            p.errors
+                .extend(attach::short_alias_conflicts(config, &server.name, here));
             let assignments = attach::plan(config, &server.name, here, all);
             p.warnings.extend(guard::removal_warnings(
                 &server.name,

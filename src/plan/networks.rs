@@ -45,31 +45,78 @@ pub fn plan(
     }
     // Containers the config selects, computed once for every removal below.
     let selected = super::attach::selected(config, server, live);
+    let followers = followers(config, live);
     for net in removal_candidates(config, server, live) {
         let attached = attached(config, server, live, &net.name);
+        let destination = net.label(labels::DESTINATION).map(str::to_string);
+        // A container shared by every destination leaves this one with it
+        // (unless it is its last network: then it blocks, like any other).
+        let leaves = |a: &Attached| {
+            followers.contains_key(a.container.as_str())
+                && live
+                    .containers
+                    .iter()
+                    .any(|c| c.name == a.container && c.networks.len() > 1)
+        };
         let mut reasons: Vec<String> = attached
             .iter()
+            .filter(|a| !leaves(a))
             .map(|a| format!("container {} is attached to {}", a.describe(), net.name))
             .collect();
-        if attached.iter().any(|a| selected.contains_key(&a.container)) {
+        let blocked = !reasons.is_empty();
+        if attached
+            .iter()
+            .any(|a| !leaves(a) && selected.contains_key(&a.container))
+        {
             reasons.push(
                 "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
             );
         }
+        for a in attached.iter().filter(|a| leaves(a)) {
+            let resource = &followers[a.container.as_str()];
+            changes.push(Change::Disconnect(Disconnect {
+                server: server.to_string(),
+                destination: destination.clone().unwrap_or_else(|| net.name.clone()),
+                network: net.name.clone(),
+                container: a.container.clone(),
+                resource: resource.clone(),
+                status: Status::Planned,
+                reasons: vec![format!(
+                    "{} {} is shared by every destination (destinations = \"*\"): it leaves {} as part of its removal",
+                    resource.kind, resource.name, net.name
+                )],
+            }));
+        }
         changes.push(Change::RemoveNetwork(RemoveNetwork {
             server: server.to_string(),
-            destination: net.label(labels::DESTINATION).map(str::to_string),
+            destination,
             network: net.name.clone(),
-            status: if attached.is_empty() {
-                Status::Planned
-            } else {
+            status: if blocked {
                 Status::Blocked
+            } else {
+                Status::Planned
             },
             reasons,
             attached,
         }));
     }
     changes
+}
+
+/// Containers a resource shares with every destination of their server
+/// (`destinations = "*"`), by name, with that resource.
+fn followers<'a>(config: &'a Config, live: &'a Snapshot) -> BTreeMap<&'a str, ResourceRef> {
+    config
+        .resources
+        .iter()
+        .filter(|r| r.everywhere())
+        .flat_map(|r| {
+            live.containers
+                .iter()
+                .filter(|c| super::guard::selects(r.kind, &r.name, &r.selector, c))
+                .map(move |c| (c.name.as_str(), ResourceRef::new(r.kind, &r.name)))
+        })
+        .collect()
 }
 
 /// berth-owned networks on `server` that no destination declares.

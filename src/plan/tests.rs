@@ -339,7 +339,7 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
     c.resources.push(Resource {
         kind: ResourceKind::Database,
         name: "pg".into(),
-        destination: "other".into(),
+        placement: crate::config::Placement::One("other".into()),
         selector: Selector::Name("pg-1".into()),
         aliases: vec!["pg".into()],
         clone_of: None,
@@ -458,7 +458,7 @@ fn app(name: &str, destination: &str, selector: Selector, aliases: &[&str]) -> R
     Resource {
         kind: ResourceKind::Application,
         name: name.into(),
-        destination: destination.into(),
+        placement: crate::config::Placement::One(destination.into()),
         selector,
         aliases: aliases.iter().map(|a| a.to_string()).collect(),
         clone_of: None,
@@ -472,6 +472,7 @@ fn declared_stack(name: &str, destination: &str, connect: bool) -> crate::config
         destination: destination.into(),
         project: name.into(),
         connect_to_predefined_networks: connect,
+        short_aliases: false,
         compose_file: None,
         clone_of: None,
         at: at(),

@@ -106,7 +106,7 @@ fn destination(config: &Config, changes: &[&Change], name: &str, network: &str) 
     let declared = config
         .resources
         .iter()
-        .filter(|r| r.destination == name)
+        .filter(|r| r.belongs_to(name))
         .map(|r| (AttachedKind::from(r.kind), r.name.clone()))
         .chain(
             config
