@@ -16,5 +16,6 @@ mod harness;
 mod import;
 mod locks;
 mod output;
+mod planner_model;
 mod schemas;
 mod ssh;
