@@ -664,6 +664,8 @@ fn container(server: usize, i: usize, g: &ContainerGene, nets: &[String]) -> Con
         image: image.into(),
         image_id: image_id.into(),
         running: g.running,
+        state: if g.running { "running" } else { "exited" }.into(),
+        status: String::new(),
         labels,
         networks,
         env: Some(env),
@@ -744,6 +746,7 @@ fn world(case: &Case) -> World {
                 containers,
                 images: Some(images),
                 journals: Vec::new(),
+                swarm: None,
             }),
         );
     }
