@@ -130,6 +130,11 @@ fn main() {
         let attrs = &e["Actor"]["Attributes"];
         match (e["Type"].as_str(), e["Action"].as_str()) {
             (Some("container"), Some(action @ ("create" | "start"))) => {
+                let action: &'static str = if action == "create" {
+                    "create"
+                } else {
+                    "start"
+                };
                 if let Some(name) = ids.get(e["Actor"]["ID"].as_str().unwrap_or("")) {
                     at.insert((name.clone(), action), t);
                 }

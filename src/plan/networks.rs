@@ -72,7 +72,8 @@ pub fn plan(
                 "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
             );
         }
-        for a in attached.iter().filter(|a| leaves(a)) {
+        // Only when the removal goes ahead: a blocked one keeps them.
+        for a in attached.iter().filter(|a| !blocked && leaves(a)) {
             let resource = &followers[a.container.as_str()];
             changes.push(Change::Disconnect(Disconnect {
                 server: server.to_string(),

@@ -19,6 +19,7 @@ mod locks;
 mod output;
 mod planner_model;
 mod schemas;
+mod shared;
 mod ssh;
 mod status;
 mod swarm;

@@ -18,7 +18,9 @@
 //! 3. never stranded: a container that had a network still has one;
 //! 4. the guard: a removal (or, without `--allow-replace`, a replacement)
 //!    of a network with anything attached is blocked and names every
-//!    attached container, running or stopped;
+//!    attached container, running or stopped — except a container shared
+//!    by every destination (`destinations = "*"`), which leaves the network
+//!    in the same plan;
 //! 5. blocked changes are not applied: their networks are still there, the
 //!    same;
 //! 6. journals: an apply (of an accepted `--allow-replace` plan) killed
@@ -187,7 +189,8 @@ fn resource_gene() -> impl Strategy<Value = ResourceGene> {
     (
         any::<bool>(),
         0..4u8,
-        0..5u8,
+        // 5: shared by every destination (`destinations = "*"`).
+        0..6u8,
         0..4u8,
         0..12u8,
         0..4u8,
@@ -398,6 +401,7 @@ fn toml(case: &Case) -> String {
         return t;
     }
     let mut declared: BTreeMap<bool, Vec<String>> = BTreeMap::new();
+    let mut shared: Vec<(bool, String)> = Vec::new();
     for r in &case.resources {
         let (kind, names) = if r.database {
             ("database", DATABASES)
@@ -409,16 +413,23 @@ fn toml(case: &Case) -> String {
         if same_kind.contains(&name) {
             continue;
         }
+        // A shared resource is never cloned nor a clone.
         let clone_of = r
             .clone_of
             .filter(|_| !same_kind.is_empty())
-            .map(|j| same_kind[j as usize % same_kind.len()].clone());
-        let destination = &destinations[r.destination as usize % destinations.len()];
-        write!(
-            t,
-            "\n[[{kind}]]\nname = \"{name}\"\ndestination = \"{destination}\"\n"
-        )
-        .unwrap();
+            .map(|j| same_kind[j as usize % same_kind.len()].clone())
+            .filter(|source| !shared.contains(&(r.database, source.clone())));
+        if r.destination == 5 && clone_of.is_none() {
+            shared.push((r.database, name.clone()));
+            write!(t, "\n[[{kind}]]\nname = \"{name}\"\ndestinations = \"*\"\n").unwrap();
+        } else {
+            let destination = &destinations[r.destination as usize % destinations.len()];
+            write!(
+                t,
+                "\n[[{kind}]]\nname = \"{name}\"\ndestination = \"{destination}\"\n"
+            )
+            .unwrap();
+        }
         match (r.selector, &clone_of) {
             (1, _) => writeln!(
                 t,
@@ -903,9 +914,34 @@ fn check_plan(w: &World, seen: &LiveState, p: &Plan, opts: Options) -> Result<()
                     "a removal names every attached container\n{}",
                     describe(w, p)
                 );
+                // A container shared by every destination (`"*"`) leaves a
+                // removed one with it: a disconnect of the same plan.
+                let leaving: BTreeSet<String> = p
+                    .changes
+                    .iter()
+                    .filter_map(|d| match d {
+                        Change::Disconnect(d)
+                            if d.network == r.network
+                                && d.server == r.server
+                                && d.status == Status::Planned =>
+                        {
+                            Some(d)
+                        }
+                        _ => None,
+                    })
+                    .inspect(|d| {
+                        assert!(
+                            w.config.resources.iter().any(|x| x.name == d.resource.name
+                                && x.kind == d.resource.kind
+                                && x.everywhere()),
+                            "only a container shared by every destination leaves a removed one: {d:?}"
+                        )
+                    })
+                    .map(|d| d.container.clone())
+                    .collect();
                 prop_assert!(
-                    attached.is_empty() || r.status == Status::Blocked,
-                    "a removal with containers attached is planned\n{}",
+                    attached.is_subset(&leaving) || r.status == Status::Blocked,
+                    "a removal with containers attached (not shared by every destination) is planned\n{}",
                     describe(w, p)
                 );
             }
@@ -938,8 +974,15 @@ fn check_plan(w: &World, seen: &LiveState, p: &Plan, opts: Options) -> Result<()
                 );
             }
             Change::Disconnect(d) => {
+                // From an owned network of a destination, or, for a container
+                // shared by every destination, from an owned one removed in
+                // the same plan.
+                let removed = p.changes.iter().any(|x| {
+                    matches!(x, Change::RemoveNetwork(r)
+                        if r.network == d.network && r.server == d.server && r.status == Status::Planned)
+                });
                 prop_assert!(
-                    declared(&d.network)
+                    (declared(&d.network) || removed)
                         && s.network(&d.network).is_some_and(|n| n.owned_by(OWNER)),
                     "disconnects {} from {}, not an owned network of a destination\n{}",
                     d.container,
