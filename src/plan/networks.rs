@@ -46,18 +46,32 @@ pub fn plan(
     // Containers the config selects, computed once for every removal below.
     let selected = super::attach::selected(config, server, live);
     let followers = followers(config, live);
+    // Networks each container will be on (those it has, and those the plan
+    // attaches it to): one shared by every destination leaves removed ones,
+    // but never its last network.
+    let mut remaining: BTreeMap<&str, usize> = live
+        .containers
+        .iter()
+        .map(|c| {
+            let joins = selected.get(&c.name).map_or(0, |wanted| {
+                wanted
+                    .iter()
+                    .filter(|w| !c.networks.contains_key(&w.network))
+                    .count()
+            });
+            (c.name.as_str(), c.networks.len() + joins)
+        })
+        .collect();
     for net in removal_candidates(config, server, live) {
         let attached = attached(config, server, live, &net.name);
         let destination = net.label(labels::DESTINATION).map(str::to_string);
-        // A container shared by every destination leaves this one with it
-        // (unless it is its last network: then it blocks, like any other).
-        let leaves = |a: &Attached| {
-            followers.contains_key(a.container.as_str())
-                && live
-                    .containers
-                    .iter()
-                    .any(|c| c.name == a.container && c.networks.len() > 1)
-        };
+        let leaving: Vec<&str> = attached
+            .iter()
+            .filter(|a| followers.contains_key(a.container.as_str()))
+            .filter(|a| remaining.get(a.container.as_str()).is_some_and(|n| *n > 1))
+            .map(|a| a.container.as_str())
+            .collect();
+        let leaves = |a: &Attached| leaving.contains(&a.container.as_str());
         let mut reasons: Vec<String> = attached
             .iter()
             .filter(|a| !leaves(a))
@@ -74,6 +88,9 @@ pub fn plan(
         }
         // Only when the removal goes ahead: a blocked one keeps them.
         for a in attached.iter().filter(|a| !blocked && leaves(a)) {
+            if let Some(n) = remaining.get_mut(a.container.as_str()) {
+                *n -= 1;
+            }
             let resource = &followers[a.container.as_str()];
             changes.push(Change::Disconnect(Disconnect {
                 server: server.to_string(),
