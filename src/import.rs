@@ -309,8 +309,11 @@ mod tests {
             driver: "bridge".into(),
             internal: false,
             attachable: false,
+            enable_ipv6: false,
+            options: Default::default(),
             ipam: vec![IpamPool {
                 subnet: Some(subnet.parse().unwrap()),
+                ip_range: None,
                 gateway: None,
             }],
             labels: extra

@@ -42,6 +42,8 @@ pub struct Options {
     pub parallelism: usize,
     /// How long one Docker API call may take.
     pub timeout: Duration,
+    /// How long a swarm service's rolling update is waited for.
+    pub rollout_timeout: Duration,
 }
 
 /// The run was cancelled (Ctrl-C, SIGTERM) before it finished.

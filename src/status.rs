@@ -69,6 +69,41 @@ pub struct DestinationStatus {
     /// `--usage`: summed over the attached containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// An overlay on a swarm manager: the swarm services whose tasks join
+    /// it, with their tasks on every node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceStatus>,
+}
+
+/// A swarm service on a destination's overlay.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ServiceStatus {
+    pub service: String,
+    pub kind: AttachedKind,
+    pub resource: Option<String>,
+    /// Tasks running, of those meant to run.
+    pub running: u64,
+    /// Replicas (replicated), or tasks meant to run (global).
+    pub desired: u64,
+    /// Its aliases on the overlay.
+    pub aliases: Vec<String>,
+    /// The last rolling update: `updating`, `paused`, `completed`,
+    /// `rollback_started`, `rollback_paused`, `rollback_completed`.
+    pub update: Option<String>,
+    pub tasks: Vec<TaskStatus>,
+}
+
+/// A task meant to run, where it runs and how it does.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct TaskStatus {
+    /// `web.1` (replicated) or `web.<task id>` (global).
+    pub name: String,
+    /// The node's host name; `null` while not scheduled.
+    pub node: Option<String>,
+    /// `running`, `pending`, `preparing`, `starting`, `failed`, …
+    pub state: String,
+    /// Why it failed or waits, as the manager says.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -230,6 +265,7 @@ fn destination(
             memory_bytes: a.memory_bytes + b.memory_bytes,
         });
     let pool = net.and_then(|n| n.ipam.first());
+    let services = live.map_or_else(Vec::new, |l| services(config, d, l));
     DestinationStatus {
         server: d.server.clone(),
         address,
@@ -244,7 +280,63 @@ fn destination(
         detached,
         changes,
         usage: total,
+        services,
     }
+}
+
+/// The swarm services on `d`'s overlay (its server a manager).
+fn services(config: &Config, d: &Destination, live: &Snapshot) -> Vec<ServiceStatus> {
+    use crate::live::swarm::{ServiceMode, TaskState};
+    let Some(swarm) = &live.swarm else {
+        return Vec::new();
+    };
+    swarm
+        .services_on(&d.network)
+        .map(|s| {
+            let (kind, resource) = crate::plan::service_kind(config, &d.server, s);
+            let meant: Vec<_> = swarm
+                .tasks_of(&s.id)
+                .filter(|t| t.desired_state == TaskState::Running)
+                .collect();
+            let running = meant
+                .iter()
+                .filter(|t| t.state == TaskState::Running)
+                .count() as u64;
+            let desired = match s.mode {
+                ServiceMode::Replicated { replicas } => replicas,
+                _ => meant.len() as u64,
+            };
+            let tasks = meant
+                .iter()
+                .map(|t| TaskStatus {
+                    name: match t.slot {
+                        Some(slot) => format!("{}.{slot}", s.name),
+                        None => format!("{}.{}", s.name, &t.id[..t.id.len().min(12)]),
+                    },
+                    node: t
+                        .node_id
+                        .as_deref()
+                        .and_then(|n| swarm.node(n))
+                        .map(|n| n.hostname.clone()),
+                    state: t.state.as_str().to_string(),
+                    error: t.error.clone(),
+                })
+                .collect();
+            ServiceStatus {
+                service: s.name.clone(),
+                kind,
+                resource,
+                running,
+                desired,
+                aliases: s
+                    .aliases_on(&d.network)
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default(),
+                update: s.update_state.map(|u| u.as_str().to_string()),
+                tasks,
+            }
+        })
+        .collect()
 }
 
 /// Containers this destination's resources and stacks select that are not

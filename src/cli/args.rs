@@ -202,6 +202,11 @@ pub struct FleetArgs {
     /// failed, e.g. `30s`, `2m` (at most 1h).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
     pub timeout: Duration,
+    /// How long an apply waits for a swarm service's rolling update (or a
+    /// new service's tasks) to finish, e.g. `10m` (at most 24h). The
+    /// manager goes on with it after that; the step counts as failed.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = lock_timeout)]
+    pub rollout_timeout: Duration,
 }
 
 impl FleetArgs {
@@ -209,6 +214,7 @@ impl FleetArgs {
         Fleet {
             parallelism: usize::from(self.parallelism),
             timeout: self.timeout,
+            rollout_timeout: self.rollout_timeout,
         }
     }
 }

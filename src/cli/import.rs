@@ -5,10 +5,7 @@ use crate::ops::Fleet;
 
 pub fn run(args: &ImportArgs) -> Exit {
     let spinner = super::progress::spinner(format!("reading server {}", args.server));
-    let fleet = Fleet {
-        parallelism: 1,
-        timeout: args.timeout,
-    };
+    let fleet = Fleet::one_server(args.timeout);
     let spec = args.source.spec();
     let result =
         block_on(

@@ -4,10 +4,7 @@ use super::{Exit, UnlockArgs, block_on, failed, interrupted};
 use crate::ops::Fleet;
 
 pub fn run(args: &UnlockArgs) -> Exit {
-    let fleet = Fleet {
-        parallelism: 1,
-        timeout: args.timeout,
-    };
+    let fleet = Fleet::one_server(args.timeout);
     let spec = args.source.spec();
     let result =
         block_on(

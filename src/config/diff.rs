@@ -145,14 +145,26 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
                 ("attachable", Some(d.spec.attachable.to_string())),
                 ("subnet", d.spec.subnet.map(|s| s.to_string())),
                 ("gateway", d.spec.gateway.map(|g| g.to_string())),
+                ("ip_range", d.spec.ip_range.map(|s| s.to_string())),
+                (
+                    "enable_ipv6",
+                    d.spec.enable_ipv6.then(|| "true".to_string()),
+                ),
+                ("subnet_v6", d.spec.subnet_v6.map(|s| s.to_string())),
+                ("gateway_v6", d.spec.gateway_v6.map(|g| g.to_string())),
+                (
+                    "options",
+                    (!d.spec.options.is_empty()).then(|| format!("{:?}", d.spec.options)),
+                ),
                 ("labels", labels),
             ],
         );
     }
     for r in &c.resources {
-        let (container, match_labels) = match &r.selector {
-            Selector::Name(n) => (Some(n.clone()), None),
-            Selector::Labels(l) => (None, Some(format!("{l:?}"))),
+        let (container, match_labels, swarm_service) = match &r.selector {
+            Selector::Name(n) => (Some(n.clone()), None, None),
+            Selector::Labels(l) => (None, Some(format!("{l:?}")), None),
+            Selector::SwarmService(s) => (None, None, Some(s.clone())),
         };
         put(
             r.kind.into(),
@@ -168,6 +180,7 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
                 ),
                 ("container", container),
                 ("match_labels", match_labels),
+                ("swarm_service", swarm_service),
                 ("aliases", Some(r.aliases.join(", "))),
                 ("clone_of", r.clone_of.clone()),
             ],

@@ -106,6 +106,21 @@ pub struct NetworkSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub gateway: Option<IpAddr>,
+    /// The part of `subnet` container addresses come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub ip_range: Option<IpNet>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_ipv6: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub subnet_v6: Option<IpNet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub gateway_v6: Option<IpAddr>,
+    /// Driver options the config names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
     /// The user's labels (berth adds its own on creation).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -160,13 +175,15 @@ impl fmt::Display for ResourceKind {
     }
 }
 
-/// Which live containers a resource is.
+/// Which live containers (or swarm service) a resource is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
     /// One container by name.
     Name(String),
     /// Every container carrying all these labels.
     Labels(BTreeMap<String, String>),
+    /// A Docker Swarm service by name (its tasks run on any node).
+    SwarmService(String),
 }
 
 /// Which destinations a resource's containers belong to.
@@ -212,6 +229,11 @@ impl Resource {
             Placement::Listed(list) => list.iter().any(|d| d == destination),
             Placement::Everywhere => true,
         }
+    }
+
+    /// A Docker Swarm service, assigned through its spec.
+    pub fn is_swarm_service(&self) -> bool {
+        matches!(self.selector, Selector::SwarmService(_))
     }
 
     /// Shared by every destination of its server (`destinations = "*"`).

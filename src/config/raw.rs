@@ -84,6 +84,21 @@ pub struct RawDestination {
     pub subnet: Option<String>,
     /// IPAM gateway; must lie inside `subnet`.
     pub gateway: Option<String>,
+    /// The part of `subnet` containers get their addresses from, e.g.
+    /// `"10.30.0.128/25"`.
+    pub ip_range: Option<String>,
+    /// Give containers IPv6 addresses too. Default `false`.
+    pub enable_ipv6: Option<bool>,
+    /// IPv6 IPAM subnet (needs `enable_ipv6`), e.g. `"fd00:30::/64"`.
+    pub subnet_v6: Option<String>,
+    /// IPv6 gateway; must lie inside `subnet_v6`.
+    pub gateway_v6: Option<String>,
+    /// Driver options, e.g. `{ "com.docker.network.driver.mtu" = "1450" }`
+    /// (overlays on many clouds), `com.docker.network.bridge.name`, or the
+    /// overlay's `encrypted`. Options the daemon adds on its own are never
+    /// drift; only these keys are compared.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
     /// Extra labels, added to berth's own labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -110,6 +125,9 @@ pub struct RawResource {
     /// Instead of `container`: every container carrying all these labels
     /// (Coolify names application containers `<uuid>-<timestamp>`).
     pub match_labels: Option<BTreeMap<String, String>>,
+    /// Instead of `container`: a Docker Swarm service (on a manager) by
+    /// name; assigning it updates its task template (a rolling update).
+    pub swarm_service: Option<String>,
     /// Aliases on the destination network. Default: `[name]`.
     pub aliases: Option<Vec<String>>,
     /// If the container does not exist, create it as a clone of this resource (same kind).

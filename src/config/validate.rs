@@ -344,6 +344,7 @@ fn network_spec(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) -> Opti
     }
     let subnet = subnet(e, errors);
     let gateway = gateway(e, subnet, errors);
+    let (ip_range, subnet_v6, gateway_v6) = more_ipam(e, subnet, errors);
     for key in r.labels.keys() {
         if key.starts_with("berth.") {
             errors.push(
@@ -365,8 +366,118 @@ fn network_spec(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) -> Opti
         attachable: r.attachable.unwrap_or(false),
         subnet,
         gateway,
+        ip_range,
+        enable_ipv6: r.enable_ipv6.unwrap_or(false),
+        subnet_v6,
+        gateway_v6,
+        options: r.options.clone(),
         labels: r.labels.clone(),
     })
+}
+
+/// `ip_range` (inside `subnet`), and the IPv6 pool: `subnet_v6` (an IPv6
+/// network, with `enable_ipv6`) and `gateway_v6` (inside it).
+fn more_ipam(
+    e: &Entry<RawDestination>,
+    subnet: Option<IpNet>,
+    errors: &mut Vec<Diagnostic>,
+) -> (Option<IpNet>, Option<IpNet>, Option<IpAddr>) {
+    let r = &e.raw;
+    let net = |key: &str, text: &Option<String>, errors: &mut Vec<Diagnostic>| {
+        let text = text.as_deref()?;
+        match text.parse::<IpNet>() {
+            Ok(n) if n.trunc() == n => Some(n),
+            Ok(n) => {
+                errors.push(
+                    Diagnostic::new(format!("`{key}` {n} has host bits set"), e.loc(key))
+                        .label("not a network address")
+                        .help(format!("did you mean `{}`?", n.trunc())),
+                );
+                None
+            }
+            Err(_) => {
+                errors.push(
+                    Diagnostic::new(
+                        format!("`{text}` is not a network in CIDR form"),
+                        e.loc(key),
+                    )
+                    .label(format!("invalid {key}")),
+                );
+                None
+            }
+        }
+    };
+    let ip_range = net("ip_range", &r.ip_range, errors);
+    match (ip_range, subnet) {
+        (Some(range), Some(subnet)) if !subnet.contains(&range) => errors.push(
+            Diagnostic::new(
+                format!("ip_range {range} is outside subnet {subnet}"),
+                e.loc("ip_range"),
+            )
+            .label("outside the subnet")
+            .related(e.loc("subnet"), "subnet declared here"),
+        ),
+        (Some(_), None) if r.subnet.is_none() => errors.push(
+            Diagnostic::new("`ip_range` needs a `subnet`", e.loc("ip_range"))
+                .label("ip_range without subnet")
+                .help("add `subnet = \"…\"` or remove `ip_range`"),
+        ),
+        _ => {}
+    }
+    let subnet_v6 = net("subnet_v6", &r.subnet_v6, errors);
+    if let Some(v6) = subnet_v6 {
+        if !matches!(v6, IpNet::V6(_)) {
+            errors.push(
+                Diagnostic::new(
+                    format!("subnet_v6 {v6} is not an IPv6 network"),
+                    e.loc("subnet_v6"),
+                )
+                .label("not IPv6")
+                .help("IPv4 pools go in `subnet`"),
+            );
+        } else if r.enable_ipv6 != Some(true) {
+            errors.push(
+                Diagnostic::new("`subnet_v6` needs `enable_ipv6 = true`", e.loc("subnet_v6"))
+                    .label("IPv6 not enabled")
+                    .help("add `enable_ipv6 = true`"),
+            );
+        }
+    }
+    let gateway_v6 = match r.gateway_v6.as_deref().map(str::parse::<IpAddr>) {
+        None => None,
+        Some(Err(_)) => {
+            errors.push(
+                Diagnostic::new(
+                    format!(
+                        "`{}` is not an IP address",
+                        r.gateway_v6.as_deref().unwrap_or("")
+                    ),
+                    e.loc("gateway_v6"),
+                )
+                .label("invalid gateway_v6"),
+            );
+            None
+        }
+        Some(Ok(gw)) => {
+            match subnet_v6 {
+                Some(net) if !net.contains(&gw) => errors.push(
+                    Diagnostic::new(
+                        format!("gateway_v6 {gw} is outside subnet_v6 {net}"),
+                        e.loc("gateway_v6"),
+                    )
+                    .label("outside the subnet")
+                    .related(e.loc("subnet_v6"), "subnet_v6 declared here"),
+                ),
+                None if r.subnet_v6.is_none() => errors.push(
+                    Diagnostic::new("`gateway_v6` needs a `subnet_v6`", e.loc("gateway_v6"))
+                        .label("gateway without subnet"),
+                ),
+                _ => {}
+            }
+            Some(gw)
+        }
+    };
+    (ip_range, subnet_v6, gateway_v6)
 }
 
 /// `subnet`, in CIDR form with no host bits set.
@@ -650,6 +761,30 @@ fn placement(
 /// flag is false for a name Docker would refuse.
 fn selector(e: &Entry<RawResource>, errors: &mut Vec<Diagnostic>) -> Option<(Selector, bool)> {
     let r = &e.raw;
+    if let Some(service) = &r.swarm_service {
+        if r.container.is_some() || r.match_labels.is_some() {
+            errors.push(
+                Diagnostic::new(
+                    "`swarm_service` excludes `container` and `match_labels`",
+                    e.loc("swarm_service"),
+                )
+                .label("second selector")
+                .help("a resource is one container, the containers some labels select, or one swarm service"),
+            );
+            return None;
+        }
+        if !valid_docker_name(service) {
+            errors.push(
+                Diagnostic::new(
+                    format!("Docker would refuse the service name `{service}`"),
+                    e.loc("swarm_service"),
+                )
+                .label("invalid service name"),
+            );
+            return Some((Selector::SwarmService(service.clone()), false));
+        }
+        return Some((Selector::SwarmService(service.clone()), true));
+    }
     let selector = match (&r.container, &r.match_labels) {
         (Some(_), Some(_)) => {
             errors.push(

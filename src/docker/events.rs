@@ -1,6 +1,6 @@
-//! Docker's event stream, as plain data: the container and network events
-//! a watcher reacts to, through the same connection (and SSH tunnel) as
-//! every other call.
+//! Docker's event stream, as plain data: the container, network and (on a
+//! swarm manager) service events a watcher reacts to, through the same
+//! connection (and SSH tunnel) as every other call.
 
 use std::collections::HashMap;
 
@@ -10,22 +10,26 @@ use futures_util::{Stream, StreamExt};
 use super::{Client, DockerError};
 use crate::live::Event;
 
-/// The events that can change what a plan says.
+/// The events that can change what a plan says (a manager's service
+/// events included: `create`, `update`, `remove`).
 const CONTAINER_ACTIONS: [&str; 5] = ["create", "start", "die", "destroy", "rename"];
 const NETWORK_ACTIONS: [&str; 4] = ["create", "destroy", "connect", "disconnect"];
+const SERVICE_ACTIONS: [&str; 2] = ["update", "remove"];
 
 impl Client {
-    /// Every container create/start/die/destroy/rename and network
-    /// create/destroy/connect/disconnect from now on. The stream ends (or
+    /// Every container create/start/die/destroy/rename, network
+    /// create/destroy/connect/disconnect and service update/remove from now
+    /// on. The stream ends (or
     /// yields an error) when the daemon or the connection goes.
     pub fn events(&self) -> impl Stream<Item = Result<Event, DockerError>> + use<'_> {
         let filters = HashMap::from([
-            ("type", vec!["container", "network"]),
+            ("type", vec!["container", "network", "service"]),
             (
                 "event",
                 CONTAINER_ACTIONS
                     .iter()
                     .chain(NETWORK_ACTIONS.iter())
+                    .chain(SERVICE_ACTIONS.iter())
                     .copied()
                     .collect(),
             ),

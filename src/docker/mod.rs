@@ -23,12 +23,15 @@ mod clone;
 mod events;
 mod journal;
 mod lock;
+mod raw;
+mod service;
 mod swarm;
 mod usage;
 
 pub use clone::{ContainerCopy, SourceContainer, VolumeRename};
 pub use journal::journal_name;
 pub use lock::{LOCK_VOLUME, LockHolder};
+pub use service::{Progress, ServiceAttachment, ServiceCopy, UpdateMark};
 pub use usage::Usage;
 
 /// Container inspects in flight at once on one server.
@@ -342,12 +345,24 @@ impl Client {
         labels.insert(labels::MANAGED.into(), "true".into());
         labels.insert(labels::OWNER.into(), owner.into());
         labels.insert(labels::DESTINATION.into(), destination.into());
-        let ipam = spec.subnet.map(|subnet| Ipam {
-            config: Some(vec![IpamConfig {
+        let mut pools = Vec::new();
+        if let Some(subnet) = spec.subnet {
+            pools.push(IpamConfig {
                 subnet: Some(subnet.to_string()),
                 gateway: spec.gateway.map(|g| g.to_string()),
+                ip_range: spec.ip_range.map(|r| r.to_string()),
                 ..Default::default()
-            }]),
+            });
+        }
+        if let Some(subnet) = spec.subnet_v6 {
+            pools.push(IpamConfig {
+                subnet: Some(subnet.to_string()),
+                gateway: spec.gateway_v6.map(|g| g.to_string()),
+                ..Default::default()
+            });
+        }
+        let ipam = (!pools.is_empty()).then(|| Ipam {
+            config: Some(pools),
             ..Default::default()
         });
         let req = NetworkCreateRequest {
@@ -355,6 +370,8 @@ impl Client {
             driver: Some(spec.driver.clone()),
             internal: Some(spec.internal),
             attachable: Some(spec.attachable),
+            enable_ipv6: spec.enable_ipv6.then_some(true),
+            options: (!spec.options.is_empty()).then(|| spec.options.clone().into_iter().collect()),
             ipam,
             labels: Some(labels),
             ..Default::default()
@@ -586,6 +603,10 @@ fn network(n: bollard::models::Network) -> Network {
             gateway: c
                 .gateway
                 .and_then(|g| g.split('/').next().and_then(|g| g.parse().ok())),
+            ip_range: c
+                .ip_range
+                .and_then(|s| s.parse::<ipnet::IpNet>().ok())
+                .map(|s| s.trunc()),
         })
         .collect();
     Network {
@@ -595,6 +616,8 @@ fn network(n: bollard::models::Network) -> Network {
         internal: n.internal.unwrap_or(false),
         attachable: n.attachable.unwrap_or(false),
         ipam,
+        enable_ipv6: n.enable_ipv6.unwrap_or(false),
+        options: n.options.unwrap_or_default().into_iter().collect(),
         labels: n.labels.unwrap_or_default().into_iter().collect(),
     }
 }

@@ -90,10 +90,10 @@ impl Client {
 
 /// A network's `(name, id)` by its id or its name, from the server's
 /// network list (a manager lists every swarm-scoped network).
-struct NetworkNames(HashMap<String, (String, String)>);
+pub(super) struct NetworkNames(HashMap<String, (String, String)>);
 
 impl NetworkNames {
-    fn new(networks: &[Network]) -> Self {
+    pub(super) fn new(networks: &[Network]) -> Self {
         let mut map = HashMap::new();
         for n in networks {
             map.insert(n.name.clone(), (n.name.clone(), n.id.clone()));
@@ -223,6 +223,20 @@ fn service(s: bollard::models::Service, names: &NetworkNames) -> Service {
             }
         })
         .collect();
+    let endpoint = spec.endpoint_spec.unwrap_or_default();
+    let published_ports = endpoint
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            let protocol = p.protocol.map_or("tcp".to_string(), |x| x.to_string());
+            Some(format!(
+                "{}:{}/{protocol}",
+                p.published_port?,
+                p.target_port.unwrap_or_default()
+            ))
+        })
+        .collect();
     Service {
         id: s.id.unwrap_or_default(),
         name: spec.name.unwrap_or_default(),
@@ -231,17 +245,18 @@ fn service(s: bollard::models::Service, names: &NetworkNames) -> Service {
         image: container.image.unwrap_or_default(),
         mode,
         networks,
-        endpoint_mode: match spec.endpoint_spec.and_then(|e| e.mode) {
+        endpoint_mode: match endpoint.mode {
             Some(EndpointSpecModeEnum::DNSRR) => EndpointMode::Dnsrr,
             _ => EndpointMode::Vip,
         },
+        published_ports,
         update,
         update_state,
         mounts,
     }
 }
 
-fn task(t: RawTask, names: &NetworkNames) -> Task {
+pub(super) fn task(t: RawTask, names: &NetworkNames) -> Task {
     let status = t.status.unwrap_or_default();
     let spec = t.spec.unwrap_or_default();
     let container_id = status
@@ -306,7 +321,7 @@ fn task(t: RawTask, names: &NetworkNames) -> Task {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct RawTask {
+pub(super) struct RawTask {
     #[serde(rename = "ID")]
     id: String,
     #[serde(rename = "ServiceID", default)]
@@ -383,63 +398,6 @@ struct RawNetworkSpec {
     name: Option<String>,
 }
 
-impl Client {
-    /// `GET path` on the daemon's socket, its JSON answer decoded: for
-    /// answers with fields bollard's models lack. One request, bounded by
-    /// the client's timeout, its failures told as bollard's are.
-    async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        what: &str,
-    ) -> Result<T, DockerError> {
-        match tokio::time::timeout(self.timeout, self.get(path)).await {
-            Err(_) => Err(self.fail(what, &bollard::errors::Error::RequestTimeoutError)),
-            Ok(Err(e)) => Err(self.fail(what, &e)),
-            Ok(Ok(body)) => serde_json::from_slice(&body).map_err(|e| self.fail(what, &e.into())),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Result<hyper::body::Bytes, bollard::errors::Error> {
-        use http_body_util::{BodyExt, Empty};
-        use hyper::body::Bytes;
-
-        let stream = tokio::net::UnixStream::connect(&self.socket).await?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-        let request = hyper::Request::get(path)
-            .header(hyper::header::HOST, "docker")
-            .body(Empty::<Bytes>::new())?;
-        let exchange = async {
-            let response = sender.send_request(request).await?;
-            let status = response.status();
-            let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, bollard::errors::Error>((status, body))
-        };
-        let (status, body) = tokio::select! {
-            answer = exchange => answer?,
-            closed = connection => {
-                closed?;
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the daemon closed the connection before it answered",
-                )
-                .into());
-            }
-        };
-        if status.is_success() {
-            return Ok(body);
-        }
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| Some(v.get("message")?.as_str()?.to_string()))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: status.as_u16(),
-            message,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +409,8 @@ mod tests {
             driver: "overlay".into(),
             internal: false,
             attachable: true,
+            enable_ipv6: false,
+            options: Default::default(),
             ipam: Vec::new(),
             labels: Default::default(),
         }

@@ -8,6 +8,7 @@ use futures_util::stream::{self, StreamExt};
 
 mod clone;
 mod restore;
+mod service;
 
 use crate::docker::{Client, DockerError};
 use crate::plan::journal::{Member, Record};
@@ -139,6 +140,8 @@ async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Re
             })?;
             clone::run(source, client, owner, c).await
         }
+        Change::UpdateService(c) => service::update(client, session, c).await,
+        Change::CloneService(c) => service::clone(client, session, owner, c).await,
     }
 }
 

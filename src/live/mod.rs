@@ -22,6 +22,8 @@ pub mod labels {
     pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
     pub const COOLIFY_TYPE: &str = "coolify.type";
     pub const COOLIFY_NAME: &str = "coolify.resourceName";
+    /// The swarm service a task container belongs to.
+    pub const SWARM_SERVICE: &str = "com.docker.swarm.service.name";
     /// Marks a journal container (its value: the change it records).
     pub const JOURNAL: &str = "berth.journal";
     /// A journal's record: what the interrupted change must restore (JSON).
@@ -119,15 +121,18 @@ impl Snapshot {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Network {
     pub id: String,
     pub name: String,
     pub driver: String,
     pub internal: bool,
     pub attachable: bool,
-    /// IPAM pools as the daemon reports them.
+    /// IPAM pools as the daemon reports them (IPv4 and IPv6 alike).
     pub ipam: Vec<IpamPool>,
+    pub enable_ipv6: bool,
+    /// Driver options, the daemon's own defaults included.
+    pub options: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -147,10 +152,11 @@ impl Network {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IpamPool {
     pub subnet: Option<IpNet>,
     pub gateway: Option<IpAddr>,
+    pub ip_range: Option<IpNet>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

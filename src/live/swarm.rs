@@ -111,6 +111,8 @@ pub struct Service {
     /// The networks its tasks join, with their aliases there; by name.
     pub networks: Vec<ServiceNetwork>,
     pub endpoint_mode: EndpointMode,
+    /// Published ports, as `published:target/protocol`.
+    pub published_ports: Vec<String>,
     /// How a change rolls out; `None` when the spec has none.
     pub update: Option<UpdateConfig>,
     /// The last rollout's state; `None` when the service was never updated.
@@ -200,6 +202,20 @@ pub enum UpdateState {
     RollbackCompleted,
 }
 
+impl UpdateState {
+    /// Docker's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateState::Updating => "updating",
+            UpdateState::Paused => "paused",
+            UpdateState::Completed => "completed",
+            UpdateState::RollbackStarted => "rollback_started",
+            UpdateState::RollbackPaused => "rollback_paused",
+            UpdateState::RollbackCompleted => "rollback_completed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     pub id: String,
@@ -259,25 +275,40 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// Each state with Docker's spelling.
+    const NAMES: [(TaskState, &'static str); 15] = [
+        (TaskState::New, "new"),
+        (TaskState::Allocated, "allocated"),
+        (TaskState::Pending, "pending"),
+        (TaskState::Assigned, "assigned"),
+        (TaskState::Accepted, "accepted"),
+        (TaskState::Preparing, "preparing"),
+        (TaskState::Ready, "ready"),
+        (TaskState::Starting, "starting"),
+        (TaskState::Running, "running"),
+        (TaskState::Complete, "complete"),
+        (TaskState::Shutdown, "shutdown"),
+        (TaskState::Failed, "failed"),
+        (TaskState::Rejected, "rejected"),
+        (TaskState::Remove, "remove"),
+        (TaskState::Orphaned, "orphaned"),
+    ];
+
     /// Docker's spelling (`running`, `shutdown`, …).
     pub fn parse(s: &str) -> TaskState {
-        match s {
-            "new" => TaskState::New,
-            "allocated" => TaskState::Allocated,
-            "pending" => TaskState::Pending,
-            "assigned" => TaskState::Assigned,
-            "accepted" => TaskState::Accepted,
-            "preparing" => TaskState::Preparing,
-            "ready" => TaskState::Ready,
-            "starting" => TaskState::Starting,
-            "running" => TaskState::Running,
-            "complete" => TaskState::Complete,
-            "shutdown" => TaskState::Shutdown,
-            "failed" => TaskState::Failed,
-            "rejected" => TaskState::Rejected,
-            "remove" => TaskState::Remove,
-            "orphaned" => TaskState::Orphaned,
-            other => TaskState::Other(other.to_string()),
+        Self::NAMES.iter().find(|(_, name)| *name == s).map_or_else(
+            || TaskState::Other(s.to_string()),
+            |(state, _)| state.clone(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            TaskState::Other(s) => s,
+            known => Self::NAMES
+                .iter()
+                .find(|(state, _)| state == known)
+                .map_or("", |(_, name)| name),
         }
     }
 }

@@ -39,14 +39,26 @@ pub struct Fleet {
     pub parallelism: usize,
     /// How long one Docker API call may take.
     pub timeout: Duration,
+    /// How long an apply waits for a swarm service's tasks to converge.
+    pub rollout_timeout: Duration,
 }
 
 impl Fleet {
+    /// One server, read (never changed through a rollout).
+    pub fn one_server(timeout: Duration) -> Fleet {
+        Fleet {
+            parallelism: 1,
+            timeout,
+            rollout_timeout: timeout,
+        }
+    }
+
     fn session(self, cancel: &CancellationToken) -> crate::session::Session {
         crate::session::Session::new(
             crate::session::Options {
                 parallelism: self.parallelism,
                 timeout: self.timeout,
+                rollout_timeout: self.rollout_timeout,
             },
             cancel.clone(),
         )

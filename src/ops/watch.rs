@@ -115,12 +115,23 @@ pub trait WatchObserver: Sync {
     fn event(&self, event: &WatchEvent);
 }
 
-/// Changes watch applies by default: they only add what is missing.
+/// Changes watch applies by default: they only add what is missing. A
+/// swarm service's update heals when it only adds networks or fixes
+/// aliases, and its last rollout did not fail (a rollback would undo it,
+/// and watch would start it again, and again).
 fn heals(c: &Change) -> bool {
-    matches!(
-        c.action(),
-        Action::Restore | Action::CreateNetwork | Action::Connect
-    )
+    match c {
+        Change::UpdateService(u) => {
+            u.last_update.is_none()
+                && u.live_networks
+                    .iter()
+                    .all(|n| u.networks.iter().any(|m| m.network == n.network))
+        }
+        c => matches!(
+            c.action(),
+            Action::Restore | Action::CreateNetwork | Action::Connect
+        ),
+    }
 }
 
 /// Runs until cancelled; then finishes the step under way, releases its

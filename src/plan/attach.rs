@@ -33,7 +33,9 @@ pub fn selected(
     live: &Snapshot,
 ) -> BTreeMap<String, Vec<Attachment>> {
     let mut out: BTreeMap<String, Vec<Attachment>> = BTreeMap::new();
-    for r in &config.resources {
+    // Swarm services are assigned through their spec (`swarm`), never
+    // container by container.
+    for r in config.resources.iter().filter(|r| !r.is_swarm_service()) {
         for dest in r.destinations_on(config, server) {
             for c in live
                 .containers
@@ -267,7 +269,11 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
             .collect()
     };
     // Declared clones are the clone planner's business.
-    for r in config.resources.iter().filter(|r| r.clone_of.is_none()) {
+    for r in config
+        .resources
+        .iter()
+        .filter(|r| r.clone_of.is_none() && !r.is_swarm_service())
+    {
         if r.destinations_on(config, server).next().is_none() {
             continue;
         }
@@ -280,6 +286,7 @@ fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> V
         }
         let selector = match &r.selector {
             Selector::Name(n) => n.clone(),
+            Selector::SwarmService(s) => format!("swarm service {s}"),
             Selector::Labels(l) => l
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))

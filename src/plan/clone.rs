@@ -99,6 +99,7 @@ fn pending<'a>(config: &'a Config, server: &str, live: &'a LiveState) -> Vec<Pen
         let target = match d.selector {
             Some(Selector::Name(name)) => Some(name.as_str()),
             Some(Selector::Labels(_)) => continue, // validation forbids it
+            Some(Selector::SwarmService(_)) => continue, // a service clone (swarm)
             None => None,
         };
         let Some((src, src_dest, mut sources)) = origin(config, live, d.kind, source_name) else {

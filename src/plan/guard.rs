@@ -7,17 +7,21 @@ use crate::config::{Config, ResourceKind, Selector};
 use crate::live::{Container, Snapshot, labels};
 
 /// Every container on `network`, running or stopped, with what it is.
+/// On a swarm manager, services naming the network and tasks on every
+/// node count too, each with its node.
 pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -> Vec<Attached> {
-    live.attached_to(network)
-        .map(|c| {
-            let (kind, resource) = classify(config, server, c);
-            Attached {
-                container: c.name.clone(),
-                kind,
-                resource,
-                running: c.running,
-            }
-        })
+    let local = live.attached_to(network).map(|c| {
+        let (kind, resource) = classify(config, server, c);
+        Attached {
+            container: c.name.clone(),
+            kind,
+            resource,
+            running: c.running,
+            node: None,
+        }
+    });
+    local
+        .chain(super::swarm::attached(config, server, live, network))
         .collect()
 }
 
@@ -65,6 +69,9 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (AttachedKind, 
 pub fn selects(kind: ResourceKind, resource: &str, selector: &Selector, c: &Container) -> bool {
     match selector {
         Selector::Name(n) => *n == c.name,
+        // A task container of the service (on this node): it belongs to the
+        // service, and berth never attaches it by itself.
+        Selector::SwarmService(s) => c.label(labels::SWARM_SERVICE) == Some(s.as_str()),
         Selector::Labels(want) => {
             want.iter().all(|(k, v)| c.label(k) == Some(v))
                 && c.label(labels::RESOURCE).is_none_or(|r| {

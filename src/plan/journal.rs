@@ -114,6 +114,12 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
         Change::Clone(c) if declared_clone(config, c) => {
             format!("clone {} {}", c.resource.kind, c.resource.name)
         }
+        Change::Clone(c) => {
+            return Err(format!(
+                "it records a clone of {} {} that the config does not declare as recorded (source, server, destination)",
+                c.resource.kind, c.resource.name
+            ));
+        }
         other => {
             return Err(format!(
                 "it records a {} that berth does not journal",
@@ -134,22 +140,65 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
     })
 }
 
-/// Does the config declare this clone (a resource with `clone_of`)?
+/// Does the config declare this clone as recorded: a resource of that kind
+/// and name whose `clone_of` chain leads to the recorded source (a clone of
+/// a clone copies the nearest source that exists), on the recorded
+/// destination, copied from a server the source lives on, and (for a
+/// resource picked by container name) from that container? A journal is
+/// written by whoever can reach a server's Docker: its record must not make
+/// the next apply copy anything else, from anywhere else.
 fn declared_clone(config: &Config, c: &CloneResource) -> bool {
-    let kind = c.resource.kind;
-    config
-        .resources
-        .iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| (&r.name, &r.clone_of))
-        .chain(
-            config
-                .stacks
-                .iter()
-                .filter(|_| kind == crate::config::ResourceKind::Stack)
-                .map(|s| (&s.name, &s.clone_of)),
-        )
-        .any(|(name, clone_of)| *name == c.resource.name && clone_of.is_some())
+    use crate::config::{ResourceKind, Selector};
+    let spec = &c.clone;
+    if spec.source.kind != c.resource.kind {
+        return false;
+    }
+    // The names `clone_of` leads to from `name`, nearest first.
+    let ancestors = |name: &str, parent: &dyn Fn(&str) -> Option<String>| {
+        let mut chain: Vec<String> = Vec::new();
+        let mut next = parent(name);
+        while let Some(n) = next.filter(|n| n != name && !chain.contains(n)) {
+            next = parent(&n);
+            chain.push(n);
+        }
+        chain
+    };
+    if c.resource.kind == ResourceKind::Stack {
+        let stack = |name: &str| config.stacks.iter().find(|s| s.name == name);
+        let (Some(clone), Some(source)) = (stack(&c.resource.name), stack(&spec.source.name))
+        else {
+            return false;
+        };
+        let parent = |n: &str| stack(n).and_then(|s| s.clone_of.clone());
+        return ancestors(&clone.name, &parent).contains(&source.name)
+            && clone.destination == c.destination
+            && config
+                .destination_on(&source.destination, &spec.source_server)
+                .is_some()
+            && spec.source_project.as_deref() == Some(source.project.as_str());
+    }
+    let resource = |name: &str| {
+        config
+            .resources
+            .iter()
+            .find(|r| r.kind == c.resource.kind && r.name == name)
+    };
+    let (Some(clone), Some(source)) = (resource(&c.resource.name), resource(&spec.source.name))
+    else {
+        return false;
+    };
+    let from_its_container = match &source.selector {
+        Selector::Name(name) => spec.members.iter().all(|m| m.source == *name),
+        _ => true,
+    };
+    let parent = |n: &str| resource(n).and_then(|r| r.clone_of.clone());
+    ancestors(&clone.name, &parent).contains(&source.name)
+        && clone.belongs_to(&c.destination)
+        && source
+            .destinations_on(config, &spec.source_server)
+            .next()
+            .is_some()
+        && from_its_container
 }
 
 /// `live` as the restorations leave it: what the rest of the plan is made

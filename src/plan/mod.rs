@@ -12,6 +12,7 @@ pub mod journal;
 mod model;
 mod networks;
 pub mod simulate;
+mod swarm;
 mod topology;
 
 pub use attach::{Attachment, selected};
@@ -19,6 +20,7 @@ pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
 pub use networks::{differences, removal_candidates};
+pub use swarm::{describe_rollout, service_kind};
 pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology, mark};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,6 +99,10 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             address: server.address.to_string(),
             status,
             error,
+            swarm: match state {
+                Some(Ok(s)) => swarm::summary(s),
+                _ => None,
+            },
         });
         if let Some(Ok(snapshot)) = state {
             let net_changes = networks::plan(config, &server.name, snapshot, opts, &mut p.errors);
@@ -115,6 +121,9 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             };
             p.errors
                 .extend(attach::short_alias_conflicts(config, &server.name, here));
+            p.errors
+                .extend(swarm::overlay_errors(config, &server.name, snapshot));
+            let (services, service_missing) = swarm::plan(config, &server.name, snapshot);
             let assignments = attach::plan(config, &server.name, here, all);
             p.warnings.extend(guard::removal_warnings(
                 &server.name,
@@ -127,7 +136,9 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             p.changes.extend(net_changes);
             p.changes.extend(clones);
             p.changes.extend(assignments.changes);
+            p.changes.extend(services);
             p.missing.extend(assignments.missing);
+            p.missing.extend(service_missing);
         }
     }
     p.summary = summarize(&p.changes);

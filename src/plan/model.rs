@@ -78,6 +78,28 @@ pub struct ServerStatus {
     pub status: ServerHealth,
     /// Why the server could not be read; `null` when `ok`.
     pub error: Option<String>,
+    /// The server is a Docker Swarm manager: the swarm's nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmSummary>,
+}
+
+/// A swarm as its manager tells it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmSummary {
+    pub nodes: Vec<SwarmNode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmNode {
+    pub name: String,
+    /// `manager` or `worker`.
+    pub role: String,
+    /// `ready`, `down`, `disconnected`, `unknown`.
+    pub state: String,
+    /// `active`, `pause`, `drain`.
+    pub availability: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -99,18 +121,22 @@ pub enum Action {
     CreateNetwork,
     ReplaceNetwork,
     Clone,
+    CloneService,
     Connect,
+    UpdateService,
     Disconnect,
     RemoveNetwork,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::Restore,
         Action::CreateNetwork,
         Action::ReplaceNetwork,
         Action::Clone,
+        Action::CloneService,
         Action::Connect,
+        Action::UpdateService,
         Action::Disconnect,
         Action::RemoveNetwork,
     ];
@@ -124,6 +150,8 @@ impl Action {
             Action::Connect => "connect",
             Action::Disconnect => "disconnect",
             Action::Clone => "clone",
+            Action::CloneService => "clone_service",
+            Action::UpdateService => "update_service",
         }
     }
 }
@@ -145,9 +173,89 @@ pub enum Change {
     CreateNetwork(CreateNetwork),
     ReplaceNetwork(ReplaceNetwork),
     Clone(CloneResource),
+    CloneService(CloneService),
     Connect(Connect),
+    UpdateService(UpdateService),
     Disconnect(Disconnect),
     RemoveNetwork(RemoveNetwork),
+}
+
+/// A swarm service's task template gets the networks (with aliases) its
+/// destinations call for: a rolling update of its tasks.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateService {
+    pub server: String,
+    pub destination: String,
+    /// The destination network the update is about (added, or aliases
+    /// changed, or left).
+    pub network: String,
+    /// The swarm service.
+    pub service: String,
+    pub resource: ResourceRef,
+    /// The networks the task template names after the update, by name.
+    pub networks: Vec<ServiceNetworkRef>,
+    /// The networks it names now.
+    pub live_networks: Vec<ServiceNetworkRef>,
+    /// How its tasks are replaced.
+    pub rollout: Rollout,
+    /// The state the service's last rolling update ended in, when it did
+    /// not complete (`paused`, `rollback_completed`, …): a rollout berth
+    /// starts may meet the same fate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<String>,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+/// A network of a service's task template, with the aliases its tasks get.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceNetworkRef {
+    pub network: String,
+    pub aliases: Vec<String>,
+}
+
+/// A service's update policy: how a spec change replaces its tasks.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// `replicated` (with `replicas`) or `global`.
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u64>,
+    /// Tasks replaced at once (0: all).
+    pub parallelism: u64,
+    /// `stop-first` or `start-first`.
+    pub order: String,
+    /// `pause`, `continue` or `rollback`.
+    pub failure_action: String,
+}
+
+/// A new swarm service from a source service's spec (never the data):
+/// a new name, fresh named volumes, the destination's network.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloneService {
+    pub server: String,
+    pub destination: String,
+    pub network: String,
+    /// The service to create.
+    pub service: String,
+    pub aliases: Vec<String>,
+    pub resource: ResourceRef,
+    /// The service copied.
+    pub source: String,
+    pub source_resource: ResourceRef,
+    pub image: String,
+    /// Named volumes: each a fresh one.
+    pub volumes: Vec<VolumeCopy>,
+    /// Published ports dropped (they would collide in the swarm).
+    pub dropped_ports: Vec<String>,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// Completes a change an earlier apply began and did not finish (it was
@@ -287,7 +395,9 @@ macro_rules! each_change {
             Change::CreateNetwork($c) => $body,
             Change::ReplaceNetwork($c) => $body,
             Change::Clone($c) => $body,
+            Change::CloneService($c) => $body,
             Change::Connect($c) => $body,
+            Change::UpdateService($c) => $body,
             Change::Disconnect($c) => $body,
             Change::RemoveNetwork($c) => $body,
         }
@@ -301,7 +411,9 @@ impl Change {
             Change::CreateNetwork(_) => Action::CreateNetwork,
             Change::ReplaceNetwork(_) => Action::ReplaceNetwork,
             Change::Clone(_) => Action::Clone,
+            Change::CloneService(_) => Action::CloneService,
             Change::Connect(_) => Action::Connect,
+            Change::UpdateService(_) => Action::UpdateService,
             Change::Disconnect(_) => Action::Disconnect,
             Change::RemoveNetwork(_) => Action::RemoveNetwork,
         }
@@ -335,7 +447,9 @@ impl Change {
             Change::CreateNetwork(c) => Some(&c.destination),
             Change::ReplaceNetwork(c) => Some(&c.destination),
             Change::Clone(c) => Some(&c.destination),
+            Change::CloneService(c) => Some(&c.destination),
             Change::Connect(c) => Some(&c.destination),
+            Change::UpdateService(c) => Some(&c.destination),
             Change::Disconnect(c) => Some(&c.destination),
         }
     }
@@ -358,6 +472,8 @@ impl Change {
             Change::Connect(c) => Some(&c.resource),
             Change::Disconnect(c) => Some(&c.resource),
             Change::Clone(c) => Some(&c.resource),
+            Change::CloneService(c) => Some(&c.resource),
+            Change::UpdateService(c) => Some(&c.resource),
             _ => None,
         }
     }
@@ -543,7 +659,8 @@ impl<'de> Deserialize<'de> for AttachedKind {
     }
 }
 
-/// A container attached to a network.
+/// A container attached to a network (on an overlay: a task or a swarm
+/// service, on any node of the swarm).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Attached {
@@ -552,6 +669,9 @@ pub struct Attached {
     /// The resource it belongs to, when known.
     pub resource: Option<String>,
     pub running: bool,
+    /// The swarm node it runs on (overlays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl Attached {
@@ -562,7 +682,21 @@ impl Attached {
             None => self.kind.to_string(),
         };
         let state = if self.running { "running" } else { "stopped" };
-        format!("{} ({what}, {state})", self.container)
+        match &self.node {
+            Some(node) => format!("{} ({what}, {state}, on node {node})", self.container),
+            None => format!("{} ({what}, {state})", self.container),
+        }
+    }
+
+    /// [`describe`](Self::describe) with its noun: `container web (…)`;
+    /// swarm entries carry theirs (`service web`, `task web.1`: a
+    /// container's name has no space).
+    pub fn subject(&self) -> String {
+        if self.container.contains(' ') {
+            self.describe()
+        } else {
+            format!("container {}", self.describe())
+        }
     }
 }
 

@@ -75,7 +75,7 @@ pub fn plan(
         let mut reasons: Vec<String> = attached
             .iter()
             .filter(|a| !leaves(a))
-            .map(|a| format!("container {} is attached to {}", a.describe(), net.name))
+            .map(|a| format!("{} is attached to {}", a.subject(), net.name))
             .collect();
         let blocked = !reasons.is_empty();
         if attached
@@ -291,6 +291,46 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
             .and_then(|p| p.gateway)
             .map_or("none".to_string(), |g| g.to_string());
         diff("gateway", live_gw, gw.to_string());
+    }
+    if let Some(range) = spec.ip_range {
+        let pool = live
+            .ipam
+            .iter()
+            .find(|p| spec.subnet.is_none() || p.subnet == spec.subnet);
+        let live_range = pool
+            .and_then(|p| p.ip_range)
+            .map_or("none".to_string(), |r| r.to_string());
+        diff("ip_range", live_range, range.to_string());
+    }
+    if spec.enable_ipv6 {
+        diff(
+            "enable_ipv6",
+            live.enable_ipv6.to_string(),
+            spec.enable_ipv6.to_string(),
+        );
+    }
+    if let Some(subnet) = spec.subnet_v6 {
+        if !live.ipam.iter().any(|p| p.subnet == Some(subnet)) {
+            diff("subnet_v6", pools(), subnet.to_string());
+        }
+    }
+    if let Some(gw) = spec.gateway_v6 {
+        let live_gw = live
+            .ipam
+            .iter()
+            .find(|p| p.subnet.is_some() && p.subnet == spec.subnet_v6)
+            .and_then(|p| p.gateway)
+            .map_or("none".to_string(), |g| g.to_string());
+        diff("gateway_v6", live_gw, gw.to_string());
+    }
+    // Only the options the config names: the daemon adds its own.
+    for (key, want) in &spec.options {
+        let have = live
+            .options
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| "unset".to_string());
+        diff(&format!("option {key}"), have, want.clone());
     }
     let live_labels: BTreeMap<&String, &String> = live
         .labels

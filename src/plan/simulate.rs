@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::model::*;
 use crate::config::NetworkSpec;
+use crate::live::swarm::{Service, ServiceNetwork, TaskNetwork};
 use crate::live::{
     Container, Endpoint, Image, IpamPool, LiveState, Mount, Network, Snapshot, labels,
 };
@@ -75,6 +76,16 @@ pub fn apply(live: &mut LiveState, change: &Change, owner: &str) {
                 if let Some(s) = snapshot(live, &c.server) {
                     finish(s, c);
                 }
+            }
+        }
+        Change::UpdateService(c) => {
+            if let Some(s) = snapshot(live, &c.server) {
+                update_service(s, c);
+            }
+        }
+        Change::CloneService(c) => {
+            if let Some(s) = snapshot(live, &c.server) {
+                clone_service(s, c, owner);
             }
         }
     }
@@ -167,21 +178,25 @@ fn create_network(
     labels.insert(labels::MANAGED.into(), "true".into());
     labels.insert(labels::OWNER.into(), owner.into());
     labels.insert(labels::DESTINATION.into(), destination.into());
-    let ipam = spec
-        .subnet
-        .map(|subnet| IpamPool {
-            subnet: Some(subnet),
-            gateway: spec.gateway.or_else(|| subnet.hosts().next()),
-        })
-        .into_iter()
-        .collect();
+    let v4 = spec.subnet.map(|subnet| IpamPool {
+        subnet: Some(subnet),
+        gateway: spec.gateway.or_else(|| subnet.hosts().next()),
+        ip_range: spec.ip_range,
+    });
+    let v6 = spec.subnet_v6.map(|subnet| IpamPool {
+        subnet: Some(subnet),
+        gateway: spec.gateway_v6.or_else(|| subnet.hosts().next()),
+        ip_range: None,
+    });
     s.networks.push(Network {
         id: format!("simulated-{name}"),
         name: name.to_string(),
         driver: spec.driver.clone(),
         internal: spec.internal,
         attachable: spec.attachable,
-        ipam,
+        ipam: v4.into_iter().chain(v6).collect(),
+        enable_ipv6: spec.enable_ipv6,
+        options: spec.options.clone(),
         labels,
     });
 }
@@ -268,6 +283,8 @@ fn make(live: &mut LiveState, c: &CloneResource, owner: &str) -> bool {
                     internal: false,
                     attachable: false,
                     ipam: Vec::new(),
+                    enable_ipv6: false,
+                    options: BTreeMap::new(),
                     labels: BTreeMap::from([
                         ("com.docker.compose.network".into(), "default".into()),
                         (labels::COMPOSE_PROJECT.into(), project.clone()),
@@ -380,4 +397,106 @@ fn copy(
         mounts: Some(mounts),
         ports: Some(m.ports.clone()),
     }
+}
+
+/// The service's spec names the networks of the change; the manager's
+/// rollout gives every task of the service the same.
+fn update_service(s: &mut Snapshot, c: &UpdateService) {
+    let networks: Vec<ServiceNetwork> = c
+        .networks
+        .iter()
+        .map(|n| ServiceNetwork {
+            network: n.network.clone(),
+            id: s
+                .network(&n.network)
+                .map_or_else(|| n.network.clone(), |x| x.id.clone()),
+            aliases: n.aliases.clone(),
+        })
+        .collect();
+    let Some(swarm) = s.swarm.as_mut() else {
+        return;
+    };
+    let Some(service) = swarm.services.iter_mut().find(|x| x.name == c.service) else {
+        return;
+    };
+    service.networks = networks;
+    service.version += 1;
+    let (id, networks) = (service.id.clone(), service.networks.clone());
+    for t in swarm
+        .tasks
+        .iter_mut()
+        .filter(|t| t.service_id.as_deref() == Some(id.as_str()))
+    {
+        t.networks = networks
+            .iter()
+            .map(|n| TaskNetwork {
+                network: n.network.clone(),
+                id: n.id.clone(),
+                addresses: Vec::new(),
+            })
+            .collect();
+    }
+}
+
+/// A new service from the source's spec, as the executor sends it: the
+/// destination's network only, fresh volumes, no published ports.
+fn clone_service(s: &mut Snapshot, c: &CloneService, owner: &str) {
+    let network_id = s
+        .network(&c.network)
+        .map_or_else(|| c.network.clone(), |x| x.id.clone());
+    let Some(swarm) = s.swarm.as_mut() else {
+        return;
+    };
+    if swarm.service(&c.service).is_some() {
+        return;
+    }
+    let Some(source) = swarm.service(&c.source).cloned() else {
+        return;
+    };
+    let mut labels: BTreeMap<String, String> = source
+        .labels
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("com.docker.stack."))
+        .collect();
+    labels.extend([
+        (labels::MANAGED.to_string(), "true".to_string()),
+        (labels::OWNER.to_string(), owner.to_string()),
+        (labels::DESTINATION.to_string(), c.destination.clone()),
+        (labels::RESOURCE.to_string(), c.resource.name.clone()),
+        (labels::KIND.to_string(), c.resource.kind.to_string()),
+        (labels::CLONE_OF.to_string(), c.source.clone()),
+    ]);
+    let mounts = source
+        .mounts
+        .into_iter()
+        .map(|m| match m {
+            Mount::Volume { name, path } => Mount::Volume {
+                name: c
+                    .volumes
+                    .iter()
+                    .find(|v| v.source == name)
+                    .map_or(name, |v| v.target.clone()),
+                path,
+            },
+            bind => bind,
+        })
+        .collect();
+    swarm.services.push(Service {
+        id: format!("simulated-{}", c.service),
+        name: c.service.clone(),
+        version: 1,
+        labels,
+        networks: vec![ServiceNetwork {
+            network: c.network.clone(),
+            id: network_id,
+            aliases: c.aliases.clone(),
+        }],
+        published_ports: Vec::new(),
+        update_state: None,
+        mounts,
+        ..source
+    });
+    swarm
+        .services
+        .sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
 }

@@ -25,6 +25,11 @@ fn spec(subnet: Option<&str>) -> NetworkSpec {
         attachable: false,
         subnet: subnet.map(|s| s.parse().unwrap()),
         gateway: None,
+        ip_range: None,
+        enable_ipv6: false,
+        subnet_v6: None,
+        gateway_v6: None,
+        options: Default::default(),
         labels: BTreeMap::new(),
     }
 }
@@ -77,8 +82,11 @@ fn net(name: &str, subnet: &str, owner: Option<&str>) -> Network {
         driver: "bridge".into(),
         internal: false,
         attachable: false,
+        enable_ipv6: false,
+        options: Default::default(),
         ipam: vec![IpamPool {
             subnet: Some(subnet),
+            ip_range: None,
             gateway: subnet.hosts().next(),
         }],
         labels: l,
@@ -1424,4 +1432,386 @@ fn a_clone_whose_container_name_is_taken_is_blocked() {
         statuses,
         [(Some("cp"), Status::Planned), (Some("cp"), Status::Blocked)]
     );
+}
+
+// ---------------------------------------------------------------------------
+// Swarm services (a manager's snapshot)
+// ---------------------------------------------------------------------------
+
+mod swarm {
+    use super::*;
+    use crate::live::swarm::{
+        Availability, EndpointMode, Node, NodeRole, NodeState, Service, ServiceMode,
+        ServiceNetwork, Swarm, Task, TaskNetwork, TaskState, UpdateState,
+    };
+
+    fn overlay(name: &str, network: &str) -> Destination {
+        let mut d = dest(name, network, None);
+        d.spec.driver = "overlay".into();
+        d.spec.attachable = true;
+        d
+    }
+
+    fn overlay_net(name: &str) -> Network {
+        let mut n = net(name, "10.0.9.0/24", Some(OWNER));
+        n.driver = "overlay".into();
+        n.attachable = true;
+        n
+    }
+
+    fn service(name: &str, networks: &[(&str, &[&str])]) -> Service {
+        Service {
+            id: format!("id-{name}"),
+            name: name.into(),
+            version: 7,
+            labels: BTreeMap::new(),
+            image: "busybox".into(),
+            mode: ServiceMode::Replicated { replicas: 2 },
+            networks: networks
+                .iter()
+                .map(|(n, a)| ServiceNetwork {
+                    network: n.to_string(),
+                    id: format!("id-{n}"),
+                    aliases: a.iter().map(|x| x.to_string()).collect(),
+                })
+                .collect(),
+            endpoint_mode: EndpointMode::Dnsrr,
+            published_ports: vec!["8080:80/tcp".into()],
+            update: None,
+            update_state: None,
+            mounts: vec![Mount::Volume {
+                name: "data".into(),
+                path: "/data".into(),
+            }],
+        }
+    }
+
+    fn task(service: &str, slot: u64, node: &str, network: &str) -> Task {
+        Task {
+            id: format!("task-{service}-{slot}"),
+            service_id: Some(format!("id-{service}")),
+            slot: Some(slot),
+            node_id: Some(format!("node-{node}")),
+            desired_state: TaskState::Running,
+            state: TaskState::Running,
+            error: None,
+            container_id: Some(format!("ctr-{service}-{slot}")),
+            networks: vec![TaskNetwork {
+                network: network.into(),
+                id: format!("id-{network}"),
+                addresses: Vec::new(),
+            }],
+        }
+    }
+
+    fn manager(networks: Vec<Network>, services: Vec<Service>, tasks: Vec<Task>) -> LiveState {
+        let mut l = live(networks, Vec::new());
+        let nodes = ["manager", "worker1"]
+            .iter()
+            .map(|h| Node {
+                id: format!("node-{h}"),
+                hostname: h.to_string(),
+                role: if *h == "manager" {
+                    NodeRole::Manager
+                } else {
+                    NodeRole::Worker
+                },
+                availability: Availability::Active,
+                state: NodeState::Ready,
+                address: None,
+                leader: *h == "manager",
+                labels: BTreeMap::new(),
+            })
+            .collect();
+        if let Some(Ok(s)) = l.servers.get_mut("s1") {
+            s.swarm = Some(Swarm {
+                nodes,
+                services,
+                tasks,
+            });
+        }
+        l
+    }
+
+    fn api(dest: &str, aliases: &[&str]) -> Resource {
+        app("api", dest, Selector::SwarmService("api".into()), aliases)
+    }
+
+    fn updates(p: &Plan) -> Vec<&UpdateService> {
+        p.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::UpdateService(u) => Some(u),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_service_gets_its_destination_through_its_spec_keeping_its_other_networks() {
+        let mut c = config(vec![overlay("d", "ov")]);
+        c.resources.push(api("d", &["api-alias"]));
+        let l = manager(
+            vec![overlay_net("ov"), {
+                // Not berth's: the service's own network, kept.
+                let mut own = overlay_net("own");
+                own.labels.clear();
+                own
+            }],
+            vec![service("api", &[("own", &["x"])])],
+            vec![task("api", 1, "worker1", "own")],
+        );
+        let p = run(&c, &l);
+        let u = updates(&p);
+        assert_eq!(u.len(), 1, "{:#?}", p.changes);
+        assert_eq!(
+            u[0].networks,
+            [
+                ServiceNetworkRef {
+                    network: "own".into(),
+                    aliases: vec!["x".into()]
+                },
+                ServiceNetworkRef {
+                    network: "ov".into(),
+                    aliases: vec!["api-alias".into()]
+                }
+            ]
+        );
+        assert_eq!(u[0].rollout.replicas, Some(2));
+        assert_eq!(
+            (u[0].rollout.parallelism, u[0].rollout.order.as_str()),
+            (1, "stop-first"),
+            "Docker's defaults when the spec has no update config"
+        );
+        assert!(p.errors.is_empty() && p.missing.is_empty(), "{p:#?}");
+
+        // Applied (as the manager would), nothing is left to do.
+        let mut after = l.clone();
+        simulate::apply_plan(&mut after, &p, OWNER);
+        let again = run(&c, &after);
+        assert!(again.changes.is_empty(), "{:#?}", again.changes);
+    }
+
+    #[test]
+    fn aliases_that_differ_are_an_update_and_a_failed_last_rollout_is_told() {
+        let mut c = config(vec![overlay("d", "ov")]);
+        c.resources.push(api("d", &["new"]));
+        let mut s = service("api", &[("ov", &["old"])]);
+        s.update_state = Some(UpdateState::RollbackCompleted);
+        let p = run(&c, &manager(vec![overlay_net("ov")], vec![s], Vec::new()));
+        let u = updates(&p);
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].live_networks[0].aliases, ["old"]);
+        assert_eq!(u[0].networks[0].aliases, ["new"]);
+        assert_eq!(u[0].last_update.as_deref(), Some("rollback_completed"));
+        assert!(
+            u[0].reasons
+                .iter()
+                .any(|r| r.contains("ended rollback_completed"))
+        );
+    }
+
+    #[test]
+    fn a_missing_service_is_missing_and_a_clone_is_made_from_its_source() {
+        let mut c = config(vec![overlay("d", "ov"), overlay("d2", "ov2")]);
+        c.resources.push(api("d", &["api"]));
+        let mut copy = app(
+            "api-copy",
+            "d2",
+            Selector::SwarmService("api-copy".into()),
+            &["api-copy"],
+        );
+        copy.clone_of = Some("api".into());
+        c.resources.push(copy);
+        c.resources.push(app(
+            "gone",
+            "d",
+            Selector::SwarmService("gone".into()),
+            &["gone"],
+        ));
+        let l = manager(
+            vec![overlay_net("ov"), overlay_net("ov2")],
+            vec![service("api", &[("ov", &["api"])])],
+            Vec::new(),
+        );
+        let p = run(&c, &l);
+        assert_eq!(
+            p.missing
+                .iter()
+                .map(|m| m.selector.as_str())
+                .collect::<Vec<_>>(),
+            ["swarm service gone"]
+        );
+        let clone = p
+            .changes
+            .iter()
+            .find_map(|c| match c {
+                Change::CloneService(c) => Some(c),
+                _ => None,
+            })
+            .expect("a clone_service change");
+        assert_eq!(
+            (clone.source.as_str(), clone.network.as_str()),
+            ("api", "ov2")
+        );
+        assert_eq!(clone.volumes[0].target, "data-api-copy");
+        assert_eq!(clone.dropped_ports, ["8080:80/tcp"]);
+
+        let mut after = l.clone();
+        simulate::apply_plan(&mut after, &p, OWNER);
+        let again = run(&c, &after);
+        assert!(
+            again
+                .changes
+                .iter()
+                .all(|c| c.action() != Action::CloneService),
+            "{:#?}",
+            again.changes
+        );
+    }
+
+    #[test]
+    fn tasks_on_other_nodes_block_a_removal_and_are_named_with_their_node() {
+        let c = config(Vec::new());
+        let l = manager(
+            vec![overlay_net("ov")],
+            vec![service("web", &[("ov", &[])])],
+            vec![task("web", 1, "worker1", "ov")],
+        );
+        let p = run(&c, &l);
+        let removal = p
+            .changes
+            .iter()
+            .find(|c| c.action() == Action::RemoveNetwork)
+            .expect("the undeclared overlay is a removal");
+        assert!(removal.is_blocked());
+        let reasons = removal.reasons().join("\n");
+        assert!(
+            reasons.contains("service web (unmanaged, running)")
+                && reasons.contains("task web.1 (unmanaged, running, on node worker1)"),
+            "{reasons}"
+        );
+    }
+
+    #[test]
+    fn swarm_services_need_an_overlay_on_a_manager() {
+        let mut c = config(vec![dest("b", "br", None)]);
+        c.resources.push(api("b", &["api"]));
+        let on_manager = run(
+            &c,
+            &manager(
+                vec![net("br", "10.1.0.0/24", Some(OWNER))],
+                Vec::new(),
+                Vec::new(),
+            ),
+        );
+        assert!(
+            on_manager
+                .errors
+                .iter()
+                .any(|e| e.message.contains("overlay networks only")),
+            "{:#?}",
+            on_manager.errors
+        );
+        let elsewhere = run(
+            &c,
+            &live(vec![net("br", "10.1.0.0/24", Some(OWNER))], Vec::new()),
+        );
+        assert!(
+            elsewhere
+                .errors
+                .iter()
+                .any(|e| e.message.contains("is not a swarm manager")),
+            "{:#?}",
+            elsewhere.errors
+        );
+    }
+}
+
+/// A journal is written by whoever reaches the daemon: a clone record is
+/// restored only as the config declares that clone, never from another
+/// source container or server.
+#[test]
+fn a_forged_clone_journal_is_an_error_never_a_copy() {
+    use crate::live::{Journal, labels};
+    use crate::plan::journal::Record;
+    let mut c = two_servers(vec![
+        dest("prod", "prod-net", None),
+        dest("staging", "staging-net", None),
+    ]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    c.resources.push(clone_app("api-staging", "staging", "api"));
+    let mut l = live(
+        vec![
+            net("prod-net", "10.1.0.0/24", Some(OWNER)),
+            net("staging-net", "10.2.0.0/24", Some(OWNER)),
+        ],
+        vec![on(source_container(), &[("prod-net", &["api"])])],
+    );
+    let clone = run(&c, &l)
+        .changes
+        .into_iter()
+        .find(|c| c.action() == Action::Clone)
+        .expect("a clone");
+    let journal = |change: Change| Journal {
+        name: "berth-journal-1".into(),
+        labels: BTreeMap::from([
+            (labels::MANAGED.to_string(), "true".to_string()),
+            (labels::OWNER.to_string(), OWNER.to_string()),
+            (labels::JOURNAL.to_string(), "clone".to_string()),
+            (
+                labels::JOURNAL_RECORD.to_string(),
+                Record {
+                    change: Box::new(change),
+                    reattach: Vec::new(),
+                    allow_replace: false,
+                }
+                .to_label(),
+            ),
+        ]),
+    };
+    let with_journal = |l: &mut LiveState, change: Change| {
+        let Ok(s) = l.servers.get_mut("s1").unwrap() else {
+            unreachable!()
+        };
+        s.journals = vec![journal(change)];
+    };
+
+    // The record as berth writes it is restored.
+    with_journal(&mut l, clone.clone());
+    let p = run(&c, &l);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert!(p.changes.iter().any(|c| c.action() == Action::Restore));
+
+    // Forged: another source container, another source server, another
+    // source resource: each is a plan error and nothing is restored.
+    let forge = |f: &dyn Fn(&mut CloneResource)| {
+        let Change::Clone(mut r) = clone.clone() else {
+            unreachable!()
+        };
+        f(&mut r);
+        Change::Clone(r)
+    };
+    let forgeries: [&dyn Fn(&mut CloneResource); 3] = [
+        &|r| r.clone.members[0].source = "secrets-db".into(),
+        &|r| r.clone.source_server = "s2".into(),
+        &|r| r.clone.source.name = "api-staging".into(),
+    ];
+    for f in forgeries {
+        with_journal(&mut l, forge(f));
+        let p = run(&c, &l);
+        assert!(
+            !p.changes.iter().any(|c| c.action() == Action::Restore),
+            "a forged record is restored: {:?}",
+            p.changes
+        );
+        assert!(
+            p.errors
+                .iter()
+                .any(|e| e.message.contains("does not declare as recorded")),
+            "{:?}",
+            p.errors
+        );
+    }
 }

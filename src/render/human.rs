@@ -23,7 +23,11 @@ fn symbol(c: &Change) -> (Style, &'static str) {
     match c {
         Change::Restore(_) => (YELLOW, "~"),
         Change::Connect(c) if c.live_aliases.is_some() => (YELLOW, "-/+"),
-        Change::CreateNetwork(_) | Change::Connect(_) | Change::Clone(_) => (GREEN, "+"),
+        Change::CreateNetwork(_)
+        | Change::Connect(_)
+        | Change::Clone(_)
+        | Change::CloneService(_) => (GREEN, "+"),
+        Change::UpdateService(_) => (YELLOW, "~"),
         Change::RemoveNetwork(_) | Change::Disconnect(_) => (RED, "-"),
         Change::ReplaceNetwork(_) => (YELLOW, "-/+"),
     }
@@ -48,6 +52,15 @@ pub fn describe(c: &Change) -> String {
         Change::Connect(c) => format!("connect {} to {}", c.container, c.network),
         Change::Disconnect(c) => format!("disconnect {} from {}", c.container, c.network),
         Change::Clone(_) => format!("clone {}", clone_target(c)),
+        Change::UpdateService(c) => format!(
+            "update swarm service {} (networks {})",
+            c.service,
+            networks(&c.networks)
+        ),
+        Change::CloneService(c) => format!(
+            "clone swarm service {} into {} on {}",
+            c.source, c.service, c.network
+        ),
     };
     if let Some(d) = c.destination() {
         let _ = write!(s, " (destination {d})");
@@ -86,7 +99,51 @@ fn short(c: &Change) -> String {
         },
         Change::Disconnect(c) => format!("disconnect {}{owner}", c.container),
         Change::Clone(_) => format!("clone {}{owner}", clone_target(c)),
+        Change::UpdateService(c) => format!(
+            "update swarm service {}{owner}  networks {} → {}",
+            c.service,
+            paint(RED, &networks(&c.live_networks)),
+            paint(GREEN, &networks(&c.networks)),
+        ),
+        Change::CloneService(c) => {
+            let mut s = format!(
+                "clone swarm service {} into {}{owner}  aliases {}",
+                c.source,
+                c.service,
+                c.aliases.join(", ")
+            );
+            for v in &c.volumes {
+                let _ = write!(
+                    s,
+                    "\n          volume {} → {} (fresh, empty)",
+                    v.source, v.target
+                );
+            }
+            if !c.dropped_ports.is_empty() {
+                let _ = write!(
+                    s,
+                    "\n          published ports not copied: {}",
+                    c.dropped_ports.join(", ")
+                );
+            }
+            s
+        }
     }
+}
+
+/// `front (aliases api), back`: a service's networks as its spec names
+/// them.
+fn networks(list: &[crate::plan::ServiceNetworkRef]) -> String {
+    if list.is_empty() {
+        return "none".to_string();
+    }
+    list.iter()
+        .map(|n| match n.aliases.as_slice() {
+            [] => n.network.clone(),
+            a => format!("{} (aliases {})", n.network, a.join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What an interrupted change was about: its network, container or clone.

@@ -169,14 +169,18 @@ fn source(plan: &Plan) -> String {
 
 /// The summary table: per server, its status and changes per action.
 fn table(out: &mut String, plan: &Plan) {
-    // A restore column only when an earlier apply was interrupted.
-    let columns: Vec<Action> = plan
-        .changes
-        .iter()
-        .any(|c| c.action() == Action::Restore)
+    // A restore column only when an earlier apply was interrupted, swarm
+    // columns only for a plan with swarm changes.
+    let has = |a: Action| plan.changes.iter().any(|c| c.action() == a);
+    let columns: Vec<Action> = has(Action::Restore)
         .then_some(Action::Restore)
         .into_iter()
         .chain(COLUMNS)
+        .chain(
+            [Action::UpdateService, Action::CloneService]
+                .into_iter()
+                .filter(|&a| has(a)),
+        )
         .collect();
     let _ = write!(out, "| server | status |");
     for &action in &columns {
@@ -397,6 +401,16 @@ fn describe(c: &Change) -> String {
             code(&c.container),
             code(&c.network)
         ),
+        Change::UpdateService(c) => format!(
+            "update swarm service {} on {}",
+            code(&c.service),
+            code(&c.network)
+        ),
+        Change::CloneService(c) => format!(
+            "clone swarm service {} into {}",
+            code(&c.source),
+            code(&c.service)
+        ),
         Change::Clone(c) => format!(
             "clone into {}",
             code(
@@ -583,6 +597,11 @@ mod tests {
                         attachable: false,
                         subnet: None,
                         gateway: None,
+                        ip_range: None,
+                        enable_ipv6: false,
+                        subnet_v6: None,
+                        gateway_v6: None,
+                        options: Default::default(),
                         labels: Default::default(),
                     },
                 }));

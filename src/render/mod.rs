@@ -29,6 +29,8 @@ pub(crate) fn verbs(action: Action) -> Verbs {
         Action::CreateNetwork => ("to create", "create"),
         Action::ReplaceNetwork => ("to replace", "replace"),
         Action::Clone => ("to clone", "clone"),
+        Action::CloneService => ("service(s) to clone", "clone service"),
+        Action::UpdateService => ("service(s) to update", "update service"),
         Action::Connect => ("to connect", "connect"),
         Action::Disconnect => ("to disconnect", "disconnect"),
         Action::RemoveNetwork => ("to remove", "remove"),

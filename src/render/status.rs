@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::markdown::{code, text};
 use crate::plan::ServerHealth;
-use crate::status::{DestinationState, DestinationStatus, Status, Usage};
+use crate::status::{DestinationState, DestinationStatus, ServiceStatus, Status, Usage};
 
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
@@ -56,6 +56,34 @@ pub fn human(status: &Status) -> String {
             paint(BOLD, &format!("server {}", s.name)),
             paint(DIM, &format!("({})", s.address))
         );
+        if let Some(swarm) = &s.swarm {
+            let ready = swarm.nodes.iter().filter(|n| n.state == "ready").count();
+            let _ = write!(
+                out,
+                " {}",
+                paint(
+                    DIM,
+                    &format!(
+                        "· swarm manager, {ready} of {} node(s) ready",
+                        swarm.nodes.len()
+                    )
+                )
+            );
+            for n in swarm
+                .nodes
+                .iter()
+                .filter(|n| n.state != "ready" || n.availability != "active")
+            {
+                let _ = write!(
+                    out,
+                    " {}",
+                    paint(
+                        YELLOW,
+                        &format!("· node {} {} {}", n.name, n.state, n.availability)
+                    )
+                );
+            }
+        }
         match s.status {
             ServerHealth::Ok => out.push('\n'),
             _ => {
@@ -167,6 +195,9 @@ fn destination(out: &mut String, d: &DestinationStatus) {
         }
         out.push('\n');
     }
+    for s in &d.services {
+        service(out, s);
+    }
     for x in &d.detached {
         let _ = writeln!(
             out,
@@ -177,6 +208,55 @@ fn destination(out: &mut String, d: &DestinationStatus) {
             x.resource,
             x.state
         );
+    }
+}
+
+/// A swarm service on the overlay, then each task meant to run.
+fn service(out: &mut String, s: &ServiceStatus) {
+    let what = match &s.resource {
+        Some(r) => format!("{} {r}", s.kind),
+        None => s.kind.to_string(),
+    };
+    let style = if s.running >= s.desired {
+        GREEN
+    } else {
+        YELLOW
+    };
+    let _ = write!(
+        out,
+        "      service {}  {}  {}",
+        s.service,
+        paint(DIM, &what),
+        paint(style, &format!("{}/{} running", s.running, s.desired))
+    );
+    if !s.aliases.is_empty() {
+        let _ = write!(
+            out,
+            "  {}",
+            paint(DIM, &format!("aliases {}", s.aliases.join(", ")))
+        );
+    }
+    if let Some(u) = s.update.as_deref().filter(|u| *u != "completed") {
+        let style = if u == "updating" { YELLOW } else { RED };
+        let _ = write!(out, "  {}", paint(style, &format!("update {u}")));
+    }
+    out.push('\n');
+    for t in &s.tasks {
+        let style = if t.state == "running" { GREEN } else { YELLOW };
+        let _ = write!(
+            out,
+            "        {}  {}  {}",
+            t.name,
+            paint(
+                DIM,
+                &format!("on {}", t.node.as_deref().unwrap_or("no node yet"))
+            ),
+            paint(style, &t.state)
+        );
+        if let Some(e) = &t.error {
+            let _ = write!(out, "  {}", paint(RED, e));
+        }
+        out.push('\n');
     }
 }
 
@@ -211,6 +291,18 @@ pub fn markdown(status: &Status) -> String {
             code(&s.name),
             text(s.error.as_deref().unwrap_or("not read"))
         );
+    }
+    for d in &status.destinations {
+        for s in &d.services {
+            let _ = writeln!(
+                out,
+                "\n- swarm service {} on {}: {}/{} running",
+                code(&s.service),
+                code(&d.name),
+                s.running,
+                s.desired
+            );
+        }
     }
     for o in &status.orphans {
         let _ = writeln!(

@@ -389,3 +389,43 @@ fn help_exits_0() {
         assert!(run.stdout.contains(command), "help lists {command}\n{run}");
     }
 }
+
+#[test]
+fn ipv6_ip_range_and_driver_options_are_created_and_then_settled() {
+    let clean = Cleanup::new();
+    let p = Project::new();
+    let owner = unique("own");
+    let net = clean.network(&unique("v6"));
+    let declared = |mtu: &str| {
+        local_header(&owner)
+            + &destination_with_subnet("dual", "local", &net, "10.77.0.0/24")
+            + &format!(
+                "ip_range = \"10.77.0.128/25\"\nenable_ipv6 = true\nsubnet_v6 = \"fd77:1::/64\"\ngateway_v6 = \"fd77:1::1\"\noptions = {{ \"com.docker.network.driver.mtu\" = \"{mtu}\" }}\n"
+            )
+    };
+    p.write("berth.toml", &declared("1400"));
+    apply(&p, &[], 0);
+    let inspect = |format: &str| docker_ok(&["network", "inspect", "--format", format, &net]);
+    assert_eq!(inspect("{{.EnableIPv6}}"), "true");
+    assert_eq!(
+        inspect("{{range .IPAM.Config}}{{.Subnet}} {{.IPRange}} {{.Gateway}};{{end}}"),
+        "10.77.0.0/24 10.77.0.128/25 ;fd77:1::/64  fd77:1::1;"
+    );
+    assert_eq!(
+        inspect(r#"{{index .Options "com.docker.network.driver.mtu"}}"#),
+        "1400"
+    );
+    // Docker's own defaults (its IPv4 gateway, other options) are not drift.
+    assert_settled(&p);
+
+    // An option changed: Docker cannot edit it, so the network is replaced.
+    p.write("berth.toml", &declared("1450"));
+    let (run, plan) = plan(&p, 0);
+    let replace = the_change(&run, &plan, "replace_network", &net);
+    assert!(
+        replace["differences"]
+            .to_string()
+            .contains("com.docker.network.driver.mtu"),
+        "{replace:#}"
+    );
+}

@@ -47,8 +47,11 @@ fn network(name: &str, subnet: &str, labels: BTreeMap<String, String>) -> Networ
         driver: "bridge".into(),
         internal: false,
         attachable: false,
+        enable_ipv6: false,
+        options: Default::default(),
         ipam: vec![IpamPool {
             subnet: Some(subnet),
+            ip_range: None,
             gateway: subnet.hosts().next(),
         }],
         labels,

@@ -524,8 +524,11 @@ fn network(server: &str, name: &str, g: &NetGene, config: &Config) -> Network {
             driver: d.spec.driver.clone(),
             internal: d.spec.internal,
             attachable: d.spec.attachable,
+            enable_ipv6: false,
+            options: Default::default(),
             ipam: vec![IpamPool {
                 subnet: Some(subnet),
+                ip_range: None,
                 gateway: d.spec.gateway.or_else(|| subnet.hosts().next()),
             }],
             labels,
@@ -548,8 +551,11 @@ fn network(server: &str, name: &str, g: &NetGene, config: &Config) -> Network {
         driver: if g.shape == 3 { "macvlan" } else { "bridge" }.into(),
         internal: g.internal,
         attachable: g.attachable,
+        enable_ipv6: false,
+        options: Default::default(),
         ipam: vec![IpamPool {
             subnet: Some(subnet),
+            ip_range: None,
             gateway: if g.gateway {
                 subnet.hosts().last()
             } else {
@@ -568,9 +574,12 @@ fn predefined(name: &str, driver: &str, subnet: Option<&str>) -> Network {
         driver: driver.into(),
         internal: false,
         attachable: false,
+        enable_ipv6: false,
+        options: Default::default(),
         ipam: subnet
             .map(|s| IpamPool {
                 subnet: Some(s),
+                ip_range: None,
                 gateway: s.hosts().next(),
             })
             .into_iter()

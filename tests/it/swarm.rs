@@ -15,8 +15,8 @@ use berthing::live::swarm::{
     UpdateOrder,
 };
 
-use crate::common::config::{destination, header};
-use crate::common::plan::{changes, plan};
+use crate::common::config::{aliases_line, destination, header, resource_head};
+use crate::common::plan::{apply, assert_no_changes, changes, plan, set, strings, the_change};
 use crate::common::swarm::{MANAGER_ADDRESS, Swarm};
 use crate::common::{CountingProxy, Project, TEST_IMAGE, docker_ok, docker_socket, unique};
 
@@ -467,4 +467,412 @@ fn berth_reads_a_managers_swarm_with_the_same_calls_for_1_and_30_services() {
         ],
         "a worker's read\n{run}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// berth changing a swarm
+// ---------------------------------------------------------------------------
+
+/// `[[destination]]` for an attachable overlay on the manager `mgr`.
+fn overlay_destination(name: &str, network: &str) -> String {
+    destination(name, "mgr", network) + "driver = \"overlay\"\nattachable = true\n"
+}
+
+/// `[[application]]` selecting swarm service `service`.
+fn service_resource(name: &str, dest: &str, service: &str, extra: &str) -> String {
+    resource_head("application", name, dest) + &format!("swarm_service = \"{service}\"\n") + extra
+}
+
+/// `docker service inspect` of `service`, as JSON.
+fn inspect_service(swarm: &Swarm, service: &str) -> serde_json::Value {
+    let text = swarm.docker_ok(&["service", "inspect", service]);
+    let list: serde_json::Value = serde_json::from_str(&text).expect("service JSON");
+    list[0].clone()
+}
+
+/// `(network name, aliases)` of a service's task template.
+fn template_networks(swarm: &Swarm, service: &str) -> Vec<(String, Vec<String>)> {
+    let s = inspect_service(swarm, service);
+    s["Spec"]["TaskTemplate"]["Networks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            let target = n["Target"].as_str().unwrap_or_default();
+            let name = swarm.docker_ok(&["network", "inspect", "--format", "{{.Name}}", target]);
+            (name, strings(&n["Aliases"]))
+        })
+        .collect()
+}
+
+#[test]
+fn berth_attaches_clones_and_guards_swarm_services_through_their_specs() {
+    let swarm = Swarm::start();
+    let p = Project::new();
+    let owner = unique("own");
+    let (net, net2) = (unique("ov"), unique("ov2"));
+    let head = header(
+        &owner,
+        "mgr",
+        &format!("unix://{}", swarm.manager.socket.display()),
+    );
+    create_service(
+        &swarm,
+        "api",
+        &[
+            "--replicas",
+            "2",
+            "--constraint",
+            "node.role==worker",
+            "--mount",
+            "type=volume,source=api-data,target=/data",
+            "--publish",
+            "mode=host,published=8080,target=80",
+        ],
+        &["httpd", "-f", "-p", "80"],
+    );
+    swarm.wait_running("api", 2);
+    let assigned = head.clone()
+        + &overlay_destination("d", &net)
+        + &service_resource("api", "d", "api", &aliases_line(&["api-alias"]));
+    p.write("berth.toml", &assigned);
+
+    // The plan: the overlay, then a rolling update of the service's spec.
+    let (run, plan1) = plan(&p, 0);
+    let update = the_change(&run, &plan1, "update_service", &net);
+    assert_eq!(update["service"], "api", "{run}");
+    assert_eq!(
+        update["networks"],
+        serde_json::json!([{"network": net, "aliases": ["api-alias"]}])
+    );
+    assert_eq!(update["live_networks"], serde_json::json!([]));
+    assert_eq!(update["rollout"]["replicas"], 2);
+    assert_eq!(
+        plan1["servers"][0]["swarm"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    let human = p.berth(&["plan"]);
+    human.expect_code(0);
+    println!("{}", human.stdout);
+    assert!(
+        human.stdout.contains("update swarm service api")
+            && human
+                .stdout
+                .contains("2 replica(s) replaced 1 at a time, stop-first"),
+        "{}",
+        human.stdout
+    );
+
+    apply(&p, &[], 0);
+    assert_eq!(
+        template_networks(&swarm, "api"),
+        [(net.clone(), vec!["api-alias".to_string()])],
+        "the task template names the destination with its alias"
+    );
+    swarm.wait_running("api", 2);
+    // Every running task (on the workers) has an address on the overlay,
+    // and the alias resolves to them from a container on the manager.
+    let mut addresses = BTreeSet::new();
+    for (task, node) in swarm.running_tasks("api") {
+        assert!(node.starts_with("worker"), "{task} on {node}");
+        let a = swarm.task_addresses(&task, &net);
+        assert_eq!(a.len(), 1, "task {task} on {net}: {a:?}");
+        addresses.extend(a);
+    }
+    swarm.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "probe",
+        "--network",
+        &net,
+        TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    swarm.wait_for(
+        "api-alias resolving to both tasks",
+        Duration::from_secs(20),
+        || resolve(&swarm, "probe", "api-alias") == addresses,
+    );
+    assert_eq!(
+        http_status_line(&swarm, "probe", "api-alias"),
+        "HTTP/1.1 404 Not Found"
+    );
+    let (run, again) = plan(&p, 0);
+    assert_no_changes(&run, &again);
+
+    // Status: the service on its destination, its tasks on their nodes.
+    let status = p.berth(&["status", "--format", "json"]);
+    status.expect_code(0);
+    let status = status.json();
+    let d = &status["destinations"][0];
+    let services = d["services"].as_array().expect("services");
+    assert_eq!(services.len(), 1, "{d:#}");
+    assert_eq!(
+        (
+            &services[0]["service"],
+            &services[0]["running"],
+            &services[0]["desired"]
+        ),
+        (
+            &serde_json::json!("api"),
+            &serde_json::json!(2),
+            &serde_json::json!(2)
+        )
+    );
+    let nodes: BTreeSet<String> = services[0]["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| t["node"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(nodes, set(&["worker1", "worker2"]), "{d:#}");
+    let text = p.berth(&["status"]);
+    println!("{}", text.stdout);
+    assert!(
+        text.stdout.contains("swarm manager, 3 of 3 node(s) ready")
+            && text.stdout.contains("service api")
+            && text.stdout.contains("on worker1"),
+        "{}",
+        text.stdout
+    );
+
+    // A clone on a second overlay: the source's spec, fresh volume, no
+    // published port, the destination's network only.
+    let cloned = assigned.clone()
+        + &overlay_destination("d2", &net2)
+        + &service_resource("api-copy", "d2", "api-copy", "clone_of = \"api\"\n");
+    p.write("berth.toml", &cloned);
+    let (run, plan2) = plan(&p, 0);
+    println!("{}", p.berth(&["plan"]).stdout);
+    let clone = the_change(&run, &plan2, "clone_service", &net2);
+    assert_eq!(clone["source"], "api");
+    assert_eq!(clone["volumes"][0]["target"], "api-data-api-copy");
+    assert_eq!(clone["dropped_ports"], serde_json::json!(["8080:80/tcp"]));
+    apply(&p, &[], 0);
+    let copy = inspect_service(&swarm, "api-copy");
+    assert_eq!(copy["Spec"]["Labels"]["berth.clone-of"], "api");
+    assert_eq!(
+        copy["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"][0]["Source"],
+        "api-data-api-copy"
+    );
+    assert!(copy["Spec"]["EndpointSpec"]["Ports"].is_null(), "{copy:#}");
+    assert_eq!(
+        template_networks(&swarm, "api-copy"),
+        [(net2.clone(), vec!["api-copy".to_string()])]
+    );
+    assert_eq!(
+        swarm.running_tasks("api-copy").len(),
+        2,
+        "apply waits for the copy's tasks"
+    );
+    let (run, again) = plan(&p, 0);
+    assert_no_changes(&run, &again);
+
+    // The removal guard sees tasks on every node: dropping d2 while
+    // api-copy's tasks run on it is refused, naming them and their nodes.
+    p.write("berth.toml", &assigned);
+    let (run, plan3) = plan(&p, 3);
+    let removal = the_change(&run, &plan3, "remove_network", &net2);
+    println!("{}", p.berth(&["plan"]).stdout);
+    assert_eq!(removal["status"], "blocked", "{run}");
+    let reasons = removal["reasons"].to_string();
+    assert!(
+        reasons.contains("service api-copy") && reasons.contains("on node worker"),
+        "{reasons}"
+    );
+    let refused = apply(&p, &[], 3);
+    assert!(
+        refused.stderr.contains("blocked") || refused.stdout.contains("blocked"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        swarm
+            .manager
+            .docker(&["network", "inspect", &net2])
+            .status
+            .success()
+    );
+
+    // Scaled to 0, no task runs, yet the service's spec still names the
+    // network: the removal stays blocked, naming the service.
+    swarm.docker_ok(&["service", "scale", "--detach", "api-copy=0"]);
+    swarm.wait_for("api-copy scaled to 0", Duration::from_secs(60), || {
+        swarm.running_tasks("api-copy").is_empty()
+    });
+    let (run, plan4) = plan(&p, 3);
+    let removal = the_change(&run, &plan4, "remove_network", &net2);
+    assert_eq!(removal["status"], "blocked", "{run}");
+    let reasons = removal["reasons"].to_string();
+    assert!(
+        reasons.contains("service api-copy") && !reasons.contains("task api-copy"),
+        "{reasons}"
+    );
+
+    // Alias drift is fixed through the spec: a rolling update that gives
+    // the tasks the declared aliases.
+    p.write(
+        "berth.toml",
+        &(head.clone()
+            + &overlay_destination("d", &net)
+            + &service_resource("api", "d", "api", &aliases_line(&["api-v2"]))
+            + &overlay_destination("d2", &net2)
+            + &service_resource("api-copy", "d2", "api-copy", "clone_of = \"api\"\n")),
+    );
+    let (run, plan5) = plan(&p, 0);
+    let fix = the_change(&run, &plan5, "update_service", &net);
+    assert_eq!(
+        fix["live_networks"],
+        serde_json::json!([{"network": net, "aliases": ["api-alias"]}]),
+        "{run}"
+    );
+    apply(&p, &[], 0);
+    assert_eq!(
+        template_networks(&swarm, "api"),
+        [(net.clone(), vec!["api-v2".to_string()])]
+    );
+    swarm.wait_running("api", 2);
+    swarm.wait_for("api-v2 resolving", Duration::from_secs(30), || {
+        resolve(&swarm, "probe", "api-v2").len() == 2
+    });
+    let (run, again) = plan(&p, 0);
+    assert_no_changes(&run, &again);
+
+    // An overlay destination on a server that is no manager: a plan error.
+    let worker = Project::new();
+    worker.write(
+        "berth.toml",
+        &(header(
+            &owner,
+            "w",
+            &format!("unix://{}", swarm.workers[0].socket.display()),
+        ) + &destination("d", "w", &unique("ov"))
+            + "driver = \"overlay\"\n"),
+    );
+    let run = worker.berth(&["plan"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("not a swarm manager") || run.stdout.contains("not a swarm manager"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn watch_keeps_a_docker_stack_on_its_destination_through_the_service_spec() {
+    let swarm = Swarm::start();
+    let p = Project::new();
+    let owner = unique("own");
+    let net = unique("ov");
+    let stack = unique("web");
+    p.write(
+        "stack.yml",
+        &format!(
+            r#"version: "3.8"
+services:
+  app:
+    image: {TEST_IMAGE}
+    command: ["httpd", "-f", "-p", "80"]
+    stop_grace_period: 1s
+    deploy:
+      replicas: 2
+      endpoint_mode: dnsrr
+"#
+        ),
+    );
+    let file = p.path().join("stack.yml");
+    swarm.docker_ok(&[
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "--detach=true",
+        "-c",
+        &file.display().to_string(),
+        &stack,
+    ]);
+    let service = format!("{stack}_app");
+    swarm.wait_running(&service, 2);
+    p.write(
+        "berth.toml",
+        &(header(&owner, "mgr", &format!("unix://{}", swarm.manager.socket.display()))
+            + &overlay_destination("d", &net)
+            + &format!(
+                "\n[[service]]\nname = \"web\"\ndestination = \"d\"\nproject = \"{stack}\"\nconnect_to_predefined_networks = true\nshort_aliases = true\n"
+            )),
+    );
+
+    // Watch creates the overlay and gives the stack's service the
+    // destination with Coolify's aliases, through a rolling update.
+    let watcher = crate::watch::start(&p, &[]);
+    let aliased = |aliases: &[&str]| {
+        template_networks(&swarm, &service)
+            .iter()
+            .any(|(n, a)| *n == net && set(a) == set(aliases))
+    };
+    let app_alias = format!("app-{stack}");
+    watcher.until("the stack's service on the destination", || {
+        aliased(&[&app_alias, "app"])
+    });
+    watcher.expect_line(&format!("update swarm service {service}"));
+    swarm.wait_running(&service, 2);
+
+    // Taken off by hand: the service update event brings it back.
+    swarm.docker_ok(&[
+        "service",
+        "update",
+        "--detach",
+        "--network-rm",
+        &net,
+        &service,
+    ]);
+    watcher.until("the network given back after --network-rm", || {
+        aliased(&[&app_alias, "app"])
+    });
+    let (code, log) = watcher.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.matches(&format!("update swarm service {service}"))
+            .count()
+            >= 2,
+        "{log}"
+    );
+    assert_eq!(
+        template_networks(&swarm, &service).len(),
+        2,
+        "the stack's own network and the destination"
+    );
+
+    // Toggled off: apply takes the destination out of the spec and leaves
+    // the stack's own network in it.
+    let own = format!("{stack}_default");
+    assert!(
+        template_networks(&swarm, &service)
+            .iter()
+            .any(|(n, _)| *n == own)
+    );
+    p.write(
+        "berth.toml",
+        &(header(&owner, "mgr", &format!("unix://{}", swarm.manager.socket.display()))
+            + &overlay_destination("d", &net)
+            + &format!(
+                "\n[[service]]\nname = \"web\"\ndestination = \"d\"\nproject = \"{stack}\"\nconnect_to_predefined_networks = false\n"
+            )),
+    );
+    let (run, off) = plan(&p, 0);
+    let update = the_change(&run, &off, "update_service", &net);
+    assert_eq!(update["service"], service.as_str(), "{run}");
+    apply(&p, &[], 0);
+    let networks: Vec<String> = template_networks(&swarm, &service)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(networks, [own], "only the stack's own network is left");
+    let (run, again) = plan(&p, 0);
+    assert_no_changes(&run, &again);
 }

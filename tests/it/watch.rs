@@ -24,7 +24,7 @@ use crate::common::{
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// `berth watch` running in the background, its log lines collected.
-struct Watcher {
+pub(crate) struct Watcher {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
@@ -56,7 +56,7 @@ impl Watcher {
         Watcher { child, lines }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.lines
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -64,14 +64,14 @@ impl Watcher {
     }
 
     /// Waits until a log line contains `needle`.
-    fn expect_line(&self, needle: &str) {
+    pub(crate) fn expect_line(&self, needle: &str) {
         self.until(&format!("a log line with `{needle}`"), || {
             self.log().contains(needle)
         });
     }
 
     /// Waits until `done` holds (within [`PATIENCE`]).
-    fn until(&self, what: &str, mut done: impl FnMut() -> bool) {
+    pub(crate) fn until(&self, what: &str, mut done: impl FnMut() -> bool) {
         let deadline = Instant::now() + PATIENCE;
         while !done() {
             assert!(
@@ -92,7 +92,7 @@ impl Watcher {
     }
 
     /// SIGTERM, then the exit code (at most 30 s later).
-    fn stop(mut self) -> (i32, String) {
+    pub(crate) fn stop(mut self) -> (i32, String) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -125,7 +125,7 @@ fn args<'a>(p: &'a Project, extra: &[&'a str]) -> Vec<String> {
     v
 }
 
-fn start(p: &Project, extra: &[&str]) -> Watcher {
+pub(crate) fn start(p: &Project, extra: &[&str]) -> Watcher {
     let a = args(p, extra);
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     Watcher::start(p.path(), &a)
