@@ -286,7 +286,7 @@ fn destination(
 
 /// The swarm services on `d`'s overlay (its server a manager).
 fn services(config: &Config, d: &Destination, live: &Snapshot) -> Vec<ServiceStatus> {
-    use crate::live::swarm::{ServiceMode, TaskState};
+    use crate::live::swarm::ServiceMode;
     let Some(swarm) = &live.swarm else {
         return Vec::new();
     };
@@ -294,14 +294,7 @@ fn services(config: &Config, d: &Destination, live: &Snapshot) -> Vec<ServiceSta
         .services_on(&d.network)
         .map(|s| {
             let (kind, resource) = crate::plan::service_kind(config, &d.server, s);
-            let meant: Vec<_> = swarm
-                .tasks_of(&s.id)
-                .filter(|t| t.desired_state == TaskState::Running)
-                .collect();
-            let running = meant
-                .iter()
-                .filter(|t| t.state == TaskState::Running)
-                .count() as u64;
+            let (meant, running) = swarm.meant_to_run(&s.id);
             let desired = match s.mode {
                 ServiceMode::Replicated { replicas } => replicas,
                 _ => meant.len() as u64,

@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use super::swarm::{NetworkNames, RawTask, task};
 use super::{Client, DockerError, VolumeRename};
 use crate::live::labels;
-use crate::live::swarm::TaskState;
 
 /// A network a service's tasks join, with their aliases.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,14 +146,7 @@ impl Client {
             .await?;
         let names = NetworkNames::new(&[]);
         let tasks: Vec<_> = raw.into_iter().map(|t| task(t, &names)).collect();
-        let meant: Vec<_> = tasks
-            .iter()
-            .filter(|t| t.desired_state == TaskState::Running)
-            .collect();
-        let running = meant
-            .iter()
-            .filter(|t| t.state == TaskState::Running)
-            .count() as u64;
+        let (meant, running) = crate::live::swarm::meant_to_run(tasks.iter());
         let want = wanted.unwrap_or(meant.len() as u64);
         if running >= want && (wanted.is_some() || !meant.is_empty()) {
             return Ok(Progress::Converged);

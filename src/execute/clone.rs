@@ -88,14 +88,12 @@ pub(super) async fn make(
     created: &mut Created,
 ) -> Result<(), DockerError> {
     let spec = &c.clone;
-    let mut ours = BTreeMap::from([
-        (labels::MANAGED.to_string(), "true".to_string()),
-        (labels::OWNER.to_string(), owner.to_string()),
-        (labels::DESTINATION.to_string(), c.destination.clone()),
-        (labels::RESOURCE.to_string(), c.resource.name.clone()),
-        (labels::KIND.to_string(), c.resource.kind.to_string()),
-        (labels::CLONE_OF.to_string(), spec.source.name.clone()),
-    ]);
+    let mut ours = labels::of_copy(
+        owner,
+        &c.destination,
+        (c.resource.kind, &c.resource.name),
+        &spec.source.name,
+    );
     let volume_labels: BTreeMap<String, String> = ours
         .iter()
         .filter(|(k, _)| [labels::MANAGED, labels::OWNER, labels::CLONE_OF].contains(&k.as_str()))

@@ -5,7 +5,6 @@
 //! killed in between strands nothing: the manager carries the rollout on
 //! alone, and the next plan reads the spec it was given.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -57,14 +56,12 @@ pub async fn clone(
             network: c.network.clone(),
             aliases: c.aliases.clone(),
         },
-        labels: BTreeMap::from([
-            (labels::MANAGED.to_string(), "true".to_string()),
-            (labels::OWNER.to_string(), owner.to_string()),
-            (labels::DESTINATION.to_string(), c.destination.clone()),
-            (labels::RESOURCE.to_string(), c.resource.name.clone()),
-            (labels::KIND.to_string(), c.resource.kind.to_string()),
-            (labels::CLONE_OF.to_string(), c.source.clone()),
-        ]),
+        labels: labels::of_copy(
+            owner,
+            &c.destination,
+            (c.resource.kind, &c.resource.name),
+            &c.source,
+        ),
         volumes: &volumes,
     };
     client

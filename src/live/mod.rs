@@ -31,6 +31,25 @@ pub mod labels {
     /// On the networks, services and volumes of a `docker stack deploy`
     /// stack: the stack's name.
     pub const STACK_NAMESPACE: &str = "com.docker.stack.namespace";
+
+    /// The labels of a copy berth makes (a clone's containers or service):
+    /// whose it is, which destination and resource it serves, what it
+    /// copies.
+    pub fn of_copy(
+        owner: &str,
+        destination: &str,
+        (kind, resource): (crate::config::ResourceKind, &str),
+        source: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::from([
+            (MANAGED.to_string(), "true".to_string()),
+            (OWNER.to_string(), owner.to_string()),
+            (DESTINATION.to_string(), destination.to_string()),
+            (RESOURCE.to_string(), resource.to_string()),
+            (KIND.to_string(), kind.to_string()),
+            (CLONE_OF.to_string(), source.to_string()),
+        ])
+    }
 }
 
 /// Something that happened on a server (Docker's event stream).

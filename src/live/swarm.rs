@@ -43,6 +43,12 @@ impl Swarm {
             .filter(move |t| t.service_id.as_deref() == Some(service_id))
     }
 
+    /// A service's tasks meant to run (desired state running), and how many
+    /// of them do.
+    pub fn meant_to_run<'a>(&'a self, service_id: &'a str) -> (Vec<&'a Task>, u64) {
+        meant_to_run(self.tasks_of(service_id))
+    }
+
     /// Services whose task template names `network`.
     pub fn services_on<'a>(&'a self, network: &'a str) -> impl Iterator<Item = &'a Service> {
         self.services
@@ -311,4 +317,17 @@ impl TaskState {
                 .map_or("", |(_, name)| name),
         }
     }
+}
+
+/// Of `tasks`, those meant to run (desired state running), and how many of
+/// them do.
+pub fn meant_to_run<'a>(tasks: impl Iterator<Item = &'a Task>) -> (Vec<&'a Task>, u64) {
+    let meant: Vec<&Task> = tasks
+        .filter(|t| t.desired_state == TaskState::Running)
+        .collect();
+    let running = meant
+        .iter()
+        .filter(|t| t.state == TaskState::Running)
+        .count() as u64;
+    (meant, running)
 }

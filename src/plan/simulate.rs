@@ -347,14 +347,12 @@ fn copy(
         .into_iter()
         .filter(|(k, _)| spec.target_project.is_some() || !k.starts_with("com.docker.compose."))
         .collect();
-    labels.extend([
-        (labels::MANAGED.to_string(), "true".to_string()),
-        (labels::OWNER.to_string(), owner.to_string()),
-        (labels::DESTINATION.to_string(), c.destination.clone()),
-        (labels::RESOURCE.to_string(), c.resource.name.clone()),
-        (labels::KIND.to_string(), c.resource.kind.to_string()),
-        (labels::CLONE_OF.to_string(), spec.source.name.clone()),
-    ]);
+    labels.extend(labels::of_copy(
+        owner,
+        &c.destination,
+        (c.resource.kind, &c.resource.name),
+        &spec.source.name,
+    ));
     let aliases = match &spec.target_project {
         Some(project) => {
             labels.insert(labels::COMPOSE_PROJECT.into(), project.clone());
@@ -458,14 +456,12 @@ fn clone_service(s: &mut Snapshot, c: &CloneService, owner: &str) {
         .into_iter()
         .filter(|(k, _)| !k.starts_with("com.docker.stack."))
         .collect();
-    labels.extend([
-        (labels::MANAGED.to_string(), "true".to_string()),
-        (labels::OWNER.to_string(), owner.to_string()),
-        (labels::DESTINATION.to_string(), c.destination.clone()),
-        (labels::RESOURCE.to_string(), c.resource.name.clone()),
-        (labels::KIND.to_string(), c.resource.kind.to_string()),
-        (labels::CLONE_OF.to_string(), c.source.clone()),
-    ]);
+    labels.extend(labels::of_copy(
+        owner,
+        &c.destination,
+        (c.resource.kind, &c.resource.name),
+        &c.source,
+    ));
     let mounts = source
         .mounts
         .into_iter()
