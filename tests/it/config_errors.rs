@@ -210,6 +210,12 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "berth.toml:11:11",
         ),
         (
+            "ssh host that ssh would read as an option",
+            "[[server]]\nname = \"s1\"\naddress = \"ssh://-oProxyCommand=x\"\n".into(),
+            "invalid server address `ssh://-oProxyCommand=x`: a host cannot start with `-`",
+            "berth.toml:3:11",
+        ),
+        (
             "reserved label prefix",
             format!(
                 "{s}[[destination]]\nname = \"prod\"\nserver = \"s1\"\nnetwork = \"n\"\nlabels = {{ \"berth.owner\" = \"me\" }}\n"
