@@ -61,5 +61,5 @@ pub fn config(data: &[u8]) {
         super::render(&crate::plan::plan(&config, &live, mode));
     }
     let base = super::scenario();
-    let _ = crate::config::diff::diff(&base, &config, &super::scenario_files(), &files);
+    let _ = crate::config::diff::diff(base, &config, &super::scenario_files(), &files);
 }

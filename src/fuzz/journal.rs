@@ -29,11 +29,11 @@ pub fn journal(data: &[u8]) {
             });
         }
         for mode in super::MODES {
-            let plan = crate::plan::plan(&config, &live, mode);
+            let plan = crate::plan::plan(config, &live, mode);
             super::render(&plan);
             let mut after = live.clone();
             simulate::apply_plan(&mut after, &plan, &config.owner);
-            let _ = crate::plan::plan(&config, &after, mode);
+            let _ = crate::plan::plan(config, &after, mode);
         }
     }
 }
@@ -45,7 +45,7 @@ pub fn journal_seeds() -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
     for subnet_matches in [false, true] {
         let live = super::live(subnet_matches);
-        let plan = crate::plan::plan(&config, &live, super::MODES[1]);
+        let plan = crate::plan::plan(config, &live, super::MODES[1]);
         for change in &plan.changes {
             let record = match change {
                 Change::ReplaceNetwork(_) => Record {

@@ -15,6 +15,7 @@ mod journal;
 mod saved_plan;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 pub use compose::compose;
 pub use config::config;
@@ -87,9 +88,12 @@ pub fn scenario_files() -> Vec<SourceFile> {
     }]
 }
 
-/// The scenario, loaded.
-pub fn scenario() -> Config {
-    crate::config::load(&scenario_files()).expect("the fuzz scenario is a valid config")
+/// The scenario, loaded (once).
+pub fn scenario() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        crate::config::load(&scenario_files()).expect("the fuzz scenario is a valid config")
+    })
 }
 
 /// Live states of the scenario that make the planner write every change

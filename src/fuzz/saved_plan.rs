@@ -35,8 +35,8 @@ pub fn saved_plan(data: &[u8]) {
     for subnet_matches in [false, true] {
         let live = super::live(subnet_matches);
         let choices = saved.options.unwrap_or_default();
-        let now = crate::plan::plan(&config, &live, choices);
-        let _ = ops::saved::check_same(&config, &saved, &now, &live);
+        let now = crate::plan::plan(config, &live, choices);
+        let _ = ops::saved::check_same(config, &saved, &now, &live);
     }
     super::render(&saved);
 }
@@ -48,8 +48,8 @@ pub fn saved_plan_seeds() -> Vec<Vec<u8>> {
     for subnet_matches in [false, true] {
         let live = super::live(subnet_matches);
         for mode in super::MODES {
-            let mut plan: Plan = crate::plan::plan(&config, &live, mode);
-            out.push(ops::saved::to_text(&mut plan, &config, &live, mode).into_bytes());
+            let mut plan: Plan = crate::plan::plan(config, &live, mode);
+            out.push(ops::saved::to_text(&mut plan, config, &live, mode).into_bytes());
         }
     }
     out

@@ -6,7 +6,7 @@ use berthing::config::{SourceFile, load};
 const SERVER: &str = "[[server]]\nname = \"s1\"\naddress = \"local\"\n";
 
 /// (what, file text, expected message fragment, expected position)
-fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
+pub(crate) fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
     let s = SERVER;
     vec![
         (

@@ -1,12 +1,12 @@
 //! The fuzz targets (`berthing::fuzz`) for a bounded time: arbitrary bytes
-//! and structure-aware mutations of valid seeds (the quickstart and golden
-//! configs, the compose fixtures and Coolify's templates when present, saved
-//! plans and journals the planner makes), proptest-generated and shrunk.
-//! `BERTH_FUZZ_SECS` bounds the whole run (default 10 s, CI 60 s);
-//! `BERTH_FUZZ_REPLAY=DIR` replays every file under DIR through every
-//! target (crashes an afl.rs run found); `BERTH_FUZZ_SEEDS=DIR` writes the
-//! seeds, one folder a target, for afl.rs. Every input in
-//! `tests/it/fuzz_regressions/` is replayed each run.
+//! and structure-aware mutations of seeds (the quickstart and golden
+//! configs and the malformed ones of `config_errors`, the compose fixtures
+//! and Coolify's templates when present, saved plans and journals the
+//! planner makes), proptest-generated and shrunk. `BERTH_FUZZ_SECS` bounds
+//! the whole run (default 10 s, CI 60 s); `BERTH_FUZZ_REPLAY=DIR` replays
+//! every file under DIR through every target (crashes an afl.rs run found);
+//! `BERTH_FUZZ_SEEDS=DIR` writes the seeds, one folder a target, for
+//! afl.rs. Every input in `tests/it/fuzz_regressions/` is replayed each run.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -258,6 +258,12 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             let mut s = read_all(&files(&root.join("examples"), &["toml"]));
             s.extend(read_all(&files(&root.join("tests/fixtures"), &["toml"])));
             s.push(berthing::fuzz::SCENARIO.as_bytes().to_vec());
+            // The malformed configs of the config-errors table.
+            s.extend(
+                super::config_errors::cases()
+                    .into_iter()
+                    .map(|(_, text, _, _)| text.into_bytes()),
+            );
             s
         }
         "compose" => {
@@ -300,14 +306,17 @@ fn crash_file(target: &str, data: &[u8]) -> PathBuf {
     path
 }
 
-/// Runs `target` on generated inputs until `until`; on a panic, shrinks the
-/// input and fails naming it. Returns the number of executions.
-fn run(name: &str, target: fn(&[u8]), until: Instant) -> u64 {
+/// Runs `target` on its seeds, then on generated inputs for `budget`; on a
+/// panic, shrinks the input and fails naming it. Returns the number of
+/// seeds and of generated executions.
+fn run(name: &str, target: fn(&[u8]), budget: Duration) -> (usize, u64) {
     let seeds = seeds(name);
     assert!(!seeds.is_empty(), "no seeds for {name}");
     for (i, s) in seeds.iter().enumerate() {
         assert!(!panics(target, s), "{name}: seed {i} panics");
     }
+    let n_seeds = seeds.len();
+    let until = Instant::now() + budget;
     let strategy = input(seeds);
     let mut runner = TestRunner::new(Config::default());
     let mut execs = 0u64;
@@ -336,7 +345,7 @@ fn run(name: &str, target: fn(&[u8]), until: Instant) -> u64 {
             String::from_utf8_lossy(&smallest)
         );
     }
-    execs
+    (n_seeds, execs)
 }
 
 /// Every file under `dir`, through every target.
@@ -366,9 +375,9 @@ fn no_input_panics() {
     let per_target = total / berthing::fuzz::TARGETS.len() as u32;
     for (name, target) in berthing::fuzz::TARGETS {
         let started = Instant::now();
-        let execs = run(name, target, started + per_target);
+        let (seeds, execs) = run(name, target, per_target);
         say(&format!(
-            "fuzz: {name}: {execs} executions in {:.1} s",
+            "fuzz: {name}: {seeds} seeds, then {execs} generated inputs, in {:.1} s",
             started.elapsed().as_secs_f64()
         ));
         assert!(execs > 0, "{name}: no execution");
