@@ -133,10 +133,17 @@ impl Diagnostic {
     }
 }
 
+/// The span inside its file's text, on character boundaries (widened to
+/// whole characters): annotate-snippets slices the text with it, and a
+/// parser's offset may fall inside a multibyte character.
 fn clamp(sources: &SourceMap, at: &Location) -> Range<usize> {
-    let len = sources.get(&at.file).map_or(0, str::len);
-    let start = at.span.start.min(len);
-    start..at.span.end.clamp(start, len)
+    let text = sources.get(&at.file).unwrap_or("");
+    let start = floor_char_boundary(text, at.span.start.min(text.len()));
+    let mut end = at.span.end.clamp(start, text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
 }
 
 fn snippet<'a>(
@@ -191,6 +198,24 @@ impl std::error::Error for Diagnostics {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_inside_a_multibyte_character_renders() {
+        let mut sources = SourceMap::default();
+        sources.insert("c.yaml", "\u{fffd}");
+        let at = Location {
+            file: "c.yaml".into(),
+            span: 0..1,
+        };
+        assert_eq!(clamp(&sources, &at), 0..3);
+        let d = Diagnostic::new("bad", at).label("here");
+        assert!(d.render(&sources, false).contains("c.yaml:1:1"));
+        let inside = Location {
+            file: "c.yaml".into(),
+            span: 1..2,
+        };
+        assert_eq!(clamp(&sources, &inside), 0..3);
+    }
 
     #[test]
     fn line_col_counts_from_one_in_chars() {

@@ -13,6 +13,8 @@ pub mod diag;
 pub mod docker;
 pub mod execute;
 pub mod fault;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod import;
 pub mod live;
 pub mod ops;

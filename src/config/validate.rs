@@ -271,6 +271,14 @@ fn parse_address(s: &str) -> Result<ParsedAddress, String> {
         if host.is_empty() {
             return Err("no host".into());
         }
+        // ssh reads an argument starting with `-` as an option
+        // (`-oProxyCommand=...` runs a command): never a host or a user.
+        if host.trim_start_matches('[').starts_with('-') {
+            return Err("a host cannot start with `-` (ssh would read it as an option)".into());
+        }
+        if user.as_deref().is_some_and(|u| u.starts_with('-')) {
+            return Err("a user cannot start with `-` (ssh would read it as an option)".into());
+        }
         return Ok(ParsedAddress::Ssh {
             user,
             host: host
@@ -1076,6 +1084,9 @@ mod tests {
         assert!(parse_address("tcp://1.2.3.4:2375").is_err());
         assert!(parse_address("unix://relative.sock").is_err());
         assert!(parse_address("ssh://host:notaport").is_err());
+        assert!(parse_address("ssh://-oProxyCommand=x").is_err());
+        assert!(parse_address("ssh://-oProxyCommand=x@host").is_err());
+        assert!(parse_address("ssh://[-oProxyCommand=x]").is_err());
     }
 
     #[test]

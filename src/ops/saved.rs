@@ -29,6 +29,20 @@ pub fn save(
     choices: crate::plan::Options,
     path: &Path,
 ) -> Result<(), Error> {
+    let text = to_text(plan, config, live, choices);
+    std::fs::write(path, text).map_err(|cause| Error::Write {
+        path: path.to_path_buf(),
+        cause,
+    })
+}
+
+/// The saved plan's text: `plan` with what `apply PLANFILE` checks.
+pub(crate) fn to_text(
+    plan: &mut Plan,
+    config: &Config,
+    live: &LiveState,
+    choices: crate::plan::Options,
+) -> String {
     plan.owner = Some(config.owner.clone());
     plan.berth_version = Some(VERSION.to_string());
     plan.options = Some(choices);
@@ -42,26 +56,28 @@ pub fn save(
             ))
         })
         .collect();
-    let text = serde_json::to_string_pretty(plan).expect("a plan serializes");
-    std::fs::write(path, text).map_err(|cause| Error::Write {
-        path: path.to_path_buf(),
-        cause,
-    })
+    serde_json::to_string_pretty(plan).expect("a plan serializes")
 }
 
-/// Reads a saved plan: its version first, then the whole of it, strictly.
+/// Reads a saved plan from `path`.
 pub fn read(path: &Path) -> Result<Plan, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| invalid(format!("{} is not a berth plan: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    parse(&path.display().to_string(), &bytes)
+}
+
+/// Parses a saved plan (`name` is how errors call it): its version first,
+/// then the whole of it, strictly. The bytes are untrusted input: any of
+/// them gives a plan or an error, never a panic.
+pub fn parse(name: &str, bytes: &[u8]) -> Result<Plan, Error> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(format!("{name} is not a berth plan: {e}")))?;
     let format = value
         .get("format_version")
         .and_then(serde_json::Value::as_u64);
     if format != Some(u64::from(FORMAT_VERSION)) {
         return Err(invalid(format!(
-            "{} has format_version {}; this berth reads {FORMAT_VERSION}",
-            path.display(),
+            "{name} has format_version {}; this berth reads {FORMAT_VERSION}",
             format.map_or("none".to_string(), |v| v.to_string())
         )));
     }
@@ -73,8 +89,7 @@ pub fn read(path: &Path) -> Result<Plan, Error> {
         other => {
             return Err(Error::SavedPlan {
                 message: format!(
-                    "{} was saved by another berth version ({}); this is berth {VERSION}",
-                    path.display(),
+                    "{name} was saved by another berth version ({}); this is berth {VERSION}",
                     other.unwrap_or("unknown")
                 ),
                 hint:
@@ -84,11 +99,10 @@ pub fn read(path: &Path) -> Result<Plan, Error> {
         }
     }
     let plan: Plan = serde_json::from_value(value)
-        .map_err(|e| invalid(format!("{} is not a berth plan: {e}", path.display())))?;
+        .map_err(|e| invalid(format!("{name} is not a berth plan: {e}")))?;
     if plan.fingerprints.is_empty() {
         return Err(invalid(format!(
-            "{} has no live-state fingerprints: it was not saved with `plan --out`",
-            path.display()
+            "{name} has no live-state fingerprints: it was not saved with `plan --out`"
         )));
     }
     Ok(plan)

@@ -6,7 +6,7 @@ use berthing::config::{SourceFile, load};
 const SERVER: &str = "[[server]]\nname = \"s1\"\naddress = \"local\"\n";
 
 /// (what, file text, expected message fragment, expected position)
-fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
+pub(crate) fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
     let s = SERVER;
     vec![
         (
@@ -208,6 +208,12 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             ),
             "`Mon Itoring` is not a valid compose project name",
             "berth.toml:11:11",
+        ),
+        (
+            "ssh host that ssh would read as an option",
+            "[[server]]\nname = \"s1\"\naddress = \"ssh://-oProxyCommand=x\"\n".into(),
+            "invalid server address `ssh://-oProxyCommand=x`: a host cannot start with `-`",
+            "berth.toml:3:11",
         ),
         (
             "reserved label prefix",

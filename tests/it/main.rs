@@ -10,6 +10,7 @@ mod compose_files;
 mod config_errors;
 mod destinations;
 mod faults;
+mod fuzz;
 mod git;
 mod golden;
 mod harness;

@@ -1,0 +1,7 @@
+//! afl.rs target: `berthing::fuzz::journal`.
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        berthing::fuzz::journal(data);
+    });
+}
