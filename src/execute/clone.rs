@@ -91,7 +91,7 @@ pub(super) async fn make(
     let mut ours = labels::of_copy(
         owner,
         &c.destination,
-        (c.resource.kind, &c.resource.name),
+        (c.resource.kind.as_str(), &c.resource.name),
         &spec.source.name,
     );
     let volume_labels: BTreeMap<String, String> = ours

@@ -59,7 +59,7 @@ pub async fn clone(
         labels: labels::of_copy(
             owner,
             &c.destination,
-            (c.resource.kind, &c.resource.name),
+            (c.resource.kind.as_str(), &c.resource.name),
             &c.source,
         ),
         volumes: &volumes,

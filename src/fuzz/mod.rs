@@ -120,7 +120,7 @@ pub fn live(subnet_matches: bool) -> LiveState {
         attachable: false,
         ipam: vec![IpamPool {
             subnet: subnet.parse().ok(),
-            gateway: None,
+            ..Default::default()
         }],
         labels: map(&[
             (labels::MANAGED, "true"),
@@ -128,6 +128,7 @@ pub fn live(subnet_matches: bool) -> LiveState {
             (labels::DESTINATION, "prod"),
             ("team", "core"),
         ]),
+        ..Default::default()
     };
     let attached = |id: &str, name: &str, aliases: &[&str]| Container {
         id: id.into(),

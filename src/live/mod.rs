@@ -38,7 +38,7 @@ pub mod labels {
     pub fn of_copy(
         owner: &str,
         destination: &str,
-        (kind, resource): (crate::config::ResourceKind, &str),
+        (kind, resource): (&str, &str),
         source: &str,
     ) -> std::collections::BTreeMap<String, String> {
         std::collections::BTreeMap::from([

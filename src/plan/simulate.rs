@@ -350,7 +350,7 @@ fn copy(
     labels.extend(labels::of_copy(
         owner,
         &c.destination,
-        (c.resource.kind, &c.resource.name),
+        (c.resource.kind.as_str(), &c.resource.name),
         &spec.source.name,
     ));
     let aliases = match &spec.target_project {
@@ -459,7 +459,7 @@ fn clone_service(s: &mut Snapshot, c: &CloneService, owner: &str) {
     labels.extend(labels::of_copy(
         owner,
         &c.destination,
-        (c.resource.kind, &c.resource.name),
+        (c.resource.kind.as_str(), &c.resource.name),
         &c.source,
     ));
     let mounts = source
