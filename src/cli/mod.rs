@@ -77,6 +77,20 @@ pub fn run(cli: Cli) -> Exit {
             clap_complete::generate(shell, &mut Cli::command(), "berth", &mut std::io::stdout());
             Exit::Ok
         }
+        Command::GenerateMan { dir } => {
+            let written = std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), &dir));
+            match written {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    error(
+                        format_args!("cannot write man pages to {}: {e}", dir.display()),
+                        None,
+                    );
+                    Exit::Error
+                }
+            }
+        }
     }
 }
 
