@@ -73,7 +73,11 @@ fn from_git(dir: &Path) -> Option<(String, bool)> {
     // refs, and the index (a commit or `git add`). A linked worktree keeps
     // HEAD and its index apart from the shared refs; `--git-path` resolves
     // each one.
-    let mut watch = vec!["HEAD".to_string(), "index".to_string(), "packed-refs".to_string()];
+    let mut watch = vec![
+        "HEAD".to_string(),
+        "index".to_string(),
+        "packed-refs".to_string(),
+    ];
     if let Some(head_ref) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
         watch.push(head_ref);
     }
@@ -86,8 +90,8 @@ fn from_git(dir: &Path) -> Option<(String, bool)> {
         }
     }
     let commit = git(dir, &["rev-parse", "--short=12", "HEAD"])?;
-    let dirty = git(dir, &["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(dir, &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     Some((commit, dirty))
 }
 

@@ -40,7 +40,11 @@ fn version_names_the_commit_and_whether_the_tree_was_dirty() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output();
     if let Some(out) = head.ok().filter(|o| o.status.success()) {
-        assert_eq!(commit, String::from_utf8_lossy(&out.stdout).trim(), "{line}");
+        assert_eq!(
+            commit,
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "{line}"
+        );
     }
     // `-V` is the version alone; subcommands print the same long version.
     let short = berth(&["-V"]);
@@ -48,7 +52,10 @@ fn version_names_the_commit_and_whether_the_tree_was_dirty() {
         short.stdout.trim_end(),
         format!("berth {}", env!("CARGO_PKG_VERSION"))
     );
-    assert_eq!(berth(&["plan", "--version"]).stdout.trim_end(), format!("berth-plan {}", &line["berth ".len()..]));
+    assert_eq!(
+        berth(&["plan", "--version"]).stdout.trim_end(),
+        format!("berth-plan {}", &line["berth ".len()..])
+    );
 }
 
 #[test]
@@ -90,11 +97,16 @@ fn generate_man_writes_a_page_for_berth_and_each_command() {
     }
     // Neither clap's `help` pseudo-command nor this hidden one get a page.
     assert!(
-        !pages.iter().any(|p| p.contains("help") || p.contains("generate-man")),
+        !pages
+            .iter()
+            .any(|p| p.contains("help") || p.contains("generate-man")),
         "{pages:?}"
     );
     let plan = std::fs::read_to_string(out.join("berth-plan.1")).unwrap();
-    assert!(plan.starts_with(".ie \\n(.g .ds Aq") || plan.contains(".TH"), "{plan}");
+    assert!(
+        plan.starts_with(".ie \\n(.g .ds Aq") || plan.contains(".TH"),
+        "{plan}"
+    );
     assert!(plan.contains("detailed\\-exitcode"), "{plan}");
 }
 
@@ -107,7 +119,8 @@ fn schema_prints_the_files_the_package_ships() {
     ] {
         let run = berth(&["schema", kind]);
         run.expect_code(0);
-        let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let shipped =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
         assert!(
             run.stdout == shipped,
             "`berth schema {kind}` differs from {file}: regenerate it with `BERTH_UPDATE_SCHEMAS=1 cargo test --test it schemas`"
@@ -122,7 +135,8 @@ fn json_formats_stay_at_version_1() {
     assert_eq!(berthing::plan::FORMAT_VERSION, 1);
     assert_eq!(berthing::status::FORMAT_VERSION, 1);
     for file in ["schemas/plan.schema.json", "schemas/status.schema.json"] {
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
         assert!(text.contains("(format_version 1)"), "{file}");
     }
 }
