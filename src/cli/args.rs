@@ -118,13 +118,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Write the man pages of berth and of each command (`berth.1`,
-    /// `berth-plan.1`, …) into DIR: `scripts/package` ships them.
-    #[command(hide = true)]
-    GenerateMan {
-        /// Directory to write the pages to (created if missing).
-        dir: PathBuf,
-    },
 }
 
 #[derive(Debug, Args)]

@@ -102,6 +102,11 @@ fn generate_man_writes_a_page_for_berth_and_each_command() {
             .any(|p| p.contains("help") || p.contains("generate-man")),
         "{pages:?}"
     );
+    for shell in ["bash", "zsh", "fish"] {
+        let script = berth(&["completions", shell]);
+        script.expect_code(0);
+        assert!(!script.stdout.contains("generate-man"), "{shell}");
+    }
     let plan = std::fs::read_to_string(out.join("berth-plan.1")).unwrap();
     assert!(
         plan.starts_with(".ie \\n(.g .ds Aq") || plan.contains(".TH"),
