@@ -3,6 +3,10 @@
 //! command itself, on every path.
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = berthing::cli::generate_man(&args) {
+        std::process::exit(code as i32);
+    }
     let code = match berthing::cli::parse() {
         Ok(cli) => berthing::cli::run(cli),
         Err(code) => code,

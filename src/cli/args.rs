@@ -31,6 +31,11 @@ Examples:
   berth import --server prod-1 > prod-1.toml
                                         start from what runs there now";
 
+/// `berth --version`: the version, the commit berth was built from and
+/// whether that work tree had uncommitted changes (see build.rs), e.g.
+/// `0.1.0 (commit 1a2b3c4d5e6f, dirty)`; `-V` prints the version alone.
+pub const LONG_VERSION: &str = env!("BERTH_LONG_VERSION");
+
 /// Keeps Docker hosts in the shape that a git repository describes.
 ///
 /// Destinations (a Docker network on a server) and the assignment of
@@ -38,7 +43,13 @@ Examples:
 /// berth reads the live Docker state of every server, prints a plan, and
 /// applies it.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, after_help = AFTER_HELP, propagate_version = true)]
+#[command(
+    name = "berth",
+    version,
+    long_version = LONG_VERSION,
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

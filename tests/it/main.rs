@@ -18,6 +18,7 @@ mod hostile;
 mod import;
 mod locks;
 mod output;
+mod packaging;
 mod planner_model;
 mod schemas;
 mod shared;
