@@ -201,7 +201,7 @@ fn main() {
         &format!("floor: the same requests, warm process, {CONCURRENCY} at a time, kept alive"),
         &floor,
     );
-    row(&format!("  same, 16 at a time, kept alive"), &floor_16);
+    row("  same, 16 at a time, kept alive", &floor_16);
     row(
         &format!("  same, {CONCURRENCY} at a time, a new connection per request"),
         &floor_new,
