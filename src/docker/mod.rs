@@ -34,8 +34,13 @@ pub use lock::{LOCK_VOLUME, LockHolder};
 pub use service::{Progress, ServiceAttachment, ServiceCopy, UpdateMark};
 pub use usage::Usage;
 
-/// Container inspects in flight at once on one server.
+/// Container inspects in flight at once on a server reached through a local
+/// socket: the daemon's CPU is the limit, more buys nothing.
 const INSPECT_CONCURRENCY: usize = 8;
+/// The same through an SSH tunnel, where each request waits a round trip:
+/// at 50 ms RTT, 100 inspects take about 0.95 s 8 at a time and 0.34 s 32
+/// at a time (`cargo bench --bench floor`).
+const TUNNELLED_INSPECT_CONCURRENCY: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -107,6 +112,8 @@ pub struct Client {
     socket: PathBuf,
     /// How long one API call may take.
     timeout: Duration,
+    /// Container inspects in flight at once.
+    inspect_concurrency: usize,
     /// How to name the daemon when it cannot be reached, and what to do.
     reach: std::sync::Arc<Reach>,
 }
@@ -195,9 +202,50 @@ pub async fn connect(server: &Server, timeout: Duration) -> Result<Connection, D
             (tunnel.socket().to_path_buf(), Some(tunnel), reach)
         }
     };
-    let client = Client::over(&path, timeout, std::sync::Arc::new(reach))?;
+    let mut client = Client::over(&path, timeout, std::sync::Arc::new(reach))?;
+    if tunnel.is_some() {
+        client.inspect_concurrency = TUNNELLED_INSPECT_CONCURRENCY;
+    }
     Ok(Connection { client, tunnel })
 }
+
+/// A bollard client over a unix socket whose connections are kept alive
+/// and reused. bollard's own unix transport opens a new connection for
+/// every request (`pool_max_idle_per_host(0)`); through an SSH tunnel each
+/// new connection is a channel open, one more round trip per request.
+fn pooled(path: &Path, timeout: Duration) -> Result<Docker, bollard::errors::Error> {
+    use hyper_util::client::legacy::Client as Pool;
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
+    if !path.exists() {
+        return Err(bollard::errors::Error::SocketNotFoundError(
+            path.display().to_string(),
+        ));
+    }
+    let pool = Pool::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_timer(TokioTimer::new())
+        .build(hyperlocal::UnixConnector);
+    // hyperlocal finds the socket in the URI's host, hex-encoded, as
+    // bollard's unix transport does.
+    let host: String = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Docker::connect_with_custom_transport(
+        move |req: bollard::BollardRequest| {
+            let pool = pool.clone();
+            async move { pool.request(req).await.map_err(Into::into) }
+        },
+        Some(format!("unix://{host}")),
+        timeout.as_secs().max(1),
+        bollard::API_DEFAULT_VERSION,
+    )
+}
+
+/// How long an idle kept-alive connection stays open.
+const POOL_IDLE: Duration = Duration::from_secs(30);
 
 impl Client {
     fn over(
@@ -205,12 +253,7 @@ impl Client {
         timeout: Duration,
         reach: std::sync::Arc<Reach>,
     ) -> Result<Client, DockerError> {
-        let docker = Docker::connect_with_unix(
-            &path.to_string_lossy(),
-            timeout.as_secs().max(1),
-            bollard::API_DEFAULT_VERSION,
-        )
-        .map_err(|e| DockerError::Unreachable {
+        let docker = pooled(path, timeout).map_err(|e| DockerError::Unreachable {
             address: reach.address.clone(),
             cause: root_cause(&e),
             hint: "check the socket path".to_string(),
@@ -219,6 +262,7 @@ impl Client {
             docker,
             socket: path.to_path_buf(),
             timeout,
+            inspect_concurrency: INSPECT_CONCURRENCY,
             reach,
         })
     }
@@ -227,7 +271,9 @@ impl Client {
     /// work that must run outside the runtime this client was made in
     /// (releasing locks while a run unwinds).
     pub fn reopen(&self) -> Result<Client, DockerError> {
-        Client::over(&self.socket, self.timeout, self.reach.clone())
+        let mut client = Client::over(&self.socket, self.timeout, self.reach.clone())?;
+        client.inspect_concurrency = self.inspect_concurrency;
+        Ok(client)
     }
 
     /// What a failed call means: the daemon out of reach (with what to do),
@@ -431,7 +477,8 @@ impl Client {
     }
 
     /// Env and per-network aliases of each named container: one inspect
-    /// each, at most `INSPECT_CONCURRENCY` at a time. `None` for a container
+    /// each, at most `INSPECT_CONCURRENCY` at a time (through a tunnel,
+    /// `TUNNELLED_INSPECT_CONCURRENCY`). `None` for a container
     /// removed since it was listed.
     pub async fn inspect_many(
         &self,
@@ -490,7 +537,7 @@ impl Client {
                     }),
                 ))
             })
-            .buffer_unordered(INSPECT_CONCURRENCY)
+            .buffer_unordered(self.inspect_concurrency)
             .try_collect()
             .await
     }

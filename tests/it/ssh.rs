@@ -590,3 +590,82 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         "ghost-token"
     );
 }
+
+// ---------------------------------------------------------------------------
+// 6. fifty servers behind one sshd with its default limits (issue 10, item 3)
+// ---------------------------------------------------------------------------
+
+/// Fifty `[[server]]`s reached through one loopback sshd with its default
+/// `MaxStartups` (10:30:100), at the default `--parallelism` (16): sshd
+/// drops some handshakes before the key exchange, berth tries them again,
+/// and every server is read, every run. Prints the wall time of each run
+/// and how many handshakes sshd dropped (each one a try berth repeated).
+#[test]
+fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
+    const SERVERS: usize = 50;
+    const RUNS: usize = 3;
+    let sshd = Sshd::start_with_default_limits();
+    let owner = unique("own");
+    let mut config = settings(&owner);
+    for i in 0..SERVERS {
+        let name = format!("s{i:02}");
+        config += &ssh_server(
+            &name,
+            sshd.port,
+            &docker_socket(),
+            &sshd.client_key(),
+            &sshd.known_hosts(),
+        );
+        // A destination that does not exist: the plan creates it, so each
+        // server's part of the plan shows it was read. Nothing is applied.
+        config += &destination(&format!("d{i:02}"), &name, &unique("fifty"));
+    }
+    let p = Project::new();
+    p.write("berth.toml", &config);
+
+    let mut dropped_before = sshd.dropped_past_max_startups();
+    let mut report = Vec::new();
+    for run_no in 1..=RUNS {
+        let started = Instant::now();
+        let run = p.berth(&["plan", "--format", "json"]);
+        let took = started.elapsed();
+        let dropped = sshd.dropped_past_max_startups() - dropped_before;
+        dropped_before += dropped;
+        let plan = run.json();
+        let servers = plan["servers"].as_array().cloned().unwrap_or_default();
+        let unread: Vec<String> = servers
+            .iter()
+            .filter(|s| s["status"] != "ok")
+            .map(|s| format!("{}: {}", s["name"], s["error"]))
+            .collect();
+        assert!(
+            servers.len() == SERVERS && unread.is_empty(),
+            "run {run_no}: {} of {SERVERS} servers read; sshd dropped {dropped} handshakes; unread: {unread:#?}\n{run}\n--- sshd log (tail) ---\n{}",
+            servers.len() - unread.len(),
+            tail(&sshd.log(), 40)
+        );
+        run.expect_code(0);
+        assert_eq!(
+            changes(&plan)
+                .iter()
+                .filter(|c| c["action"] == "create_network")
+                .count(),
+            SERVERS,
+            "every server's destination is planned\n{run}"
+        );
+        report.push(format!(
+            "run {run_no}: {SERVERS}/{SERVERS} read in {} ms; sshd dropped {dropped} handshakes past MaxStartups (each tried again by berth)",
+            took.as_millis()
+        ));
+    }
+    // Shown with `--nocapture`; the README's Performance section quotes it.
+    for line in &report {
+        eprintln!("fifty servers: {line}");
+    }
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

@@ -17,8 +17,23 @@ pub struct Sshd {
 
 impl Sshd {
     /// Starts `/usr/sbin/sshd -D -e -f <config>` on a free port and waits
-    /// (at most 15 s) until the port accepts connections.
+    /// (at most 15 s) until the port accepts connections. Its limits are
+    /// raised (`MaxStartups 100:30:200`, `MaxSessions 100`) so that tests
+    /// which open many connections at once are not throttled.
     pub fn start() -> Sshd {
+        Sshd::start_with(true)
+    }
+
+    /// As [`start`](Self::start), with sshd's default `MaxStartups`
+    /// (`10:30:100`: past 10 unauthenticated connections, new ones are
+    /// dropped at random before the key exchange) and `MaxSessions`: the
+    /// throttling a real bastion applies. Its log (LogLevel VERBOSE) names
+    /// every connection it drops ("past MaxStartups").
+    pub fn start_with_default_limits() -> Sshd {
+        Sshd::start_with(false)
+    }
+
+    fn start_with(raised_limits: bool) -> Sshd {
         // Privilege separation directory; sshd refuses to start without it.
         std::fs::create_dir_all("/run/sshd").expect("mkdir /run/sshd");
         let dir = tempfile::Builder::new()
@@ -52,6 +67,11 @@ impl Sshd {
         )
         .expect("write changed_known_hosts");
 
+        let limits = if raised_limits {
+            "MaxStartups 100:30:200\nMaxSessions 100\n"
+        } else {
+            ""
+        };
         let config = format!(
             "Port {port}
 ListenAddress 127.0.0.1
@@ -66,9 +86,7 @@ StrictModes no
 UsePAM no
 AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
-MaxStartups 100:30:200
-MaxSessions 100
-LogLevel VERBOSE
+{limits}LogLevel VERBOSE
 ",
             host = d.join("host_ed25519").display(),
             pid = d.join("sshd.pid").display(),
@@ -135,6 +153,14 @@ LogLevel VERBOSE
     /// A known_hosts file that knows this host by a different key.
     pub fn changed_known_hosts(&self) -> PathBuf {
         self.dir.path().join("changed_known_hosts")
+    }
+
+    /// Connections sshd dropped so far because of `MaxStartups`.
+    pub fn dropped_past_max_startups(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("past MaxStartups"))
+            .count()
     }
 
     /// What sshd logged so far (for failure messages).
