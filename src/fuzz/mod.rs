@@ -27,8 +27,11 @@ use crate::diag::Diagnostics;
 use crate::live::{Container, Endpoint, IpamPool, LiveState, Network, Snapshot, labels};
 use crate::plan::{Options, Plan};
 
+/// A fuzz target: any bytes, no panic.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Target); 4] = [
     ("config", config),
     ("compose", compose),
     ("saved_plan", saved_plan),

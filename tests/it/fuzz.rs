@@ -117,16 +117,16 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let pos = any::<usize>();
     prop_oneof![
-        (pos.clone(), 0u8..8).prop_map(|(p, b)| Mutation::FlipBit(p, b)),
-        (pos.clone(), any::<u8>()).prop_map(|(p, b)| Mutation::SetByte(p, b)),
-        pos.clone().prop_map(Mutation::Truncate),
-        (pos.clone(), 1usize..64).prop_map(|(p, n)| Mutation::Delete(p, n)),
-        (pos.clone(), any::<usize>(), any::<usize>(), 1usize..256)
+        (pos, 0u8..8).prop_map(|(p, b)| Mutation::FlipBit(p, b)),
+        (pos, any::<u8>()).prop_map(|(p, b)| Mutation::SetByte(p, b)),
+        pos.prop_map(Mutation::Truncate),
+        (pos, 1usize..64).prop_map(|(p, n)| Mutation::Delete(p, n)),
+        (pos, any::<usize>(), any::<usize>(), 1usize..256)
             .prop_map(|(p, s, f, n)| Mutation::Splice(p, s, f, n)),
-        (pos.clone(), 0..TOKENS.len()).prop_map(|(p, t)| Mutation::Token(p, t)),
-        pos.clone().prop_map(Mutation::DuplicateLine),
-        (pos.clone(), 0..TOKENS.len()).prop_map(|(p, t)| Mutation::HugeNumber(p, t)),
-        (pos.clone(), 0..MULTIBYTE.len()).prop_map(|(p, m)| Mutation::Multibyte(p, m)),
+        (pos, 0..TOKENS.len()).prop_map(|(p, t)| Mutation::Token(p, t)),
+        pos.prop_map(Mutation::DuplicateLine),
+        (pos, 0..TOKENS.len()).prop_map(|(p, t)| Mutation::HugeNumber(p, t)),
+        (pos, 0..MULTIBYTE.len()).prop_map(|(p, m)| Mutation::Multibyte(p, m)),
         (pos, proptest::collection::vec(any::<u8>(), 1..16))
             .prop_map(|(p, b)| Mutation::Bytes(p, b)),
     ]
