@@ -57,7 +57,7 @@ pub fn config(data: &[u8]) {
     for s in &config.servers {
         let _ = crate::plan::inspections(&config, &s.name, &live);
     }
-    for mode in super::MODES {
+    for mode in crate::plan::Options::ALL {
         super::render(&crate::plan::plan(&config, &live, mode));
     }
     let base = super::scenario();

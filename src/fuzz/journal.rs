@@ -28,7 +28,7 @@ pub fn journal(data: &[u8]) {
                 ]),
             });
         }
-        for mode in super::MODES {
+        for mode in crate::plan::Options::ALL {
             let plan = crate::plan::plan(config, &live, mode);
             super::render(&plan);
             let mut after = live.clone();
@@ -45,7 +45,7 @@ pub fn journal_seeds() -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
     for subnet_matches in [false, true] {
         let live = super::live(subnet_matches);
-        let plan = crate::plan::plan(config, &live, super::MODES[1]);
+        let plan = crate::plan::plan(config, &live, crate::plan::Options::ALL[1]);
         for change in &plan.changes {
             let record = match change {
                 Change::ReplaceNetwork(_) => Record {

@@ -25,7 +25,7 @@ pub use saved_plan::{saved_plan, saved_plan_seeds};
 use crate::config::{Config, SourceFile};
 use crate::diag::Diagnostics;
 use crate::live::{Container, Endpoint, IpamPool, LiveState, Network, Snapshot, labels};
-use crate::plan::{Options, Plan};
+use crate::plan::Plan;
 
 /// A fuzz target: any bytes, no panic.
 pub type Target = fn(&[u8]);
@@ -171,23 +171,6 @@ pub fn live(subnet_matches: bool) -> LiveState {
         skipped: BTreeMap::new(),
     }
 }
-
-/// The planner's three modes: default, `--allow-replace`,
-/// `--no-image-transfer`.
-pub const MODES: [Options; 3] = [
-    Options {
-        allow_replace: false,
-        no_image_transfer: false,
-    },
-    Options {
-        allow_replace: true,
-        no_image_transfer: false,
-    },
-    Options {
-        allow_replace: false,
-        no_image_transfer: true,
-    },
-];
 
 /// Every view of a plan, as `plan` and `apply` print them.
 fn render(plan: &Plan) {

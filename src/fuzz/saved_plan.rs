@@ -47,7 +47,7 @@ pub fn saved_plan_seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for subnet_matches in [false, true] {
         let live = super::live(subnet_matches);
-        for mode in super::MODES {
+        for mode in crate::plan::Options::ALL {
             let mut plan: Plan = crate::plan::plan(config, &live, mode);
             out.push(ops::saved::to_text(&mut plan, config, &live, mode).into_bytes());
         }

@@ -49,6 +49,25 @@ pub struct Options {
     pub no_image_transfer: bool,
 }
 
+impl Options {
+    /// Every mode the planner has: default, `--allow-replace`,
+    /// `--no-image-transfer` (what the property and fuzz tests plan in).
+    pub const ALL: [Options; 3] = [
+        Options {
+            allow_replace: false,
+            no_image_transfer: false,
+        },
+        Options {
+            allow_replace: true,
+            no_image_transfer: false,
+        },
+        Options {
+            allow_replace: false,
+            no_image_transfer: true,
+        },
+    ];
+}
+
 pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
     let mut p = Plan {
         format_version: FORMAT_VERSION,

@@ -1205,21 +1205,6 @@ fn converge(
     Ok((after, first))
 }
 
-const OPTIONS: [Options; 3] = [
-    Options {
-        allow_replace: false,
-        no_image_transfer: false,
-    },
-    Options {
-        allow_replace: true,
-        no_image_transfer: false,
-    },
-    Options {
-        allow_replace: false,
-        no_image_transfer: true,
-    },
-];
-
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -1539,12 +1524,12 @@ fn check_restored(
 /// apply of its plan interrupted, when it has one).
 fn check_case(case: &Case) -> Result<(), TestCaseError> {
     let w = world(case);
-    for opts in OPTIONS {
+    for opts in Options::ALL {
         converge(&w, &w.truth, opts)?;
     }
     if let Some((state, chosen, _)) = case.interrupt.as_ref().and_then(|g| interrupted(&w, g)) {
         let w = World { truth: state, ..w };
-        for opts in OPTIONS {
+        for opts in Options::ALL {
             let (after, first) = converge(&w, &w.truth, opts)?;
             check_restored(&w, &first, &after, &chosen)?;
         }
@@ -1575,7 +1560,7 @@ fn the_generator_covers_every_kind_of_change() {
         if let Some((state, _, _)) = case.interrupt.as_ref().and_then(|g| interrupted(&w, g)) {
             states.push(state);
         }
-        for (state, opts) in states.iter().flat_map(|s| OPTIONS.map(|o| (s, o))) {
+        for (state, opts) in states.iter().flat_map(|s| Options::ALL.map(|o| (s, o))) {
             let p = plan::plan(&w.config, &observe(&w.config, state, true), opts);
             for c in &p.changes {
                 seen.insert(format!("{} {:?}", c.action().as_str(), c.status()));
