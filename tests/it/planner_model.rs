@@ -1117,8 +1117,9 @@ fn blocked(p: &Plan) -> BTreeSet<String> {
 /// blocked change it did not have, and plans nothing new. A blocked change
 /// may be planned next time when the plan took away what blocked it (a
 /// replacement whose containers it moved to another destination; a clone
-/// whose source container another clone made); the plan after that is
-/// done.
+/// whose source container another clone made), and with a clone the
+/// attachments of its copies for other resources that select them; the
+/// plan after that is done.
 fn converge(
     w: &World,
     truth: &LiveState,
@@ -1162,9 +1163,34 @@ fn converge(
         return Ok((after, first));
     }
     let was_blocked = blocked(&first);
+    // What a blocked clone would make: once it may be planned, the
+    // attachments of its copies (for other resources that select them)
+    // come with it.
+    let copies_of_blocked: BTreeSet<(String, String)> = first
+        .changes
+        .iter()
+        .filter(|c| c.is_blocked())
+        .filter_map(|c| match c {
+            Change::Clone(c) => Some(
+                c.clone
+                    .members
+                    .iter()
+                    .map(|m| (c.server.clone(), m.target.clone()))
+                    .chain(c.container.clone().map(|t| (c.server.clone(), t)))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let unblocked: Vec<&Change> = planned(&again)
         .into_iter()
         .filter(|c| !was_blocked.contains(&key(c)))
+        .filter(|c| {
+            !c.container().is_some_and(|t| {
+                copies_of_blocked.contains(&(c.server().to_string(), t.to_string()))
+            })
+        })
         .collect();
     prop_assert!(
         unblocked.is_empty(),
