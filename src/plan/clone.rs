@@ -154,26 +154,59 @@ fn origin<'a>(
     None
 }
 
-/// Servers up a resource's clone_of chain (its own first).
-fn chain_servers<'a>(config: &'a Config, d: &Declared<'a>) -> Vec<&'a str> {
-    let mut out = Vec::new();
+/// The resources (or stacks) up `d`'s clone_of chain, nearest first.
+/// Validation forbids loops; the walk stops at one anyway.
+fn ancestors<'a>(config: &'a Config, d: &Declared<'a>) -> Vec<Declared<'a>> {
+    let mut out: Vec<Declared<'a>> = Vec::new();
     let mut next = d.clone_of;
-    while let Some(name) = next {
+    while let Some(name) = next.filter(|n| *n != d.name && !out.iter().any(|a| a.name == *n)) {
         let Some(src) = declared(config).find(|s| s.kind == d.kind && s.name == name) else {
             break;
         };
-        if let Some(dest) = config.destination(src.destination) {
-            if out.contains(&dest.server.as_str()) && out.len() > declared(config).count() {
-                break;
-            }
-            out.push(dest.server.as_str());
-        }
         next = src.clone_of;
-        if out.len() > declared(config).count() {
-            break;
-        }
+        out.push(src);
     }
     out
+}
+
+/// Servers up a resource's clone_of chain, nearest first.
+fn chain_servers<'a>(config: &'a Config, d: &Declared<'a>) -> Vec<&'a str> {
+    ancestors(config, d)
+        .iter()
+        .filter_map(|s| config.destination(s.destination))
+        .map(|dest| dest.server.as_str())
+        .collect()
+}
+
+/// Does the config declare clone `c` as it is recorded (a journal's
+/// record is untrusted): a resource or stack of that kind and name on the
+/// recorded destination, whose clone_of chain leads to the recorded source
+/// (a clone of a clone copies the nearest source that exists), copied from
+/// a server that source lives on, and from its container (picked by name)
+/// or its compose project?
+pub(super) fn declares(config: &Config, c: &CloneResource) -> bool {
+    let spec = &c.clone;
+    let Some(clone) =
+        declared(config).find(|d| d.kind == c.resource.kind && d.name == c.resource.name)
+    else {
+        return false;
+    };
+    let Some(source) = ancestors(config, &clone)
+        .into_iter()
+        .find(|s| s.kind == spec.source.kind && s.name == spec.source.name)
+    else {
+        return false;
+    };
+    let from_it = match (source.selector, source.stack) {
+        (Some(Selector::Name(name)), _) => spec.members.iter().all(|m| m.source == *name),
+        (None, Some((project, _))) => spec.source_project.as_deref() == Some(project),
+        _ => true,
+    };
+    clone.destination == c.destination
+        && config
+            .destination_on(source.destination, &spec.source_server)
+            .is_some()
+        && from_it
 }
 
 /// Does `server` need its image list (a clone from another server, or

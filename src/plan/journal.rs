@@ -111,7 +111,7 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
             c.container,
             c.aliases.join(", ")
         ),
-        Change::Clone(c) if declared_clone(config, c) => {
+        Change::Clone(c) if super::clone::declares(config, c) => {
             format!("clone {} {}", c.resource.kind, c.resource.name)
         }
         Change::Clone(c) => {
@@ -138,67 +138,6 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
         journal: j.name.clone(),
         record,
     })
-}
-
-/// Does the config declare this clone as recorded: a resource of that kind
-/// and name whose `clone_of` chain leads to the recorded source (a clone of
-/// a clone copies the nearest source that exists), on the recorded
-/// destination, copied from a server the source lives on, and (for a
-/// resource picked by container name) from that container? A journal is
-/// written by whoever can reach a server's Docker: its record must not make
-/// the next apply copy anything else, from anywhere else.
-fn declared_clone(config: &Config, c: &CloneResource) -> bool {
-    use crate::config::{ResourceKind, Selector};
-    let spec = &c.clone;
-    if spec.source.kind != c.resource.kind {
-        return false;
-    }
-    // The names `clone_of` leads to from `name`, nearest first.
-    let ancestors = |name: &str, parent: &dyn Fn(&str) -> Option<String>| {
-        let mut chain: Vec<String> = Vec::new();
-        let mut next = parent(name);
-        while let Some(n) = next.filter(|n| n != name && !chain.contains(n)) {
-            next = parent(&n);
-            chain.push(n);
-        }
-        chain
-    };
-    if c.resource.kind == ResourceKind::Stack {
-        let stack = |name: &str| config.stacks.iter().find(|s| s.name == name);
-        let (Some(clone), Some(source)) = (stack(&c.resource.name), stack(&spec.source.name))
-        else {
-            return false;
-        };
-        let parent = |n: &str| stack(n).and_then(|s| s.clone_of.clone());
-        return ancestors(&clone.name, &parent).contains(&source.name)
-            && clone.destination == c.destination
-            && config
-                .destination_on(&source.destination, &spec.source_server)
-                .is_some()
-            && spec.source_project.as_deref() == Some(source.project.as_str());
-    }
-    let resource = |name: &str| {
-        config
-            .resources
-            .iter()
-            .find(|r| r.kind == c.resource.kind && r.name == name)
-    };
-    let (Some(clone), Some(source)) = (resource(&c.resource.name), resource(&spec.source.name))
-    else {
-        return false;
-    };
-    let from_its_container = match &source.selector {
-        Selector::Name(name) => spec.members.iter().all(|m| m.source == *name),
-        _ => true,
-    };
-    let parent = |n: &str| resource(n).and_then(|r| r.clone_of.clone());
-    ancestors(&clone.name, &parent).contains(&source.name)
-        && clone.belongs_to(&c.destination)
-        && source
-            .destinations_on(config, &spec.source_server)
-            .next()
-            .is_some()
-        && from_its_container
 }
 
 /// `live` as the restorations leave it: what the rest of the plan is made
