@@ -21,7 +21,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::daemon::SecondDaemon;
@@ -55,7 +54,7 @@ fn main() {
     let with_ssh = std::env::var("BERTH_BENCH_SSH").map_or(true, |v| v != "0");
     let max = SERVER_COUNTS[SERVER_COUNTS.len() - 1];
 
-    print_machine();
+    println!("machine: {}", common::machine());
     ensure_image();
     eprintln!("starting {max} dockerd instances ...");
     let started = Instant::now();
@@ -263,43 +262,4 @@ fn config(servers: &[Server], n: usize, transport: Transport, sshd: Option<&Sshd
 
 fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn print_machine() {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem_gib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
-    let docker = Command::new("docker")
-        .args([
-            "version",
-            "--format",
-            "{{.Server.Version}} (API {{.Server.APIVersion}})",
-        ])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    println!(
-        "machine: {cpu}, {nproc} CPUs, {mem_gib:.0} GiB RAM; Docker {docker}; berth built {profile}"
-    );
 }

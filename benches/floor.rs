@@ -67,7 +67,7 @@ const ONE_WAY: Duration = Duration::from_millis(25);
 fn main() {
     let runs: usize = env_number("BERTH_BENCH_RUNS", 30).max(3);
     let with_ssh = std::env::var("BERTH_BENCH_SSH").map_or(true, |v| v != "0");
-    print_machine();
+    println!("machine: {}", common::machine());
     ensure_image();
 
     eprintln!("starting a dockerd with {CONTAINERS} containers ...");
@@ -747,39 +747,4 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn print_machine() {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let docker = Command::new("docker")
-        .args([
-            "version",
-            "--format",
-            "{{.Server.Version}} (API {{.Server.APIVersion}})",
-        ])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    println!(
-        "machine: {cpu}, {nproc} CPUs, load average {}; Docker {docker}; berth built {profile}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
 }

@@ -790,6 +790,44 @@ impl Drop for ComposeStack {
     }
 }
 
+/// What the benches ran on: CPU model and count, memory, load average, the
+/// Docker Engine, and berth's build profile.
+pub fn machine() -> String {
+    let first = |file: &str, prefix: &str| {
+        std::fs::read_to_string(file).ok().and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with(prefix))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, value)| value.trim().to_string())
+        })
+    };
+    let cpu = first("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into());
+    let nproc = thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = first("/proc/meminfo", "MemTotal")
+        .and_then(|kb| kb.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let docker = Command::new("docker")
+        .args([
+            "version",
+            "--format",
+            "{{.Server.Version}} (API {{.Server.APIVersion}})",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    format!(
+        "{cpu}, {nproc} CPUs, {mem_gib:.0} GiB RAM, load average {}; Docker {docker}; berth built {profile}",
+        load.join(" ")
+    )
+}
+
 pub mod config;
 pub mod daemon;
 pub mod plan;
