@@ -116,6 +116,26 @@ pub struct Client {
     inspect_concurrency: usize,
     /// How to name the daemon when it cannot be reached, and what to do.
     reach: std::sync::Arc<Reach>,
+    /// Kept-alive connections for the requests bollard's models cannot
+    /// carry (`raw`).
+    raw: RawPool,
+}
+
+/// A pool of kept-alive connections to a unix socket; hyperlocal finds the
+/// socket in each request's URI.
+type UnixPool<B> = hyper_util::client::legacy::Client<hyperlocal::UnixConnector, B>;
+type RawPool = UnixPool<http_body_util::Full<hyper::body::Bytes>>;
+
+fn unix_pool<B>() -> UnixPool<B>
+where
+    B: hyper::body::Body + Send,
+    B::Data: Send,
+{
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_timer(TokioTimer::new())
+        .build(hyperlocal::UnixConnector)
 }
 
 #[derive(Debug)]
@@ -214,17 +234,12 @@ pub async fn connect(server: &Server, timeout: Duration) -> Result<Connection, D
 /// every request (`pool_max_idle_per_host(0)`); through an SSH tunnel each
 /// new connection is a channel open, one more round trip per request.
 fn pooled(path: &Path, timeout: Duration) -> Result<Docker, bollard::errors::Error> {
-    use hyper_util::client::legacy::Client as Pool;
-    use hyper_util::rt::{TokioExecutor, TokioTimer};
     if !path.exists() {
         return Err(bollard::errors::Error::SocketNotFoundError(
             path.display().to_string(),
         ));
     }
-    let pool = Pool::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE)
-        .pool_timer(TokioTimer::new())
-        .build(hyperlocal::UnixConnector);
+    let pool = unix_pool();
     // hyperlocal finds the socket in the URI's host, hex-encoded, as
     // bollard's unix transport does.
     let host: String = path
@@ -264,6 +279,7 @@ impl Client {
             timeout,
             inspect_concurrency: INSPECT_CONCURRENCY,
             reach,
+            raw: unix_pool(),
         })
     }
 

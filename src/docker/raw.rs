@@ -58,34 +58,16 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<Bytes, bollard::errors::Error> {
-        let stream = tokio::net::UnixStream::connect(&self.socket).await?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         let mut request = hyper::Request::builder()
             .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, "docker");
+            .uri(hyperlocal::Uri::new(&self.socket, path));
         if body.is_some() {
             request = request.header(hyper::header::CONTENT_TYPE, "application/json");
         }
         let request = request.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
-        let exchange = async {
-            let response = sender.send_request(request).await?;
-            let status = response.status();
-            let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, bollard::errors::Error>((status, body))
-        };
-        let (status, body) = tokio::select! {
-            answer = exchange => answer?,
-            closed = connection => {
-                closed?;
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the daemon closed the connection before it answered",
-                )
-                .into());
-            }
-        };
+        let response = self.raw.request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
         if status.is_success() {
             return Ok(body);
         }
