@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use super::Options;
 use super::guard::selects;
 use super::model::*;
 use crate::config::{Config, Destination, Placement, ResourceKind, Selector};

@@ -5,44 +5,10 @@
 //! record that does not parse, names another server, or would touch what
 //! berth does not own is a plan error, never a change.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use super::model::*;
+pub use super::model::{Member, Record};
 use crate::config::Config;
 use crate::live::{Journal, LiveState, Snapshot, labels};
-
-/// What an interrupted change must leave behind.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Record {
-    /// The change that was under way: a `replace_network`, a `connect`
-    /// fixing aliases, or a `clone`.
-    pub change: Box<Change>,
-    /// `replace_network`: every container attached when it began, with the
-    /// aliases it had; each is attached again with them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reattach: Vec<Member>,
-    /// The consent given (`--allow-replace`), so the restoration rolls
-    /// forward without asking again.
-    #[serde(default)]
-    pub allow_replace: bool,
-}
-
-/// A container and its aliases on a network.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Member {
-    pub container: String,
-    pub aliases: Vec<String>,
-}
-
-impl Record {
-    /// The record as the journal's label holds it.
-    pub fn to_label(&self) -> String {
-        serde_json::to_string(self).expect("a record serializes")
-    }
-}
 
 /// The restorations of `server`'s journals (owned by `config.owner`), and
 /// the problems with journals that cannot be trusted.

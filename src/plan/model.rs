@@ -13,6 +13,14 @@ use crate::config::diff::ConfigDiff;
 use crate::config::{NetworkSpec, ResourceKind};
 pub use crate::source::{SourceInfo, SourceKind};
 
+mod options;
+mod record;
+mod topology;
+
+pub use options::Options;
+pub use record::{Member, Record};
+pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology};
+
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -40,7 +48,7 @@ pub struct Plan {
     pub fingerprints: BTreeMap<String, BTreeMap<String, String>>,
     /// Servers → destinations → resources as the plan leaves them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topology: Option<super::Topology>,
+    pub topology: Option<Topology>,
     /// `plan --out`: the berth owner the plan was made for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -51,7 +59,7 @@ pub struct Plan {
     /// `plan --out`: the choices the plan was made with (`--allow-replace`,
     /// `--no-image-transfer`); `apply PLANFILE` plans again with the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<super::Options>,
+    pub options: Option<Options>,
 }
 
 impl Plan {
@@ -275,7 +283,7 @@ pub struct Restore {
     pub journal: String,
     /// What the journal records: the interrupted change, and for a replace
     /// the containers to attach again with their aliases.
-    pub record: super::journal::Record,
+    pub record: Record,
 }
 
 /// A destination's network that does not exist yet.

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use super::Options;
 use super::guard::attached;
 use super::model::*;
 use crate::config::{Config, Destination, NetworkSpec};

@@ -103,7 +103,7 @@ pub fn restore(live: &mut LiveState, r: &Restore, owner: &str) {
             if let Some(s) = snapshot(live, &c.server) {
                 let stale = s
                     .network(&c.network)
-                    .map(|n| !super::differences(&c.spec, n, true).is_empty());
+                    .map(|n| !super::networks::differences(&c.spec, n, true).is_empty());
                 match stale {
                     None => create_network(s, &c.network, &c.spec, owner, &c.destination),
                     Some(true) => {
