@@ -4,6 +4,7 @@
 
 mod common;
 
+mod architecture;
 mod assignments;
 mod clones;
 mod compose_files;
