@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::guard::selects;
 use super::model::*;
 use crate::config::{Config, Destination, Placement, ResourceKind, Selector};
-use crate::live::{Container, LiveState, Mount, labels};
+use crate::live::{Container, LiveState, Mount, Snapshot, labels};
 
 /// A declared clone whose target does not exist yet, with its source.
 struct Pending<'a> {
@@ -250,101 +250,149 @@ pub fn plan(
             .iter()
             .map(|src| member(src, &p, same_server))
             .collect();
-        let mut status = Status::Planned;
-        let mut reasons = Vec::new();
-        let mut names = taken.clone();
-        let clashes: Vec<&str> = members
-            .iter()
-            .filter(|m| !names.insert(m.target.clone()))
-            .map(|m| m.target.as_str())
-            .collect();
-        if !clashes.is_empty() {
-            status = Status::Blocked;
-            reasons.push(format!(
-                "container {} already exists on server {server} (or another clone of this plan makes it): Docker refuses a second container of a name; rename or remove it",
-                clashes.join(", ")
-            ));
-        }
-        if let Some((_, project, _)) = p.stack {
-            let name = format!("{project}_default");
-            let same: Vec<_> = here.networks.iter().filter(|n| n.name == name).collect();
-            let theirs = match same.as_slice() {
-                [] => false,
-                [one] => one.label(labels::COMPOSE_PROJECT) != Some(project),
-                _ => true,
-            };
-            if theirs {
-                status = Status::Blocked;
-                reasons.push(format!(
-                    "network {name} exists on server {server} and is not compose project {project}'s own: the clone's network cannot be made; remove or rename it"
-                ));
-            }
-        }
-        if members.is_empty() {
-            status = Status::Blocked;
-            reasons.push(match p.stack {
-                Some((project, _, _)) => format!(
-                    "source service {} has no container of compose project {project} on server {}: nothing to clone",
-                    p.source.name, p.source_server
-                ),
-                None => format!(
-                    "source {} {} has no container on server {}: nothing to clone",
-                    p.source.kind, p.source.name, p.source_server
-                ),
-            });
-        }
-        if let Some(via) = p.via {
-            reasons.push(format!(
-                "{} {via} is itself a clone that does not exist yet: berth copies its source, {}",
-                p.kind, p.source.name
-            ));
-        }
         let image_transfer = !same_server
             && p.sources
                 .iter()
                 .any(|s| here.has_image(&s.image_id, &s.image) != Some(true));
-        if image_transfer {
-            let images: Vec<&str> = p.sources.iter().map(|s| s.image.as_str()).collect();
-            if opts.no_image_transfer {
-                status = Status::Blocked;
-                reasons.push(format!(
-                    "image {} is not on server {server}, and --no-image-transfer forbids streaming it from {}",
-                    images.join(", "),
-                    p.source_server
-                ));
-            } else {
-                reasons.push(format!(
-                    "image {} is not on server {server}: berth streams it from {}",
-                    images.join(", "),
-                    p.source_server
-                ));
-            }
-        }
+        let mut names = taken.clone();
+        let (status, reasons) =
+            verdict(&p, server, here, &members, &mut names, image_transfer, opts);
         if status == Status::Planned {
             taken = names;
         }
         warnings.extend(members.iter().flat_map(|m| member_warnings(server, m)));
-        changes.push(Change::Clone(CloneResource {
-            server: server.to_string(),
-            destination: p.dest.name.clone(),
-            network: p.dest.network.clone(),
-            container: p.target.map(str::to_string),
-            aliases: p.target.map(|_| p.aliases.to_vec()),
-            resource: ResourceRef::new(p.kind, p.name),
-            status,
-            reasons,
-            clone: CloneSpec {
-                source_server: p.source_server.to_string(),
-                source: p.source.clone(),
-                source_project: p.stack.map(|(s, _, _)| s.to_string()),
-                target_project: p.stack.map(|(_, t, _)| t.to_string()),
-                connect_to_destination: p.stack.is_some_and(|(_, _, connect)| connect),
-                image_transfer,
-                members,
-            },
-        }));
+        changes.push(change(&p, server, status, reasons, image_transfer, members));
     }
     (changes, warnings)
+}
+
+/// Whether clone `p` can be made, and why not (or what it will do): a
+/// container name already taken (`names`: those taken so far, to which its
+/// members' are added), a compose network in the way, nothing to copy, an
+/// image to stream that `--no-image-transfer` forbids.
+fn verdict(
+    p: &Pending<'_>,
+    server: &str,
+    here: &Snapshot,
+    members: &[CloneMember],
+    names: &mut BTreeSet<String>,
+    image_transfer: bool,
+    opts: Options,
+) -> (Status, Vec<String>) {
+    let clashes: Vec<&str> = members
+        .iter()
+        .filter(|m| !names.insert(m.target.clone()))
+        .map(|m| m.target.as_str())
+        .collect();
+    let mut reasons: Vec<String> = [
+        name_clash(&clashes, server),
+        network_in_the_way(p, server, here),
+        nothing_to_clone(p, members),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut blocked = !reasons.is_empty();
+    if let Some(via) = p.via {
+        reasons.push(format!(
+            "{} {via} is itself a clone that does not exist yet: berth copies its source, {}",
+            p.kind, p.source.name
+        ));
+    }
+    if image_transfer {
+        let images: Vec<&str> = p.sources.iter().map(|s| s.image.as_str()).collect();
+        let images = images.join(", ");
+        blocked |= opts.no_image_transfer;
+        reasons.push(if opts.no_image_transfer {
+            format!(
+                "image {images} is not on server {server}, and --no-image-transfer forbids streaming it from {}",
+                p.source_server
+            )
+        } else {
+            format!(
+                "image {images} is not on server {server}: berth streams it from {}",
+                p.source_server
+            )
+        });
+    }
+    let status = if blocked {
+        Status::Blocked
+    } else {
+        Status::Planned
+    };
+    (status, reasons)
+}
+
+/// Containers the clone would make that exist already (or that another
+/// clone of this plan makes).
+fn name_clash(clashes: &[&str], server: &str) -> Option<String> {
+    (!clashes.is_empty()).then(|| format!(
+        "container {} already exists on server {server} (or another clone of this plan makes it): Docker refuses a second container of a name; rename or remove it",
+        clashes.join(", ")
+    ))
+}
+
+/// A stack clone's `<project>_default` network exists and is not its
+/// compose project's own.
+fn network_in_the_way(p: &Pending<'_>, server: &str, here: &Snapshot) -> Option<String> {
+    let (_, project, _) = p.stack?;
+    let name = format!("{project}_default");
+    let same: Vec<_> = here.networks.iter().filter(|n| n.name == name).collect();
+    let theirs = match same.as_slice() {
+        [] => false,
+        [one] => one.label(labels::COMPOSE_PROJECT) != Some(project),
+        _ => true,
+    };
+    theirs.then(|| format!(
+        "network {name} exists on server {server} and is not compose project {project}'s own: the clone's network cannot be made; remove or rename it"
+    ))
+}
+
+/// The source has no container to copy.
+fn nothing_to_clone(p: &Pending<'_>, members: &[CloneMember]) -> Option<String> {
+    if !members.is_empty() {
+        return None;
+    }
+    Some(match p.stack {
+        Some((project, _, _)) => format!(
+            "source service {} has no container of compose project {project} on server {}: nothing to clone",
+            p.source.name, p.source_server
+        ),
+        None => format!(
+            "source {} {} has no container on server {}: nothing to clone",
+            p.source.kind, p.source.name, p.source_server
+        ),
+    })
+}
+
+/// The `clone` change of `p`.
+fn change(
+    p: &Pending<'_>,
+    server: &str,
+    status: Status,
+    reasons: Vec<String>,
+    image_transfer: bool,
+    members: Vec<CloneMember>,
+) -> Change {
+    Change::Clone(CloneResource {
+        server: server.to_string(),
+        destination: p.dest.name.clone(),
+        network: p.dest.network.clone(),
+        container: p.target.map(str::to_string),
+        aliases: p.target.map(|_| p.aliases.to_vec()),
+        resource: ResourceRef::new(p.kind, p.name),
+        status,
+        reasons,
+        clone: CloneSpec {
+            source_server: p.source_server.to_string(),
+            source: p.source.clone(),
+            source_project: p.stack.map(|(s, _, _)| s.to_string()),
+            target_project: p.stack.map(|(_, t, _)| t.to_string()),
+            connect_to_destination: p.stack.is_some_and(|(_, _, connect)| connect),
+            image_transfer,
+            members,
+        },
+    })
 }
 
 /// What a clone member shares with its source or leaves out.

@@ -25,11 +25,34 @@ pub use topology::mark;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::Config;
-use crate::live::LiveState;
+use crate::config::{Config, Server};
+use crate::live::{LiveState, Snapshot};
 
+/// What it takes to bring the servers of `live` to `config`: first the
+/// restorations of interrupted changes, then, per server read, its
+/// networks, clones, assignments and swarm services.
 pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
-    let mut p = Plan {
+    let mut p = empty();
+    // Interrupted changes first: the rest is planned against the state
+    // their restoration leaves.
+    let (mut restores, restored) = restorations(config, live, &mut p.errors);
+    let live = restored.as_ref().unwrap_or(live);
+    for server in &config.servers {
+        p.servers.push(server_status(server, live));
+        if let Some(Ok(snapshot)) = live.servers.get(&server.name) {
+            p.changes
+                .extend(restores.remove(&server.name).unwrap_or_default());
+            plan_server(config, &server.name, snapshot, live, opts, &mut p);
+        }
+    }
+    p.summary = summarize(&p.changes);
+    p.topology = Some(topology::topology(config, &p.changes));
+    p
+}
+
+/// A plan with nothing in it yet.
+fn empty() -> Plan {
+    Plan {
         format_version: FORMAT_VERSION,
         source: SourceInfo::default(),
         servers: Vec::new(),
@@ -44,85 +67,92 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
         topology: None,
         berth_version: None,
         options: None,
-    };
-    // Interrupted changes first: the rest is planned against the state
-    // their restoration leaves.
+    }
+}
+
+/// The `restore` changes of every server's journals, by server (a journal
+/// that cannot be trusted is an error instead), and the live state they
+/// leave, when there are any.
+fn restorations(
+    config: &Config,
+    live: &LiveState,
+    errors: &mut Vec<PlanError>,
+) -> (BTreeMap<String, Vec<Change>>, Option<LiveState>) {
     let mut restores: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for server in &config.servers {
         if let Some(Ok(snapshot)) = live.servers.get(&server.name) {
-            let r = journal::restores(config, &server.name, snapshot, &mut p.errors);
+            let r = journal::restores(config, &server.name, snapshot, errors);
             restores.insert(server.name.clone(), r);
         }
     }
     let all: Vec<Change> = restores.values().flatten().cloned().collect();
-    let restored;
-    let live = if all.is_empty() {
-        live
-    } else {
-        restored = journal::restored(live, &all, &config.owner);
-        &restored
+    let restored = (!all.is_empty()).then(|| journal::restored(live, &all, &config.owner));
+    (restores, restored)
+}
+
+/// How reading `server` went: read, failed (why), or skipped.
+fn server_status(server: &Server, live: &LiveState) -> ServerStatus {
+    let state = live.servers.get(&server.name);
+    let (status, error) = match state {
+        _ if live.skipped.contains_key(&server.name) => (
+            ServerHealth::Skipped,
+            live.skipped.get(&server.name).cloned(),
+        ),
+        Some(Ok(_)) => (ServerHealth::Ok, None),
+        Some(Err(e)) => (ServerHealth::Error, Some(e.clone())),
+        None => (ServerHealth::Error, Some("not refreshed".to_string())),
     };
-    for server in &config.servers {
-        let state = live.servers.get(&server.name);
-        let (status, error) = match state {
-            _ if live.skipped.contains_key(&server.name) => (
-                ServerHealth::Skipped,
-                live.skipped.get(&server.name).cloned(),
-            ),
-            Some(Ok(_)) => (ServerHealth::Ok, None),
-            Some(Err(e)) => (ServerHealth::Error, Some(e.clone())),
-            None => (ServerHealth::Error, Some("not refreshed".to_string())),
-        };
-        p.servers.push(ServerStatus {
-            name: server.name.clone(),
-            address: server.address.to_string(),
-            status,
-            error,
-            swarm: match state {
-                Some(Ok(s)) => swarm::summary(s),
-                _ => None,
-            },
-        });
-        if let Some(Ok(snapshot)) = state {
-            let net_changes = networks::plan(config, &server.name, snapshot, opts, &mut p.errors);
-            let (clones, clone_warnings) = clone::plan(config, &server.name, live, opts);
-            // Assignments are planned against the state the clones (and
-            // the networks made before them) leave: a copy that other
-            // resources select too is attached for them in the same plan,
-            // not by the next one.
-            let cloned = after_clones(live, &net_changes, &clones, &config.owner);
-            let (here, all) = match &cloned {
-                Some(after) => match after.servers.get(&server.name) {
-                    Some(Ok(s)) => (s, after),
-                    _ => (snapshot, live),
-                },
-                None => (snapshot, live),
-            };
-            p.errors
-                .extend(attach::short_alias_conflicts(config, &server.name, here));
-            p.errors
-                .extend(swarm::overlay_errors(config, &server.name, snapshot));
-            let (services, service_missing) = swarm::plan(config, &server.name, snapshot);
-            let assignments = attach::plan(config, &server.name, here, all);
-            p.warnings.extend(guard::removal_warnings(
-                &server.name,
-                snapshot,
-                &net_changes,
-            ));
-            p.warnings.extend(clone_warnings);
-            p.changes
-                .extend(restores.remove(&server.name).unwrap_or_default());
-            p.changes.extend(net_changes);
-            p.changes.extend(clones);
-            p.changes.extend(assignments.changes);
-            p.changes.extend(services);
-            p.missing.extend(assignments.missing);
-            p.missing.extend(service_missing);
-        }
+    ServerStatus {
+        name: server.name.clone(),
+        address: server.address.to_string(),
+        status,
+        error,
+        swarm: match state {
+            Some(Ok(s)) => swarm::summary(s),
+            _ => None,
+        },
     }
-    p.summary = summarize(&p.changes);
-    p.topology = Some(topology::topology(config, &p.changes));
-    p
+}
+
+/// Everything planned on one server that was read (`snapshot`, in `live`):
+/// its networks, clones, assignments and swarm services, with their
+/// warnings, errors and missing resources.
+fn plan_server(
+    config: &Config,
+    server: &str,
+    snapshot: &Snapshot,
+    live: &LiveState,
+    opts: Options,
+    p: &mut Plan,
+) {
+    let net_changes = networks::plan(config, server, snapshot, opts, &mut p.errors);
+    let (clones, clone_warnings) = clone::plan(config, server, live, opts);
+    // Assignments are planned against the state the clones (and the
+    // networks made before them) leave: a copy that other resources select
+    // too is attached for them in the same plan, not by the next one.
+    let cloned = after_clones(live, &net_changes, &clones, &config.owner);
+    let (here, all) = match &cloned {
+        Some(after) => match after.servers.get(server) {
+            Some(Ok(s)) => (s, after),
+            _ => (snapshot, live),
+        },
+        None => (snapshot, live),
+    };
+    p.errors
+        .extend(attach::short_alias_conflicts(config, server, here));
+    p.errors
+        .extend(swarm::overlay_errors(config, server, snapshot));
+    let (services, service_missing) = swarm::plan(config, server, snapshot);
+    let assignments = attach::plan(config, server, here, all);
+    p.warnings
+        .extend(guard::removal_warnings(server, snapshot, &net_changes));
+    p.warnings.extend(clone_warnings);
+    p.changes.extend(net_changes);
+    p.changes.extend(clones);
+    p.changes.extend(assignments.changes);
+    p.changes.extend(services);
+    p.missing.extend(assignments.missing);
+    p.missing.extend(service_missing);
 }
 
 /// `live` as the planned clones leave it, with the networks created or
@@ -195,11 +225,7 @@ mod tests;
 /// destinations' and berth's own networks, the containers on them, and the
 /// containers the config selects. Changes elsewhere on a busy server do not
 /// make a saved plan stale.
-pub fn fingerprint(
-    config: &Config,
-    server: &str,
-    live: &crate::live::Snapshot,
-) -> BTreeMap<String, String> {
+pub fn fingerprint(config: &Config, server: &str, live: &Snapshot) -> BTreeMap<String, String> {
     let networks: BTreeSet<&str> = live
         .networks
         .iter()

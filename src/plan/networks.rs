@@ -17,6 +17,24 @@ pub fn plan(
     opts: Options,
     errors: &mut Vec<PlanError>,
 ) -> Vec<Change> {
+    let mut changes = declared(config, server, live, opts, errors);
+    let mut removals = Removals::new(config, server, live);
+    for net in removal_candidates(config, server, live) {
+        changes.extend(removals.remove(net));
+    }
+    changes
+}
+
+/// The networks of the server's destinations: created when missing,
+/// replaced when berth owns them and they differ, a conflict when they
+/// differ and are not berth's.
+fn declared(
+    config: &Config,
+    server: &str,
+    live: &Snapshot,
+    opts: Options,
+    errors: &mut Vec<PlanError>,
+) -> Vec<Change> {
     let mut changes = Vec::new();
     for dest in config.destinations_on(server) {
         match live.network(&dest.network) {
@@ -42,32 +60,63 @@ pub fn plan(
             }
         }
     }
-    // Containers the config selects, computed once for every removal below.
-    let selected = super::attach::selected(config, server, live);
-    let followers = followers(config, live);
-    // Networks each container will be on (those it has, and those the plan
-    // attaches it to): one shared by every destination leaves removed ones,
-    // but never its last network.
-    let mut remaining: BTreeMap<&str, usize> = live
-        .containers
-        .iter()
-        .map(|c| {
-            let joins = selected.get(&c.name).map_or(0, |wanted| {
-                wanted
-                    .iter()
-                    .filter(|w| !c.networks.contains_key(&w.network))
-                    .count()
-            });
-            (c.name.as_str(), c.networks.len() + joins)
-        })
-        .collect();
-    for net in removal_candidates(config, server, live) {
-        let attached = attached(config, server, live, &net.name);
+    changes
+}
+
+/// What the removals on one server share, computed once for all of them.
+struct Removals<'a> {
+    config: &'a Config,
+    server: &'a str,
+    live: &'a Snapshot,
+    /// Containers the config selects, with where they go.
+    selected: BTreeMap<String, Vec<super::attach::Attachment>>,
+    /// Containers of resources on every destination, with their resource.
+    followers: BTreeMap<&'a str, ResourceRef>,
+    /// Networks each container will be on (those it has, and those the
+    /// plan attaches it to): one shared by every destination leaves removed
+    /// ones, but never its last network.
+    remaining: BTreeMap<&'a str, usize>,
+}
+
+impl<'a> Removals<'a> {
+    fn new(config: &'a Config, server: &'a str, live: &'a Snapshot) -> Self {
+        let selected = super::attach::selected(config, server, live);
+        let remaining = live
+            .containers
+            .iter()
+            .map(|c| {
+                let joins = selected.get(&c.name).map_or(0, |wanted| {
+                    wanted
+                        .iter()
+                        .filter(|w| !c.networks.contains_key(&w.network))
+                        .count()
+                });
+                (c.name.as_str(), c.networks.len() + joins)
+            })
+            .collect();
+        Removals {
+            config,
+            server,
+            live,
+            selected,
+            followers: followers(config, live),
+            remaining,
+        }
+    }
+
+    /// The removal of `net`, blocked by what stays attached to it, after
+    /// the disconnects of the shared resources that leave it.
+    fn remove(&mut self, net: &Network) -> Vec<Change> {
+        let attached = attached(self.config, self.server, self.live, &net.name);
         let destination = net.label(labels::DESTINATION).map(str::to_string);
         let leaving: Vec<&str> = attached
             .iter()
-            .filter(|a| followers.contains_key(a.container.as_str()))
-            .filter(|a| remaining.get(a.container.as_str()).is_some_and(|n| *n > 1))
+            .filter(|a| self.followers.contains_key(a.container.as_str()))
+            .filter(|a| {
+                self.remaining
+                    .get(a.container.as_str())
+                    .is_some_and(|n| *n > 1)
+            })
             .map(|a| a.container.as_str())
             .collect();
         let leaves = |a: &Attached| leaving.contains(&a.container.as_str());
@@ -79,33 +128,20 @@ pub fn plan(
         let blocked = !reasons.is_empty();
         if attached
             .iter()
-            .any(|a| !leaves(a) && selected.contains_key(&a.container))
+            .any(|a| !leaves(a) && self.selected.contains_key(&a.container))
         {
             reasons.push(
                 "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
             );
         }
+        let mut changes = Vec::new();
         // Only when the removal goes ahead: a blocked one keeps them.
-        for a in attached.iter().filter(|a| !blocked && leaves(a)) {
-            if let Some(n) = remaining.get_mut(a.container.as_str()) {
-                *n -= 1;
-            }
-            let resource = &followers[a.container.as_str()];
-            changes.push(Change::Disconnect(Disconnect {
-                server: server.to_string(),
-                destination: destination.clone().unwrap_or_else(|| net.name.clone()),
-                network: net.name.clone(),
-                container: a.container.clone(),
-                resource: resource.clone(),
-                status: Status::Planned,
-                reasons: vec![format!(
-                    "{} {} is shared by every destination (destinations = \"*\"): it leaves {} as part of its removal",
-                    resource.kind, resource.name, net.name
-                )],
-            }));
+        if !blocked {
+            let leaving: Vec<&Attached> = attached.iter().filter(|a| leaves(a)).collect();
+            changes = self.disconnects(net, destination.as_deref(), &leaving);
         }
         changes.push(Change::RemoveNetwork(RemoveNetwork {
-            server: server.to_string(),
+            server: self.server.to_string(),
             destination,
             network: net.name.clone(),
             status: if blocked {
@@ -116,8 +152,38 @@ pub fn plan(
             reasons,
             attached,
         }));
+        changes
     }
-    changes
+
+    /// Containers of resources on every destination leave `net` as part of
+    /// its removal (each one fewer network to be on).
+    fn disconnects(
+        &mut self,
+        net: &Network,
+        destination: Option<&str>,
+        leaving: &[&Attached],
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for a in leaving {
+            if let Some(n) = self.remaining.get_mut(a.container.as_str()) {
+                *n -= 1;
+            }
+            let resource = &self.followers[a.container.as_str()];
+            changes.push(Change::Disconnect(Disconnect {
+                server: self.server.to_string(),
+                destination: destination.unwrap_or(&net.name).to_string(),
+                network: net.name.clone(),
+                container: a.container.clone(),
+                resource: resource.clone(),
+                status: Status::Planned,
+                reasons: vec![format!(
+                    "{} {} is shared by every destination (destinations = \"*\"): it leaves {} as part of its removal",
+                    resource.kind, resource.name, net.name
+                )],
+            }));
+        }
+        changes
+    }
 }
 
 /// Containers a resource shares with every destination of their server
