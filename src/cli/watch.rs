@@ -276,3 +276,58 @@ fn text(event: &WatchEvent) -> String {
         WatchEvent::Stopped => "stopped: locks released".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing::level_filters::LevelFilter;
+
+    use super::*;
+
+    fn most(flag: Option<LogLevel>, rust_log: Option<&str>) -> Option<LevelFilter> {
+        filter(flag, rust_log.map(str::to_string))
+            .expect("a filter")
+            .max_level_hint()
+    }
+
+    #[test]
+    fn the_flag_wins_over_rust_log_which_wins_over_info() {
+        assert_eq!(most(None, None), Some(LevelFilter::INFO));
+        assert_eq!(most(None, Some(" ")), Some(LevelFilter::INFO));
+        assert_eq!(most(None, Some("berth=debug")), Some(LevelFilter::DEBUG));
+        assert_eq!(most(None, Some("error")), Some(LevelFilter::ERROR));
+        assert_eq!(
+            most(Some(LogLevel::Warn), Some("berth=debug")),
+            Some(LevelFilter::WARN)
+        );
+        assert_eq!(most(Some(LogLevel::Debug), None), Some(LevelFilter::DEBUG));
+        assert_eq!(most(Some(LogLevel::Error), None), Some(LevelFilter::ERROR));
+        let bad = filter(None, Some("berth=loud".into())).expect_err("not a filter");
+        assert!(bad.contains("RUST_LOG=berth=loud"), "{bad}");
+    }
+
+    #[test]
+    fn unrelated_events_are_debug_and_what_needs_a_person_is_a_warning_or_worse() {
+        let unrelated = WatchEvent::Unrelated {
+            server: "s".into(),
+            kind: "container".into(),
+            action: "start".into(),
+            name: "scratch".into(),
+        };
+        assert_eq!(level(&unrelated), Level::DEBUG);
+        assert_eq!(
+            text(&unrelated),
+            "server s: container scratch: start (unrelated to the config)"
+        );
+        let down = WatchEvent::Down {
+            server: "s".into(),
+            error: "gone".into(),
+            retry_in_ms: 1000,
+        };
+        assert_eq!(level(&down), Level::WARN);
+        let invalid = WatchEvent::ConfigInvalid {
+            message: "bad".into(),
+        };
+        assert_eq!(level(&invalid), Level::ERROR);
+        assert_eq!(level(&WatchEvent::Stopped), Level::INFO);
+    }
+}
