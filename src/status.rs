@@ -17,7 +17,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[schemars(title = "berth status (format_version 1)")]
-pub struct Status {
+pub struct Report {
     pub format_version: u32,
     pub servers: Vec<ServerStatus>,
     pub destinations: Vec<DestinationStatus>,
@@ -168,7 +168,7 @@ pub fn status(
     plan: &Plan,
     filter: &Filter,
     usage: &BTreeMap<(String, String), Usage>,
-) -> Status {
+) -> Report {
     let mut destinations = Vec::new();
     for d in config.destinations.iter().filter(|d| filter.keeps(d)) {
         let snapshot = live.servers.get(&d.server).and_then(|s| s.as_ref().ok());
@@ -197,7 +197,7 @@ pub fn status(
             .iter()
             .filter(|c| servers.iter().any(|s| s.name == c.server()))
             .count();
-    Status {
+    Report {
         format_version: FORMAT_VERSION,
         servers,
         destinations,
@@ -369,5 +369,5 @@ fn orphans(config: &Config, server: &str, live: &Snapshot) -> Vec<Orphan> {
 
 /// The JSON schema of `berth status --format json` (`schemas/status.schema.json`).
 pub fn schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(Status)).expect("a schema is JSON")
+    serde_json::to_value(schemars::schema_for!(Report)).expect("a schema is JSON")
 }

@@ -9,7 +9,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::load::SourceSpec;
 use super::{CancellationToken, Error, Fleet, Progress};
-use crate::status::{Filter, Status, Usage};
+use crate::status::{Filter, Report, Usage};
 
 /// What to show, and how to read it.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ pub async fn status(
     req: &StatusRequest,
     progress: &dyn Progress,
     cancel: &CancellationToken,
-) -> Result<Status, Error> {
+) -> Result<Report, Error> {
     let loaded = super::load(&req.source)?;
     let mut config = loaded.config;
     let mut filter = req.filter.clone();
@@ -61,7 +61,7 @@ pub async fn status(
 /// CPU and memory of every running attached container, all at once.
 async fn sample(
     session: &crate::session::Session,
-    report: &Status,
+    report: &Report,
     cancel: &CancellationToken,
 ) -> Result<BTreeMap<(String, String), Usage>, Error> {
     let mut wanted: Vec<(String, String)> = report

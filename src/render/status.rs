@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::markdown::{code, text};
 use crate::plan::ServerHealth;
-use crate::status::{DestinationState, DestinationStatus, ServiceStatus, Status, Usage};
+use crate::status::{DestinationState, DestinationStatus, Report, ServiceStatus, Usage};
 
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
@@ -47,7 +47,7 @@ fn shape(d: &DestinationStatus) -> String {
     parts.join(" ")
 }
 
-pub fn human(status: &Status) -> String {
+pub fn human(status: &Report) -> String {
     let mut out = String::new();
     for s in &status.servers {
         let _ = write!(
@@ -260,7 +260,7 @@ fn service(out: &mut String, s: &ServiceStatus) {
     }
 }
 
-pub fn markdown(status: &Status) -> String {
+pub fn markdown(status: &Report) -> String {
     let mut out = String::from("### berth status\n\n");
     let _ = writeln!(
         out,
