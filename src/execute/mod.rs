@@ -12,7 +12,7 @@ mod service;
 
 use crate::docker::{Client, DockerError};
 use crate::plan::journal::{Member, Record};
-use crate::plan::{Change, Connect, Plan, ReplaceNetwork, Status};
+use crate::plan::{Change, ChangeStatus, Connect, Plan, ReplaceNetwork};
 use crate::session::{Progress, Session};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub async fn execute(
         let mut changes: Vec<&Change> = plan
             .changes
             .iter()
-            .filter(|c| c.server() == server.name && c.status() == Status::Planned)
+            .filter(|c| c.server() == server.name && c.status() == ChangeStatus::Planned)
             .collect();
         if changes.is_empty() {
             return None;

@@ -161,7 +161,7 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> 
                 aliases: w.aliases.clone(),
                 live_aliases: None,
                 resource: w.resource.clone(),
-                status: Status::Planned,
+                status: ChangeStatus::Planned,
                 reasons: Vec::new(),
             };
             if !c.networks.contains_key(&w.network) {
@@ -202,7 +202,7 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> 
                 network: net.clone(),
                 container: c.name.clone(),
                 resource,
-                status: Status::Planned,
+                status: ChangeStatus::Planned,
                 reasons: vec![reason],
             }));
         }

@@ -257,7 +257,7 @@ pub fn plan(
         let mut names = taken.clone();
         let (status, reasons) =
             verdict(&p, server, here, &members, &mut names, image_transfer, opts);
-        if status == Status::Planned {
+        if status == ChangeStatus::Planned {
             taken = names;
         }
         warnings.extend(members.iter().flat_map(|m| member_warnings(server, m)));
@@ -278,7 +278,7 @@ fn verdict(
     names: &mut BTreeSet<String>,
     image_transfer: bool,
     opts: Options,
-) -> (Status, Vec<String>) {
+) -> (ChangeStatus, Vec<String>) {
     let clashes: Vec<&str> = members
         .iter()
         .filter(|m| !names.insert(m.target.clone()))
@@ -316,9 +316,9 @@ fn verdict(
         });
     }
     let status = if blocked {
-        Status::Blocked
+        ChangeStatus::Blocked
     } else {
-        Status::Planned
+        ChangeStatus::Planned
     };
     (status, reasons)
 }
@@ -369,7 +369,7 @@ fn nothing_to_clone(p: &Pending<'_>, members: &[CloneMember]) -> Option<String> 
 fn change(
     p: &Pending<'_>,
     server: &str,
-    status: Status,
+    status: ChangeStatus,
     reasons: Vec<String>,
     image_transfer: bool,
     members: Vec<CloneMember>,

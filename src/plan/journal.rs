@@ -97,7 +97,7 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
         server: server.to_string(),
         destination: change.destination().map(str::to_string),
         network: network.to_string(),
-        status: Status::Planned,
+        status: ChangeStatus::Planned,
         reasons: vec![format!(
             "an earlier apply was interrupted: it did not finish to {what}; apply completes it"
         )],

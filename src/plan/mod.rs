@@ -185,8 +185,8 @@ fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {
     let mut summary = BTreeMap::new();
     for c in changes {
         let key = match c.status() {
-            Status::Planned => c.action().as_str(),
-            Status::Blocked => "blocked",
+            ChangeStatus::Planned => c.action().as_str(),
+            ChangeStatus::Blocked => "blocked",
         };
         *summary.entry(key.to_string()).or_insert(0) += 1;
     }

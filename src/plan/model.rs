@@ -164,9 +164,11 @@ impl Action {
     }
 }
 
+/// Whether a change goes ahead (`planned`) or not (`blocked`, with its
+/// reasons).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum ChangeStatus {
     #[default]
     Planned,
     Blocked,
@@ -212,7 +214,7 @@ pub struct UpdateService {
     /// starts may meet the same fate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_update: Option<String>,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
 }
@@ -261,7 +263,7 @@ pub struct CloneService {
     pub volumes: Vec<VolumeCopy>,
     /// Published ports dropped (they would collide in the swarm).
     pub dropped_ports: Vec<String>,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
 }
@@ -276,7 +278,7 @@ pub struct Restore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     pub network: String,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     /// The journal container on the server; removed once restored.
@@ -293,7 +295,7 @@ pub struct CreateNetwork {
     pub server: String,
     pub destination: String,
     pub network: String,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     /// The network as berth creates it.
@@ -308,7 +310,7 @@ pub struct ReplaceNetwork {
     pub server: String,
     pub destination: String,
     pub network: String,
-    pub status: Status,
+    pub status: ChangeStatus,
     /// Why it is blocked, or what it will do to attached containers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
@@ -335,7 +337,7 @@ pub struct CloneResource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
     pub resource: ResourceRef,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     /// What the clone copies, from where.
@@ -357,7 +359,7 @@ pub struct Connect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_aliases: Option<Vec<String>>,
     pub resource: ResourceRef,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
 }
@@ -372,7 +374,7 @@ pub struct Disconnect {
     pub network: String,
     pub container: String,
     pub resource: ResourceRef,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
 }
@@ -387,7 +389,7 @@ pub struct RemoveNetwork {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     pub network: String,
-    pub status: Status,
+    pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     /// Containers attached to the network, running or stopped.
@@ -435,12 +437,12 @@ impl Change {
         each_change!(self, c => &c.network)
     }
 
-    pub fn status(&self) -> Status {
+    pub fn status(&self) -> ChangeStatus {
         each_change!(self, c => c.status)
     }
 
     pub fn is_blocked(&self) -> bool {
-        self.status() == Status::Blocked
+        self.status() == ChangeStatus::Blocked
     }
 
     pub fn reasons(&self) -> &[String] {
@@ -498,7 +500,7 @@ impl Change {
     /// Marks the change blocked, for `reason`.
     pub fn block(&mut self, reason: String) {
         each_change!(self, c => {
-            c.status = Status::Blocked;
+            c.status = ChangeStatus::Blocked;
             c.reasons.push(reason);
         })
     }

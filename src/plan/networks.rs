@@ -42,7 +42,7 @@ fn declared(
                 server: server.to_string(),
                 destination: dest.name.clone(),
                 network: dest.network.clone(),
-                status: Status::Planned,
+                status: ChangeStatus::Planned,
                 reasons: Vec::new(),
                 spec: dest.spec.clone(),
             })),
@@ -145,9 +145,9 @@ impl<'a> Removals<'a> {
             destination,
             network: net.name.clone(),
             status: if blocked {
-                Status::Blocked
+                ChangeStatus::Blocked
             } else {
-                Status::Planned
+                ChangeStatus::Planned
             },
             reasons,
             attached,
@@ -175,7 +175,7 @@ impl<'a> Removals<'a> {
                 network: net.name.clone(),
                 container: a.container.clone(),
                 resource: resource.clone(),
-                status: Status::Planned,
+                status: ChangeStatus::Planned,
                 reasons: vec![format!(
                     "{} {} is shared by every destination (destinations = \"*\"): it leaves {} as part of its removal",
                     resource.kind, resource.name, net.name
@@ -226,7 +226,7 @@ fn replace(
     opts: Options,
 ) -> Change {
     let attached = attached(config, server, live, &dest.network);
-    let mut status = Status::Planned;
+    let mut status = ChangeStatus::Planned;
     let mut reasons = Vec::new();
     if !attached.is_empty() {
         let names: Vec<String> = attached.iter().map(Attached::describe).collect();
@@ -241,7 +241,7 @@ fn replace(
                 .map(|d| format!("{} {} → {}", d.property, d.live, d.desired))
                 .collect();
             let one = names.len() == 1;
-            status = Status::Blocked;
+            status = ChangeStatus::Blocked;
             reasons.push(format!(
                 "Docker cannot change {} of a network in place; it must be recreated, but {} container{} {} attached: {}",
                 what.join(", "),

@@ -406,7 +406,7 @@ fn update(
         live_networks: now,
         rollout,
         last_update,
-        status: Status::Planned,
+        status: ChangeStatus::Planned,
         reasons,
     }))
 }
@@ -475,7 +475,7 @@ fn clone(
     let Selector::SwarmService(src_name) = &src_resource.selector else {
         return None;
     };
-    let mut status = Status::Planned;
+    let mut status = ChangeStatus::Planned;
     let mut reasons = Vec::new();
     let (image, volumes, dropped_ports) = match swarm.service(src_name) {
         Some(s) => (
@@ -494,14 +494,14 @@ fn clone(
             s.published_ports.clone(),
         ),
         None => {
-            status = Status::Blocked;
+            status = ChangeStatus::Blocked;
             reasons.push(format!(
                 "source swarm service {src_name} does not exist on manager {server}: nothing to clone"
             ));
             (String::new(), Vec::new(), Vec::new())
         }
     };
-    if status == Status::Planned {
+    if status == ChangeStatus::Planned {
         reasons.push(format!(
             "a new service from {src_name}'s spec on {}: fresh volumes, never the data",
             dest.network

@@ -183,7 +183,7 @@ fn missing_network_is_created_with_its_spec() {
     let c = &p.changes[0];
     assert_eq!(
         (c.action(), c.status()),
-        (Action::CreateNetwork, Status::Planned)
+        (Action::CreateNetwork, ChangeStatus::Planned)
     );
     assert_eq!(c.destination(), Some("prod"));
     assert_eq!(spec_of(c).subnet.unwrap().to_string(), "10.30.0.0/24");
@@ -270,7 +270,7 @@ fn changed_subnet_replaces_an_empty_owned_network() {
     let ch = &p.changes[0];
     assert_eq!(
         (ch.action(), ch.status()),
-        (Action::ReplaceNetwork, Status::Planned)
+        (Action::ReplaceNetwork, ChangeStatus::Planned)
     );
     assert_eq!(differences(ch)[0].property, "subnet");
     assert_eq!(differences(ch)[0].live, "10.1.0.0/24");
@@ -288,7 +288,7 @@ fn replace_is_blocked_while_containers_are_attached_unless_allowed() {
     let ch = &p.changes[0];
     assert_eq!(
         (ch.action(), ch.status()),
-        (Action::ReplaceNetwork, Status::Blocked)
+        (Action::ReplaceNetwork, ChangeStatus::Blocked)
     );
     assert!(
         ch.reasons()
@@ -308,7 +308,7 @@ fn replace_is_blocked_while_containers_are_attached_unless_allowed() {
             ..Default::default()
         },
     );
-    assert_eq!(p.changes[0].status(), Status::Planned);
+    assert_eq!(p.changes[0].status(), ChangeStatus::Planned);
     assert_eq!(p.changes[0].attached()[0].container, "pg");
 }
 
@@ -337,7 +337,7 @@ fn undeclared_owned_network_is_removed() {
     assert_eq!(p.changes.len(), 1);
     assert_eq!(
         (p.changes[0].action(), p.changes[0].status()),
-        (Action::RemoveNetwork, Status::Planned)
+        (Action::RemoveNetwork, ChangeStatus::Planned)
     );
 }
 
@@ -384,7 +384,7 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
         .iter()
         .find(|c| c.action() == Action::RemoveNetwork)
         .unwrap();
-    assert_eq!(rm.status(), Status::Blocked);
+    assert_eq!(rm.status(), ChangeStatus::Blocked);
     let got: Vec<(String, String, Option<String>, bool)> = rm
         .attached()
         .iter()
@@ -497,7 +497,7 @@ fn on(mut c: Container, extra: &[(&str, &[&str])]) -> Container {
     c
 }
 
-fn actions(p: &Plan) -> Vec<(Action, String, Option<String>, Status)> {
+fn actions(p: &Plan) -> Vec<(Action, String, Option<String>, ChangeStatus)> {
     p.changes
         .iter()
         .map(|c| {
@@ -531,7 +531,7 @@ fn unattached_application_is_connected_with_its_aliases() {
             Action::Connect,
             "prod-net".into(),
             Some("api".into()),
-            Status::Planned
+            ChangeStatus::Planned
         )]
     );
     assert_eq!(
@@ -629,13 +629,13 @@ fn moving_to_another_destination_on_the_same_server_connects_then_disconnects() 
                 Action::Connect,
                 "staging-net".into(),
                 Some("api".into()),
-                Status::Planned
+                ChangeStatus::Planned
             ),
             (
                 Action::Disconnect,
                 "prod-net".into(),
                 Some("api".into()),
-                Status::Planned
+                ChangeStatus::Planned
             ),
         ]
     );
@@ -663,7 +663,7 @@ fn a_removed_destination_stays_while_declared_containers_are_attached() {
         .iter()
         .find(|c| c.action() == Action::RemoveNetwork)
         .unwrap();
-    assert_eq!(rm.status(), Status::Blocked);
+    assert_eq!(rm.status(), ChangeStatus::Blocked);
     assert!(
         rm.reasons()[0].contains("api (application api, running)"),
         "{:?}",
@@ -757,7 +757,7 @@ fn stacks_connect_every_container_with_service_project_aliases_and_disconnect_wh
             Action::Disconnect,
             "prod-net".into(),
             Some("mon-web-1".into()),
-            Status::Planned
+            ChangeStatus::Planned
         )]
     );
     assert!(p.changes[0].reasons()[0].contains("connect_to_predefined_networks = false"));
@@ -931,7 +931,7 @@ fn a_missing_clone_on_the_same_server_copies_config_with_fresh_volumes_and_no_po
         .iter()
         .find(|c| c.action() == Action::Clone)
         .expect("a clone");
-    assert_eq!(clone.status(), Status::Planned);
+    assert_eq!(clone.status(), ChangeStatus::Planned);
     assert_eq!(clone.network(), "staging-net");
     assert_eq!(clone.container(), Some("api-staging"));
     let spec = clone_spec(clone);
@@ -988,7 +988,7 @@ fn an_existing_clone_is_an_ordinary_resource() {
             Action::Connect,
             "staging-net".into(),
             Some("api-staging".into()),
-            Status::Planned
+            ChangeStatus::Planned
         )]
     );
 }
@@ -1015,7 +1015,7 @@ fn a_clone_whose_source_is_missing_is_blocked_naming_the_source() {
         .iter()
         .find(|c| c.action() == Action::Clone)
         .unwrap();
-    assert_eq!(clone.status(), Status::Blocked);
+    assert_eq!(clone.status(), ChangeStatus::Blocked);
     assert_eq!(
         clone.reasons(),
         ["source application api has no container on server s1: nothing to clone"]
@@ -1049,7 +1049,10 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
         .iter()
         .find(|c| c.action() == Action::Clone)
         .unwrap();
-    assert_eq!((clone.server(), clone.status()), ("s2", Status::Planned));
+    assert_eq!(
+        (clone.server(), clone.status()),
+        ("s2", ChangeStatus::Planned)
+    );
     let spec = clone_spec(clone);
     assert!(spec.image_transfer);
     assert_eq!(spec.source_server, "s1");
@@ -1077,7 +1080,7 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
         .iter()
         .find(|c| c.action() == Action::Clone)
         .unwrap();
-    assert_eq!(clone.status(), Status::Blocked);
+    assert_eq!(clone.status(), ChangeStatus::Blocked);
     assert!(clone.reasons()[0].contains("--no-image-transfer"));
 
     l.servers.insert(
@@ -1252,13 +1255,13 @@ fn a_copy_that_another_resource_selects_is_attached_for_it_in_the_same_plan() {
                 Action::Clone,
                 "n0".into(),
                 Some("a0".into()),
-                Status::Planned
+                ChangeStatus::Planned
             ),
             (
                 Action::Connect,
                 "n1".into(),
                 Some("a0".into()),
-                Status::Planned
+                ChangeStatus::Planned
             ),
         ]
     );
@@ -1360,7 +1363,7 @@ fn a_stack_clone_whose_network_name_is_taken_is_blocked() {
     };
     let p = run(&c, &with(theirs.clone()));
     let clone = the_clone(&p);
-    assert_eq!(clone.status(), Status::Blocked);
+    assert_eq!(clone.status(), ChangeStatus::Blocked);
     assert!(
         clone.reasons()[0].starts_with(
             "network shopstg_default exists on server s1 and is not compose project shopstg's own"
@@ -1371,7 +1374,7 @@ fn a_stack_clone_whose_network_name_is_taken_is_blocked() {
     // The project's own network (left by an earlier attempt) is reused.
     theirs.labels = labels(&[("com.docker.compose.project", "shopstg")]);
     let (first, again) = replan(&c, &with(theirs));
-    assert_eq!(the_clone(&first).status(), Status::Planned);
+    assert_eq!(the_clone(&first).status(), ChangeStatus::Planned);
     assert!(again.changes.is_empty(), "{:?}", again.changes);
 }
 
@@ -1395,7 +1398,7 @@ fn a_clone_whose_container_name_is_taken_is_blocked() {
         ),
     );
     let clone = the_clone(&p);
-    assert_eq!(clone.status(), Status::Blocked);
+    assert_eq!(clone.status(), ChangeStatus::Blocked);
     assert!(
         clone.reasons()[0].starts_with("container shopstg_web_1 already exists on server s1"),
         "{:?}",
@@ -1422,7 +1425,7 @@ fn a_clone_whose_container_name_is_taken_is_blocked() {
             vec![source_container(), pg],
         ),
     );
-    let statuses: Vec<(Option<&str>, Status)> = p
+    let statuses: Vec<(Option<&str>, ChangeStatus)> = p
         .changes
         .iter()
         .filter(|c| c.action() == Action::Clone)
@@ -1430,7 +1433,10 @@ fn a_clone_whose_container_name_is_taken_is_blocked() {
         .collect();
     assert_eq!(
         statuses,
-        [(Some("cp"), Status::Planned), (Some("cp"), Status::Blocked)]
+        [
+            (Some("cp"), ChangeStatus::Planned),
+            (Some("cp"), ChangeStatus::Blocked)
+        ]
     );
 }
 

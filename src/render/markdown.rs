@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::config::diff::{ChangeKind, ConfigDiff};
-use crate::plan::{Action, Change, Plan, ServerHealth, Status, TopoState};
+use crate::plan::{Action, Change, ChangeStatus, Plan, ServerHealth, TopoState};
 
 /// GitHub's limit for one comment.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -203,7 +203,7 @@ fn table(out: &mut String, plan: &Plan) {
         for &action in &columns {
             let n = mine
                 .iter()
-                .filter(|c| c.action() == action && c.status() == Status::Planned)
+                .filter(|c| c.action() == action && c.status() == ChangeStatus::Planned)
                 .count();
             let _ = write!(out, " {n} |");
         }
@@ -577,7 +577,7 @@ mod tests {
                 server: "s".into(),
                 destination: None,
                 network: "old".into(),
-                status: Status::Blocked,
+                status: ChangeStatus::Blocked,
                 reasons: (0..400)
                     .map(|i| format!("container c{i} (unmanaged, running) is attached to old"))
                     .collect(),
@@ -589,7 +589,7 @@ mod tests {
                     server: "s".into(),
                     destination: "d".into(),
                     network: format!("network-with-a-long-name-{i}"),
-                    status: Status::Planned,
+                    status: ChangeStatus::Planned,
                     reasons: Vec::new(),
                     spec: crate::config::NetworkSpec {
                         driver: "bridge".into(),

@@ -56,7 +56,7 @@ use berthing::live::{
 };
 use berthing::plan::journal::{Member, Record};
 use berthing::plan::simulate::apply_plan;
-use berthing::plan::{self, Action, Change, Options, Plan, Status};
+use berthing::plan::{self, Action, Change, ChangeStatus, Options, Plan};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
@@ -932,7 +932,7 @@ fn check_plan(w: &World, seen: &LiveState, p: &Plan, opts: Options) -> Result<()
                         Change::Disconnect(d)
                             if d.network == r.network
                                 && d.server == r.server
-                                && d.status == Status::Planned =>
+                                && d.status == ChangeStatus::Planned =>
                         {
                             Some(d)
                         }
@@ -949,7 +949,7 @@ fn check_plan(w: &World, seen: &LiveState, p: &Plan, opts: Options) -> Result<()
                     .map(|d| d.container.clone())
                     .collect();
                 prop_assert!(
-                    attached.is_subset(&leaving) || r.status == Status::Blocked,
+                    attached.is_subset(&leaving) || r.status == ChangeStatus::Blocked,
                     "a removal with containers attached (not shared by every destination) is planned\n{}",
                     describe(w, p)
                 );
@@ -969,7 +969,7 @@ fn check_plan(w: &World, seen: &LiveState, p: &Plan, opts: Options) -> Result<()
                     describe(w, p)
                 );
                 prop_assert!(
-                    attached.is_empty() || opts.allow_replace || r.status == Status::Blocked,
+                    attached.is_empty() || opts.allow_replace || r.status == ChangeStatus::Blocked,
                     "a replacement with containers attached is planned without --allow-replace\n{}",
                     describe(w, p)
                 );
@@ -988,7 +988,7 @@ fn check_plan(w: &World, seen: &LiveState, p: &Plan, opts: Options) -> Result<()
                 // the same plan.
                 let removed = p.changes.iter().any(|x| {
                     matches!(x, Change::RemoveNetwork(r)
-                        if r.network == d.network && r.server == d.server && r.status == Status::Planned)
+                        if r.network == d.network && r.server == d.server && r.status == ChangeStatus::Planned)
                 });
                 prop_assert!(
                     (declared(&d.network) || removed)
@@ -1314,7 +1314,7 @@ fn interrupted(w: &World, g: &InterruptGene) -> Option<(LiveState, Change, Recor
             aliases: aliases.to_vec(),
             live_aliases: None,
             resource: plan::ResourceRef::new(berthing::config::ResourceKind::Application, "x"),
-            status: Status::Planned,
+            status: ChangeStatus::Planned,
             reasons: Vec::new(),
         })
     };
@@ -1348,7 +1348,7 @@ fn interrupted(w: &World, g: &InterruptGene) -> Option<(LiveState, Change, Recor
                     server: server.clone(),
                     destination: r.destination.clone(),
                     network: r.network.clone(),
-                    status: Status::Planned,
+                    status: ChangeStatus::Planned,
                     reasons: Vec::new(),
                     spec: r.spec.clone(),
                 });
