@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Destination};
 use crate::live::{Container, LiveState, Network, Snapshot, labels};
-use crate::plan::{AttachedKind, Plan, ServerStatus};
+use crate::plan::{AttachedKind, Plan, ServerReading};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -19,7 +19,7 @@ pub const FORMAT_VERSION: u32 = 1;
 #[schemars(title = "berth status (format_version 1)")]
 pub struct Report {
     pub format_version: u32,
-    pub servers: Vec<ServerStatus>,
+    pub servers: Vec<ServerReading>,
     pub destinations: Vec<DestinationStatus>,
     /// berth-owned networks (this owner's) that no destination declares:
     /// cleanup candidates, or removals a plan would make.
@@ -182,7 +182,7 @@ pub fn status(
         .filter_map(|s| Some((s, live.servers.get(&s.name)?.as_ref().ok()?)))
         .flat_map(|(s, snapshot)| orphans(config, &s.name, snapshot))
         .collect();
-    let servers: Vec<ServerStatus> = plan
+    let servers: Vec<ServerReading> = plan
         .servers
         .iter()
         .filter(|s| filter.server.as_ref().is_none_or(|f| *f == s.name))

@@ -40,7 +40,7 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
     let (mut restores, restored) = restorations(config, live, &mut p.errors);
     let live = restored.as_ref().unwrap_or(live);
     for server in &config.servers {
-        p.servers.push(server_status(server, live));
+        p.servers.push(server_reading(server, live));
         if let Some(Ok(snapshot)) = live.servers.get(&server.name) {
             p.changes
                 .extend(restores.remove(&server.name).unwrap_or_default());
@@ -93,7 +93,7 @@ fn restorations(
 }
 
 /// How reading `server` went: read, failed (why), or skipped.
-fn server_status(server: &Server, live: &LiveState) -> ServerStatus {
+fn server_reading(server: &Server, live: &LiveState) -> ServerReading {
     let state = live.servers.get(&server.name);
     let (status, error) = match state {
         _ if live.skipped.contains_key(&server.name) => (
@@ -104,7 +104,7 @@ fn server_status(server: &Server, live: &LiveState) -> ServerStatus {
         Some(Err(e)) => (ServerHealth::Error, Some(e.clone())),
         None => (ServerHealth::Error, Some("not refreshed".to_string())),
     };
-    ServerStatus {
+    ServerReading {
         name: server.name.clone(),
         address: server.address.to_string(),
         status,

@@ -29,7 +29,7 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct Plan {
     pub format_version: u32,
     pub source: SourceInfo,
-    pub servers: Vec<ServerStatus>,
+    pub servers: Vec<ServerReading>,
     pub changes: Vec<Change>,
     /// Declared resources with no container on their destination's server.
     pub missing: Vec<Missing>,
@@ -71,15 +71,17 @@ impl Plan {
         !self.changes.is_empty()
     }
 
-    pub fn failed_servers(&self) -> impl Iterator<Item = &ServerStatus> {
+    pub fn failed_servers(&self) -> impl Iterator<Item = &ServerReading> {
         self.servers
             .iter()
             .filter(|s| s.status == ServerHealth::Error)
     }
 }
 
+/// A server as this run read it: whether it answered (`status`), why not,
+/// and a manager's swarm.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct ServerStatus {
+pub struct ServerReading {
     pub name: String,
     /// The address from the config (`local`, `unix://…`, `ssh://…`).
     pub address: String,

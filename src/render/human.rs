@@ -6,7 +6,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use crate::execute::{Outcome, Report, Step};
-use crate::plan::{Action, Change, Plan, ServerHealth, ServerStatus};
+use crate::plan::{Action, Change, Plan, ServerHealth, ServerReading};
 
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
@@ -174,7 +174,7 @@ pub fn plan(plan: &Plan) -> String {
 
 /// One server's part: its changes grouped per network, then its errors,
 /// missing resources and warnings.
-fn server(out: &mut String, plan: &Plan, server: &ServerStatus) {
+fn server(out: &mut String, plan: &Plan, server: &ServerReading) {
     let _ = writeln!(
         out,
         "{} {}",
