@@ -35,15 +35,28 @@ impl Progress for Quiet {
     fn server_done(&self, _: &str, _: bool) {}
 }
 
-/// How a session reaches servers.
+/// How a run reaches the fleet: how many servers at once, how long a
+/// Docker call and a swarm rollout may take (`--parallelism`, `--timeout`,
+/// `--rollout-timeout`).
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
+pub struct FleetOptions {
     /// Servers read or changed at once (protects sshd's MaxStartups).
     pub parallelism: usize,
     /// How long one Docker API call may take.
     pub timeout: Duration,
-    /// How long a swarm service's rolling update is waited for.
+    /// How long an apply waits for a swarm service's tasks to converge.
     pub rollout_timeout: Duration,
+}
+
+impl FleetOptions {
+    /// One server, read (never changed through a rollout).
+    pub fn one_server(timeout: Duration) -> FleetOptions {
+        FleetOptions {
+            parallelism: 1,
+            timeout,
+            rollout_timeout: timeout,
+        }
+    }
 }
 
 /// The run was cancelled (Ctrl-C, SIGTERM) before it finished.
@@ -59,7 +72,7 @@ pub struct Session {
     /// is still released (release removes only a lock with our token).
     locks: Mutex<BTreeSet<String>>,
     holder: LockHolder,
-    options: Options,
+    options: FleetOptions,
     cancel: CancellationToken,
     /// What the session did on its own that the user should hear of
     /// (a dead holder's lock broken).
@@ -67,7 +80,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(options: Options, cancel: CancellationToken) -> Session {
+    pub fn new(options: FleetOptions, cancel: CancellationToken) -> Session {
         Session {
             connections: BTreeMap::new(),
             locks: Mutex::new(BTreeSet::new()),
@@ -83,7 +96,7 @@ impl Session {
         std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    pub fn options(&self) -> Options {
+    pub fn options(&self) -> FleetOptions {
         self.options
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::ops::{Fleet, SourceSpec};
+use crate::ops::{FleetOptions, SourceSpec};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -237,8 +237,8 @@ pub struct FleetArgs {
 }
 
 impl FleetArgs {
-    pub fn fleet(self) -> Fleet {
-        Fleet {
+    pub fn fleet(self) -> FleetOptions {
+        FleetOptions {
             parallelism: usize::from(self.parallelism),
             timeout: self.timeout,
             rollout_timeout: self.rollout_timeout,

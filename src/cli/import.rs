@@ -1,11 +1,11 @@
 //! `berth import --server NAME`: print TOML for what runs on a server now.
 
 use super::{Exit, ImportArgs, block_on, failed, interrupted};
-use crate::ops::Fleet;
+use crate::ops::FleetOptions;
 
 pub fn run(args: &ImportArgs) -> Exit {
     let spinner = super::progress::spinner(format!("reading server {}", args.server));
-    let fleet = Fleet::one_server(args.timeout);
+    let fleet = FleetOptions::one_server(args.timeout);
     let spec = args.source.spec();
     let result =
         block_on(

@@ -1,10 +1,10 @@
 //! `berth unlock --server NAME`: break a lock left by a berth that is gone.
 
 use super::{Exit, UnlockArgs, block_on, failed, interrupted};
-use crate::ops::Fleet;
+use crate::ops::FleetOptions;
 
 pub fn run(args: &UnlockArgs) -> Exit {
-    let fleet = Fleet::one_server(args.timeout);
+    let fleet = FleetOptions::one_server(args.timeout);
     let spec = args.source.spec();
     let result =
         block_on(

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::load::SourceSpec;
-use super::{CancellationToken, Error, Fleet, Progress, Report, Step};
+use super::{CancellationToken, Error, FleetOptions, Progress, Report, Step};
 use crate::plan::Plan;
+use crate::session::Session;
 
 /// What to apply, and how.
 #[derive(Debug, Clone)]
@@ -17,7 +18,7 @@ pub struct ApplyRequest {
     /// A plan saved by `plan --out`: apply exactly it, unless stale.
     pub planfile: Option<PathBuf>,
     pub choices: crate::plan::Options,
-    pub fleet: Fleet,
+    pub fleet: FleetOptions,
     /// How long to wait for another berth's lock on a server.
     pub lock_timeout: Duration,
 }
@@ -87,7 +88,7 @@ pub async fn apply(
     if let Some(p) = &saved {
         super::saved::check_source(p, &loaded)?;
     }
-    let mut session = req.fleet.session(cancel);
+    let mut session = Session::new(req.fleet, cancel.clone());
     let live = session
         .read(&loaded.config, Some(req.lock_timeout), observer)
         .await?;

@@ -1,12 +1,12 @@
 //! `import`: the config (TOML) for what runs on one declared server now.
 
 use super::load::SourceSpec;
-use super::{CancellationToken, Error, Fleet};
+use super::{CancellationToken, Error, FleetOptions};
 
 pub async fn import(
     spec: &SourceSpec,
     server: &str,
-    fleet: Fleet,
+    fleet: FleetOptions,
     cancel: &CancellationToken,
 ) -> Result<String, Error> {
     let loaded = super::load(spec)?;

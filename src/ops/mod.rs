@@ -15,7 +15,6 @@ mod unlock;
 mod watch;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 pub use apply::{Applied, ApplyObserver, ApplyOutcome, ApplyRequest, Refusal, apply};
 pub use import::import;
@@ -28,43 +27,10 @@ pub use unlock::{Unlocked, unlock};
 pub use watch::{WatchEvent, WatchObserver, WatchRequest, watch};
 
 pub use crate::execute::{Outcome, Report, Step};
-pub use crate::session::{Interrupted, Progress, Quiet};
+pub use crate::session::{FleetOptions, Interrupted, Progress, Quiet};
 pub use tokio_util::sync::CancellationToken;
 
 use crate::diag::Diagnostics;
-
-/// How a run reaches the fleet.
-#[derive(Debug, Clone, Copy)]
-pub struct Fleet {
-    /// Servers read or changed at once.
-    pub parallelism: usize,
-    /// How long one Docker API call may take.
-    pub timeout: Duration,
-    /// How long an apply waits for a swarm service's tasks to converge.
-    pub rollout_timeout: Duration,
-}
-
-impl Fleet {
-    /// One server, read (never changed through a rollout).
-    pub fn one_server(timeout: Duration) -> Fleet {
-        Fleet {
-            parallelism: 1,
-            timeout,
-            rollout_timeout: timeout,
-        }
-    }
-
-    fn session(self, cancel: &CancellationToken) -> crate::session::Session {
-        crate::session::Session::new(
-            crate::session::Options {
-                parallelism: self.parallelism,
-                timeout: self.timeout,
-                rollout_timeout: self.rollout_timeout,
-            },
-            cancel.clone(),
-        )
-    }
-}
 
 /// Why an operation could not do its job.
 #[derive(Debug, thiserror::Error)]

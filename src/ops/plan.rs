@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use super::load::{Loaded, SourceSpec};
 use super::preview::Preview;
-use super::{CancellationToken, Error, Fleet, Progress};
+use super::{CancellationToken, Error, FleetOptions, Progress};
 use crate::config::Config;
 use crate::live::LiveState;
 use crate::plan::{Plan, SourceInfo, Warning};
+use crate::session::Session;
 
 /// What to plan, and how.
 #[derive(Debug, Clone)]
@@ -18,7 +19,7 @@ pub struct PlanRequest {
     /// Pull-request preview: the base revision of the config change.
     pub base: Option<String>,
     pub choices: crate::plan::Options,
-    pub fleet: Fleet,
+    pub fleet: FleetOptions,
     /// Also save the plan here, for `apply PLANFILE`.
     pub out: Option<PathBuf>,
 }
@@ -46,7 +47,7 @@ pub async fn plan(
         .unwrap_or_default();
     let mut contacted = loaded.config.clone();
     contacted.servers.retain(|s| !skipped.contains(&s.name));
-    let mut session = req.fleet.session(cancel);
+    let mut session = Session::new(req.fleet, cancel.clone());
     let mut live = session.read(&contacted, None, progress).await?;
     session.close().await;
     for name in skipped {

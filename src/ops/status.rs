@@ -8,14 +8,15 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 
 use super::load::SourceSpec;
-use super::{CancellationToken, Error, Fleet, Progress};
+use super::{CancellationToken, Error, FleetOptions, Progress};
+use crate::session::Session;
 use crate::status::{Filter, Report, Usage};
 
 /// What to show, and how to read it.
 #[derive(Debug, Clone)]
 pub struct StatusRequest {
     pub source: SourceSpec,
-    pub fleet: Fleet,
+    pub fleet: FleetOptions,
     pub filter: Filter,
     /// Sample CPU and memory of every running attached container.
     pub usage: bool,
@@ -44,7 +45,7 @@ pub async fn status(
     if let Some(server) = &filter.server {
         config.servers.retain(|s| s.name == *server);
     }
-    let mut session = req.fleet.session(cancel);
+    let mut session = Session::new(req.fleet, cancel.clone());
     let live = session.read(&config, None, progress).await?;
     let plan = crate::plan::plan(&config, &live, Default::default());
     let mut report = crate::status::status(&config, &live, &plan, &filter, &BTreeMap::new());
@@ -60,7 +61,7 @@ pub async fn status(
 
 /// CPU and memory of every running attached container, all at once.
 async fn sample(
-    session: &crate::session::Session,
+    session: &Session,
     report: &Report,
     cancel: &CancellationToken,
 ) -> Result<BTreeMap<(String, String), Usage>, Error> {

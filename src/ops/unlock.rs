@@ -1,7 +1,7 @@
 //! `unlock`: break a server's lock left behind by a berth that is gone.
 
 use super::load::SourceSpec;
-use super::{CancellationToken, Error, Fleet};
+use super::{CancellationToken, Error, FleetOptions};
 use crate::config::{Config, Server};
 
 /// Whose lock was broken, if the server was locked.
@@ -15,7 +15,7 @@ pub struct Unlocked {
 pub async fn unlock(
     spec: &SourceSpec,
     server: &str,
-    fleet: Fleet,
+    fleet: FleetOptions,
     cancel: &CancellationToken,
 ) -> Result<Unlocked, Error> {
     let loaded = super::load(spec)?;

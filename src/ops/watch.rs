@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio::sync::watch as channel;
 
 use super::load::{Loaded, SourceSpec};
-use super::{CancellationToken, Error, Fleet, Quiet};
+use super::{CancellationToken, Error, FleetOptions, Quiet};
 use crate::config::{Address, Config};
 use crate::execute::Outcome;
 use crate::plan::{Action, Change, Plan, Scope};
@@ -35,7 +35,7 @@ pub struct WatchRequest {
     /// A git source: fetch its repository this often (`git fetch`), and
     /// apply each new commit of the ref.
     pub fetch_interval: Option<Duration>,
-    pub fleet: Fleet,
+    pub fleet: FleetOptions,
     pub lock_timeout: Duration,
     /// Apply everything `apply` would (removals, replacements, clones), not
     /// only what heals.
@@ -314,7 +314,7 @@ async fn server_loop(
 ) {
     let mut attempt = 0;
     while !cancel.is_cancelled() {
-        let mut session = req.fleet.session(cancel);
+        let mut session = Session::new(req.fleet, cancel.clone());
         match follow_server(req, server, &mut session, &mut config, observer, cancel).await {
             Ok(()) => attempt = 0,
             Err(_) if cancel.is_cancelled() => {}
