@@ -9,6 +9,7 @@ mod clones;
 mod compose_files;
 mod config_errors;
 mod destinations;
+mod docs;
 mod faults;
 mod fuzz;
 mod git;
