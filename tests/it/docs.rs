@@ -6,12 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
+use std::process::Command;
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use crate::common::{
-    Cleanup, TEST_IMAGE, berth_raw, container_networks, docker, docker_ok, ensure_image,
-    network_exists, network_labels, unique,
+    Cleanup, berth_raw, container_networks, docker, docker_ok, network_exists, network_labels,
+    unique,
 };
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -290,6 +291,19 @@ fn quickstart_with_hello(container: &str) -> String {
     out
 }
 
+/// The README's way to make a `busybox` image without a registry.
+const BUSYBOX_IMPORT: &str =
+    "tar -C /bin -c busybox | docker import -c 'ENTRYPOINT [\"/busybox\"]' - busybox";
+
+/// An image removed on drop, pass or fail.
+struct Image(String);
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        let _ = docker(&["rmi", "-f", &self.0]);
+    }
+}
+
 #[test]
 fn quick_start_works_as_written() {
     let root = Path::new(ROOT);
@@ -300,6 +314,7 @@ fn quick_start_works_as_written() {
         "cargo run -- apply --dir examples/quickstart --yes",
         "docker run -d --name hello busybox sleep 3600",
         "docker rm -f hello",
+        BUSYBOX_IMPORT,
         "cargo run -- apply --dir examples/quickstart-teardown --yes",
         "berth schema config >",
     ] {
@@ -308,7 +323,8 @@ fn quick_start_works_as_written() {
             "the README's quick start lacks `{command}`"
         );
     }
-    ensure_image();
+    // Dropped after `cleanup` has removed the container that uses it.
+    let image = Image(unique("busybox"));
     let cleanup = Cleanup::new();
     let production = cleanup.network("quickstart-production");
     let staging = cleanup.network("quickstart-staging");
@@ -342,8 +358,19 @@ fn quick_start_works_as_written() {
     ]);
     again.expect_code(0);
 
-    // A hello container, assigned by the uncommented example.
-    docker_ok(&["run", "-d", "--name", &hello, TEST_IMAGE, "sleep", "3600"]);
+    // A hello container from the image the README's one line makes
+    // (under a unique tag), assigned by the uncommented example.
+    let import = BUSYBOX_IMPORT.replace(" - busybox", &format!(" - {}", image.0));
+    let out = Command::new("sh")
+        .args(["-c", &import])
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "{import}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    docker_ok(&["run", "-d", "--name", &hello, &image.0, "sleep", "3600"]);
     let copy = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         copy.path().join("berth.toml"),
