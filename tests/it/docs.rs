@@ -1,8 +1,10 @@
 //! The docs as a map that holds: every relative link and `#anchor` in the
 //! repository's Markdown (README, ARCHITECTURE, CONTRIBUTING, BENCHMARKS,
 //! CHANGELOG, `docs/`, `examples/`) resolves, anchors by GitHub's heading
-//! slugs; the README stays a front door (at most 15,000 bytes); and the
-//! README's quick start works as written, cleanup command included.
+//! slugs; the README stays a front door (at most 15,000 bytes); the
+//! reference's CLI synopsis names exactly the flags each command's `--help`
+//! lists; and the README's quick start works as written, cleanup command
+//! included.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -410,5 +412,124 @@ fn quick_start_works_as_written() {
     assert!(
         !network_exists(&production) && !network_exists(&staging),
         "the teardown left a network\n{done}"
+    );
+}
+
+/// The long flags `berth ARGS --help` lists, without `--help` and `--version`.
+fn flags_in_help(args: &[&str]) -> Vec<String> {
+    let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    full.push("--help".into());
+    let run = berth_raw(&full, Path::new(ROOT));
+    run.expect_code(0);
+    let mut flags: Vec<String> = run
+        .stdout
+        .lines()
+        // Option lines are indented 2 (`  -d, --dir`) or 6 (`      --repo`)
+        // columns; descriptions, wrapped or listing values, further.
+        .filter(|l| (2..=6).contains(&(l.len() - l.trim_start().len())))
+        .map(str::trim_start)
+        .filter_map(|l| {
+            let l = match l.as_bytes() {
+                [b'-', c, b',', b' ', ..] if c.is_ascii_alphanumeric() => &l[4..],
+                _ => l,
+            };
+            l.starts_with("--")
+                .then(|| l.split([' ', '=']).next().unwrap_or(l))
+        })
+        .filter(|f| *f != "--help" && *f != "--version")
+        .map(str::to_string)
+        .collect();
+    flags.sort();
+    flags.dedup();
+    flags
+}
+
+/// The reference's synopsis: for each command (`hook pre-receive` for
+/// the hooks), the long flags its lines name.
+fn synopsis() -> BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("docs/reference.md"))
+        .expect("docs/reference.md");
+    let start = text
+        .find("### Synopsis\n\n```\n")
+        .expect("docs/reference.md has a ### Synopsis code block");
+    let block = &text[start..];
+    let block = &block[block.find("```\n").unwrap() + 4..];
+    let block = &block[..block.find("```").unwrap()];
+    let mut entries: Vec<(Vec<String>, String)> = Vec::new();
+    for line in block.lines() {
+        if let Some(rest) = line.strip_prefix("berth ") {
+            let mut words = rest.split_whitespace();
+            let command = words.next().unwrap_or_default().to_string();
+            let names = if command == "hook" {
+                let sub = words.next().unwrap_or_default();
+                sub.split('|').map(|s| format!("hook {s}")).collect()
+            } else {
+                vec![command]
+            };
+            entries.push((names, rest.to_string()));
+        } else if let Some((_, text)) = entries.last_mut() {
+            text.push_str(line);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (names, text) in entries {
+        let mut flags: Vec<String> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--"))
+            .map(str::to_string)
+            .collect();
+        flags.sort();
+        flags.dedup();
+        for name in names {
+            out.insert(name, flags.clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_reference_synopsis_names_every_flag_of_every_command() {
+    let synopsis = synopsis();
+    let commands = [
+        "validate",
+        "plan",
+        "apply",
+        "status",
+        "watch",
+        "hook pre-receive",
+        "hook post-receive",
+        "hook install",
+        "import",
+        "unlock",
+        "schema",
+        "completions",
+    ];
+    let mut problems = Vec::new();
+    for command in commands {
+        let Some(documented) = synopsis.get(command) else {
+            problems.push(format!("`berth {command}` is not in the synopsis"));
+            continue;
+        };
+        let args: Vec<&str> = command.split(' ').collect();
+        let actual = flags_in_help(&args);
+        for flag in &actual {
+            if !documented.contains(flag) {
+                problems.push(format!(
+                    "`berth {command}` takes {flag}: the synopsis lacks it"
+                ));
+            }
+        }
+        for flag in documented {
+            if !actual.contains(flag) {
+                problems.push(format!(
+                    "the synopsis gives `berth {command}` {flag}, which its --help does not list"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "docs/reference.md § Synopsis disagrees with `--help`:\n{}",
+        problems.join("\n")
     );
 }
