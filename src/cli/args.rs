@@ -11,10 +11,11 @@ use crate::ops::{Fleet, SourceSpec};
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success (for `plan`: nothing blocked)
-  1  error: bad config, unreachable server, Docker error
-  2  `plan --detailed-exitcode` found changes
-  3  the plan has blocked changes (`apply` then applies nothing)
+  0    success (for `plan`: nothing blocked)
+  1    error: bad config, unreachable server, Docker error
+  2    `plan --detailed-exitcode` found changes; `status --detailed-exitcode` found drift
+  3    the plan has blocked changes (`apply` then applies nothing)
+  130  interrupted (Ctrl-C, SIGTERM): locks released, nothing more applied
 
 Examples:
   berth validate --dir infra/           check the config, every error with file:line:col

@@ -533,3 +533,42 @@ fn the_reference_synopsis_names_every_flag_of_every_command() {
         problems.join("\n")
     );
 }
+
+#[test]
+fn berth_help_lists_the_reference_exit_codes() {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("docs/reference.md"))
+        .expect("docs/reference.md");
+    let table = &text[text.find("## Exit codes").expect("## Exit codes")..];
+    let codes: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("| ")?.split(' ').next())
+        .filter(|c| c.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(
+        codes,
+        ["0", "1", "2", "3", "130"],
+        "the reference's exit codes"
+    );
+    let run = berth_raw(&["--help".to_string()], Path::new(ROOT));
+    run.expect_code(0);
+    let help = &run.stdout[run
+        .stdout
+        .find("Exit codes:")
+        .expect("berth --help lists exit codes")..];
+    let listed: Vec<&str> = help
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        listed, codes,
+        "berth --help's exit codes differ from docs/reference.md"
+    );
+    assert!(
+        help.contains("`status --detailed-exitcode` found drift"),
+        "{help}"
+    );
+}
