@@ -572,3 +572,39 @@ fn berth_help_lists_the_reference_exit_codes() {
         "{help}"
     );
 }
+
+/// The fenced ```` ```toml ```` blocks of a Markdown text, in order.
+fn toml_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for event in Parser::new(text) {
+        match event {
+            Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(lang)))
+                if &*lang == "toml" =>
+            {
+                current = Some(String::new());
+            }
+            Event::Text(t) => {
+                if let Some(c) = current.as_mut() {
+                    c.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => blocks.extend(current.take()),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_readme_config_is_a_valid_config() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README.md");
+    let blocks = toml_blocks(&readme);
+    let config = blocks.first().expect("the README shows a config");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("berth.toml"), config).unwrap();
+    let loaded = berthing::source::worktree(dir.path()).expect("read the README's config");
+    if let Err(d) = berthing::config::load(&loaded.files) {
+        panic!("the README's config is invalid:\n{}", d.render(false));
+    }
+}
