@@ -255,7 +255,7 @@ impl Serialize for Verb {
 
 /// One change on one server: one variant per action, each with exactly the
 /// data its action needs. In JSON: `action` (the variant), `verb` (how the
-/// views name it, [`Verb`]), then its data. `verb` is derived: reading a
+/// views name it), then its data. `verb` is derived: reading a
 /// change ignores it.
 #[derive(Debug, Clone, JsonSchema, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case")]

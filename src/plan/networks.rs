@@ -161,7 +161,10 @@ fn unblock_removal(
                 services.push(service.to_string());
             }
             Some((_, id)) => elsewhere.push(match &a.node {
-                Some(node) => format!("`docker network disconnect {net} {}` on node {node}", quote(id)),
+                Some(node) => format!(
+                    "`docker network disconnect {net} {}` on node {node}",
+                    quote(id)
+                ),
                 None => format!("`docker network disconnect {net} {}`", quote(id)),
             }),
         }
@@ -293,7 +296,7 @@ fn replace(
                 names.join(", ")
             ));
             hint = Some(
-                "apply with --allow-replace to disconnect them, recreate the network and reconnect them with their aliases".to_string(),
+                "to unblock, apply with --allow-replace: berth disconnects them, recreates the network and reconnects them with their aliases".to_string(),
             );
         }
     }

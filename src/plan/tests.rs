@@ -444,7 +444,8 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
 fn a_berth_clone_blocks_a_removal_as_a_clone_with_the_command_that_detaches_it() {
     let mut c = config(vec![dest("other", "other-net", None)]);
     c.servers[0].address = Address::Unix("/run/s1/docker.sock".into());
-    let mut copy_labels = crate::live::labels::of_copy(OWNER, "gone", ("application", "api-copy"), "api");
+    let mut copy_labels =
+        crate::live::labels::of_copy(OWNER, "gone", ("application", "api-copy"), "api");
     copy_labels.insert("coolify.type".into(), "application".into());
     copy_labels.insert("coolify.resourceName".into(), "api".into());
     let mut copy = container("api-copy", "old-net", true, &[]);
@@ -465,7 +466,11 @@ fn a_berth_clone_blocks_a_removal_as_a_clone_with_the_command_that_detaches_it()
     assert_eq!(rm.status(), Status::Blocked);
     let a = &rm.attached()[0];
     assert_eq!(
-        (a.kind.as_str().into_owned(), a.resource.as_deref(), a.clone_of.as_deref()),
+        (
+            a.kind.as_str().into_owned(),
+            a.resource.as_deref(),
+            a.clone_of.as_deref()
+        ),
         ("application".to_string(), Some("api-copy"), Some("api"))
     );
     assert_eq!(

@@ -93,9 +93,8 @@ pub fn topology(config: &Config, changes: &[Change]) -> Topology {
 /// that makes a service join or leave the network adds or removes it there.
 fn effect(c: &Change) -> TopoState {
     if let Change::UpdateService(u) = c {
-        let has = |list: &[super::model::ServiceNetworkRef]| {
-            list.iter().any(|n| n.network == u.network)
-        };
+        let has =
+            |list: &[super::model::ServiceNetworkRef]| list.iter().any(|n| n.network == u.network);
         match (has(&u.live_networks), has(&u.networks)) {
             (false, true) => return TopoState::Added,
             (true, false) => return TopoState::Removed,

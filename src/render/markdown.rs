@@ -397,12 +397,22 @@ fn change_list(out: &mut String, plan: &Plan) {
 /// touches.
 fn describe(c: &Change) -> String {
     let what = match c {
-        Change::Restore(r) => format!(
-            "the interrupted {} on {} (journal {})",
-            r.record.change.verb(),
-            code(&r.network),
-            code(&r.journal)
-        ),
+        Change::Restore(r) => {
+            let of = match &*r.record.change {
+                Change::Connect(c) => format!("{} on {}", code(&c.container), code(&c.network)),
+                Change::Clone(c) => format!(
+                    "{} {}",
+                    text(c.resource.kind.as_str()),
+                    text(&c.resource.name)
+                ),
+                other => format!("network {}", code(other.network())),
+            };
+            format!(
+                "the interrupted {} of {of} (journal {})",
+                r.record.change.verb(),
+                code(&r.journal)
+            )
+        }
         Change::CreateNetwork(c) => code(&c.network),
         Change::RemoveNetwork(c) => code(&c.network),
         Change::ReplaceNetwork(c) => code(&c.network),
