@@ -156,10 +156,18 @@ fn unblock_removal(
         match a.container.split_once(' ') {
             None => containers.push(a.container.clone()),
             Some(("service", name)) => services.push(name.to_string()),
-            Some(("task", task)) => {
+            // A service's task (`web.1`): its service leaves the network.
+            Some(("task", task)) if task.contains('.') => {
                 let service = task.rsplit_once('.').map_or(task, |(s, _)| s);
                 services.push(service.to_string());
             }
+            // An attachment task whose node has not started its container.
+            Some(("task", task)) => elsewhere.push(format!(
+                "the container of task {task} once {} starts it",
+                a.node
+                    .as_deref()
+                    .map_or("its node".to_string(), |n| format!("node {n}"))
+            )),
             Some((_, id)) => elsewhere.push(match &a.node {
                 Some(node) => format!(
                     "`docker network disconnect {net} {}` on node {node}",

@@ -440,9 +440,16 @@ fn describe(c: &Change) -> String {
                 ),
                 _ => format!(
                     "{} (server {}) → {}",
-                    code(spec.members.first().map_or("?", |m| m.source.as_str())),
+                    match spec.members.first() {
+                        Some(m) => code(&m.source),
+                        None => format!(
+                            "{} {}",
+                            text(spec.source.kind.as_str()),
+                            text(&spec.source.name)
+                        ),
+                    },
                     text(&spec.source_server),
-                    code(c.container.as_deref().unwrap_or("?"))
+                    code(c.container.as_deref().unwrap_or(&c.resource.name))
                 ),
             }
         }
