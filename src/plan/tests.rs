@@ -1775,6 +1775,13 @@ mod swarm {
                 && reasons.contains("task web.1 (unmanaged, running, on node worker1)"),
             "{reasons}"
         );
+        // The service leaves the network through its spec; its task with it.
+        assert_eq!(
+            removal.hint(),
+            Some(
+                "to unblock, detach them by hand, then plan again: `docker service update --network-rm ov web`; or keep destination whatever in the config"
+            )
+        );
     }
 
     #[test]
