@@ -327,9 +327,15 @@ pub struct PlanArgs {
 pub struct ImportArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The declared `[[server]]` to read.
-    #[arg(long, value_name = "NAME")]
-    pub server: String,
+    /// The declared `[[server]]` to read; with `--address`, the name the
+    /// imported `[[server]]` gets (default `local`).
+    #[arg(long, value_name = "NAME", required_unless_present = "address")]
+    pub server: Option<String>,
+    /// Read the server at this address (`local`, `unix:///path`,
+    /// `ssh://user@host:port`) without a config: for a first import, in a
+    /// directory with no berth config yet.
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
     /// How long one Docker API call may take (at most 1h).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
     pub timeout: Duration,
