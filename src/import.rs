@@ -330,10 +330,12 @@ fn likeness(u: &Unit<'_>) -> Vec<String> {
     out
 }
 
-/// Gives each clone's source the name the clone records (`berth.clone-of`):
-/// a unit already called so, else the one unit of its kind the copy is
-/// like. A clone whose source cannot be told keeps no `clone_of` (a note
-/// says so): the config stays valid.
+/// Gives each clone's source the name (and kind) the clone records
+/// (`berth.clone-of`, `berth.kind`): a unit already called so, else the one
+/// unit the copy is like. Nothing on a container berth did not make says
+/// it is a database: a database's copy says so of its source. A clone whose
+/// source cannot be told keeps no `clone_of` (a note says so): the config
+/// stays valid.
 fn name_sources(units: &mut [Unit<'_>], notes: &mut Vec<String>) {
     let wanted: Vec<(usize, String)> = units
         .iter()
@@ -342,23 +344,35 @@ fn name_sources(units: &mut [Unit<'_>], notes: &mut Vec<String>) {
         .collect();
     for (i, source) in wanted {
         let kind = units[i].kind;
-        if units.iter().any(|u| u.kind == kind && u.base == source) {
-            continue;
-        }
-        let like = likeness(&units[i]);
-        let candidates: Vec<usize> = (0..units.len())
-            .filter(|&j| {
-                units[j].kind == kind && !units[j].is_clone() && likeness(&units[j]) == like
-            })
+        let stack = |k: ResourceKind| k == ResourceKind::Stack;
+        let could_be = |u: &Unit<'_>| !u.is_clone() && stack(u.kind) == stack(kind);
+        let named: Vec<usize> = (0..units.len())
+            .filter(|&j| could_be(&units[j]) && units[j].base == source)
             .collect();
-        if let [j] = candidates[..] {
+        let found = match named[..] {
+            [j] => Some(j),
+            _ if units.iter().any(|u| u.kind == kind && u.base == source) => None,
+            _ => {
+                let like = likeness(&units[i]);
+                let alike: Vec<usize> = (0..units.len())
+                    .filter(|&j| could_be(&units[j]) && likeness(&units[j]) == like)
+                    .collect();
+                match alike[..] {
+                    [j] => Some(j),
+                    _ => {
+                        notes.push(format!(
+                            "{kind} {}: a copy of {kind} `{source}`, which does not run here under that name; add `clone_of = \"<its name>\"` to keep it a clone",
+                            units[i].base
+                        ));
+                        units[i].clone = None;
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(j) = found {
             units[j].base = source;
-        } else {
-            notes.push(format!(
-                "{kind} {}: a copy of {kind} `{source}`, which does not run here under that name; add `clone_of = \"<its name>\"` to keep it a clone",
-                units[i].base
-            ));
-            units[i].clone = None;
+            units[j].kind = kind;
         }
     }
     // Sources first, so that each gets the name its clones record.

@@ -435,3 +435,33 @@ fn coolify_resources_come_back_by_id_and_type() {
     );
     assert!(text.contains("# abc-pr-7: a preview deployment"), "{text}");
 }
+
+#[test]
+fn a_database_clone_makes_its_plain_source_a_database() {
+    let mut copy = container(
+        "pg-staging",
+        &[("stg-net", &["pg-staging"])],
+        &[
+            ("berth.destination", "stg"),
+            ("berth.kind", "database"),
+            ("berth.resource", "pg-staging"),
+            ("berth.clone-of", "pg"),
+        ],
+    );
+    copy.env = Some(vec![("APP".into(), "pg-main".into())]);
+    let snapshot = snapshot(
+        vec![
+            berth_net("prod-net", "10.1.0.0/24", "prod"),
+            berth_net("stg-net", "10.2.0.0/24", "stg"),
+        ],
+        vec![container("pg-main", &[("prod-net", &["db"])], &[]), copy],
+    );
+    let (text, config) = round_trip(&snapshot);
+    let pg = config
+        .resources
+        .iter()
+        .find(|r| r.name == "pg")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(pg.kind, ResourceKind::Database, "{text}");
+    assert!(text.contains("clone_of = \"pg\""), "{text}");
+}
