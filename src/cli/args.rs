@@ -95,12 +95,16 @@ pub enum Command {
     Watch(WatchArgs),
     /// Git push hooks: reject bad pushes, apply good ones.
     Hook(HookArgs),
-    /// Print TOML for what runs on a declared server now.
+    /// Print TOML for what runs on a server now (`--server NAME` of the
+    /// config, or `--address ADDRESS` with no config yet).
     ///
     /// Destinations for its user-defined networks (not compose per-stack
-    /// networks), applications and databases for containers on them (by
-    /// `coolify.type`), services for compose projects. Planning the output
-    /// against the same server shows no changes.
+    /// networks; those berth created keep their destination's name) with
+    /// every network property; applications and databases for containers on
+    /// them (Coolify's by their id labels, databases by `coolify.type`);
+    /// services for compose projects, with `connect_to_predefined_networks`
+    /// and `short_aliases`; berth's clones as clones (`clone_of`). Planning
+    /// the output against the same server shows no changes.
     Import(ImportArgs),
     /// Break a server's lock left behind by a berth that is gone.
     ///
