@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::config::{Address, DEFAULT_DRIVER, DEFAULT_OWNER, ResourceKind, Server};
+use crate::live::swarm::Service;
 use crate::live::{Container, Network, Snapshot, labels};
 
 /// Networks that can be destinations: user-defined, not a compose stack's
@@ -114,6 +115,8 @@ struct ResourceTable {
     #[serde(skip_serializing_if = "Option::is_none")]
     container: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    swarm_service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     match_labels: Option<BTreeMap<String, String>>,
     aliases: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,8 +158,10 @@ enum Pick<'a> {
     Named(&'a Container),
     /// Coolify's: by its id label (and pull request 0).
     Labels(BTreeMap<String, String>),
-    /// A compose project.
+    /// A compose project (or a `docker stack deploy` stack).
     Stack(&'a str),
+    /// A swarm service, by name.
+    Swarm(&'a Service),
 }
 
 /// One thing the config will declare: an application, a database or a
@@ -167,6 +172,8 @@ struct Unit<'a> {
     base: String,
     pick: Pick<'a>,
     containers: Vec<&'a Container>,
+    /// Swarm services (on a manager): the unit's, or its stack's.
+    services: Vec<&'a Service>,
     /// A copy berth made: the source's name (`berth.clone-of`) and the
     /// destination it was made for (`berth.destination`).
     clone: Option<(String, String)>,
@@ -175,6 +182,50 @@ struct Unit<'a> {
 impl Unit<'_> {
     fn is_clone(&self) -> bool {
         self.clone.is_some()
+    }
+
+    /// Does a container or service of it join `network`?
+    fn on(&self, network: &str) -> bool {
+        self.containers
+            .iter()
+            .any(|c| c.networks.contains_key(network))
+            || self
+                .services
+                .iter()
+                .any(|s| s.aliases_on(network).is_some())
+    }
+
+    /// Its aliases on `network`, as the first of its containers or
+    /// services there has them.
+    fn aliases_on(&self, network: &str) -> Vec<String> {
+        let services = self
+            .services
+            .iter()
+            .find_map(|s| s.aliases_on(network).map(<[String]>::to_vec));
+        self.containers
+            .iter()
+            .find_map(|c| c.aliases_on(network))
+            .or(services)
+            .unwrap_or_default()
+    }
+
+    /// A stack's members on `network` that answer to their compose
+    /// service's name alone there too.
+    fn short_aliases_on(&self, network: &str, project: &str) -> bool {
+        let containers = self.containers.iter().any(|c| {
+            let service = c.label(labels::COMPOSE_SERVICE).unwrap_or(&c.name);
+            c.aliases_on(network)
+                .is_some_and(|a| a.iter().any(|a| a == service))
+        });
+        let services = self.services.iter().any(|s| {
+            let service = s
+                .name
+                .strip_prefix(&format!("{project}_"))
+                .unwrap_or(&s.name);
+            s.aliases_on(network)
+                .is_some_and(|a| a.iter().any(|a| a == service))
+        });
+        containers || services
     }
 }
 
@@ -203,11 +254,16 @@ fn coolify_id(c: &Container) -> Option<(&'static str, &str)> {
 
 /// A copy berth made for a resource: its (source, destination) labels.
 fn clone_labels(c: &Container) -> Option<(String, String)> {
-    c.label(labels::RESOURCE)?;
-    let source = c.label(labels::CLONE_OF)?;
+    copy_of(&c.labels)
+}
+
+/// The (source, destination) of a copy berth made, from its labels.
+fn copy_of(l: &BTreeMap<String, String>) -> Option<(String, String)> {
+    l.get(labels::RESOURCE)?;
+    let source = l.get(labels::CLONE_OF)?;
     Some((
-        source.to_string(),
-        c.label(labels::DESTINATION).unwrap_or_default().to_string(),
+        source.clone(),
+        l.get(labels::DESTINATION).cloned().unwrap_or_default(),
     ))
 }
 
@@ -218,7 +274,12 @@ fn units<'a>(live: &'a Snapshot, notes: &mut Vec<String>) -> Vec<Unit<'a>> {
     let mut stacks: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
     let mut coolify: BTreeMap<(ResourceKind, &str, &str), Vec<&Container>> = BTreeMap::new();
     let mut out = Vec::new();
-    for c in &live.containers {
+    // A swarm task's container is its service's: the service is the unit.
+    for c in live
+        .containers
+        .iter()
+        .filter(|c| c.label(labels::SWARM_SERVICE).is_none())
+    {
         let project = c.label(labels::COMPOSE_PROJECT);
         match (coolify_id(c), project) {
             (None, Some(project)) => stacks.entry(project).or_default().push(c),
@@ -237,6 +298,7 @@ fn units<'a>(live: &'a Snapshot, notes: &mut Vec<String>) -> Vec<Unit<'a>> {
     }
     out.extend(coolify.into_iter().map(|(k, group)| coolify_unit(k, group)));
     out.extend(stacks.into_iter().map(|(p, group)| stack_unit(p, group)));
+    out.extend(swarm_units(live));
     out.sort_by(|a, b| (a.kind, &a.base).cmp(&(b.kind, &b.base)));
     out
 }
@@ -251,6 +313,7 @@ fn single(c: &Container) -> Unit<'_> {
         },
         pick: Pick::Named(c),
         containers: vec![c],
+        services: Vec::new(),
         clone,
     }
 }
@@ -277,6 +340,7 @@ fn coolify_unit<'a>(
             .to_string(),
         pick: Pick::Labels(selector),
         containers: group,
+        services: Vec::new(),
         clone: None,
     }
 }
@@ -296,8 +360,49 @@ fn stack_unit<'a>(project: &'a str, group: Vec<&'a Container>) -> Unit<'a> {
         base: base.to_string(),
         pick: Pick::Stack(project),
         containers: group,
+        services: Vec::new(),
         clone,
     }
+}
+
+/// On a swarm manager: each `docker stack deploy` stack, and each other
+/// service, by name (berth's copy of one by its resource name).
+fn swarm_units(live: &Snapshot) -> Vec<Unit<'_>> {
+    let Some(swarm) = &live.swarm else {
+        return Vec::new();
+    };
+    let mut stacks: BTreeMap<&str, Vec<&Service>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for s in &swarm.services {
+        if let Some(project) = s.stack() {
+            stacks.entry(project).or_default().push(s);
+            continue;
+        }
+        let clone = copy_of(&s.labels);
+        out.push(Unit {
+            kind: match s.label(labels::KIND) {
+                Some("database") => ResourceKind::Database,
+                _ => ResourceKind::Application,
+            },
+            base: match &clone {
+                Some(_) => s.label(labels::RESOURCE).unwrap_or(&s.name).to_string(),
+                None => s.name.clone(),
+            },
+            pick: Pick::Swarm(s),
+            containers: Vec::new(),
+            services: vec![s],
+            clone,
+        });
+    }
+    out.extend(stacks.into_iter().map(|(project, services)| Unit {
+        kind: ResourceKind::Stack,
+        base: project.to_string(),
+        pick: Pick::Stack(project),
+        containers: Vec::new(),
+        services,
+        clone: None,
+    }));
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -325,6 +430,14 @@ fn likeness(u: &Unit<'_>) -> Vec<String> {
             }
         })
         .collect();
+    out.extend(u.services.iter().map(|s| {
+        let labels: BTreeMap<&String, &String> = s
+            .labels
+            .iter()
+            .filter(|(k, _)| !k.starts_with("berth."))
+            .collect();
+        format!("{}|{labels:?}", s.image)
+    }));
     out.sort();
     out.dedup();
     out
@@ -517,10 +630,7 @@ fn unit_destinations<'d, 'a>(u: &Unit<'_>, dests: &'d [Dest<'a>]) -> Vec<&'d Des
         .as_ref()
         .and_then(|(_, d)| dests.iter().find(|x| x.name == *d));
     let attached = dests.iter().filter(|d| {
-        Some(d.name.as_str()) != made_for.map(|m| m.name.as_str())
-            && u.containers
-                .iter()
-                .any(|c| c.networks.contains_key(&d.net.name))
+        Some(d.name.as_str()) != made_for.map(|m| m.name.as_str()) && u.on(&d.net.name)
     });
     made_for.into_iter().chain(attached).collect()
 }
@@ -531,21 +641,19 @@ fn resource_tables(u: &Unit<'_>, dests: &[Dest<'_>], names: &mut Names) -> Vec<R
     let mut out = Vec::new();
     for (i, d) in unit_destinations(u, dests).into_iter().enumerate() {
         let name = names.take(u.kind, &u.base, &d.net.name);
-        let (container, match_labels) = match &u.pick {
-            Pick::Named(c) => ((c.name != name).then(|| c.name.clone()), None),
-            Pick::Labels(selector) => (None, Some(selector.clone())),
-            Pick::Stack(_) => (None, None),
+        let (container, swarm_service, match_labels) = match &u.pick {
+            Pick::Named(c) => ((c.name != name).then(|| c.name.clone()), None, None),
+            Pick::Swarm(s) => (None, Some(s.name.clone()), None),
+            Pick::Labels(selector) => (None, None, Some(selector.clone())),
+            Pick::Stack(_) => (None, None, None),
         };
         out.push(ResourceTable {
             name,
             destination: d.name.clone(),
             container,
+            swarm_service,
             match_labels,
-            aliases: u
-                .containers
-                .iter()
-                .find_map(|c| c.aliases_on(&d.net.name))
-                .unwrap_or_default(),
+            aliases: u.aliases_on(&d.net.name),
             clone_of: u.clone.as_ref().filter(|_| i == 0).map(|(s, _)| s.clone()),
         });
     }
@@ -563,24 +671,13 @@ fn service_table(
 ) -> Option<ServiceTable> {
     let attached = unit_destinations(u, dests);
     let dest = attached.first().copied().or(dests.first())?;
-    let on_it: Vec<&Container> = u
-        .containers
-        .iter()
-        .copied()
-        .filter(|c| c.networks.contains_key(&dest.net.name))
-        .collect();
-    let short_aliases = on_it.iter().any(|c| {
-        let service = c.label(labels::COMPOSE_SERVICE).unwrap_or(&c.name);
-        c.aliases_on(&dest.net.name)
-            .is_some_and(|a| a.iter().any(|a| a == service))
-    });
     let name = names.take(u.kind, &u.base, &dest.net.name);
     Some(ServiceTable {
         project: (name != project).then(|| project.to_string()),
         name,
         destination: dest.name.clone(),
-        connect_to_predefined_networks: !on_it.is_empty(),
-        short_aliases,
+        connect_to_predefined_networks: u.on(&dest.net.name),
+        short_aliases: u.short_aliases_on(&dest.net.name, project),
         clone_of: u.clone.as_ref().map(|(s, _)| s.clone()),
     })
 }

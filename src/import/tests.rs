@@ -74,6 +74,14 @@ fn server() -> Server {
 /// Imports `snapshot`, loads the text, and checks that its plan against
 /// the same snapshot is empty.
 fn round_trip(snapshot: &Snapshot) -> (String, Config) {
+    let (text, config, p) = imported_plan(snapshot);
+    assert!(p.missing.is_empty(), "{:#?}\n{text}", p.missing);
+    (text, config)
+}
+
+/// The import of `snapshot` loaded, and its plan against the same
+/// snapshot, checked to change nothing and have no errors.
+fn imported_plan(snapshot: &Snapshot) -> (String, Config, crate::plan::Plan) {
     let text = import(None, &server(), snapshot);
     let config = load(&[SourceFile {
         path: "import.toml".into(),
@@ -85,11 +93,8 @@ fn round_trip(snapshot: &Snapshot) -> (String, Config) {
     live.servers.insert("s".into(), Ok(snapshot.clone()));
     let p = plan(&config, &live, Options::default());
     assert!(p.changes.is_empty(), "{:#?}\n{text}", p.changes);
-    assert!(
-        p.missing.is_empty() && p.errors.is_empty(),
-        "{p:#?}\n{text}"
-    );
-    (text, config)
+    assert!(p.errors.is_empty(), "{:#?}\n{text}", p.errors);
+    (text, config, p)
 }
 
 fn berth_net(name: &str, subnet: &str, destination: &str) -> Network {
@@ -464,4 +469,79 @@ fn a_database_clone_makes_its_plain_source_a_database() {
         .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(pg.kind, ResourceKind::Database, "{text}");
     assert!(text.contains("clone_of = \"pg\""), "{text}");
+}
+
+#[test]
+fn swarm_services_and_stacks_come_back_by_service_and_namespace() {
+    use crate::live::swarm::{EndpointMode, Service, ServiceMode, ServiceNetwork, Swarm};
+    let service = |name: &str, aliases: &[&str], extra: &[(&str, &str)]| Service {
+        id: format!("{name}-id"),
+        name: name.into(),
+        version: 1,
+        labels: extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        image: "busybox".into(),
+        mode: ServiceMode::Replicated { replicas: 1 },
+        networks: vec![ServiceNetwork {
+            network: "mesh".into(),
+            id: "mesh".into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        }],
+        endpoint_mode: EndpointMode::Vip,
+        published_ports: Vec::new(),
+        update: None,
+        update_state: None,
+        mounts: Vec::new(),
+    };
+    let mut mesh = net("mesh", "10.50.0.0/24", &[]);
+    mesh.driver = "overlay".into();
+    mesh.attachable = true;
+    let mut snapshot = snapshot(
+        vec![mesh],
+        vec![container(
+            "api.1.x7",
+            &[("mesh", &["api"])],
+            &[("com.docker.swarm.service.name", "api")],
+        )],
+    );
+    snapshot.swarm = Some(Swarm {
+        services: vec![
+            service("api", &["api", "api-v2"], &[]),
+            service(
+                "mon_grafana",
+                &["grafana-mon", "grafana"],
+                &[("com.docker.stack.namespace", "mon")],
+            ),
+        ],
+        ..Default::default()
+    });
+    // The planner reports a `docker stack deploy` stack whose tasks run on
+    // other nodes as missing (it looks for compose containers): not the
+    // import's to change.
+    let (text, config, p) = imported_plan(&snapshot);
+    assert!(
+        p.missing.iter().all(|m| m.resource.name == "mon"),
+        "{:#?}\n{text}",
+        p.missing
+    );
+    assert_eq!(
+        config.resources.len(),
+        1,
+        "the task's container is its service's\n{text}"
+    );
+    assert_eq!(
+        config.resources[0].selector,
+        crate::config::Selector::SwarmService("api".into()),
+        "{text}"
+    );
+    assert_eq!(config.resources[0].aliases, ["api", "api-v2"], "{text}");
+    assert_eq!(config.destinations[0].spec.driver, "overlay", "{text}");
+    let stack = &config.stacks[0];
+    assert_eq!(stack.project, "mon", "{text}");
+    assert!(
+        stack.connect_to_predefined_networks && stack.short_aliases,
+        "{text}"
+    );
 }
