@@ -111,7 +111,11 @@ struct DestinationTable {
 #[derive(Serialize)]
 struct ResourceTable {
     name: String,
-    destination: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<String>,
+    /// A container several destinations share (the same aliases on each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destinations: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     container: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,6 +181,8 @@ struct Unit<'a> {
     /// A copy berth made: the source's name (`berth.clone-of`) and the
     /// destination it was made for (`berth.destination`).
     clone: Option<(String, String)>,
+    /// A clone names it as its source: it keeps one destination.
+    source: bool,
 }
 
 impl Unit<'_> {
@@ -315,6 +321,7 @@ fn single(c: &Container) -> Unit<'_> {
         containers: vec![c],
         services: Vec::new(),
         clone,
+        source: false,
     }
 }
 
@@ -342,6 +349,7 @@ fn coolify_unit<'a>(
         containers: group,
         services: Vec::new(),
         clone: None,
+        source: false,
     }
 }
 
@@ -362,6 +370,7 @@ fn stack_unit<'a>(project: &'a str, group: Vec<&'a Container>) -> Unit<'a> {
         containers: group,
         services: Vec::new(),
         clone,
+        source: false,
     }
 }
 
@@ -392,6 +401,7 @@ fn swarm_units(live: &Snapshot) -> Vec<Unit<'_>> {
             containers: Vec::new(),
             services: vec![s],
             clone,
+            source: false,
         });
     }
     out.extend(stacks.into_iter().map(|(project, services)| Unit {
@@ -401,6 +411,7 @@ fn swarm_units(live: &Snapshot) -> Vec<Unit<'_>> {
         containers: Vec::new(),
         services,
         clone: None,
+        source: false,
     }));
     out
 }
@@ -486,6 +497,14 @@ fn name_sources(units: &mut [Unit<'_>], notes: &mut Vec<String>) {
         if let Some(j) = found {
             units[j].base = source;
             units[j].kind = kind;
+        }
+        if units[i].is_clone() {
+            let base = units[i].clone.as_ref().map(|(s, _)| s.clone());
+            for u in units.iter_mut() {
+                if u.kind == kind && !u.is_clone() && Some(&u.base) == base.as_ref() {
+                    u.source = true;
+                }
+            }
         }
     }
     // Sources first, so that each gets the name its clones record.
@@ -636,28 +655,62 @@ fn unit_destinations<'d, 'a>(u: &Unit<'_>, dests: &'d [Dest<'a>]) -> Vec<&'d Des
 }
 
 /// The tables for an application or database: one per destination its
-/// containers are on, each with the aliases they have there.
+/// containers are on, each with the aliases they have there; one with
+/// `destinations` when it has the same aliases on several (neither a clone
+/// nor a clone's source: those have one destination).
 fn resource_tables(u: &Unit<'_>, dests: &[Dest<'_>], names: &mut Names) -> Vec<ResourceTable> {
-    let mut out = Vec::new();
-    for (i, d) in unit_destinations(u, dests).into_iter().enumerate() {
-        let name = names.take(u.kind, &u.base, &d.net.name);
-        let (container, swarm_service, match_labels) = match &u.pick {
-            Pick::Named(c) => ((c.name != name).then(|| c.name.clone()), None, None),
-            Pick::Swarm(s) => (None, Some(s.name.clone()), None),
-            Pick::Labels(selector) => (None, None, Some(selector.clone())),
-            Pick::Stack(_) => (None, None, None),
-        };
-        out.push(ResourceTable {
+    let on = unit_destinations(u, dests);
+    let aliases: Vec<Vec<String>> = on.iter().map(|d| u.aliases_on(&d.net.name)).collect();
+    if on.len() > 1 && !u.is_clone() && !u.source && aliases.windows(2).all(|w| w[0] == w[1]) {
+        let name = names.take(u.kind, &u.base, &on[0].net.name);
+        let all = on.iter().map(|d| d.name.clone()).collect();
+        return vec![resource_table(
+            u,
             name,
-            destination: d.name.clone(),
-            container,
-            swarm_service,
-            match_labels,
-            aliases: u.aliases_on(&d.net.name),
-            clone_of: u.clone.as_ref().filter(|_| i == 0).map(|(s, _)| s.clone()),
-        });
+            (None, Some(all)),
+            &aliases[0],
+            None,
+        )];
+    }
+    let mut out = Vec::new();
+    for (i, (d, aliases)) in on.into_iter().zip(&aliases).enumerate() {
+        let name = names.take(u.kind, &u.base, &d.net.name);
+        let clone_of = u.clone.as_ref().filter(|_| i == 0).map(|(s, _)| s.clone());
+        out.push(resource_table(
+            u,
+            name,
+            (Some(d.name.clone()), None),
+            aliases,
+            clone_of,
+        ));
     }
     out
+}
+
+/// One `[[application]]`/`[[database]]` table of `u`.
+fn resource_table(
+    u: &Unit<'_>,
+    name: String,
+    (destination, destinations): (Option<String>, Option<Vec<String>>),
+    aliases: &[String],
+    clone_of: Option<String>,
+) -> ResourceTable {
+    let (container, swarm_service, match_labels) = match &u.pick {
+        Pick::Named(c) => ((c.name != name).then(|| c.name.clone()), None, None),
+        Pick::Swarm(s) => (None, Some(s.name.clone()), None),
+        Pick::Labels(selector) => (None, None, Some(selector.clone())),
+        Pick::Stack(_) => (None, None, None),
+    };
+    ResourceTable {
+        name,
+        destination,
+        destinations,
+        container,
+        swarm_service,
+        match_labels,
+        aliases: aliases.to_vec(),
+        clone_of,
+    }
 }
 
 /// The table for a compose stack: on the destination it is attached to (or

@@ -545,3 +545,37 @@ fn swarm_services_and_stacks_come_back_by_service_and_namespace() {
         "{text}"
     );
 }
+
+#[test]
+fn a_container_with_the_same_aliases_on_several_destinations_is_shared() {
+    let snapshot = snapshot(
+        vec![
+            net("a-net", "10.1.0.0/24", &[]),
+            net("b-net", "10.2.0.0/24", &[]),
+        ],
+        vec![
+            container(
+                "proxy",
+                &[("a-net", &["proxy"]), ("b-net", &["proxy"])],
+                &[],
+            ),
+            container("web", &[("a-net", &["web"]), ("b-net", &["www"])], &[]),
+        ],
+    );
+    let (text, config) = round_trip(&snapshot);
+    let proxy = config
+        .resources
+        .iter()
+        .find(|r| r.name == "proxy")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        proxy.placement,
+        crate::config::Placement::Listed(vec!["a-net".into(), "b-net".into()]),
+        "{text}"
+    );
+    assert_eq!(
+        config.resources.len(),
+        3,
+        "web twice, its aliases differ\n{text}"
+    );
+}

@@ -536,6 +536,16 @@ fn assignments_expect(t: &toml::Table) -> Vec<String> {
         "destination",
         s("production"),
     ));
+    let both = list(&["production", "staging"]);
+    out.extend(has(
+        t,
+        "application",
+        "rt-proxy",
+        "destinations",
+        both.clone(),
+    ));
+    // Nothing on a plain container says it is a database.
+    out.extend(has(t, "application", "rt-cache", "destinations", both));
     out
 }
 
