@@ -268,7 +268,7 @@ fn copy_of(l: &BTreeMap<String, String>) -> Option<(String, String)> {
     l.get(labels::RESOURCE)?;
     let source = l.get(labels::CLONE_OF)?;
     Some((
-        source.clone(),
+        clean(source),
         l.get(labels::DESTINATION).cloned().unwrap_or_default(),
     ))
 }
@@ -515,6 +515,25 @@ fn name_sources(units: &mut [Unit<'_>], notes: &mut Vec<String>) {
 // Writing the tables
 // ---------------------------------------------------------------------------
 
+/// `base` made a name: printable, no spaces, not empty.
+fn clean(base: &str) -> String {
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_control() || c.is_whitespace() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if clean.is_empty() {
+        "resource".to_string()
+    } else {
+        clean
+    }
+}
+
 /// Resource names as they are handed out: valid and unique per kind.
 #[derive(Default)]
 struct Names {
@@ -526,21 +545,7 @@ impl Names {
     /// taken again on another network, it gets the network's name, then a
     /// number.
     fn take(&mut self, kind: ResourceKind, base: &str, network: &str) -> String {
-        let clean: String = base
-            .chars()
-            .map(|c| {
-                if c.is_control() || c.is_whitespace() {
-                    '-'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let clean = if clean.is_empty() {
-            "resource".to_string()
-        } else {
-            clean
-        };
+        let clean = clean(base);
         let taken = self.taken.entry(kind).or_default();
         let mut name = clean.clone();
         if taken.contains(&name) {
@@ -746,6 +751,7 @@ fn owner_of(owner: Option<&str>, live: &Snapshot) -> String {
         .iter()
         .filter(|n| n.label(labels::MANAGED) == Some("true"))
         .filter_map(|n| n.label(labels::OWNER))
+        .filter(|o| !o.is_empty() && !o.chars().any(char::is_whitespace))
         .collect();
     match owners.into_iter().collect::<Vec<_>>()[..] {
         [one] => one.to_string(),
