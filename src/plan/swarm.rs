@@ -180,13 +180,15 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
                 };
                 (kind, resource, name)
             }
+            // An attachment task names its container once the node
+            // started it; until then only the task is known.
             None => (
                 AttachedKind::Unmanaged,
                 None,
-                format!(
-                    "container {}",
-                    t.container_id.as_deref().map(short).unwrap_or("?")
-                ),
+                match t.container_id.as_deref() {
+                    Some(id) => format!("container {}", short(id)),
+                    None => format!("task {}", short(&t.id)),
+                },
             ),
         };
         out.push(Attached {

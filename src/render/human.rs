@@ -51,7 +51,7 @@ pub fn describe(c: &Change) -> String {
         ),
         Change::Connect(c) => format!("connect {} to {}", c.container, c.network),
         Change::Disconnect(c) => format!("disconnect {} from {}", c.container, c.network),
-        Change::Clone(_) => format!("clone {}", clone_target(c)),
+        Change::Clone(c) => format!("clone {}", clone_target(c)),
         Change::UpdateService(c) => format!(
             "update swarm service {} (networks {})",
             c.service,
@@ -98,7 +98,7 @@ fn short(c: &Change) -> String {
             ),
         },
         Change::Disconnect(c) => format!("disconnect {}{owner}", c.container),
-        Change::Clone(_) => format!("clone {}{owner}", clone_target(c)),
+        Change::Clone(c) => format!("clone {}{owner}", clone_target(c)),
         Change::UpdateService(c) => format!(
             "update swarm service {}{owner}  networks {} → {}",
             c.service,
@@ -250,19 +250,21 @@ fn server(out: &mut String, plan: &Plan, server: &ServerStatus) {
     }
 }
 
-/// `api (server s1) → api-staging`, or a stack's projects.
-fn clone_target(c: &Change) -> String {
-    let Change::Clone(c) = c else {
-        return c.container().unwrap_or_default().to_string();
-    };
+/// `api (server s1) → api-staging`, or a stack's projects. A source with
+/// no container to copy is named by what the config calls it:
+/// `application api (server s1) → api-staging`.
+fn clone_target(c: &crate::plan::CloneResource) -> String {
     let spec = &c.clone;
     match (&spec.source_project, &spec.target_project) {
         (Some(from), Some(to)) => format!("stack {from} (server {}) → {to}", spec.source_server),
         _ => format!(
             "{} (server {}) → {}",
-            spec.members.first().map_or("?", |m| m.source.as_str()),
+            match spec.members.first() {
+                Some(m) => m.source.clone(),
+                None => format!("{} {}", spec.source.kind, spec.source.name),
+            },
             spec.source_server,
-            c.container.as_deref().unwrap_or("?")
+            c.container.as_deref().unwrap_or(&c.resource.name)
         ),
     }
 }
