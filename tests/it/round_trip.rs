@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::common::daemon::SecondDaemon;
+use crate::common::daemon::{Options, SecondDaemon};
 use crate::common::{Project, Run, TEST_IMAGE, compose_command, ensure_image};
 use serde_json::Value;
 
@@ -143,8 +143,8 @@ fn every_fixture_is_a_case() {
 #[test]
 fn import_round_trips_every_scenario() {
     ensure_image();
-    let a = Engine::start();
-    let b = Engine::start();
+    let a = Engine::start("10.201.0.0/16");
+    let b = Engine::start("10.202.0.0/16");
     let mut failures = Vec::new();
     for s in SCENARIOS {
         if let Err(why) = round_trip(s, &a, &b) {
@@ -274,8 +274,19 @@ struct Engine {
 }
 
 impl Engine {
-    fn start() -> Engine {
-        let daemon = SecondDaemon::start();
+    /// A private engine that takes the subnets it picks itself from `pool`.
+    /// The two engines' pools are apart: an import writes the subnets the
+    /// first one picked, and on the second they must not be one that its
+    /// compose projects were given meanwhile (Docker hands pools out in
+    /// turn, not lowest first, so the two engines' choices drift apart).
+    fn start(pool: &str) -> Engine {
+        let daemon = SecondDaemon::start_with(Options {
+            args: vec![
+                "--default-address-pool".into(),
+                format!("base={pool},size=24"),
+            ],
+            ..Options::default()
+        });
         daemon.load_image(TEST_IMAGE);
         Engine { daemon }
     }
