@@ -21,6 +21,7 @@ mod locks;
 mod output;
 mod packaging;
 mod planner_model;
+mod round_trip;
 mod schemas;
 mod shared;
 mod ssh;
