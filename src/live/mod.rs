@@ -50,6 +50,14 @@ pub mod labels {
             (CLONE_OF.to_string(), source.to_string()),
         ])
     }
+
+    /// The source of a copy berth made (a clone's container or service),
+    /// from its `berth.managed` and `berth.clone-of` labels.
+    pub fn clone_of(labels: &std::collections::BTreeMap<String, String>) -> Option<&str> {
+        (labels.get(MANAGED).map(String::as_str) == Some("true"))
+            .then(|| labels.get(CLONE_OF).map(String::as_str))
+            .flatten()
+    }
 }
 
 /// Something that happened on a server (Docker's event stream).

@@ -20,7 +20,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
             resource,
             running: c.running,
             node: None,
-            clone_of: clone_of(&c.labels).map(str::to_string),
+            clone_of: labels::clone_of(&c.labels).map(str::to_string),
         }
     });
     local
@@ -28,18 +28,10 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
         .collect()
 }
 
-/// The source of a copy berth made (a clone's container or service), from
-/// its `berth.managed` and `berth.clone-of` labels.
-pub fn clone_of(labels: &BTreeMap<String, String>) -> Option<&str> {
-    (labels.get(labels::MANAGED).map(String::as_str) == Some("true"))
-        .then(|| labels.get(labels::CLONE_OF).map(String::as_str))
-        .flatten()
-}
-
 /// The resource a copy berth made serves, from its `berth.kind` and
 /// `berth.resource` labels (whether or not the config still declares it).
 pub fn berth_resource(labels: &BTreeMap<String, String>) -> Option<(AttachedKind, String)> {
-    clone_of(labels)?;
+    labels::clone_of(labels)?;
     let kind = match labels.get(labels::KIND)?.as_str() {
         "application" => AttachedKind::Application,
         "database" => AttachedKind::Database,

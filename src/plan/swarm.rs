@@ -153,7 +153,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
             resource,
             running,
             node: None,
-            clone_of: super::guard::clone_of(&s.labels).map(str::to_string),
+            clone_of: labels::clone_of(&s.labels).map(str::to_string),
         });
     }
     for t in swarm.attached_to(network) {
@@ -179,7 +179,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
                     Some(slot) => format!("task {}.{slot}", s.name),
                     None => format!("task {}.{}", s.name, short(&t.id)),
                 };
-                let clone_of = super::guard::clone_of(&s.labels).map(str::to_string);
+                let clone_of = labels::clone_of(&s.labels).map(str::to_string);
                 (kind, resource, name, clone_of)
             }
             // An attachment task names its container once the node
