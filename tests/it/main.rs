@@ -25,4 +25,5 @@ mod shared;
 mod ssh;
 mod status;
 mod swarm;
+mod validate;
 mod watch;

@@ -12,7 +12,7 @@ mod settings;
 mod stack;
 
 use super::load::RawConfig;
-use super::model::{Config, Destination};
+use super::model::{Config, Destination, StackFile};
 use crate::diag::Diagnostic;
 
 pub use destination::valid_docker_name;
@@ -50,4 +50,20 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
         resources,
         stacks,
     }
+}
+
+/// Every compose file a `[[service]]` table names with a path inside the
+/// repository, in file order: checked even when the table has other errors.
+pub fn compose_files(raw: &RawConfig) -> Vec<StackFile> {
+    raw.stacks
+        .iter()
+        .filter_map(|e| {
+            let file = stack::compose_file(e)?;
+            repo_relative(&file.path).ok()?;
+            Some(StackFile {
+                stack: e.raw.name.clone(),
+                file,
+            })
+        })
+        .collect()
 }
