@@ -11,6 +11,7 @@ mod guard;
 pub mod journal;
 mod model;
 mod networks;
+mod scope;
 pub mod simulate;
 mod swarm;
 mod topology;
@@ -20,6 +21,7 @@ pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
 pub use networks::{differences, removal_candidates};
+pub use scope::Scope;
 pub use swarm::{describe_rollout, service_kind};
 pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology, mark};
 
