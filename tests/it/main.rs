@@ -27,4 +27,5 @@ mod shared;
 mod ssh;
 mod status;
 mod swarm;
+mod validate;
 mod watch;
