@@ -471,18 +471,22 @@ fn synopsis() -> BTreeMap<String, Vec<String>> {
             text.push_str(line);
         }
     }
-    let mut out = BTreeMap::new();
+    // A command on several lines (`import --server …`, `import --address
+    // …`) takes the flags of all of them.
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (names, text) in entries {
-        let mut flags: Vec<String> = text
+        let flags = text
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
             .filter(|w| w.starts_with("--"))
-            .map(str::to_string)
-            .collect();
+            .map(str::to_string);
+        let flags: Vec<String> = flags.collect();
+        for name in names {
+            out.entry(name).or_default().extend(flags.iter().cloned());
+        }
+    }
+    for flags in out.values_mut() {
         flags.sort();
         flags.dedup();
-        for name in names {
-            out.insert(name, flags.clone());
-        }
     }
     out
 }

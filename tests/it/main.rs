@@ -28,4 +28,5 @@ mod shared;
 mod ssh;
 mod status;
 mod swarm;
+mod validate;
 mod watch;
