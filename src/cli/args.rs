@@ -13,7 +13,8 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  success (for `plan`: nothing blocked)
   1  error: bad config, unreachable server, Docker error
-  2  `plan --detailed-exitcode` found changes
+  2  `plan --detailed-exitcode` found changes; `status --detailed-exitcode`
+     found drift (including a declared resource that matches nothing)
   3  the plan has blocked changes (`apply` then applies nothing)
 
 Examples:
@@ -138,8 +139,9 @@ pub struct StatusArgs {
     /// (two samples, about a second), and sum them per destination.
     #[arg(long)]
     pub usage: bool,
-    /// Exit 2 when anything has drifted (a change a plan would make, or a
-    /// selected container that is not attached).
+    /// Exit 2 when anything has drifted (a change a plan would make, a
+    /// selected container that is not attached, or a declared resource
+    /// that matches nothing on its server).
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
@@ -433,6 +435,12 @@ pub struct Choices {
     /// blocked instead.
     #[arg(long)]
     pub no_image_transfer: bool,
+    /// A declared container, label selector, swarm service or stack project
+    /// that matches nothing on its server is an error (exit 1; `apply`
+    /// applies nothing), not a warning. `[settings] strict = true` does the
+    /// same for every run.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl Choices {
@@ -440,6 +448,7 @@ impl Choices {
         crate::plan::Options {
             allow_replace: self.allow_replace,
             no_image_transfer: self.no_image_transfer,
+            strict: self.strict,
         }
     }
 }

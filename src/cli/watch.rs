@@ -105,11 +105,30 @@ fn text(event: &WatchEvent) -> String {
             "server {server}: not applied: {}: {why}",
             render::describe(change)
         ),
+        WatchEvent::NotFound {
+            server,
+            message,
+            error,
+            ..
+        } => format!(
+            "server {server}: {}: {message}",
+            if *error { "error" } else { "warning" }
+        ),
         WatchEvent::Synced {
             server,
             trigger,
             drift,
+            not_found: 0,
         } => format!("server {server}: planned ({trigger}): {drift} change(s) left"),
+        WatchEvent::Synced {
+            server,
+            trigger,
+            drift,
+            not_found,
+        } => format!(
+            "server {server}: planned ({trigger}): {} change(s) left, {not_found} declared resource(s) not found",
+            drift - not_found
+        ),
         WatchEvent::Error { server, message } => match server {
             Some(s) => format!("server {s}: error: {message}"),
             None => format!("error: {message}"),

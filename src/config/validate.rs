@@ -14,6 +14,7 @@ use crate::diag::{Diagnostic, Location};
 
 pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     let owner = settings(&raw, errors);
+    let strict = raw.settings.first().and_then(|s| s.raw.strict) == Some(true);
     unique_names(
         "server",
         raw.servers.iter().map(|e| (&e.raw.name, e)),
@@ -92,6 +93,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     );
     Config {
         owner,
+        strict,
         servers,
         destinations,
         resources,

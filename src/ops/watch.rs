@@ -96,11 +96,26 @@ pub enum WatchEvent {
         change: Box<Change>,
         why: String,
     },
-    /// A server was planned (and healed): what is left.
+    /// A declared resource matches nothing on the server: logged by the
+    /// sync that first finds it (again only after it was found and lost).
+    /// `error` in strict mode, where the server's plan has errors and
+    /// nothing is applied there.
+    NotFound {
+        server: String,
+        resource: crate::plan::ResourceRef,
+        message: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        suggestions: Vec<String>,
+        error: bool,
+    },
+    /// A server was planned (and healed): what is left. `drift` counts
+    /// the changes left and the declared resources not found.
     Synced {
         server: String,
         trigger: String,
         drift: usize,
+        #[serde(skip_serializing_if = "is_zero")]
+        not_found: usize,
     },
     Error {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +123,10 @@ pub enum WatchEvent {
         message: String,
     },
     Stopped,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Who hears of what watch does.
@@ -337,8 +356,11 @@ async fn follow_server(
     observer: &dyn WatchObserver,
     cancel: &CancellationToken,
 ) -> Result<(), String> {
+    // Declared resources not found, as the last sync left them: each is
+    // logged when it appears, not at every sync.
+    let mut seen = Vec::new();
     let current = config.borrow_and_update().clone();
-    sync(req, server, session, &current, "start", observer).await?;
+    sync(req, server, session, &current, "start", &mut seen, observer).await?;
     let client = session.client(server).ok_or("not connected")?.clone();
     metrics::gauge!("berth_server_up", "server" => server.to_string()).set(1.0);
     observer.event(&WatchEvent::Connected {
@@ -371,18 +393,18 @@ async fn follow_server(
             _ = tokio::time::sleep_until(due), if dirty.is_some() => {
                 dirty = None;
                 let current = config.borrow().clone();
-                sync(req, server, session, &current, "event", observer).await?;
+                sync(req, server, session, &current, "event", &mut seen, observer).await?;
             }
             _ = resync.tick() => {
                 let current = config.borrow().clone();
-                sync(req, server, session, &current, "resync", observer).await?;
+                sync(req, server, session, &current, "resync", &mut seen, observer).await?;
             }
             changed = config.changed() => {
                 if changed.is_err() {
                     return Ok(());
                 }
                 let current = config.borrow_and_update().clone();
-                sync(req, server, session, &current, "config", observer).await?;
+                sync(req, server, session, &current, "config", &mut seen, observer).await?;
             }
             _ = cancel.cancelled() => return Ok(()),
         }
@@ -398,6 +420,7 @@ async fn sync(
     session: &mut Session,
     config: &Config,
     trigger: &str,
+    seen: &mut Vec<crate::plan::Missing>,
     observer: &dyn WatchObserver,
 ) -> Result<(), String> {
     let Some(one) = only(config, server) else {
@@ -434,7 +457,18 @@ async fn sync(
             why,
         });
     }
-    let drift = plan.changes.len();
+    let strict = config.strict;
+    for m in plan.missing.iter().filter(|m| !seen.contains(m)) {
+        observer.event(&WatchEvent::NotFound {
+            server: server.to_string(),
+            resource: m.resource.clone(),
+            message: m.describe(),
+            suggestions: m.suggestions.clone(),
+            error: strict,
+        });
+    }
+    seen.clone_from(&plan.missing);
+    let drift = plan.changes.len() + plan.missing.len();
     metrics::gauge!("berth_drift", "server" => server.to_string()).set(drift as f64);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -445,6 +479,7 @@ async fn sync(
         server: server.to_string(),
         trigger: trigger.to_string(),
         drift,
+        not_found: plan.missing.len(),
     });
     Ok(())
 }

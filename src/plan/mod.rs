@@ -2,13 +2,15 @@
 //! every behaviour here is tested on hand-built data.
 //!
 //! Per server: the networks themselves (`networks`), then what must be
-//! attached where (`attach`); `guard` classifies attached containers and
+//! attached where (`attach`), and what the config declares but the server
+//! lacks (`missing`); `guard` classifies attached containers and
 //! finds the dependencies worth a warning before a removal.
 
 mod attach;
 mod clone;
 mod guard;
 pub mod journal;
+mod missing;
 mod model;
 mod networks;
 pub mod simulate;
@@ -47,6 +49,10 @@ pub struct Options {
     pub allow_replace: bool,
     /// Block clones whose image would have to be streamed to another server.
     pub no_image_transfer: bool,
+    /// `--strict`: a declared resource that matches nothing on its server
+    /// is an error, not a warning (as `settings.strict` makes it).
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl Options {
@@ -56,14 +62,17 @@ impl Options {
         Options {
             allow_replace: false,
             no_image_transfer: false,
+            strict: false,
         },
         Options {
             allow_replace: true,
             no_image_transfer: false,
+            strict: false,
         },
         Options {
             allow_replace: false,
             no_image_transfer: true,
+            strict: false,
         },
     ];
 }
@@ -160,6 +169,9 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             p.missing.extend(service_missing);
         }
     }
+    let (warnings, errors) = missing::report(config, opts.strict || config.strict, &p.missing);
+    p.warnings.extend(warnings);
+    p.errors.extend(errors);
     p.summary = summarize(&p.changes);
     p.topology = Some(topology::topology(config, &p.changes));
     p

@@ -47,6 +47,7 @@ fn dest(name: &str, network: &str, subnet: Option<&str>) -> Destination {
 fn config(destinations: Vec<Destination>) -> Config {
     Config {
         owner: OWNER.into(),
+        strict: false,
         servers: vec![Server {
             name: "s1".into(),
             address: Address::Local,
