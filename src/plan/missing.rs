@@ -161,7 +161,9 @@ fn or_list(items: &[String]) -> String {
 }
 
 /// The candidates close enough to `word` to be what a typo meant, best
-/// first (Jaro-Winkler above 0.8, as the config's own did-you-mean).
+/// first: Jaro-Winkler above 0.8 (as the config's own did-you-mean), and
+/// within 0.1 of the best, so a busy server's names that merely share a
+/// prefix do not crowd out the likely fix.
 pub(super) fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
     let unique: BTreeSet<&str> = candidates.filter(|c| *c != word).collect();
     let mut scored: Vec<(f64, &str)> = unique
@@ -170,8 +172,10 @@ pub(super) fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>)
         .filter(|(score, _)| *score > 0.8)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let best = scored.first().map_or(0.0, |s| s.0);
     scored
         .into_iter()
+        .take_while(|(score, _)| *score >= best - 0.1)
         .take(SUGGESTIONS)
         .map(|(_, c)| c.to_string())
         .collect()
