@@ -1,14 +1,13 @@
 //! Assignments: which containers must be attached to which destination
 //! network with which aliases (applications, databases, compose stacks), and
-//! the `connect` / `disconnect` changes that follow (and, from `missing`,
-//! the declared resources that match nothing).
+//! the `connect` / `disconnect` changes that follow.
 
 use std::collections::BTreeMap;
 
 use super::guard::{classify, selects};
 use super::model::*;
 use crate::config::{Config, ResourceKind};
-use crate::live::{Container, LiveState, Snapshot, labels};
+use crate::live::{Container, Snapshot, labels};
 
 /// One network a container must be on, and with which aliases.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,12 +16,6 @@ pub struct Attachment {
     pub destination: String,
     pub aliases: Vec<String>,
     pub resource: ResourceRef,
-}
-
-/// The changes and notes of one server's assignments.
-pub struct Assignments {
-    pub changes: Vec<Change>,
-    pub missing: Vec<Missing>,
 }
 
 /// Every container a resource or stack on `server` selects, by name, with
@@ -140,13 +133,17 @@ fn merge(attachments: &mut Vec<Attachment>, new: Attachment) {
     }
 }
 
-pub(super) fn stack<'a>(live: &'a Snapshot, project: &'a str) -> impl Iterator<Item = &'a Container> {
+pub(super) fn stack<'a>(
+    live: &'a Snapshot,
+    project: &'a str,
+) -> impl Iterator<Item = &'a Container> {
     live.containers
         .iter()
         .filter(move |c| c.label(labels::COMPOSE_PROJECT) == Some(project))
 }
 
-pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Assignments {
+/// The connects and disconnects of one server's assignments.
+pub fn plan(config: &Config, server: &str, live: &Snapshot) -> Vec<Change> {
     let mut changes = Vec::new();
     for (name, wanted) in &selected(config, server, live) {
         let Some(c) = live.containers.iter().find(|c| &c.name == name) else {
@@ -208,10 +205,7 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> 
             }));
         }
     }
-    Assignments {
-        changes,
-        missing: super::missing::resources(config, server, live, all),
-    }
+    changes
 }
 
 /// Why a selected container leaves a network, and the resource it is.

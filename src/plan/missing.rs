@@ -18,6 +18,8 @@ const SUGGESTIONS: usize = 3;
 /// Declared resources and stacks with no container on `server`.
 pub fn resources(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Vec<Missing> {
     let mut out = Vec::new();
+    // Containers another declared resource selects are no typo's fix.
+    let claimed = super::attach::selected(config, server, live);
     // Declared clones are the clone planner's business; swarm services
     // are `swarm`'s.
     for r in config
@@ -39,7 +41,13 @@ pub fn resources(config: &Config, server: &str, live: &Snapshot, all: &LiveState
             Selector::Name(n) => (
                 n.clone(),
                 format!("no container {n} on server {server}"),
-                closest(n, live.containers.iter().map(|c| c.name.as_str())),
+                closest(
+                    n,
+                    live.containers
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .filter(|c| !claimed.contains_key(*c)),
+                ),
             ),
             Selector::Labels(l) => {
                 let pairs = l
@@ -101,11 +109,13 @@ pub fn resources(config: &Config, server: &str, live: &Snapshot, all: &LiveState
         {
             continue;
         }
+        let declared = |p: &str| config.stacks.iter().any(|s| s.project == p);
         let projects = live
             .containers
             .iter()
             .filter_map(|c| c.label(labels::COMPOSE_PROJECT))
-            .chain(swarm_stacks());
+            .chain(swarm_stacks())
+            .filter(|p| !declared(p));
         let suggestions = closest(&s.project, projects);
         out.push(Missing {
             resource: ResourceRef::new(ResourceKind::Stack, &s.name),
@@ -160,22 +170,22 @@ fn or_list(items: &[String]) -> String {
     }
 }
 
-/// The candidates close enough to `word` to be what a typo meant, best
-/// first: Jaro-Winkler above 0.8 (as the config's own did-you-mean), and
-/// within 0.1 of the best, so a busy server's names that merely share a
-/// prefix do not crowd out the likely fix.
+/// The candidates close enough to `word` to be what a typo meant: within
+/// an edit distance (Damerau-Levenshtein) of a third of its length, as
+/// rustc's own suggestions, and only those nearest, so names that merely
+/// share a prefix with it (`app-web-1`, `app-db-1`) do not crowd out the
+/// likely fix.
 pub(super) fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let unique: BTreeSet<&str> = candidates.filter(|c| *c != word).collect();
-    let mut scored: Vec<(f64, &str)> = unique
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
+    let limit = (word.chars().count() / 3).max(1);
+    let scored: BTreeSet<(usize, &str)> = candidates
+        .filter(|c| *c != word)
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(distance, _)| *distance <= limit)
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    let best = scored.first().map_or(0.0, |s| s.0);
+    let best = scored.first().map_or(0, |s| s.0);
     scored
         .into_iter()
-        .take_while(|(score, _)| *score >= best - 0.1)
+        .take_while(|(distance, _)| *distance == best)
         .take(SUGGESTIONS)
         .map(|(_, c)| c.to_string())
         .collect()
@@ -216,7 +226,11 @@ fn label_suggestions(
 /// `declared_not_found` warning, or in strict mode (`--strict`,
 /// `settings.strict`) an error, which makes `plan` exit 1 and `apply`
 /// refuse.
-pub fn report(config: &Config, strict: bool, missing: &[Missing]) -> (Vec<Warning>, Vec<PlanError>) {
+pub fn report(
+    config: &Config,
+    strict: bool,
+    missing: &[Missing],
+) -> (Vec<Warning>, Vec<PlanError>) {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     for m in missing {

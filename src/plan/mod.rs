@@ -152,7 +152,7 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             p.errors
                 .extend(swarm::overlay_errors(config, &server.name, snapshot));
             let (services, service_missing) = swarm::plan(config, &server.name, snapshot);
-            let assignments = attach::plan(config, &server.name, here, all);
+            let assignments = attach::plan(config, &server.name, here);
             p.warnings.extend(guard::removal_warnings(
                 &server.name,
                 snapshot,
@@ -163,9 +163,10 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
                 .extend(restores.remove(&server.name).unwrap_or_default());
             p.changes.extend(net_changes);
             p.changes.extend(clones);
-            p.changes.extend(assignments.changes);
+            p.changes.extend(assignments);
             p.changes.extend(services);
-            p.missing.extend(assignments.missing);
+            p.missing
+                .extend(missing::resources(config, &server.name, here, all));
             p.missing.extend(service_missing);
         }
     }

@@ -744,9 +744,10 @@ impl Missing {
             "{} {}: {}",
             self.resource.kind,
             self.resource.name,
-            self.note
-                .clone()
-                .unwrap_or_else(|| format!("nothing matches {} on server {}", self.selector, self.server))
+            self.note.clone().unwrap_or_else(|| format!(
+                "nothing matches {} on server {}",
+                self.selector, self.server
+            ))
         )
     }
 }

@@ -260,10 +260,8 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot) -> (Vec<Change>, Vec
             if let Some(source) = &r.clone_of {
                 changes.extend(clone(config, server, swarm, r, name, source, dests[0]));
             } else {
-                let suggestions = super::missing::closest(
-                    name,
-                    swarm.services.iter().map(|s| s.name.as_str()),
-                );
+                let suggestions =
+                    super::missing::closest(name, swarm.services.iter().map(|s| s.name.as_str()));
                 missing.push(Missing {
                     resource: resource.clone(),
                     server: server.to_string(),

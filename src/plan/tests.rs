@@ -1695,7 +1695,12 @@ mod swarm {
         );
         let p = run(&c, &l);
         let missing: Vec<_> = p.missing.iter().map(|m| m.resource.name.as_str()).collect();
-        assert_eq!(missing, ["api"], "a deployed swarm stack is found: {:#?}", p.missing);
+        assert_eq!(
+            missing,
+            ["api"],
+            "a deployed swarm stack is found: {:#?}",
+            p.missing
+        );
         assert_eq!(p.missing[0].suggestions, ["api"]);
         let w = p
             .warnings
@@ -1903,7 +1908,8 @@ mod not_found {
         assert_eq!(w[0].suggestions, ["nc-app"], "nc-db is further off");
         assert_eq!(w[0].file.as_deref(), Some("berth.toml"));
         assert!(
-            w[0].message.starts_with("application nextcloud: no container nc-ap on server s1")
+            w[0].message
+                .starts_with("application nextcloud: no container nc-ap on server s1")
                 && w[0].message.contains("did you mean nc-app?"),
             "{}",
             w[0].message
@@ -1912,6 +1918,35 @@ mod not_found {
         assert_eq!(p.missing.len(), 1);
         assert_eq!(p.missing[0].suggestions, ["nc-app"]);
         assert_eq!(p.not_found(), 1);
+    }
+
+    #[test]
+    fn a_container_another_resource_declares_is_never_the_suggestion() {
+        let mut c = config(vec![dest("prod", "prod-net", None)]);
+        c.resources
+            .push(app("api", "prod", Selector::Name("api-1".into()), &["api"]));
+        c.resources.push(app(
+            "worker",
+            "prod",
+            Selector::Name("api-2".into()),
+            &["worker"],
+        ));
+        let l = live(
+            vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+            vec![
+                container("api-1", "prod-net", true, &[]),
+                container("api-3", "bridge", true, &[]),
+                container("api-gateway", "bridge", true, &[]),
+            ],
+        );
+        let p = run(&c, &l);
+        let w = not_found(&p);
+        assert_eq!(w.len(), 1, "{:#?}", p.warnings);
+        assert_eq!(
+            w[0].suggestions,
+            ["api-3"],
+            "api-1 is api's; api-gateway only shares a prefix"
+        );
     }
 
     #[test]
@@ -1941,7 +1976,11 @@ mod not_found {
             assert_eq!(p.errors.len(), 1, "{:#?}", p.errors);
             let e = &p.errors[0];
             assert_eq!(
-                (e.server.as_str(), e.destination.as_deref(), e.network.as_str()),
+                (
+                    e.server.as_str(),
+                    e.destination.as_deref(),
+                    e.network.as_str()
+                ),
                 ("s1", Some("prod"), "prod-net")
             );
             assert!(e.message.contains("did you mean nc-app?"), "{}", e.message);
@@ -2016,7 +2055,12 @@ mod not_found {
         let l = live(
             vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
             vec![
-                container("shop-a", "bridge", true, &[("coolify.applicationId", "4711")]),
+                container(
+                    "shop-a",
+                    "bridge",
+                    true,
+                    &[("coolify.applicationId", "4711")],
+                ),
                 container("other", "bridge", true, &[("coolify.applicationId", "99")]),
             ],
         );
@@ -2032,13 +2076,9 @@ mod not_found {
         );
 
         // A misspelled key: the keys seen, with the wanted value.
-        c.resources[0].selector =
-            Selector::Labels(labels(&[("coolify.applicationid", "4711")]));
+        c.resources[0].selector = Selector::Labels(labels(&[("coolify.applicationid", "4711")]));
         let p = run(&c, &l);
-        assert_eq!(
-            not_found(&p)[0].suggestions,
-            ["coolify.applicationId=4711"]
-        );
+        assert_eq!(not_found(&p)[0].suggestions, ["coolify.applicationId=4711"]);
     }
 
     #[test]

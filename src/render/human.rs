@@ -392,7 +392,9 @@ fn summary(plan: &Plan) -> String {
             " {}",
             paint(
                 YELLOW,
-                &format!("{not_found} declared resource(s) match nothing (see the warnings above).")
+                &format!(
+                    "{not_found} declared resource(s) match nothing (see the warnings above)."
+                )
             )
         );
     }

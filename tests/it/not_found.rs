@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::common::config::{destination, local_header, resource};
 use crate::common::plan::apply;
-use crate::common::{Cleanup, Project, create_stopped_container, ensure_image, run_container, unique};
+use crate::common::{
+    Cleanup, Project, create_stopped_container, ensure_image, run_container, unique,
+};
 
 fn not_found(plan: &Value) -> Vec<&Value> {
     plan["warnings"]
@@ -56,7 +58,9 @@ fn a_misspelled_container_is_a_warning_with_its_fix_in_every_view_and_drift_in_s
     );
     assert!(human.stdout.contains(&want), "no `{want}`\n{human}");
     assert!(
-        human.stdout.contains("1 declared resource(s) match nothing"),
+        human
+            .stdout
+            .contains("1 declared resource(s) match nothing"),
         "{human}"
     );
     assert!(
@@ -75,7 +79,10 @@ fn a_misspelled_container_is_a_warning_with_its_fix_in_every_view_and_drift_in_s
     assert_eq!(w[0]["resource"]["kind"], "application");
     assert_eq!(w[0]["suggestions"][0], app.as_str(), "{plan:#}");
     assert_eq!(plan["missing"][0]["suggestions"][0], app.as_str());
-    assert!(plan["changes"].as_array().is_some_and(Vec::is_empty), "{plan:#}");
+    assert!(
+        plan["changes"].as_array().is_some_and(Vec::is_empty),
+        "{plan:#}"
+    );
 
     let md = p.berth(&["plan", "--format", "markdown"]);
     md.expect_code(0);
@@ -89,10 +96,9 @@ fn a_misspelled_container_is_a_warning_with_its_fix_in_every_view_and_drift_in_s
     let status = p.berth(&["status"]);
     status.expect_code(0);
     assert!(
-        status
-            .stdout
-            .contains(&format!("not found: application nextcloud: no container {typo}"))
-            && status.stdout.contains(&format!("did you mean {app}"))
+        status.stdout.contains(&format!(
+            "not found: application nextcloud: no container {typo}"
+        )) && status.stdout.contains(&format!("did you mean {app}"))
             && status.stdout.contains("Drift: 1")
             && !status.stdout.contains("No drift"),
         "{status}"
@@ -105,7 +111,10 @@ fn a_misspelled_container_is_a_warning_with_its_fix_in_every_view_and_drift_in_s
     let d = &s["destinations"][0];
     assert_eq!(d["not_found"].as_array().map(Vec::len), Some(1), "{d:#}");
     assert_eq!(d["not_found"][0]["suggestions"][0], app.as_str());
-    assert_eq!(d["unused"], false, "a destination with declared resources is not unused");
+    assert_eq!(
+        d["unused"], false,
+        "a destination with declared resources is not unused"
+    );
     let md = p.berth(&["status", "--format", "markdown"]);
     md.expect_code(0);
     assert!(md.stdout.contains(&format!("did you mean {app}")), "{md}");
@@ -121,7 +130,9 @@ fn a_misspelled_container_is_a_warning_with_its_fix_in_every_view_and_drift_in_s
     );
     let refused = apply(&p, &["--strict"], 1);
     assert!(
-        refused.stderr.contains("nothing applied: the plan has errors"),
+        refused
+            .stderr
+            .contains("nothing applied: the plan has errors"),
         "{refused}"
     );
 
@@ -148,5 +159,53 @@ fn a_misspelled_container_is_a_warning_with_its_fix_in_every_view_and_drift_in_s
     p.write("berth.toml", &config.replace(&typo, &app));
     let (_, plan) = crate::common::plan::plan(&p, 0);
     assert!(not_found(&plan).is_empty(), "{plan:#}");
-    assert!(plan["missing"].as_array().is_some_and(Vec::is_empty), "{plan:#}");
+    assert!(
+        plan["missing"].as_array().is_some_and(Vec::is_empty),
+        "{plan:#}"
+    );
+}
+
+#[test]
+fn watch_logs_a_missing_container_once_when_it_appears_and_counts_it_as_drift() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("nf-watch");
+    let net = cleanup.network(&unique("nf-watch-n"));
+    let base = unique("nf-watch");
+    let app = cleanup.container(&format!("{base}-web"));
+    let other = cleanup.container(&unique("nf-watch-other"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("front", "local", &net)),
+    );
+    apply(&p, &[], 0);
+    run_container(&app, &net, &[]);
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("front", "local", &net)
+            + &resource("application", "web", "front", &format!("{base}-wbe"), None)),
+    );
+    let w = crate::watch::start(&p, &["--resync", "1h"]);
+    let warning = format!("did you mean {app}");
+    w.expect_line(&warning);
+    w.expect_line("planned (start): 0 change(s) left, 1 declared resource(s) not found");
+    // Events make it plan again: the warning is not repeated.
+    run_container(&other, &net, &[]);
+    w.until("plan after the event", || {
+        w.log().contains("planned (event)")
+    });
+    let (_, log) = w.stop();
+    assert_eq!(
+        log.lines().filter(|l| l.contains(&warning)).count(),
+        1,
+        "logged once, when it appeared:\n{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains(&format!(
+            "server local: warning: application web: no container {base}-wbe"
+        ))),
+        "{log}"
+    );
 }
