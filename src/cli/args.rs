@@ -79,8 +79,10 @@ pub enum Command {
     /// Read-only, takes no lock: each destination's live network and state
     /// (ok, missing, differs, adopted), the containers attached (kind,
     /// resource, state, health, uptime), the containers its resources
-    /// select that are not attached (drift), unused destinations, and
-    /// berth-owned networks no destination declares.
+    /// select that are not attached and the declared resources that match
+    /// nothing on its server (drift, each counted once), unused
+    /// destinations (nothing declared, nothing attached), and berth-owned
+    /// networks no destination declares.
     Status(StatusArgs),
     /// Keep servers converged between applies: follow Docker's events and
     /// heal what drifts.

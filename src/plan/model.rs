@@ -729,9 +729,9 @@ pub struct Missing {
     pub selector: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// The live names on that server closest to what the config says
-    /// (containers, compose projects, `key=value` labels, swarm services),
-    /// best first: a typo's likely fix.
+    /// The live names on that server nearest to what the config says
+    /// (containers, compose projects, `key=value` labels, swarm services)
+    /// that no other declared resource claims: a typo's likely fix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<String>,
 }
@@ -787,7 +787,7 @@ pub struct Warning {
     /// The declared resource it is about (`declared_not_found`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceRef>,
-    /// `declared_not_found`: the closest live names, best first.
+    /// `declared_not_found`: the nearest live names (see `Missing`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<String>,
 }
