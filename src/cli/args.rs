@@ -181,12 +181,28 @@ pub struct WatchArgs {
     /// One line of text per event, or one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// What to log: error (failed changes, invalid configs), warn (and
+    /// servers down, changes not applied), info (and every event and action
+    /// that concerns the config) or debug (and Docker events about what the
+    /// config does not manage, otherwise only counted). The flag wins over
+    /// RUST_LOG (tracing's filter syntax, e.g. RUST_LOG=berth=debug); with
+    /// neither, info.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub log_level: Option<LogLevel>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
 }
 
 /// `--resync`, `--fetch-interval`: at least a second, at most a day.

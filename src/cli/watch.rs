@@ -1,14 +1,48 @@
 //! `berth watch`: the reconciler's log, one line per event and action
-//! (text, or JSON lines for a log pipeline); exits 0 when stopped.
+//! (text, or JSON lines for a log pipeline), written through `tracing` so
+//! that `--log-level` and `RUST_LOG` choose what is written; exits 0 when
+//! stopped.
 
-use std::io::Write;
-use std::sync::Mutex;
+use std::fmt;
+use std::time::SystemTime;
 
-use super::{Exit, LogFormat, WatchArgs, block_on, failed};
+use tracing::field::{Field, Visit};
+use tracing::{Level, Subscriber};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::{Exit, LogFormat, LogLevel, WatchArgs, block_on, error, failed};
 use crate::ops::{WatchEvent, WatchObserver, WatchRequest};
 use crate::render;
 
+/// The target of watch's own lines: `RUST_LOG=berth=debug` selects them.
+const TARGET: &str = "berth::watch";
+
 pub fn run(args: &WatchArgs) -> Exit {
+    let filter = match filter(args.log_level, std::env::var("RUST_LOG").ok()) {
+        Ok(filter) => filter,
+        Err(message) => {
+            error(
+                message,
+                Some(
+                    "write a level (RUST_LOG=debug) or target=level pairs (RUST_LOG=warn,berth=debug), or pass --log-level",
+                ),
+            );
+            return Exit::Error;
+        }
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .event_format(Line {
+            format: args.log_format,
+        })
+        .with_writer(std::io::stdout)
+        .finish();
+    // Worker threads log too: the subscriber is the process's. Only this
+    // command installs one, once.
+    let _ = tracing::subscriber::set_global_default(subscriber);
     let req = WatchRequest {
         source: args.source.spec(),
         fetch_interval: args.fetch_interval,
@@ -21,8 +55,7 @@ pub fn run(args: &WatchArgs) -> Exit {
         metrics: args.metrics,
     };
     let log = Log {
-        format: args.log_format,
-        out: Mutex::new(std::io::stdout()),
+        json: args.log_format == LogFormat::Json,
     };
     match block_on(|cancel| async move { crate::ops::watch(&req, &log, &cancel).await }) {
         // Stopped by a signal: the step under way finished, locks released.
@@ -31,39 +64,162 @@ pub fn run(args: &WatchArgs) -> Exit {
     }
 }
 
+/// What is logged: `--log-level` for berth's lines (other crates' at warn,
+/// or error with `--log-level error`), else `RUST_LOG`, else info.
+fn filter(flag: Option<LogLevel>, rust_log: Option<String>) -> Result<EnvFilter, String> {
+    let directives = |level: LogLevel| {
+        let (others, berth) = match level {
+            LogLevel::Error => ("error", "error"),
+            LogLevel::Warn => ("warn", "warn"),
+            LogLevel::Info => ("warn", "info"),
+            LogLevel::Debug => ("warn", "debug"),
+        };
+        EnvFilter::new(format!("{others},berth={berth}"))
+    };
+    match (flag, rust_log.filter(|s| !s.trim().is_empty())) {
+        (Some(level), _) => Ok(directives(level)),
+        (None, Some(spec)) => EnvFilter::try_new(&spec)
+            .map_err(|e| format!("RUST_LOG={spec} is not a log filter: {e}")),
+        (None, None) => Ok(directives(LogLevel::Info)),
+    }
+}
+
+/// How much a watch event matters: what `--log-level` compares.
+fn level(event: &WatchEvent) -> Level {
+    match event {
+        WatchEvent::Unrelated { .. } => Level::DEBUG,
+        WatchEvent::Error { .. }
+        | WatchEvent::ConfigInvalid { .. }
+        | WatchEvent::NotFound { error: true, .. }
+        | WatchEvent::Applied { ok: false, .. } => Level::ERROR,
+        WatchEvent::Down { .. } | WatchEvent::Held { .. } | WatchEvent::NotFound { .. } => {
+            Level::WARN
+        }
+        _ => Level::INFO,
+    }
+}
+
+/// Hands each watch event to `tracing`: its text line as the message and,
+/// for JSON lines, the event itself.
 struct Log {
-    format: LogFormat,
-    out: Mutex<std::io::Stdout>,
+    json: bool,
 }
 
 impl WatchObserver for Log {
     fn event(&self, event: &WatchEvent) {
-        let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
-        let line = match self.format {
-            LogFormat::Json => {
-                let mut value = serde_json::to_value(event).unwrap_or_default();
-                if let Some(map) = value.as_object_mut() {
-                    map.insert("ts".into(), now.to_string().into());
+        // A level is part of a callsite: one per level.
+        macro_rules! emit {
+            ($level:expr) => {
+                if tracing::enabled!(target: TARGET, $level) {
+                    let json = self
+                        .json
+                        .then(|| serde_json::to_string(event).unwrap_or_default());
+                    tracing::event!(target: TARGET, $level, json = json.as_deref(), "{}", text(event));
                 }
-                value.to_string()
+            };
+        }
+        match level(event) {
+            Level::ERROR => emit!(Level::ERROR),
+            Level::WARN => emit!(Level::WARN),
+            Level::INFO => emit!(Level::INFO),
+            _ => emit!(Level::DEBUG),
+        }
+    }
+}
+
+/// One line per record: `<rfc3339 time> <text>`, or a JSON object with
+/// `ts` and `level` added. Another crate's record (only at warn unless
+/// RUST_LOG asks) says its level and target.
+struct Line {
+    format: LogFormat,
+}
+
+impl<S, N> FormatEvent<S, N> for Line
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _: &FmtContext<'_, S, N>,
+        mut out: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let meta = event.metadata();
+        let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let level = meta.level().as_str().to_ascii_lowercase();
+        let ours = meta.target() == TARGET;
+        match self.format {
+            LogFormat::Text if ours => writeln!(out, "{now} {}", fields.message),
+            LogFormat::Text => writeln!(
+                out,
+                "{now} {level} {}: {}{}",
+                meta.target(),
+                fields.message,
+                fields.rest
+            ),
+            LogFormat::Json => {
+                let mut value = fields
+                    .json
+                    .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+                    .filter(serde_json::Value::is_object)
+                    .unwrap_or_else(|| {
+                        serde_json::json!({
+                            "event": "log",
+                            "target": meta.target(),
+                            "message": format!("{}{}", fields.message, fields.rest),
+                        })
+                    });
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("ts".into(), now.into());
+                    map.insert("level".into(), level.into());
+                }
+                writeln!(out, "{value}")
             }
-            LogFormat::Text => format!("{now} {}", text(event)),
-        };
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        }
+    }
+}
+
+/// A record's fields: the message, watch's JSON, and the rest as
+/// ` key=value`.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    json: Option<String>,
+    rest: String,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message = value.to_string(),
+            "json" => self.json = Some(value.to_string()),
+            name => self.rest.push_str(&format!(" {name}={value}")),
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "message" => self.message = format!("{value:?}"),
+            name => self.rest.push_str(&format!(" {name}={value:?}")),
+        }
     }
 }
 
 fn text(event: &WatchEvent) -> String {
     match event {
         WatchEvent::Started { servers } => format!("watching server(s) {}", servers.join(", ")),
-        WatchEvent::Config { commit, reference } => match (commit, reference) {
-            (Some(c), Some(r)) => {
-                format!("config: {r} at {}", c.chars().take(12).collect::<String>())
+        WatchEvent::Config { commit, reference } => {
+            let short = |c: &String| c.chars().take(12).collect::<String>();
+            match (commit, reference) {
+                (Some(c), Some(r)) => format!("config: {r} at {}", short(c)),
+                (Some(c), None) => format!("config: commit {}", short(c)),
+                (None, Some(r)) => format!("config: {r}"),
+                (None, None) => "config: the work tree".to_string(),
             }
-            _ => "config: the work tree".to_string(),
-        },
+        }
         WatchEvent::ConfigInvalid { message } => format!(
             "config: the new config is invalid, the previous one stays in force:\n{message}"
         ),
@@ -84,6 +240,12 @@ fn text(event: &WatchEvent) -> String {
             action,
             name,
         } => format!("server {server}: {kind} {name}: {action}"),
+        WatchEvent::Unrelated {
+            server,
+            kind,
+            action,
+            name,
+        } => format!("server {server}: {kind} {name}: {action} (unrelated to the config)"),
         WatchEvent::Applied {
             server,
             change,
@@ -134,5 +296,60 @@ fn text(event: &WatchEvent) -> String {
             None => format!("error: {message}"),
         },
         WatchEvent::Stopped => "stopped: locks released".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::level_filters::LevelFilter;
+
+    use super::*;
+
+    fn most(flag: Option<LogLevel>, rust_log: Option<&str>) -> Option<LevelFilter> {
+        filter(flag, rust_log.map(str::to_string))
+            .expect("a filter")
+            .max_level_hint()
+    }
+
+    #[test]
+    fn the_flag_wins_over_rust_log_which_wins_over_info() {
+        assert_eq!(most(None, None), Some(LevelFilter::INFO));
+        assert_eq!(most(None, Some(" ")), Some(LevelFilter::INFO));
+        assert_eq!(most(None, Some("berth=debug")), Some(LevelFilter::DEBUG));
+        assert_eq!(most(None, Some("error")), Some(LevelFilter::ERROR));
+        assert_eq!(
+            most(Some(LogLevel::Warn), Some("berth=debug")),
+            Some(LevelFilter::WARN)
+        );
+        assert_eq!(most(Some(LogLevel::Debug), None), Some(LevelFilter::DEBUG));
+        assert_eq!(most(Some(LogLevel::Error), None), Some(LevelFilter::ERROR));
+        let bad = filter(None, Some("berth=loud".into())).expect_err("not a filter");
+        assert!(bad.contains("RUST_LOG=berth=loud"), "{bad}");
+    }
+
+    #[test]
+    fn unrelated_events_are_debug_and_what_needs_a_person_is_a_warning_or_worse() {
+        let unrelated = WatchEvent::Unrelated {
+            server: "s".into(),
+            kind: "container".into(),
+            action: "start".into(),
+            name: "scratch".into(),
+        };
+        assert_eq!(level(&unrelated), Level::DEBUG);
+        assert_eq!(
+            text(&unrelated),
+            "server s: container scratch: start (unrelated to the config)"
+        );
+        let down = WatchEvent::Down {
+            server: "s".into(),
+            error: "gone".into(),
+            retry_in_ms: 1000,
+        };
+        assert_eq!(level(&down), Level::WARN);
+        let invalid = WatchEvent::ConfigInvalid {
+            message: "bad".into(),
+        };
+        assert_eq!(level(&invalid), Level::ERROR);
+        assert_eq!(level(&WatchEvent::Stopped), Level::INFO);
     }
 }

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use super::{Client, DockerError};
+use super::{Client, DockerError, absent};
 
 /// A named volume of the source and the fresh one the copy mounts instead.
 #[derive(Debug, Clone)]
@@ -196,28 +196,20 @@ impl Client {
         &self,
         name: &str,
     ) -> Result<Option<BTreeMap<String, String>>, DockerError> {
-        match self.docker.inspect_volume(name).await {
-            Ok(v) => Ok(Some(v.labels.into_iter().collect())),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(self.fail(&format!("inspect volume {name}"), &e)),
-        }
+        absent(self.docker.inspect_volume(name).await)
+            .map(|v| v.map(|v| v.labels.into_iter().collect()))
+            .map_err(|e| self.fail(&format!("inspect volume {name}"), &e))
     }
 
     /// Removes a volume berth created (gone already: fine).
     pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
-        match self
-            .docker
-            .remove_volume(name, None::<RemoveVolumeOptions>)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(self.fail(&format!("remove volume {name}"), &e)),
-        }
+        absent(
+            self.docker
+                .remove_volume(name, None::<RemoveVolumeOptions>)
+                .await,
+        )
+        .map(drop)
+        .map_err(|e| self.fail(&format!("remove volume {name}"), &e))
     }
 
     /// Creates the copy (not started), mounting the fresh volumes made for
@@ -248,13 +240,9 @@ impl Client {
     /// Removes a container berth created (gone already: fine).
     pub async fn remove_container(&self, name: &str) -> Result<(), DockerError> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-        match self.docker.remove_container(name, Some(opts)).await {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(self.fail(&format!("remove container {name}"), &e)),
-        }
+        absent(self.docker.remove_container(name, Some(opts)).await)
+            .map(drop)
+            .map_err(|e| self.fail(&format!("remove container {name}"), &e))
     }
 }
 

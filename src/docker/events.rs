@@ -37,12 +37,35 @@ impl Client {
         let opts = EventsOptionsBuilder::default().filters(&filters).build();
         self.docker.events(Some(opts)).map(move |e| {
             let e = e.map_err(|e| self.fail("follow events", &e))?;
-            let attributes = e.actor.and_then(|a| a.attributes).unwrap_or_default();
+            let kind = e.typ.map(|t| t.to_string()).unwrap_or_default();
+            let (id, mut attributes) = e
+                .actor
+                .map(|a| (a.id.unwrap_or_default(), a.attributes.unwrap_or_default()))
+                .unwrap_or_default();
+            let name = attributes
+                .remove("name")
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| id.chars().take(12).collect());
+            let container = attributes.remove("container");
+            // `/old` on a rename: Docker's names keep their leading slash.
+            let old_name = attributes
+                .remove("oldName")
+                .map(|n| n.trim_start_matches('/').to_string());
+            // A container event carries the container's labels, beside
+            // Docker's own `image` (and `exitCode`, `signal`, …).
+            let labels = if kind == "container" {
+                attributes.into_iter().collect()
+            } else {
+                Default::default()
+            };
             Ok(Event {
-                kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
+                kind,
                 action: e.action.unwrap_or_default(),
-                name: attributes.get("name").cloned().unwrap_or_default(),
-                container: attributes.get("container").cloned(),
+                id,
+                name,
+                labels,
+                old_name,
+                container,
             })
         })
     }

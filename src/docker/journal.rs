@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 
-use super::{Client, DockerError};
+use super::{Client, DockerError, absent};
 use crate::live::labels;
 
 impl Client {
@@ -54,13 +54,9 @@ impl Client {
     /// Removes a journal once its change is complete (gone already: fine).
     pub async fn remove_journal(&self, name: &str) -> Result<(), DockerError> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-        match self.docker.remove_container(name, Some(opts)).await {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(self.fail(&format!("remove journal {name}"), &e)),
-        }
+        absent(self.docker.remove_container(name, Some(opts)).await)
+            .map(drop)
+            .map_err(|e| self.fail(&format!("remove journal {name}"), &e))
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::RemoveVolumeOptions;
 
-use super::{Client, DockerError};
+use super::{Client, DockerError, absent};
 
 pub const LOCK_VOLUME: &str = "berth-lock";
 
@@ -100,12 +100,10 @@ impl Client {
     /// when `token` is None (`berth unlock`). Returns the holder removed,
     /// or `None` when there was no lock or another token holds it.
     pub async fn unlock(&self, token: Option<&str>) -> Result<Option<LockHolder>, DockerError> {
-        let volume = match self.docker.inspect_volume(LOCK_VOLUME).await {
-            Ok(v) => v,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => return Ok(None),
-            Err(e) => return Err(self.fail("read the berth lock", &e)),
+        let Some(volume) = absent(self.docker.inspect_volume(LOCK_VOLUME).await)
+            .map_err(|e| self.fail("read the berth lock", &e))?
+        else {
+            return Ok(None);
         };
         let holder = LockHolder::from_labels(&volume.labels);
         if token.is_some_and(|t| t != holder.token) {

@@ -453,19 +453,17 @@ impl Client {
         &self,
         name: &str,
     ) -> Result<Option<(BTreeMap<String, String>, Vec<String>)>, DockerError> {
-        let net = match self
-            .docker
-            .inspect_network(
-                name,
-                None::<bollard::query_parameters::InspectNetworkOptions>,
-            )
-            .await
-        {
-            Ok(net) => net,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => return Ok(None),
-            Err(e) => return Err(self.fail(&format!("inspect network {name}"), &e)),
+        let Some(net) = absent(
+            self.docker
+                .inspect_network(
+                    name,
+                    None::<bollard::query_parameters::InspectNetworkOptions>,
+                )
+                .await,
+        )
+        .map_err(|e| self.fail(&format!("inspect network {name}"), &e))?
+        else {
+            return Ok(None);
         };
         let opts = ListContainersOptionsBuilder::default()
             .all(true)
@@ -503,17 +501,14 @@ impl Client {
         use futures_util::stream::{self, StreamExt, TryStreamExt};
         stream::iter(names)
             .map(|name| async move {
-                let info = match self
-                    .docker
-                    .inspect_container(&name, None::<InspectContainerOptions>)
-                    .await
-                {
-                    Ok(info) => info,
-                    Err(bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        ..
-                    }) => return Ok((name, None)),
-                    Err(e) => return Err(self.fail(&format!("inspect container {name}"), &e)),
+                let Some(info) = absent(
+                    self.docker
+                        .inspect_container(&name, None::<InspectContainerOptions>)
+                        .await,
+                )
+                .map_err(|e| self.fail(&format!("inspect container {name}"), &e))?
+                else {
+                    return Ok((name, None));
                 };
                 let env = info
                     .config
@@ -566,16 +561,14 @@ impl Client {
         container: &str,
         network: &str,
     ) -> Result<Option<Attachment>, DockerError> {
-        let info = match self
-            .docker
-            .inspect_container(container, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(info) => info,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => return Ok(None),
-            Err(e) => return Err(self.fail(&format!("inspect container {container}"), &e)),
+        let Some(info) = absent(
+            self.docker
+                .inspect_container(container, None::<InspectContainerOptions>)
+                .await,
+        )
+        .map_err(|e| self.fail(&format!("inspect container {container}"), &e))?
+        else {
+            return Ok(None);
         };
         let id = info.id.unwrap_or_default();
         let aliases = info
@@ -624,6 +617,19 @@ impl Client {
             .disconnect_network(network, req)
             .await
             .map_err(|e| self.fail(&format!("disconnect {container} from {network}"), &e))
+    }
+}
+
+/// "404 means absent": Docker's "no such container, network or volume"
+/// becomes `None` (a removal finds it gone already, an inspection finds
+/// nothing); any other error stays one. The one place berth reads a 404.
+fn absent<T>(r: Result<T, bollard::errors::Error>) -> Result<Option<T>, bollard::errors::Error> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

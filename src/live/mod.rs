@@ -53,16 +53,31 @@ pub mod labels {
 }
 
 /// Something that happened on a server (Docker's event stream).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Event {
-    /// `container` or `network`.
+    /// `container`, `network` or `service`.
     pub kind: String,
     /// `start`, `die`, `connect`, …
     pub action: String,
-    /// The container's or the network's name.
+    /// The object's id (a container's, a network's, a service's).
+    pub id: String,
+    /// The container's, network's or service's name; its short id when
+    /// Docker sent no name.
     pub name: String,
+    /// Container events: the container's labels (Docker sends them with
+    /// every container event, beside its own `image`, `exitCode`, …).
+    /// Empty for networks and services.
+    pub labels: BTreeMap<String, String>,
+    /// A container's `rename`: the name it had.
+    pub old_name: Option<String>,
     /// Network events: the container's id.
     pub container: Option<String>,
+}
+
+impl Event {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
 }
 
 /// Every declared server, by name: its snapshot or why it could not be read.

@@ -1,6 +1,8 @@
 //! `watch`: keeps servers converged between applies. On start, and then
-//! on every Docker event that may matter (a container started, an
-//! attachment removed, a network deleted), on every new commit of the
+//! on every Docker event that concerns the config (`plan::Scope`: a
+//! declared container started, an attachment to a destination removed, a
+//! destination deleted; any other event is only counted), on every new
+//! commit of the
 //! watched ref, and every `resync`, it plans the server and applies what
 //! heals: missing networks, attachments, aliases, interrupted applies.
 //! Everything else (removals, replacements, clones, blocked changes) is
@@ -23,7 +25,7 @@ use super::load::{Loaded, SourceSpec};
 use super::{CancellationToken, Error, Fleet, Quiet};
 use crate::config::{Address, Config};
 use crate::execute::Outcome;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, Scope};
 use crate::session::Session;
 
 /// How to watch.
@@ -75,8 +77,18 @@ pub enum WatchEvent {
         error: String,
         retry_in_ms: u64,
     },
-    /// A Docker event that may change the plan.
+    /// A Docker event that concerns the config: the server is planned
+    /// again.
     Docker {
+        server: String,
+        kind: String,
+        action: String,
+        name: String,
+    },
+    /// A Docker event about something the config does not manage (not
+    /// declared, not selected, not on a destination's network, not made by
+    /// this owner): counted, not planned.
+    Unrelated {
         server: String,
         kind: String,
         action: String,
@@ -360,7 +372,9 @@ async fn follow_server(
     // logged when it appears, not at every sync.
     let mut seen = Vec::new();
     let current = config.borrow_and_update().clone();
-    sync(req, server, session, &current, "start", &mut seen, observer).await?;
+    let mut scope = sync(req, server, session, &current, "start", &mut seen, observer)
+        .await?
+        .unwrap_or_default();
     let client = session.client(server).ok_or("not connected")?.clone();
     metrics::gauge!("berth_server_up", "server" => server.to_string()).set(1.0);
     observer.event(&WatchEvent::Connected {
@@ -379,13 +393,23 @@ async fn follow_server(
             event = events.next() => match event {
                 Some(Ok(e)) => {
                     metrics::counter!("berth_events_total", "server" => server.to_string()).increment(1);
-                    observer.event(&WatchEvent::Docker {
-                        server: server.to_string(),
-                        kind: e.kind,
-                        action: e.action,
-                        name: e.name,
-                    });
-                    dirty.get_or_insert_with(|| tokio::time::Instant::now() + settle);
+                    if scope.concerns(&e) {
+                        observer.event(&WatchEvent::Docker {
+                            server: server.to_string(),
+                            kind: e.kind,
+                            action: e.action,
+                            name: e.name,
+                        });
+                        dirty.get_or_insert_with(|| tokio::time::Instant::now() + settle);
+                    } else {
+                        metrics::counter!("berth_watch_events_ignored_total", "server" => server.to_string()).increment(1);
+                        observer.event(&WatchEvent::Unrelated {
+                            server: server.to_string(),
+                            kind: e.kind,
+                            action: e.action,
+                            name: e.name,
+                        });
+                    }
                 }
                 Some(Err(e)) => return Err(e.full()),
                 None => return Err("the event stream ended".to_string()),
@@ -393,18 +417,24 @@ async fn follow_server(
             _ = tokio::time::sleep_until(due), if dirty.is_some() => {
                 dirty = None;
                 let current = config.borrow().clone();
-                sync(req, server, session, &current, "event", &mut seen, observer).await?;
+                if let Some(s) = sync(req, server, session, &current, "event", &mut seen, observer).await? {
+                    scope = s;
+                }
             }
             _ = resync.tick() => {
                 let current = config.borrow().clone();
-                sync(req, server, session, &current, "resync", &mut seen, observer).await?;
+                if let Some(s) = sync(req, server, session, &current, "resync", &mut seen, observer).await? {
+                    scope = s;
+                }
             }
             changed = config.changed() => {
                 if changed.is_err() {
                     return Ok(());
                 }
                 let current = config.borrow_and_update().clone();
-                sync(req, server, session, &current, "config", &mut seen, observer).await?;
+                if let Some(s) = sync(req, server, session, &current, "config", &mut seen, observer).await? {
+                    scope = s;
+                }
             }
             _ = cancel.cancelled() => return Ok(()),
         }
@@ -413,7 +443,8 @@ async fn follow_server(
 
 /// Plans one server and applies what watch applies: first without the
 /// lock, then, when there is something to do, under the lock after planning
-/// again. `Err` when the server cannot be read.
+/// again. `Err` when the server cannot be read; else the server's scope as
+/// the last read left it (`None`: the config no longer declares it).
 async fn sync(
     req: &WatchRequest,
     server: &str,
@@ -422,18 +453,18 @@ async fn sync(
     trigger: &str,
     seen: &mut Vec<crate::plan::Missing>,
     observer: &dyn WatchObserver,
-) -> Result<(), String> {
+) -> Result<Option<Scope>, String> {
     let Some(one) = only(config, server) else {
-        return Ok(()); // no longer declared: its loop ends with the next config
+        return Ok(None); // no longer declared: its loop ends with the next config
     };
-    let plan = plan_server(session, &one, None).await?;
+    let (plan, scope) = plan_server(session, &one, None).await?;
     let chosen = choose(req, &plan);
-    let plan = if chosen.is_empty() {
-        plan
+    let (plan, scope) = if chosen.is_empty() {
+        (plan, scope)
     } else {
         let locked = plan_server(session, &one, Some(req.lock_timeout)).await;
         let plan = match locked {
-            Ok(plan) => plan,
+            Ok((plan, _)) => plan,
             Err(e) => {
                 session.release().await;
                 return Err(e);
@@ -481,7 +512,7 @@ async fn sync(
         drift,
         not_found: plan.missing.len(),
     });
-    Ok(())
+    Ok(Some(scope))
 }
 
 /// The config as far as one server is concerned.
@@ -491,20 +522,23 @@ fn only(config: &Config, server: &str) -> Option<Config> {
     (!one.servers.is_empty()).then_some(one)
 }
 
-/// Reads the server (taking its lock first when asked) and plans it.
+/// Reads the server (taking its lock first when asked) and plans it; with
+/// the plan, what of the server concerns the config as it was read.
 async fn plan_server(
     session: &mut Session,
     config: &Config,
     lock: Option<Duration>,
-) -> Result<Plan, String> {
+) -> Result<(Plan, Scope), String> {
     let live = session
         .read(config, lock, &Quiet)
         .await
         .map_err(|_| "interrupted".to_string())?;
-    if let Some((_, Err(e))) = live.servers.iter().next() {
-        return Err(e.clone());
-    }
-    Ok(crate::plan::plan(config, &live, Default::default()))
+    let scope = match live.servers.iter().next() {
+        Some((_, Err(e))) => return Err(e.clone()),
+        Some((server, Ok(snapshot))) => Scope::new(config, server, snapshot),
+        None => return Err("the server was not read".to_string()),
+    };
+    Ok((crate::plan::plan(config, &live, Default::default()), scope))
 }
 
 fn choose_one(req: &WatchRequest, plan: &Plan, c: &Change) -> bool {

@@ -2,6 +2,8 @@
 //! dependencies Coolify's docs ask people to check by hand before removing
 //! one. Names only: env values never leave this module.
 
+use std::collections::BTreeMap;
+
 use super::model::*;
 use crate::config::{Config, ResourceKind, Selector};
 use crate::live::{Container, Snapshot, labels};
@@ -18,6 +20,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
             resource,
             running: c.running,
             node: None,
+            clone_of: clone_of(&c.labels).map(str::to_string),
         }
     });
     local
@@ -25,8 +28,30 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
         .collect()
 }
 
-/// What a container is: from the config first, then Coolify's labels, then
-/// compose's, else `unmanaged`.
+/// The source of a copy berth made (a clone's container or service), from
+/// its `berth.managed` and `berth.clone-of` labels.
+pub fn clone_of(labels: &BTreeMap<String, String>) -> Option<&str> {
+    (labels.get(labels::MANAGED).map(String::as_str) == Some("true"))
+        .then(|| labels.get(labels::CLONE_OF).map(String::as_str))
+        .flatten()
+}
+
+/// The resource a copy berth made serves, from its `berth.kind` and
+/// `berth.resource` labels (whether or not the config still declares it).
+pub fn berth_resource(labels: &BTreeMap<String, String>) -> Option<(AttachedKind, String)> {
+    clone_of(labels)?;
+    let kind = match labels.get(labels::KIND)?.as_str() {
+        "application" => AttachedKind::Application,
+        "database" => AttachedKind::Database,
+        "service" => AttachedKind::Stack,
+        _ => return None,
+    };
+    Some((kind, labels.get(labels::RESOURCE)?.clone()))
+}
+
+/// What a container is: from the config first, then berth's own labels (a
+/// clone whose resource the config no longer declares), then Coolify's
+/// labels (a clone keeps its source's), then compose's, else `unmanaged`.
 pub fn classify(config: &Config, server: &str, c: &Container) -> (AttachedKind, Option<String>) {
     let on_server = |dest: &str| config.destination_on(dest, server).is_some();
     for r in config
@@ -39,12 +64,21 @@ pub fn classify(config: &Config, server: &str, c: &Container) -> (AttachedKind, 
         }
     }
     let project = c.label(labels::COMPOSE_PROJECT);
+    // A copy of an application keeps its source's compose labels.
+    if let Some((kind, name)) = berth_resource(&c.labels) {
+        if kind != AttachedKind::Stack {
+            return (kind, Some(name));
+        }
+    }
     if let Some(s) = config
         .stacks
         .iter()
         .find(|s| on_server(&s.destination) && Some(s.project.as_str()) == project)
     {
         return (AttachedKind::Stack, Some(s.name.clone()));
+    }
+    if let Some((kind, name)) = berth_resource(&c.labels) {
+        return (kind, Some(name));
     }
     if let Some(t) = c.label(labels::COOLIFY_TYPE) {
         let kind = match t {

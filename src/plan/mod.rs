@@ -13,6 +13,7 @@ pub mod journal;
 mod missing;
 mod model;
 mod networks;
+mod scope;
 pub mod simulate;
 mod swarm;
 mod topology;
@@ -22,6 +23,7 @@ pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
 pub use networks::{differences, removal_candidates};
+pub use scope::Scope;
 pub use swarm::{describe_rollout, service_kind};
 pub use topology::{TopoDestination, TopoResource, TopoServer, TopoState, Topology, mark};
 

@@ -173,10 +173,102 @@ pub enum Status {
     Blocked,
 }
 
+/// How every view names a change: one verb per kind of change, the same
+/// word in the terminal, the plan JSON (`verb`) and the pull-request
+/// comment. Finer than [`Action`]: a `connect` that fixes the aliases of a
+/// container already attached is a `reconnect` (apply disconnects it, then
+/// connects it again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verb {
+    Restore,
+    CreateNetwork,
+    ReplaceNetwork,
+    Clone,
+    CloneService,
+    Connect,
+    Reconnect,
+    UpdateService,
+    Disconnect,
+    RemoveNetwork,
+}
+
+impl Verb {
+    /// Every verb, in the order a server applies its changes.
+    pub const ALL: [Verb; 10] = [
+        Verb::Restore,
+        Verb::CreateNetwork,
+        Verb::ReplaceNetwork,
+        Verb::Clone,
+        Verb::CloneService,
+        Verb::Connect,
+        Verb::Reconnect,
+        Verb::UpdateService,
+        Verb::Disconnect,
+        Verb::RemoveNetwork,
+    ];
+
+    /// The word every view uses: `create network`, `reconnect`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Restore => "restore",
+            Verb::CreateNetwork => "create network",
+            Verb::ReplaceNetwork => "replace network",
+            Verb::Clone => "clone",
+            Verb::CloneService => "clone swarm service",
+            Verb::Connect => "connect",
+            Verb::Reconnect => "reconnect",
+            Verb::UpdateService => "update swarm service",
+            Verb::Disconnect => "disconnect",
+            Verb::RemoveNetwork => "remove network",
+        }
+    }
+
+    /// What it does to what it touches: `+` adds, `-` removes, `-/+`
+    /// removes then adds again (a brief disconnect), `~` changes in place.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Verb::CreateNetwork | Verb::Clone | Verb::CloneService | Verb::Connect => "+",
+            Verb::Disconnect | Verb::RemoveNetwork => "-",
+            Verb::ReplaceNetwork | Verb::Reconnect => "-/+",
+            Verb::Restore | Verb::UpdateService => "~",
+        }
+    }
+
+    /// The plan JSON's `action` of a change with this verb.
+    pub fn action(self) -> Action {
+        match self {
+            Verb::Restore => Action::Restore,
+            Verb::CreateNetwork => Action::CreateNetwork,
+            Verb::ReplaceNetwork => Action::ReplaceNetwork,
+            Verb::Clone => Action::Clone,
+            Verb::CloneService => Action::CloneService,
+            Verb::Connect | Verb::Reconnect => Action::Connect,
+            Verb::UpdateService => Action::UpdateService,
+            Verb::Disconnect => Action::Disconnect,
+            Verb::RemoveNetwork => Action::RemoveNetwork,
+        }
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Verb {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One change on one server: one variant per action, each with exactly the
-/// data its action needs.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+/// data its action needs. In JSON: `action` (the variant), `verb` (how the
+/// views name it), then its data. `verb` is derived: reading a
+/// change ignores it.
+#[derive(Debug, Clone, JsonSchema, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[schemars(transform = with_verb)]
 pub enum Change {
     Restore(Restore),
     CreateNetwork(CreateNetwork),
@@ -316,6 +408,9 @@ pub struct ReplaceNetwork {
     /// Containers attached to the network now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attached: Vec<Attached>,
+    /// Blocked: what to do to unblock it (`--allow-replace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// The network as berth recreates it.
     pub spec: NetworkSpec,
     /// Properties that differ between the live network and its destination.
@@ -394,6 +489,10 @@ pub struct RemoveNetwork {
     /// Containers attached to the network, running or stopped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attached: Vec<Attached>,
+    /// Blocked: what to do to unblock it (the `docker network disconnect`
+    /// commands, the declared resources to reassign first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// Applies `$body` to the variant's struct, whatever the action.
@@ -413,7 +512,131 @@ macro_rules! each_change {
     };
 }
 
+/// The same variants over borrowed and owned data, for the derived
+/// serde code: `Change` adds `verb` when written and drops it when read.
+macro_rules! change_serde {
+    ($($variant:ident($data:ident)),* $(,)?) => {
+        impl Serialize for Change {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                #[derive(Serialize)]
+                struct Verbed<'a, T> {
+                    verb: Verb,
+                    #[serde(flatten)]
+                    data: &'a T,
+                }
+                #[derive(Serialize)]
+                #[serde(tag = "action", rename_all = "snake_case")]
+                enum Tagged<'a> {
+                    $($variant(Verbed<'a, $data>),)*
+                }
+                let verb = self.verb();
+                match self {
+                    $(Change::$variant(data) => Tagged::$variant(Verbed { verb, data }),)*
+                }
+                .serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for Change {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(Deserialize)]
+                #[serde(tag = "action", rename_all = "snake_case")]
+                enum Tagged {
+                    $($variant($data),)*
+                }
+                let mut value = serde_json::Value::deserialize(d)?;
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("verb");
+                }
+                let tagged = Tagged::deserialize(value).map_err(serde::de::Error::custom)?;
+                Ok(match tagged {
+                    $(Tagged::$variant(data) => Change::$variant(data),)*
+                })
+            }
+        }
+    };
+}
+
+change_serde!(
+    Restore(Restore),
+    CreateNetwork(CreateNetwork),
+    ReplaceNetwork(ReplaceNetwork),
+    Clone(CloneResource),
+    CloneService(CloneService),
+    Connect(Connect),
+    UpdateService(UpdateService),
+    Disconnect(Disconnect),
+    RemoveNetwork(RemoveNetwork),
+);
+
+/// The schema of each variant gains its `verb`: the verbs of its action.
+fn with_verb(schema: &mut schemars::Schema) {
+    let Some(variants) = schema
+        .get_mut("oneOf")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for v in variants {
+        let action = v
+            .pointer("/properties/action/const")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let verbs: Vec<&str> = Verb::ALL
+            .iter()
+            .filter(|verb| verb.action().as_str() == action)
+            .map(|verb| verb.as_str())
+            .collect();
+        if let Some(props) = v
+            .get_mut("properties")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            props.insert(
+                "verb".into(),
+                serde_json::json!({
+                    "description": "How every view names this change (`berth plan`'s text, this JSON, the pull-request comment).",
+                    "type": "string",
+                    "enum": verbs,
+                }),
+            );
+        }
+        if let Some(required) = v
+            .get_mut("required")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            required.insert(1, "verb".into());
+        }
+    }
+}
+
 impl Change {
+    /// How every view names it.
+    pub fn verb(&self) -> Verb {
+        match self {
+            Change::Restore(_) => Verb::Restore,
+            Change::CreateNetwork(_) => Verb::CreateNetwork,
+            Change::ReplaceNetwork(_) => Verb::ReplaceNetwork,
+            Change::Clone(_) => Verb::Clone,
+            Change::CloneService(_) => Verb::CloneService,
+            Change::Connect(c) if c.live_aliases.is_some() => Verb::Reconnect,
+            Change::Connect(_) => Verb::Connect,
+            Change::UpdateService(_) => Verb::UpdateService,
+            Change::Disconnect(_) => Verb::Disconnect,
+            Change::RemoveNetwork(_) => Verb::RemoveNetwork,
+        }
+    }
+
+    /// What to do to unblock it, when the planner knows (a blocked removal
+    /// or replacement).
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Change::RemoveNetwork(c) => c.hint.as_deref(),
+            Change::ReplaceNetwork(c) => c.hint.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn action(&self) -> Action {
         match self {
             Change::Restore(_) => Action::Restore,
@@ -681,15 +904,23 @@ pub struct Attached {
     /// The swarm node it runs on (overlays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// A copy berth made (its `berth.clone-of` label): the resource it
+    /// copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone_of: Option<String>,
 }
 
 impl Attached {
-    /// `pg (database pg, stopped)`
+    /// `pg (database pg, stopped)`, `api-copy (application api-copy, clone
+    /// of api, running)`
     pub fn describe(&self) -> String {
-        let what = match &self.resource {
+        let mut what = match &self.resource {
             Some(r) => format!("{} {r}", self.kind),
             None => self.kind.to_string(),
         };
+        if let Some(source) = &self.clone_of {
+            what = format!("{what}, clone of {source}");
+        }
         let state = if self.running { "running" } else { "stopped" };
         match &self.node {
             Some(node) => format!("{} ({what}, {state}, on node {node})", self.container),

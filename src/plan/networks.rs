@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::Options;
 use super::guard::attached;
 use super::model::*;
-use crate::config::{Config, Destination, NetworkSpec};
+use crate::config::{Address, Config, Destination, NetworkSpec};
 use crate::live::{Network, Snapshot, labels};
 
 /// Network changes on one server, and the conflicts berth will not resolve.
@@ -72,20 +72,27 @@ pub fn plan(
             .map(|a| a.container.as_str())
             .collect();
         let leaves = |a: &Attached| leaving.contains(&a.container.as_str());
-        let mut reasons: Vec<String> = attached
+        let blockers: Vec<&Attached> = attached.iter().filter(|a| !leaves(a)).collect();
+        let reasons: Vec<String> = blockers
             .iter()
-            .filter(|a| !leaves(a))
             .map(|a| format!("{} is attached to {}", a.subject(), net.name))
             .collect();
         let blocked = !reasons.is_empty();
-        if attached
-            .iter()
-            .any(|a| !leaves(a) && selected.contains_key(&a.container))
-        {
-            reasons.push(
-                "to move declared resources off it, reassign them while this destination is still declared, apply, then remove the destination".to_string(),
-            );
-        }
+        let hint = blocked.then(|| {
+            let declared: Vec<&Attached> = blockers
+                .iter()
+                .copied()
+                .filter(|a| selected.contains_key(&a.container))
+                .collect();
+            unblock_removal(
+                config,
+                server,
+                &net.name,
+                destination.as_deref(),
+                &blockers,
+                &declared,
+            )
+        });
         // Only when the removal goes ahead: a blocked one keeps them.
         for a in attached.iter().filter(|a| !blocked && leaves(a)) {
             if let Some(n) = remaining.get_mut(a.container.as_str()) {
@@ -116,9 +123,119 @@ pub fn plan(
             },
             reasons,
             attached,
+            hint,
         }));
     }
     changes
+}
+
+/// Detach commands beyond this many are folded into one shell loop.
+const DETACH_COMMANDS: usize = 3;
+
+/// What unblocks a removal: the commands that detach what is attached
+/// (collapsed into one loop when many), then, for declared resources, the
+/// way to move them off through the config; or keeping the destination.
+/// berth itself never detaches what the config does not ask it to: the
+/// guard is the point, and a detach by hand is explicit and auditable.
+fn unblock_removal(
+    config: &Config,
+    server: &str,
+    network: &str,
+    destination: Option<&str>,
+    blockers: &[&Attached],
+    declared: &[&Attached],
+) -> String {
+    let docker = docker_command(config, server);
+    let net = quote(network);
+    let mut containers: Vec<String> = Vec::new();
+    let mut services: Vec<String> = Vec::new();
+    let mut elsewhere: Vec<String> = Vec::new();
+    for a in blockers {
+        // Swarm entries carry their noun (`service web`, `task web.1`,
+        // `container 0123abcd` on another node); containers have none.
+        match a.container.split_once(' ') {
+            None => containers.push(a.container.clone()),
+            Some(("service", name)) => services.push(name.to_string()),
+            // A service's task (`web.1`): its service leaves the network.
+            Some(("task", task)) if task.contains('.') => {
+                let service = task.rsplit_once('.').map_or(task, |(s, _)| s);
+                services.push(service.to_string());
+            }
+            // An attachment task whose node has not started its container.
+            Some(("task", task)) => elsewhere.push(format!(
+                "the container of task {task} once {} starts it",
+                a.node
+                    .as_deref()
+                    .map_or("its node".to_string(), |n| format!("node {n}"))
+            )),
+            Some((_, id)) => elsewhere.push(match &a.node {
+                Some(node) => format!(
+                    "`docker network disconnect {net} {}` on node {node}",
+                    quote(id)
+                ),
+                None => format!("`docker network disconnect {net} {}`", quote(id)),
+            }),
+        }
+    }
+    services.sort();
+    services.dedup();
+    let mut commands: Vec<String> = if containers.len() > DETACH_COMMANDS {
+        let names: Vec<String> = containers.iter().map(|c| quote(c)).collect();
+        vec![format!(
+            "`for c in {}; do {docker} network disconnect {net} \"$c\"; done`",
+            names.join(" ")
+        )]
+    } else {
+        containers
+            .iter()
+            .map(|c| format!("`{docker} network disconnect {net} {}`", quote(c)))
+            .collect()
+    };
+    commands.extend(
+        services
+            .iter()
+            .map(|s| format!("`{docker} service update --network-rm {net} {}`", quote(s))),
+    );
+    commands.extend(elsewhere);
+    let mut hint = format!(
+        "to unblock, detach {} by hand, then plan again: {}",
+        if blockers.len() == 1 { "it" } else { "them" },
+        commands.join("; ")
+    );
+    let keep = match destination {
+        Some(d) => format!("destination {d}"),
+        None => format!("a destination for network {network}"),
+    };
+    if declared.is_empty() {
+        hint.push_str(&format!("; or keep {keep} in the config"));
+    } else {
+        let names: Vec<String> = declared
+            .iter()
+            .map(|a| match &a.resource {
+                Some(r) => format!("{} {r}", a.kind),
+                None => a.container.clone(),
+            })
+            .collect();
+        hint.push_str(&format!(
+            "; or move {} off it through the config: declare {keep} again, reassign {}, apply, then remove the destination",
+            names.join(", "),
+            if names.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    hint
+}
+
+/// `docker`, with `-H` for a server that is not the local engine.
+fn docker_command(config: &Config, server: &str) -> String {
+    match config.server(server).map(|s| &s.address) {
+        None | Some(Address::Local) => "docker".to_string(),
+        Some(address) => format!("docker -H {}", quote(&address.to_string())),
+    }
+}
+
+/// A word as a POSIX shell reads it.
+fn quote(word: &str) -> String {
+    shell_escape::unix::escape(word.into()).into_owned()
 }
 
 /// Containers a resource shares with every destination of their server
@@ -163,6 +280,7 @@ fn replace(
     let attached = attached(config, server, live, &dest.network);
     let mut status = Status::Planned;
     let mut reasons = Vec::new();
+    let mut hint = None;
     if !attached.is_empty() {
         let names: Vec<String> = attached.iter().map(Attached::describe).collect();
         if opts.allow_replace {
@@ -185,8 +303,8 @@ fn replace(
                 if one { "is" } else { "are" },
                 names.join(", ")
             ));
-            reasons.push(
-                "apply with --allow-replace to disconnect them, recreate the network and reconnect them with their aliases".to_string(),
+            hint = Some(
+                "to unblock, apply with --allow-replace: berth disconnects them, recreates the network and reconnects them with their aliases".to_string(),
             );
         }
     }
@@ -197,6 +315,7 @@ fn replace(
         status,
         reasons,
         attached,
+        hint,
         spec: dest.spec.clone(),
         differences,
     })

@@ -153,6 +153,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
             resource,
             running,
             node: None,
+            clone_of: super::guard::clone_of(&s.labels).map(str::to_string),
         });
     }
     for t in swarm.attached_to(network) {
@@ -171,22 +172,26 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
             .service_id
             .as_deref()
             .and_then(|id| swarm.services.iter().find(|s| s.id == id));
-        let (kind, resource, name) = match service {
+        let (kind, resource, name, clone_of) = match service {
             Some(s) => {
                 let (kind, resource) = service_kind(config, server, s);
                 let name = match t.slot {
                     Some(slot) => format!("task {}.{slot}", s.name),
                     None => format!("task {}.{}", s.name, short(&t.id)),
                 };
-                (kind, resource, name)
+                let clone_of = super::guard::clone_of(&s.labels).map(str::to_string);
+                (kind, resource, name, clone_of)
             }
+            // An attachment task names its container once the node
+            // started it; until then only the task is known.
             None => (
                 AttachedKind::Unmanaged,
                 None,
-                format!(
-                    "container {}",
-                    t.container_id.as_deref().map(short).unwrap_or("?")
-                ),
+                match t.container_id.as_deref() {
+                    Some(id) => format!("container {}", short(id)),
+                    None => format!("task {}", short(&t.id)),
+                },
+                None,
             ),
         };
         out.push(Attached {
@@ -195,6 +200,7 @@ pub fn attached(config: &Config, server: &str, live: &Snapshot, network: &str) -
             resource,
             running: t.state == crate::live::swarm::TaskState::Running,
             node,
+            clone_of,
         });
     }
     out

@@ -298,7 +298,11 @@ fn replace_is_blocked_while_containers_are_attached_unless_allowed() {
         "{:?}",
         ch.reasons()
     );
-    assert!(ch.reasons().iter().any(|r| r.contains("--allow-replace")));
+    assert!(
+        ch.hint().is_some_and(|h| h.contains("--allow-replace")),
+        "the hint says how to unblock: {:?}",
+        ch.hint()
+    );
     assert_eq!(p.summary.get("blocked"), Some(&1));
 
     let p = plan(
@@ -417,15 +421,94 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
             ("stray".into(), "unmanaged".into(), None, true),
         ]
     );
-    assert_eq!(
-        rm.reasons().len(),
-        5,
-        "one per container, then how to move declared ones"
-    );
+    assert_eq!(rm.reasons().len(), 4, "one per container");
     assert!(
         rm.reasons()[0].contains("pg-1 (database pg, stopped)"),
         "{}",
         rm.reasons()[0]
+    );
+    // More than three containers: one loop detaches them all; the declared
+    // database is named with the way to move it through the config.
+    assert_eq!(
+        rm.hint(),
+        Some(
+            "to unblock, detach them by hand, then plan again: `for c in pg-1 web grafana stray; do docker network disconnect old-net \"$c\"; done`; or move database pg off it through the config: declare destination whatever again, reassign it, apply, then remove the destination"
+        )
+    );
+}
+
+/// A copy berth made whose resource the config no longer declares is a
+/// clone of its source (not unmanaged, and not the source it copies the
+/// Coolify labels of), and the blocked removal it holds says how to detach
+/// it, with `-H` for a server that is not the local engine.
+#[test]
+fn a_berth_clone_blocks_a_removal_as_a_clone_with_the_command_that_detaches_it() {
+    let mut c = config(vec![dest("other", "other-net", None)]);
+    c.servers[0].address = Address::Unix("/run/s1/docker.sock".into());
+    let mut copy_labels =
+        crate::live::labels::of_copy(OWNER, "gone", ("application", "api-copy"), "api");
+    copy_labels.insert("coolify.type".into(), "application".into());
+    copy_labels.insert("coolify.resourceName".into(), "api".into());
+    let mut copy = container("api-copy", "old-net", true, &[]);
+    copy.labels = copy_labels;
+    let l = live(
+        vec![
+            net("old-net", "10.9.0.0/24", Some(OWNER)),
+            net("other-net", "10.8.0.0/24", Some(OWNER)),
+        ],
+        vec![copy],
+    );
+    let p = run(&c, &l);
+    let rm = p
+        .changes
+        .iter()
+        .find(|c| c.action() == Action::RemoveNetwork)
+        .unwrap();
+    assert_eq!(rm.status(), Status::Blocked);
+    let a = &rm.attached()[0];
+    assert_eq!(
+        (
+            a.kind.as_str().into_owned(),
+            a.resource.as_deref(),
+            a.clone_of.as_deref()
+        ),
+        ("application".to_string(), Some("api-copy"), Some("api"))
+    );
+    assert_eq!(
+        rm.reasons(),
+        ["container api-copy (application api-copy, clone of api, running) is attached to old-net"]
+    );
+    assert_eq!(
+        rm.hint(),
+        Some(
+            "to unblock, detach it by hand, then plan again: `docker -H 'unix:///run/s1/docker.sock' network disconnect old-net api-copy`; or keep destination whatever in the config"
+        )
+    );
+}
+
+/// Up to three containers get one command each; swarm services one
+/// `service update` each (their tasks with them); odd names are quoted.
+#[test]
+fn a_removal_hint_lists_a_command_per_container_and_quotes_names() {
+    let c = config(vec![]);
+    let l = live(
+        vec![net("old net", "10.9.0.0/24", Some(OWNER))],
+        vec![
+            container("a", "old net", true, &[]),
+            container("b", "old net", false, &[]),
+        ],
+    );
+    let p = run(&c, &l);
+    let rm = p
+        .changes
+        .iter()
+        .find(|c| c.action() == Action::RemoveNetwork)
+        .unwrap();
+    assert_eq!(
+        rm.hint(),
+        Some(
+            "to unblock, detach them by hand, then plan again: `docker network disconnect 'old net' a`; `docker network disconnect 'old net' b`; or keep destination whatever in the config"
+        )
     );
 }
 
@@ -670,10 +753,11 @@ fn a_removed_destination_stays_while_declared_containers_are_attached() {
         "{:?}",
         rm.reasons()
     );
-    assert!(
-        rm.reasons()[1].contains("reassign them while this destination is still declared"),
-        "{:?}",
-        rm.reasons()
+    assert_eq!(
+        rm.hint(),
+        Some(
+            "to unblock, detach it by hand, then plan again: `docker network disconnect old-net api`; or move application api off it through the config: declare destination whatever again, reassign it, apply, then remove the destination"
+        )
     );
     // berth never empties an undeclared network on its own.
     assert!(!p.changes.iter().any(|c| c.action() == Action::Disconnect));
@@ -1735,6 +1819,13 @@ mod swarm {
             reasons.contains("service web (unmanaged, running)")
                 && reasons.contains("task web.1 (unmanaged, running, on node worker1)"),
             "{reasons}"
+        );
+        // The service leaves the network through its spec; its task with it.
+        assert_eq!(
+            removal.hint(),
+            Some(
+                "to unblock, detach them by hand, then plan again: `docker service update --network-rm ov web`; or keep destination whatever in the config"
+            )
         );
     }
 

@@ -87,18 +87,54 @@ pub fn topology(config: &Config, changes: &[Change]) -> Topology {
     Topology { servers }
 }
 
+/// What a change does to the resource it serves, as the diagram marks it:
+/// from its verb's symbol (`+` added, `-` removed, `-/+` and `~` changed),
+/// so the diagram says what the other views say. A swarm service update
+/// that makes a service join or leave the network adds or removes it there.
+fn effect(c: &Change) -> TopoState {
+    if let Change::UpdateService(u) = c {
+        let has =
+            |list: &[super::model::ServiceNetworkRef]| list.iter().any(|n| n.network == u.network);
+        match (has(&u.live_networks), has(&u.networks)) {
+            (false, true) => return TopoState::Added,
+            (true, false) => return TopoState::Removed,
+            _ => {}
+        }
+    }
+    match c.verb().symbol() {
+        "+" => TopoState::Added,
+        "-" => TopoState::Removed,
+        _ => TopoState::Changed,
+    }
+}
+
+/// Several changes to one resource: added or removed when they all agree,
+/// else changed.
+fn combine(a: TopoState, b: TopoState) -> TopoState {
+    match (a, b) {
+        (TopoState::Unchanged, x) | (x, TopoState::Unchanged) => x,
+        (x, y) if x == y => x,
+        _ => TopoState::Changed,
+    }
+}
+
 /// One declared destination: added, changed or as it is, with its declared
-/// resources and those the plan detaches from it.
+/// resources (one node each, marked with what the plan does to it) and
+/// those the plan detaches from it.
 fn destination(config: &Config, changes: &[&Change], name: &str, network: &str) -> TopoDestination {
     let here: Vec<&Change> = changes
         .iter()
         .copied()
         .filter(|c| c.network() == network)
         .collect();
-    let has = |action: Action| here.iter().any(|c| c.action() == action);
-    let state = if has(Action::CreateNetwork) {
+    let replaced = |c: &Change| match c {
+        Change::ReplaceNetwork(_) => true,
+        Change::Restore(r) => matches!(*r.record.change, Change::ReplaceNetwork(_)),
+        _ => false,
+    };
+    let state = if here.iter().any(|c| c.action() == Action::CreateNetwork) {
         TopoState::Added
-    } else if has(Action::ReplaceNetwork) {
+    } else if here.iter().any(|c| replaced(c)) {
         TopoState::Changed
     } else {
         TopoState::Unchanged
@@ -116,31 +152,30 @@ fn destination(config: &Config, changes: &[&Change], name: &str, network: &str) 
                 .map(|x| (AttachedKind::Stack, x.name.clone())),
         );
     let mut resources: Vec<TopoResource> = declared
-        .map(|(kind, name)| {
-            let added = here.iter().any(|c| {
-                matches!(c.action(), Action::Connect | Action::Clone)
-                    && c.resource()
-                        .is_some_and(|r| r.name == name && AttachedKind::from(r.kind) == kind)
-            });
-            TopoResource {
-                kind,
-                name,
-                state: if added {
-                    TopoState::Added
-                } else {
-                    TopoState::Unchanged
-                },
-            }
+        .map(|(kind, name)| TopoResource {
+            kind,
+            name,
+            state: TopoState::Unchanged,
         })
         .collect();
-    resources.extend(here.iter().filter_map(|c| match c {
-        Change::Disconnect(d) => Some(TopoResource {
-            kind: d.resource.kind.into(),
-            name: d.resource.name.clone(),
-            state: TopoState::Removed,
-        }),
-        _ => None,
-    }));
+    for c in &here {
+        let Some(r) = c.resource() else { continue };
+        let kind = AttachedKind::from(r.kind);
+        let effect = effect(c);
+        match resources
+            .iter_mut()
+            .find(|x| x.kind == kind && x.name == r.name)
+        {
+            Some(x) => x.state = combine(x.state, effect),
+            // Not declared here: what the plan detaches from it.
+            None if effect == TopoState::Removed => resources.push(TopoResource {
+                kind,
+                name: r.name.clone(),
+                state: effect,
+            }),
+            None => {}
+        }
+    }
     TopoDestination {
         name: name.to_string(),
         network: network.to_string(),

@@ -1,12 +1,13 @@
 //! The terminal view: per server, each change with its symbol (`+`, `-`,
-//! `-/+`), blocked changes with their reasons, and a closing summary.
+//! `-/+`, `~`) and verb (`plan::Verb`), blocked changes with their reasons and
+//! what unblocks them, and a closing summary.
 
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
 use crate::execute::{Outcome, Report, Step};
-use crate::plan::{Action, Change, Plan, ServerHealth, ServerStatus};
+use crate::plan::{Change, Plan, ServerHealth, ServerStatus};
 
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
@@ -19,49 +20,44 @@ fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
 }
 
+/// The change's symbol (`Verb::symbol`) in its colour: green adds, red
+/// removes, yellow removes and adds again or changes in place.
 fn symbol(c: &Change) -> (Style, &'static str) {
-    match c {
-        Change::Restore(_) => (YELLOW, "~"),
-        Change::Connect(c) if c.live_aliases.is_some() => (YELLOW, "-/+"),
-        Change::CreateNetwork(_)
-        | Change::Connect(_)
-        | Change::Clone(_)
-        | Change::CloneService(_) => (GREEN, "+"),
-        Change::UpdateService(_) => (YELLOW, "~"),
-        Change::RemoveNetwork(_) | Change::Disconnect(_) => (RED, "-"),
-        Change::ReplaceNetwork(_) => (YELLOW, "-/+"),
-    }
+    let symbol = c.verb().symbol();
+    let style = match symbol {
+        "+" => GREEN,
+        "-" => RED,
+        _ => YELLOW,
+    };
+    (style, symbol)
 }
 
 /// `create network prod-net (destination production)`: a change on its own
-/// line, as in apply's progress and watch's log.
+/// line, as in apply's progress and watch's log. It starts with its verb.
 pub fn describe(c: &Change) -> String {
-    let mut s = match c {
+    let what = match c {
         Change::Restore(r) => format!(
-            "restore the interrupted {} of {}",
-            r.record.change.action().as_str(),
+            "the interrupted {} of {}",
+            r.record.change.verb(),
             interrupted_subject(r)
         ),
-        Change::CreateNetwork(c) => format!("create network {}", c.network),
-        Change::RemoveNetwork(c) => format!("remove network {}", c.network),
-        Change::ReplaceNetwork(c) => format!("replace network {}", c.network),
-        Change::Connect(c) if c.live_aliases.is_some() => format!(
-            "reconnect {} to {} with new aliases",
-            c.container, c.network
-        ),
-        Change::Connect(c) => format!("connect {} to {}", c.container, c.network),
-        Change::Disconnect(c) => format!("disconnect {} from {}", c.container, c.network),
-        Change::Clone(_) => format!("clone {}", clone_target(c)),
-        Change::UpdateService(c) => format!(
-            "update swarm service {} (networks {})",
-            c.service,
-            networks(&c.networks)
-        ),
-        Change::CloneService(c) => format!(
-            "clone swarm service {} into {} on {}",
-            c.source, c.service, c.network
-        ),
+        Change::CreateNetwork(c) => c.network.clone(),
+        Change::RemoveNetwork(c) => c.network.clone(),
+        Change::ReplaceNetwork(c) => c.network.clone(),
+        Change::Connect(c) if c.live_aliases.is_some() => {
+            format!("{} to {} with new aliases", c.container, c.network)
+        }
+        Change::Connect(c) => format!("{} to {}", c.container, c.network),
+        Change::Disconnect(c) => format!("{} from {}", c.container, c.network),
+        Change::Clone(c) => clone_target(c),
+        Change::UpdateService(c) => {
+            format!("{} (networks {})", c.service, networks(&c.networks))
+        }
+        Change::CloneService(c) => {
+            format!("{} into {} on {}", c.source, c.service, c.network)
+        }
     };
+    let mut s = format!("{} {what}", c.verb());
     if let Some(d) = c.destination() {
         let _ = write!(s, " (destination {d})");
     }
@@ -75,39 +71,35 @@ fn short(c: &Change) -> String {
         .resource()
         .map(|r| format!("  {}", paint(DIM, &format!("{} {}", r.kind, r.name))))
         .unwrap_or_default();
-    match c {
+    let what = match c {
         Change::Restore(r) => format!(
-            "restore interrupted {} of {}",
-            r.record.change.action().as_str(),
+            " the interrupted {} of {}",
+            r.record.change.verb(),
             interrupted_subject(r)
         ),
-        Change::CreateNetwork(_) => "create network".to_string(),
-        Change::RemoveNetwork(_) => "remove network".to_string(),
-        Change::ReplaceNetwork(_) => "replace network".to_string(),
+        Change::CreateNetwork(_) | Change::RemoveNetwork(_) | Change::ReplaceNetwork(_) => {
+            String::new()
+        }
         Change::Connect(c) => match &c.live_aliases {
             Some(live) => format!(
-                "reconnect {}{owner}  aliases {} → {}",
+                " {}{owner}  aliases {} → {}",
                 c.container,
                 paint(RED, &live.join(", ")),
                 paint(GREEN, &c.aliases.join(", "))
             ),
-            None => format!(
-                "connect {}{owner}  aliases {}",
-                c.container,
-                c.aliases.join(", ")
-            ),
+            None => format!(" {}{owner}  aliases {}", c.container, c.aliases.join(", ")),
         },
-        Change::Disconnect(c) => format!("disconnect {}{owner}", c.container),
-        Change::Clone(_) => format!("clone {}{owner}", clone_target(c)),
+        Change::Disconnect(c) => format!(" {}{owner}", c.container),
+        Change::Clone(c) => format!(" {}{owner}", clone_target(c)),
         Change::UpdateService(c) => format!(
-            "update swarm service {}{owner}  networks {} → {}",
+            " {}{owner}  networks {} → {}",
             c.service,
             paint(RED, &networks(&c.live_networks)),
             paint(GREEN, &networks(&c.networks)),
         ),
         Change::CloneService(c) => {
             let mut s = format!(
-                "clone swarm service {} into {}{owner}  aliases {}",
+                " {} into {}{owner}  aliases {}",
                 c.source,
                 c.service,
                 c.aliases.join(", ")
@@ -128,7 +120,8 @@ fn short(c: &Change) -> String {
             }
             s
         }
-    }
+    };
+    format!("{}{what}", c.verb())
 }
 
 /// `front (aliases api), back`: a service's networks as its spec names
@@ -234,19 +227,21 @@ fn server(out: &mut String, plan: &Plan, server: &ServerStatus) {
     }
 }
 
-/// `api (server s1) → api-staging`, or a stack's projects.
-fn clone_target(c: &Change) -> String {
-    let Change::Clone(c) = c else {
-        return c.container().unwrap_or_default().to_string();
-    };
+/// `api (server s1) → api-staging`, or a stack's projects. A source with
+/// no container to copy is named by what the config calls it:
+/// `application api (server s1) → api-staging`.
+fn clone_target(c: &crate::plan::CloneResource) -> String {
     let spec = &c.clone;
     match (&spec.source_project, &spec.target_project) {
         (Some(from), Some(to)) => format!("stack {from} (server {}) → {to}", spec.source_server),
         _ => format!(
             "{} (server {}) → {}",
-            spec.members.first().map_or("?", |m| m.source.as_str()),
+            match spec.members.first() {
+                Some(m) => m.source.clone(),
+                None => format!("{} {}", spec.source.kind, spec.source.name),
+            },
             spec.source_server,
-            c.container.as_deref().unwrap_or("?")
+            c.container.as_deref().unwrap_or(&c.resource.name)
         ),
     }
 }
@@ -332,6 +327,9 @@ fn change(out: &mut String, c: &Change) {
         };
         let _ = writeln!(out, "          {mark} {r}");
     }
+    if let Some(hint) = c.hint() {
+        let _ = writeln!(out, "          {} {hint}", paint(DIM, "hint:"));
+    }
 }
 
 /// The closing line: counts of planned changes, blocked ones, and errors.
@@ -351,12 +349,11 @@ fn summary(plan: &Plan) -> String {
             ),
         };
     }
-    let mut parts = Vec::new();
-    for action in Action::ALL {
-        if let Some(n) = plan.summary.get(action.as_str()) {
-            parts.push(format!("{n} {}", super::verbs(action).summary));
-        }
-    }
+    let parts: Vec<String> = super::planned_by_verb(&plan.changes)
+        .into_iter()
+        .map(|(verb, n)| format!("{n} {}", super::counted(verb).summary))
+        .collect();
+    let mut parts = parts;
     if parts.is_empty() {
         parts.push("nothing to apply".to_string());
     }

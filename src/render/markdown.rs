@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::config::diff::{ChangeKind, ConfigDiff};
-use crate::plan::{Action, Change, Plan, ServerHealth, Status, TopoState};
+use crate::plan::{Change, Plan, ServerHealth, TopoState, Verb};
 
 /// GitHub's limit for one comment.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -14,14 +14,16 @@ pub const COMMENT_LIMIT: usize = 65_536;
 /// Marks berth's comment, so CI can find and update it (sticky comment).
 pub const MARKER: &str = "<!-- berth-plan -->";
 
-/// The table's action columns, in the order a reviewer reads them.
-const COLUMNS: [Action; 6] = [
-    Action::CreateNetwork,
-    Action::ReplaceNetwork,
-    Action::RemoveNetwork,
-    Action::Connect,
-    Action::Disconnect,
-    Action::Clone,
+/// The table's verb columns, in the order a reviewer reads them; `None`
+/// marks where a reconnect column goes when the plan has one.
+const COLUMNS: [Option<Verb>; 7] = [
+    Some(Verb::CreateNetwork),
+    Some(Verb::ReplaceNetwork),
+    Some(Verb::RemoveNetwork),
+    Some(Verb::Connect),
+    None,
+    Some(Verb::Disconnect),
+    Some(Verb::Clone),
 ];
 
 pub fn markdown(plan: &Plan) -> String {
@@ -174,22 +176,28 @@ fn source(plan: &Plan) -> String {
 
 /// The summary table: per server, its status and changes per action.
 fn table(out: &mut String, plan: &Plan) {
-    // A restore column only when an earlier apply was interrupted, swarm
-    // columns only for a plan with swarm changes.
-    let has = |a: Action| plan.changes.iter().any(|c| c.action() == a);
-    let columns: Vec<Action> = has(Action::Restore)
-        .then_some(Action::Restore)
+    // A restore column only when an earlier apply was interrupted, a
+    // reconnect column only for a plan with alias fixes, swarm columns
+    // only for a plan with swarm changes.
+    let has = |v: Verb| plan.changes.iter().any(|c| c.verb() == v);
+    let columns: Vec<Verb> = has(Verb::Restore)
+        .then_some(Verb::Restore)
         .into_iter()
-        .chain(COLUMNS)
         .chain(
-            [Action::UpdateService, Action::CloneService]
+            COLUMNS
                 .into_iter()
-                .filter(|&a| has(a)),
+                .map(|v| v.unwrap_or(Verb::Reconnect))
+                .filter(|&v| v != Verb::Reconnect || has(v)),
+        )
+        .chain(
+            [Verb::UpdateService, Verb::CloneService]
+                .into_iter()
+                .filter(|&v| has(v)),
         )
         .collect();
     let _ = write!(out, "| server | status |");
-    for &action in &columns {
-        let _ = write!(out, " {} |", super::verbs(action).column);
+    for &verb in &columns {
+        let _ = write!(out, " {} |", super::counted(verb).column);
     }
     let _ = writeln!(out, " blocked |");
     let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(columns.len()));
@@ -205,12 +213,9 @@ fn table(out: &mut String, plan: &Plan) {
             .iter()
             .filter(|c| c.server() == s.name)
             .collect();
-        for &action in &columns {
-            let n = mine
-                .iter()
-                .filter(|c| c.action() == action && c.status() == Status::Planned)
-                .count();
-            let _ = write!(out, " {n} |");
+        let planned = super::planned_by_verb(mine.iter().copied());
+        for verb in &columns {
+            let _ = write!(out, " {} |", planned.get(verb).copied().unwrap_or(0));
         }
         let blocked = mine.iter().filter(|c| c.is_blocked()).count();
         let _ = writeln!(
@@ -237,6 +242,9 @@ fn blocked(out: &mut String, plan: &Plan) {
         let _ = writeln!(out, "- **{}** · {}", text(c.server()), describe(c));
         for r in c.reasons() {
             let _ = writeln!(out, "  - {}", text(r));
+        }
+        if let Some(hint) = c.hint() {
+            let _ = writeln!(out, "  - **hint**: {}", text(hint));
         }
     }
     out.push('\n');
@@ -389,43 +397,70 @@ fn change_list(out: &mut String, plan: &Plan) {
     let _ = writeln!(out, "</details>\n");
 }
 
+/// `` `-/+` reconnect `web` to `prod-net` … ``: the change's symbol and
+/// verb (`plan::Verb`, as in the terminal and the JSON), then what it
+/// touches.
 fn describe(c: &Change) -> String {
     let what = match c {
-        Change::Restore(r) => format!(
-            "restore the interrupted {} on {} (journal {})",
-            r.record.change.action().as_str(),
-            code(&r.network),
-            code(&r.journal)
-        ),
-        Change::CreateNetwork(c) => format!("create network {}", code(&c.network)),
-        Change::RemoveNetwork(c) => format!("remove network {}", code(&c.network)),
-        Change::ReplaceNetwork(c) => format!("replace network {}", code(&c.network)),
-        Change::Connect(c) => format!("connect {} to {}", code(&c.container), code(&c.network)),
-        Change::Disconnect(c) => format!(
-            "disconnect {} from {}",
-            code(&c.container),
-            code(&c.network)
-        ),
-        Change::UpdateService(c) => format!(
-            "update swarm service {} on {}",
-            code(&c.service),
-            code(&c.network)
-        ),
-        Change::CloneService(c) => format!(
-            "clone swarm service {} into {}",
-            code(&c.source),
-            code(&c.service)
-        ),
-        Change::Clone(c) => format!(
-            "clone into {}",
-            code(
-                c.container
-                    .as_deref()
-                    .or(c.clone.target_project.as_deref())
-                    .unwrap_or("?")
+        Change::Restore(r) => {
+            let of = match &*r.record.change {
+                Change::Connect(c) => format!("{} on {}", code(&c.container), code(&c.network)),
+                Change::Clone(c) => format!(
+                    "{} {}",
+                    text(c.resource.kind.as_str()),
+                    text(&c.resource.name)
+                ),
+                other => format!("network {}", code(other.network())),
+            };
+            format!(
+                "the interrupted {} of {of} (journal {})",
+                r.record.change.verb(),
+                code(&r.journal)
             )
-        ),
+        }
+        Change::CreateNetwork(c) => code(&c.network),
+        Change::RemoveNetwork(c) => code(&c.network),
+        Change::ReplaceNetwork(c) => code(&c.network),
+        Change::Connect(c) => match &c.live_aliases {
+            Some(live) => format!(
+                "{} to {}: disconnect, then connect again with aliases {} → {}",
+                code(&c.container),
+                code(&c.network),
+                code(&live.join(", ")),
+                code(&c.aliases.join(", "))
+            ),
+            None => format!("{} to {}", code(&c.container), code(&c.network)),
+        },
+        Change::Disconnect(c) => format!("{} from {}", code(&c.container), code(&c.network)),
+        Change::UpdateService(c) => format!("{} on {}", code(&c.service), code(&c.network)),
+        Change::CloneService(c) => format!("{} into {}", code(&c.source), code(&c.service)),
+        Change::Clone(c) => {
+            let spec = &c.clone;
+            match (&spec.source_project, &spec.target_project) {
+                (Some(from), Some(to)) => format!(
+                    "stack {} (server {}) → {}",
+                    code(from),
+                    text(&spec.source_server),
+                    code(to)
+                ),
+                _ => format!(
+                    "{} (server {}) → {}",
+                    match spec.members.first() {
+                        Some(m) => code(&m.source),
+                        None => format!(
+                            "{} {}",
+                            text(spec.source.kind.as_str()),
+                            text(&spec.source.name)
+                        ),
+                    },
+                    text(&spec.source_server),
+                    code(c.container.as_deref().unwrap_or(&c.resource.name))
+                ),
+            }
+        }
     };
+    let verb = c.verb();
+    let what = format!("{} {verb} {what}", code(verb.symbol()));
     match c.resource() {
         Some(r) => format!("{what} ({} {})", text(r.kind.as_str()), text(&r.name)),
         None => what,
@@ -508,6 +543,7 @@ mod tests {
     use super::*;
     use crate::config::{SourceFile, load};
     use crate::live::{LiveState, Snapshot};
+    use crate::plan::Status;
 
     fn plan_for(text: &str) -> Plan {
         let config = load(&[SourceFile {
@@ -587,6 +623,7 @@ mod tests {
                     .map(|i| format!("container c{i} (unmanaged, running) is attached to old"))
                     .collect(),
                 attached: Vec::new(),
+                hint: None,
             }));
         for i in 0..3000 {
             p.changes

@@ -9,31 +9,44 @@ pub mod status;
 pub use human::{apply_report, describe, plan as human, step_line};
 pub use markdown::{COMMENT_LIMIT, MARKER, markdown, markdown_error, mermaid};
 
-use crate::plan::{Action, Plan};
+use crate::plan::{Plan, Verb};
 
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("a plan serializes")
 }
 
-/// How the views name an action: in a summary (`2 to create`) and as a
-/// table column (`create`).
-pub(crate) struct Verbs {
+/// How the views count a verb: in a summary (`2 to create`) and as a
+/// table column (`create`). The verb itself (`create network`) is
+/// [`Verb::as_str`], the one word every view uses for a change.
+pub(crate) struct Counted {
     pub summary: &'static str,
     pub column: &'static str,
 }
 
-/// The one table of action verbs every view uses.
-pub(crate) fn verbs(action: Action) -> Verbs {
-    let (summary, column) = match action {
-        Action::Restore => ("to restore", "restore"),
-        Action::CreateNetwork => ("to create", "create"),
-        Action::ReplaceNetwork => ("to replace", "replace"),
-        Action::Clone => ("to clone", "clone"),
-        Action::CloneService => ("service(s) to clone", "clone service"),
-        Action::UpdateService => ("service(s) to update", "update service"),
-        Action::Connect => ("to connect", "connect"),
-        Action::Disconnect => ("to disconnect", "disconnect"),
-        Action::RemoveNetwork => ("to remove", "remove"),
+/// The one table of counted verbs every view uses.
+pub(crate) fn counted(verb: Verb) -> Counted {
+    let (summary, column) = match verb {
+        Verb::Restore => ("to restore", "restore"),
+        Verb::CreateNetwork => ("to create", "create"),
+        Verb::ReplaceNetwork => ("to replace", "replace"),
+        Verb::Clone => ("to clone", "clone"),
+        Verb::CloneService => ("service(s) to clone", "clone service"),
+        Verb::UpdateService => ("service(s) to update", "update service"),
+        Verb::Connect => ("to connect", "connect"),
+        Verb::Reconnect => ("to reconnect", "reconnect"),
+        Verb::Disconnect => ("to disconnect", "disconnect"),
+        Verb::RemoveNetwork => ("to remove", "remove"),
     };
-    Verbs { summary, column }
+    Counted { summary, column }
+}
+
+/// Planned (not blocked) changes per verb, in the order of [`Verb::ALL`].
+pub(crate) fn planned_by_verb<'a>(
+    changes: impl IntoIterator<Item = &'a crate::plan::Change>,
+) -> std::collections::BTreeMap<Verb, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for c in changes.into_iter().filter(|c| !c.is_blocked()) {
+        *out.entry(c.verb()).or_insert(0) += 1;
+    }
+    out
 }

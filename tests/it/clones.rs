@@ -19,8 +19,8 @@ use crate::common::config::{
 };
 use crate::common::daemon::SecondDaemon;
 use crate::common::plan::{
-    apply, assert_settled, changes, plan, plan_detailed, plan_json, set, string_set, strings,
-    warnings_of,
+    apply, assert_settled, changes, changes_for, plan, plan_detailed, plan_json, set, string_set,
+    strings, warnings_of,
 };
 use crate::common::{
     Cleanup, ComposeStack, Project, Run, TEST_IMAGE, container_id, container_networks,
@@ -953,6 +953,100 @@ fn clone_of_a_missing_source_is_blocked_and_apply_creates_nothing() {
             .is_empty(),
         "a blocked apply left containers or volumes\n{run}"
     );
+}
+
+/// A clone berth made holds the network of a destination the config no
+/// longer declares (its resource gone too): the blocked removal calls it a
+/// clone of its source, in JSON and text, and its hint gives the command
+/// that detaches it; run, the next plan removes the network.
+#[test]
+fn a_removal_blocked_by_a_clone_says_clone_of_and_how_to_detach_it() {
+    ensure_image();
+    let owner = unique("own");
+    let _sweep = Sweep::new(&owner);
+    let cleanup = Cleanup::new();
+    let net_a = cleanup.network(&unique("prod"));
+    let net_b = cleanup.network(&unique("stg"));
+    let source = cleanup.container(&unique("api"));
+    let clone = cleanup.container(&unique("apicopy"));
+    docker_ok(&["network", "create", &net_a]);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &source,
+        "--network",
+        &net_a,
+        TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    let p = Project::new();
+    let kept = local_header(&owner)
+        + &destination("prod", "local", &net_a)
+        + &resource("application", "api", "prod", Some(&source), &["api"], None);
+    p.write(
+        "berth.toml",
+        &(kept.clone()
+            + &destination("staging", "local", &net_b)
+            + &resource(
+                "application",
+                &clone,
+                "staging",
+                None,
+                &["api"],
+                Some("api"),
+            )),
+    );
+    apply(&p, &[], 0);
+    assert!(container_running(&clone), "the clone runs");
+
+    // The staging destination and the clone leave the config.
+    p.write("berth.toml", &kept);
+    let (run, blocked) = plan(&p, 3);
+    let removal = changes_for(&blocked, &net_b)
+        .into_iter()
+        .find(|c| c["action"] == "remove_network")
+        .unwrap_or_else(|| panic!("no removal of {net_b}\n{run}"));
+    assert_eq!(removal["status"], "blocked", "{run}");
+    assert_eq!(removal["verb"], "remove network", "{run}");
+    assert_eq!(
+        removal["attached"],
+        json!([{
+            "container": clone,
+            "kind": "application",
+            "resource": clone,
+            "running": true,
+            "clone_of": "api",
+        }]),
+        "{run}"
+    );
+    let detach = format!("docker network disconnect {net_b} {clone}");
+    let hint = removal["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains(&format!("`{detach}`")), "{run}");
+    let human = p.berth(&["plan"]);
+    human.expect_code(3);
+    assert!(
+        human.stdout.contains(&format!(
+            "container {clone} (application {clone}, clone of api, running) is attached to {net_b}"
+        )) && human.stdout.contains(&format!(
+            "hint: to unblock, detach it by hand, then plan again: `{detach}`"
+        )),
+        "the human plan calls it a clone and says how to unblock\n{human}"
+    );
+
+    // The hint's command unblocks it.
+    let args: Vec<&str> = detach.split(' ').skip(1).collect();
+    docker_ok(&args);
+    let (run, unblocked) = plan(&p, 0);
+    let removal = changes_for(&unblocked, &net_b)
+        .into_iter()
+        .find(|c| c["action"] == "remove_network")
+        .unwrap_or_else(|| panic!("no removal of {net_b}\n{run}"));
+    assert_eq!(removal["status"], "planned", "{run}");
+    apply(&p, &[], 0);
+    assert!(!network_exists(&net_b), "the network is removed");
+    assert!(container_running(&clone), "berth never removes the clone");
 }
 
 // ---------------------------------------------------------------------------

@@ -330,3 +330,247 @@ fn golden_human_view_is_unchanged() {
 fn golden_markdown_view_is_unchanged() {
     check("plan.md", &berthing::render::markdown(&golden_plan()));
 }
+
+// The views' golden plan: one plan with every kind of change, made by the
+// pure planner from a fixture config and a hand-built live state, rendered
+// in the terminal (no colour), as JSON and as Markdown. Each change reads
+// the same in the three: one verb per kind (`berthing::plan::Verb`).
+
+mod every_kind {
+    use std::collections::BTreeMap;
+
+    use berthing::live::swarm::{
+        Availability, EndpointMode, Node, NodeRole, NodeState, Service, ServiceMode,
+        ServiceNetwork, Swarm,
+    };
+    use berthing::live::{Journal, LiveState, Mount, Snapshot};
+    use berthing::plan::journal::Record;
+    use berthing::plan::{Change, Connect, Plan, ResourceRef, Status, Verb};
+
+    use super::{C, check, files, labels, network, owned};
+
+    /// An alias fix that an earlier apply began and did not finish.
+    fn journal() -> Journal {
+        let record = Record {
+            change: Box::new(Change::Connect(Connect {
+                server: "s1".into(),
+                destination: "prod".into(),
+                network: "prod-net".into(),
+                container: "cache".into(),
+                aliases: vec!["cache".into()],
+                live_aliases: Some(vec!["cache-old".into()]),
+                resource: ResourceRef::new(berthing::config::ResourceKind::Application, "cache"),
+                status: Status::Planned,
+                reasons: Vec::new(),
+            })),
+            reattach: Vec::new(),
+            allow_replace: false,
+        };
+        Journal {
+            name: "berth-journal-1".into(),
+            labels: labels(&[
+                ("berth.managed", "true"),
+                ("berth.owner", "acme"),
+                ("berth.journal", "connect"),
+                ("berth.journal.record", &record.to_label()),
+            ]),
+        }
+    }
+
+    fn s1() -> Snapshot {
+        let containers = vec![
+            C {
+                mounts: vec![Mount::Volume {
+                    name: "api-data".into(),
+                    path: "/data".into(),
+                }],
+                ..C::new("api", &[("prod-net", &["api"])])
+            },
+            C::new("web", &[("prod-net", &["web"])]),
+            C::new("worker-1", &[("bridge", &[])]),
+            C::new("mover", &[("prod-net", &["mover"]), ("bridge", &[])]),
+            C::new("cache", &[("prod-net", &["cache-old"])]),
+            C {
+                running: false,
+                image: "postgres:16",
+                ..C::new("pg", &[("data-net", &["pg"])])
+            },
+        ];
+        // A copy berth made for a resource the config no longer declares.
+        let mut copy = C::new("old-copy", &[("old-net", &["old-copy"])]).build();
+        copy.labels =
+            berthing::live::labels::of_copy("acme", "legacy", ("application", "old-copy"), "api");
+        Snapshot {
+            networks: vec![
+                network("bridge", "172.17.0.0/16", BTreeMap::new()),
+                network("prod-net", "10.30.0.0/24", owned("prod")),
+                network("data-net", "10.32.0.0/24", owned("data")),
+                network("old-net", "10.40.0.0/24", owned("legacy")),
+                network("gone-net", "10.41.0.0/24", owned("gone")),
+            ],
+            containers: containers.into_iter().map(C::build).chain([copy]).collect(),
+            images: None,
+            journals: vec![journal()],
+            swarm: None,
+        }
+    }
+
+    /// A swarm manager running `svc` on a network of its own.
+    fn s2() -> Snapshot {
+        let mut cluster = network("cluster-net", "10.50.0.0/24", owned("cluster"));
+        cluster.driver = "overlay".into();
+        cluster.attachable = true;
+        let mut own = network("svc-own", "10.51.0.0/24", BTreeMap::new());
+        own.driver = "overlay".into();
+        let node = Node {
+            id: "node-manager".into(),
+            hostname: "manager".into(),
+            role: NodeRole::Manager,
+            availability: Availability::Active,
+            state: NodeState::Ready,
+            address: None,
+            leader: true,
+            labels: BTreeMap::new(),
+        };
+        let svc = Service {
+            id: "id-svc".into(),
+            name: "svc".into(),
+            version: 7,
+            labels: BTreeMap::new(),
+            image: "app:1".into(),
+            mode: ServiceMode::Replicated { replicas: 2 },
+            networks: vec![ServiceNetwork {
+                network: "svc-own".into(),
+                id: "svc-own-id".into(),
+                aliases: vec!["svc".into()],
+            }],
+            endpoint_mode: EndpointMode::Vip,
+            published_ports: Vec::new(),
+            update: None,
+            update_state: None,
+            mounts: vec![Mount::Volume {
+                name: "svc-data".into(),
+                path: "/data".into(),
+            }],
+        };
+        Snapshot {
+            networks: vec![cluster, own],
+            containers: Vec::new(),
+            images: None,
+            journals: Vec::new(),
+            swarm: Some(Swarm {
+                nodes: vec![node],
+                services: vec![svc],
+                tasks: Vec::new(),
+            }),
+        }
+    }
+
+    fn plan() -> Plan {
+        let config = berthing::config::load(&files("kinds")).unwrap();
+        let mut live = LiveState::default();
+        live.servers.insert("s1".into(), Ok(s1()));
+        live.servers.insert("s2".into(), Ok(s2()));
+        berthing::plan::plan(&config, &live, Default::default())
+    }
+
+    fn human(p: &Plan) -> String {
+        anstream::adapter::strip_str(&berthing::render::human(p)).to_string()
+    }
+
+    /// The verb a view's line starts with after `prefix` and the symbol:
+    /// the longest that fits (`clone swarm service` before `clone`).
+    fn verb_of(line: &str) -> Option<Verb> {
+        Verb::ALL
+            .iter()
+            .copied()
+            .filter(|v| {
+                let head = format!("{} {}", v.symbol(), v.as_str());
+                line.strip_prefix(&head)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+            })
+            .max_by_key(|v| v.as_str().len())
+    }
+
+    fn count(verbs: impl Iterator<Item = Verb>) -> BTreeMap<Verb, usize> {
+        let mut out = BTreeMap::new();
+        for v in verbs {
+            *out.entry(v).or_insert(0) += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn golden_views_of_every_kind_of_change() {
+        let p = plan();
+        check("kinds/plan.json", &(berthing::render::json(&p) + "\n"));
+        check("kinds/plan.txt", &human(&p));
+        check("kinds/plan.md", &berthing::render::markdown(&p));
+    }
+
+    #[test]
+    fn each_change_reads_the_same_in_the_terminal_the_json_and_the_markdown() {
+        let p = plan();
+        assert!(p.errors.is_empty(), "{:#?}", p.errors);
+        let kinds: Vec<Verb> = p.changes.iter().map(Change::verb).collect();
+        for v in Verb::ALL {
+            assert!(kinds.contains(&v), "the fixture has no {v}: {kinds:?}");
+        }
+        let want = count(kinds.iter().copied());
+
+        // JSON: each change carries its verb beside its action.
+        let json: serde_json::Value = serde_json::from_str(&berthing::render::json(&p)).unwrap();
+        let changes = json["changes"].as_array().unwrap();
+        for (c, j) in p.changes.iter().zip(changes) {
+            assert_eq!(j["verb"], c.verb().as_str(), "{j:#}");
+            assert_eq!(j["action"], c.action().as_str(), "{j:#}");
+        }
+
+        // Terminal: one line per change, `<symbol> <verb> …`.
+        let text = human(&p);
+        let seen = count(text.lines().filter_map(|l| verb_of(l.trim_start())));
+        assert_eq!(seen, want, "{text}");
+        assert!(
+            text.contains("-/+ reconnect web"),
+            "a reconnect shows its disconnect: {text}"
+        );
+
+        // Markdown: the change list, `` - `<symbol>` <verb> … ``.
+        let md = berthing::render::markdown(&p);
+        let list = md
+            .split("<details><summary>All ")
+            .nth(1)
+            .expect("a change list")
+            .split("</details>")
+            .next()
+            .unwrap();
+        let seen = count(
+            list.lines()
+                .filter_map(|l| l.strip_prefix("- "))
+                .filter_map(|l| verb_of(&l.replacen('`', "", 2))),
+        );
+        assert_eq!(seen, want, "{md}");
+
+        // The diagram marks the reconnected application changed, not added.
+        let web = md
+            .lines()
+            .find(|l| l.contains("([\"application web\"])"))
+            .expect("web in the diagram");
+        assert!(web.ends_with(":::changed"), "{web}");
+
+        // The clone berth made that holds old-net is a clone in every
+        // view, and the hint gives the command that detaches it.
+        let detach = "docker network disconnect old-net old-copy";
+        assert!(
+            text.contains("clone of api") && text.contains(detach),
+            "{text}"
+        );
+        assert!(md.contains("clone of api") && md.contains(detach), "{md}");
+        let removal = changes.iter().find(|c| c["network"] == "old-net").unwrap();
+        assert_eq!(removal["attached"][0]["clone_of"], "api", "{removal:#}");
+        assert!(
+            removal["hint"].as_str().unwrap().contains(detach),
+            "{removal:#}"
+        );
+    }
+}

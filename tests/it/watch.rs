@@ -31,7 +31,18 @@ pub(crate) struct Watcher {
 
 impl Watcher {
     fn start(cwd: &Path, args: &[&str]) -> Watcher {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        Watcher::start_with(cwd, args, None)
+    }
+
+    /// With `RUST_LOG` set to `rust_log` (else unset, whatever the test's
+    /// environment says).
+    fn start_with(cwd: &Path, args: &[&str], rust_log: Option<&str>) -> Watcher {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
+        command.env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        let mut child = command
             .arg("watch")
             .args(args)
             .current_dir(cwd)
@@ -92,10 +103,15 @@ impl Watcher {
     }
 
     /// SIGTERM, then the exit code (at most 30 s later).
-    pub(crate) fn stop(mut self) -> (i32, String) {
+    pub(crate) fn stop(self) -> (i32, String) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        self.wait()
+    }
+
+    /// The exit code of a watch that stops by itself (at most 30 s).
+    fn wait(mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -104,7 +120,7 @@ impl Watcher {
             }
             assert!(
                 Instant::now() < deadline,
-                "watch did not stop within 30 s of SIGTERM:\n{}",
+                "watch did not stop within 30 s:\n{}",
                 self.log()
             );
             thread::sleep(Duration::from_millis(50));
@@ -440,4 +456,201 @@ fn pull_mode_reads_one_server_through_the_local_socket() {
     assert!(!network_exists(&theirs));
     assert!(!w.log().contains("other"), "{}", w.log());
     w.stop();
+}
+
+/// The value of a metric with `server="local"` in Prometheus text (0 when
+/// the endpoint does not list it yet).
+fn local_metric(addr: &str, name: &str) -> f64 {
+    let out = Command::new("curl")
+        .args(["-sf", &format!("http://{addr}/metrics")])
+        .output()
+        .expect("run curl");
+    let prefix = format!("{name}{{server=\"local\"}} ");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Makes and removes, `times` times, a container and a network the config
+/// knows nothing of (and attaches the one to the other): the busy host's
+/// traffic. Returns their names.
+fn unrelated_churn(cleanup: &Cleanup, times: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    for _ in 0..times {
+        let c = cleanup.container(&unique("watch-stranger"));
+        let n = cleanup.network(&unique("watch-strangers-net"));
+        docker_ok(&["network", "create", &n]);
+        docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            &c,
+            crate::common::TEST_IMAGE,
+            "sleep",
+            "3600",
+        ]);
+        docker_ok(&["network", "connect", &n, &c]);
+        docker_ok(&["rm", "-f", &c]);
+        docker_ok(&["network", "rm", &n]);
+        names.extend([c, n]);
+    }
+    names
+}
+
+#[test]
+fn watch_logs_what_concerns_its_config_and_counts_the_rest() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("watch-quiet");
+    let net = cleanup.network(&unique("watch-quiet-n"));
+    let app = cleanup.container(&unique("watch-quiet-app"));
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &app,
+        crate::common::TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &net)
+            + &crate::common::config::application("app", "prod", &app)),
+    );
+    let port = crate::common::sshd::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let w = start(&p, &["--resync", "1h", "--metrics", &addr]);
+    w.expect_line("connected, following its events");
+    w.until("attach the declared container", || {
+        container_networks(&app).contains_key(&net)
+    });
+    let before = local_metric(&addr, "berth_watch_events_ignored_total");
+
+    let strangers = unrelated_churn(&cleanup, 3);
+    // Someone detaches the declared container: that is logged and healed.
+    // Events arrive in order: once its line is there, every stranger's
+    // event before it was seen.
+    docker_ok(&["network", "disconnect", &net, &app]);
+    w.expect_line(&format!("network {net}: disconnect"));
+    w.until("heal the disconnect", || {
+        container_networks(&app).contains_key(&net)
+    });
+    let healed = format!("✓ connect {app} to {net}");
+    w.until("log the heal", || w.log().matches(&healed).count() >= 2);
+    let mut ignored = 0.0;
+    w.until("count the unrelated events", || {
+        ignored = local_metric(&addr, "berth_watch_events_ignored_total");
+        // Per round at least: network create, container create, start,
+        // connect (bridge and the network), die, destroy, network destroy.
+        ignored - before >= 3.0 * 7.0
+    });
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    for name in &strangers {
+        assert!(
+            !log.contains(name.as_str()),
+            "`{name}` concerns nothing in the config, yet it was logged (at the default level):\n{log}"
+        );
+    }
+    assert!(!log.contains("unrelated"), "{log}");
+
+    // At debug, the same traffic is logged, marked as unrelated.
+    let w = start(&p, &["--resync", "1h", "--log-level", "debug"]);
+    w.expect_line("connected, following its events");
+    let strangers = unrelated_churn(&cleanup, 1);
+    for name in &strangers {
+        w.expect_line(name);
+    }
+    w.expect_line("(unrelated to the config)");
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.lines()
+            .filter(|l| strangers.iter().any(|s| l.contains(s.as_str())))
+            .all(|l| l.ends_with("(unrelated to the config)")),
+        "{log}"
+    );
+}
+
+#[test]
+fn watch_log_level_follows_the_flag_then_rust_log() {
+    let cleanup = Cleanup::new();
+    let owner = unique("watch-level");
+    let keep = cleanup.network(&unique("watch-level-keep"));
+    let old = cleanup.network(&unique("watch-level-old"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("keep", "local", &keep)
+            + &destination("old", "local", &old)),
+    );
+    crate::common::plan::apply(&p, &[], 0);
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("keep", "local", &keep)),
+    );
+    // At warn: the held removal (a warning), none of the info lines.
+    let w = start(&p, &["--resync", "1h", "--log-level", "warn"]);
+    w.expect_line(&format!("not applied: remove network {old}"));
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("connected, following"), "{log}");
+    assert!(!log.contains("stopped: locks released"), "{log}");
+
+    // RUST_LOG when the flag is absent; the flag when both are given.
+    let run = |rust_log: &str, extra: &[&str]| {
+        let mut a = args(&p, &["--resync", "1h"]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        Watcher::start_with(p.path(), &a, Some(rust_log))
+    };
+    let w = run("berth=error", &[]);
+    let w2 = run("berth=error", &["--log-level", "info"]);
+    w2.expect_line("connected, following its events");
+    w2.expect_line(&format!("not applied: remove network {old}"));
+    thread::sleep(Duration::from_secs(1));
+    let (_, quiet) = w.stop();
+    assert!(
+        !quiet.contains("connected") && !quiet.contains("not applied"),
+        "RUST_LOG=berth=error let info and warn lines through:\n{quiet}"
+    );
+    w2.stop();
+
+    // A RUST_LOG that is no filter is a clear error, not a silent default.
+    let bad = run("berth=loud", &[]);
+    let (code, log) = bad.wait();
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("RUST_LOG=berth=loud"), "{log}");
+}
+
+#[test]
+fn watch_names_what_a_clone_without_a_source_would_copy() {
+    let cleanup = Cleanup::new();
+    let owner = unique("watch-ghost");
+    let prod = cleanup.network(&unique("watch-ghost-prod"));
+    let staging = cleanup.network(&unique("watch-ghost-stg"));
+    let ghost = unique("watch-ghost-gone");
+    let copy = cleanup.container(&unique("watch-ghost-copy"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &prod)
+            + &destination("staging", "local", &staging)
+            + &crate::common::config::application("api", "prod", &ghost)
+            + &crate::common::config::application(&copy, "staging", &copy)
+            + "clone_of = \"api\"\n"),
+    );
+    let w = start(&p, &["--resync", "1h"]);
+    w.expect_line(&format!(
+        "not applied: clone application api (server local) → {copy} (destination staging): blocked: source application api has no container on server local: nothing to clone"
+    ));
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains('?'), "a placeholder reached the log:\n{log}");
 }
