@@ -62,6 +62,8 @@ pub struct Diagnostic {
     pub label: String,
     /// Another place that explains this one (e.g. the first definition of a duplicate).
     pub related: Option<Box<(Location, String)>>,
+    /// Context that explains the problem (e.g. where a path was looked for).
+    pub note: Option<String>,
     /// What to do about it.
     pub help: Option<String>,
 }
@@ -73,6 +75,7 @@ impl Diagnostic {
             at,
             label: String::new(),
             related: None,
+            note: None,
             help: None,
         }
     }
@@ -84,6 +87,11 @@ impl Diagnostic {
 
     pub fn related(mut self, at: Location, label: impl Into<String>) -> Self {
         self.related = Some(Box::new((at, label.into())));
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
         self
     }
 
@@ -124,6 +132,11 @@ impl Diagnostic {
             }
         }
         let mut report = vec![group];
+        if let Some(note) = &self.note {
+            report.push(Group::with_title(
+                Level::NOTE.secondary_title(note.as_str()),
+            ));
+        }
         if let Some(help) = &self.help {
             report.push(Group::with_title(
                 Level::HELP.secondary_title(help.as_str()),

@@ -1,21 +1,33 @@
 //! `berth import`: TOML for what runs on a server now, so a fleet that
-//! Coolify or hand-run `docker` commands set up can be brought under berth.
-//! Pure: a snapshot in, config text out.
+//! Coolify, hand-run `docker` commands or berth itself set up can be brought
+//! under (or back under) berth. Pure: a snapshot in, config text out,
+//! written through `toml`'s serialiser.
+//!
+//! Everything berth can declare comes back: destinations by the name berth
+//! labelled their network with, every network property a destination has,
+//! applications and databases (Coolify's by their id labels), compose stacks
+//! with `connect_to_predefined_networks` and `short_aliases`, and clones as
+//! clones (from the `berth.*` labels on the copies berth made).
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::{Address, Config, Server};
+use serde::Serialize;
+
+use crate::config::{Address, DEFAULT_DRIVER, DEFAULT_OWNER, ResourceKind, Server};
+use crate::live::swarm::Service;
 use crate::live::{Container, Network, Snapshot, labels};
 
 /// Networks that can be destinations: user-defined, not a compose stack's
 /// own network, not Docker's or swarm's.
 pub fn destination_networks(live: &Snapshot) -> Vec<&Network> {
-    live.networks
+    let mut nets: Vec<&Network> = live
+        .networks
         .iter()
         .filter(|n| !n.is_predefined() && !matches!(n.name.as_str(), "ingress" | "docker_gwbridge"))
         .filter(|n| n.label("com.docker.compose.network").is_none())
-        .collect()
+        .collect();
+    nets.sort_by(|a, b| a.name.cmp(&b.name));
+    nets
 }
 
 /// Containers whose aliases the import needs (those on destination networks).
@@ -31,32 +43,204 @@ pub fn inspections(live: &Snapshot) -> Vec<String> {
         .collect()
 }
 
-fn toml_string(s: &str) -> String {
-    // JSON string escapes are a subset of TOML basic-string escapes.
-    serde_json::to_string(s).expect("a string serializes")
+// ---------------------------------------------------------------------------
+// The config file as import writes it
+// ---------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct Document {
+    settings: Settings,
+    server: Vec<ServerTable>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    destination: Vec<DestinationTable>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    application: Vec<ResourceTable>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    database: Vec<ResourceTable>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    service: Vec<ServiceTable>,
 }
 
-fn inline_table(m: &BTreeMap<String, String>) -> String {
-    let kv: Vec<String> = m
-        .iter()
-        .map(|(k, v)| format!("{} = {}", toml_string(k), toml_string(v)))
-        .collect();
-    format!("{{ {} }}", kv.join(", "))
+#[derive(Serialize)]
+struct Settings {
+    owner: String,
 }
 
-fn list(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|s| toml_string(s)).collect();
-    format!("[{}]", items.join(", "))
+#[derive(Serialize)]
+struct ServerTable {
+    name: String,
+    address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    docker_socket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    known_hosts_file: Option<String>,
 }
+
+#[derive(Serialize)]
+struct DestinationTable {
+    name: String,
+    server: String,
+    network: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    internal: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    attachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_range: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    enable_ipv6: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet_v6: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway_v6: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    options: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
+}
+
+/// `[[application]]` / `[[database]]`
+#[derive(Serialize)]
+struct ResourceTable {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<String>,
+    /// A container several destinations share (the same aliases on each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destinations: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    swarm_service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    match_labels: Option<BTreeMap<String, String>>,
+    aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clone_of: Option<String>,
+}
+
+/// `[[service]]`: a compose stack.
+#[derive(Serialize)]
+struct ServiceTable {
+    name: String,
+    destination: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<String>,
+    connect_to_predefined_networks: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    short_aliases: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clone_of: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// What runs, sorted into the things a config declares
+// ---------------------------------------------------------------------------
 
 const COOLIFY_MANAGED: &str = "coolify.managed";
 const COOLIFY_PULL_REQUEST: &str = "coolify.pullRequestId";
+/// Driver options the daemon sets by itself (never a user's choice).
+const DAEMON_OPTIONS: &[&str] = &["com.docker.network.driver.overlay.vxlanid_list"];
 
-/// `application` or `database`, by Coolify's `coolify.type` label.
-fn kind_of(c: &Container) -> &'static str {
-    match c.label(labels::COOLIFY_TYPE) {
-        Some("database") => "database",
-        _ => "application",
+/// A destination: a network, and the name the config gives it.
+struct Dest<'a> {
+    name: String,
+    net: &'a Network,
+}
+
+/// How a resource picks its containers.
+enum Pick<'a> {
+    /// One container by name.
+    Named(&'a Container),
+    /// Coolify's: by its id label (and pull request 0).
+    Labels(BTreeMap<String, String>),
+    /// A compose project (or a `docker stack deploy` stack).
+    Stack(&'a str),
+    /// A swarm service, by name.
+    Swarm(&'a Service),
+}
+
+/// One thing the config will declare: an application, a database or a
+/// stack, with its containers.
+struct Unit<'a> {
+    kind: ResourceKind,
+    /// The name it asks for (made unique when the tables are written).
+    base: String,
+    pick: Pick<'a>,
+    containers: Vec<&'a Container>,
+    /// Swarm services (on a manager): the unit's, or its stack's.
+    services: Vec<&'a Service>,
+    /// A copy berth made: the source's name (`berth.clone-of`) and the
+    /// destination it was made for (`berth.destination`).
+    clone: Option<(String, String)>,
+    /// A clone names it as its source: it keeps one destination.
+    source: bool,
+}
+
+impl Unit<'_> {
+    fn is_clone(&self) -> bool {
+        self.clone.is_some()
+    }
+
+    /// Does a container or service of it join `network`?
+    fn on(&self, network: &str) -> bool {
+        self.containers
+            .iter()
+            .any(|c| c.networks.contains_key(network))
+            || self
+                .services
+                .iter()
+                .any(|s| s.aliases_on(network).is_some())
+    }
+
+    /// Its aliases on `network`, as the first of its containers or
+    /// services there has them.
+    fn aliases_on(&self, network: &str) -> Vec<String> {
+        let services = self
+            .services
+            .iter()
+            .find_map(|s| s.aliases_on(network).map(<[String]>::to_vec));
+        self.containers
+            .iter()
+            .find_map(|c| c.aliases_on(network))
+            .or(services)
+            .unwrap_or_default()
+    }
+
+    /// A stack's members on `network` that answer to their compose
+    /// service's name alone there too.
+    fn short_aliases_on(&self, network: &str, project: &str) -> bool {
+        let containers = self.containers.iter().any(|c| {
+            let service = c.label(labels::COMPOSE_SERVICE).unwrap_or(&c.name);
+            c.aliases_on(network)
+                .is_some_and(|a| a.iter().any(|a| a == service))
+        });
+        let services = self.services.iter().any(|s| {
+            let service = s
+                .name
+                .strip_prefix(&format!("{project}_"))
+                .unwrap_or(&s.name);
+            s.aliases_on(network)
+                .is_some_and(|a| a.iter().any(|a| a == service))
+        });
+        containers || services
+    }
+}
+
+/// `application` or `database`: berth's `berth.kind` on its copies, else
+/// Coolify's `coolify.type`.
+fn kind_of(c: &Container) -> ResourceKind {
+    match c.label(labels::KIND).or(c.label(labels::COOLIFY_TYPE)) {
+        Some("database") => ResourceKind::Database,
+        _ => ResourceKind::Application,
     }
 }
 
@@ -74,32 +258,294 @@ fn coolify_id(c: &Container) -> Option<(&'static str, &str)> {
     Some((key, c.label(key)?))
 }
 
+/// A copy berth made for a resource: its (source, destination) labels.
+fn clone_labels(c: &Container) -> Option<(String, String)> {
+    copy_of(&c.labels)
+}
+
+/// The (source, destination) of a copy berth made, from its labels.
+fn copy_of(l: &BTreeMap<String, String>) -> Option<(String, String)> {
+    l.get(labels::RESOURCE)?;
+    let source = l.get(labels::CLONE_OF)?;
+    Some((
+        clean(source),
+        l.get(labels::DESTINATION).cloned().unwrap_or_default(),
+    ))
+}
+
+/// The containers of `live` as units, sorted: stacks by project, Coolify's
+/// resources by id, the rest (and berth's copies) by name. Preview
+/// deployments are left out, with a note.
+fn units<'a>(live: &'a Snapshot, notes: &mut Vec<String>) -> Vec<Unit<'a>> {
+    let mut stacks: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
+    let mut coolify: BTreeMap<(ResourceKind, &str, &str), Vec<&Container>> = BTreeMap::new();
+    let mut out = Vec::new();
+    // A swarm task's container is its service's: the service is the unit.
+    for c in live
+        .containers
+        .iter()
+        .filter(|c| c.label(labels::SWARM_SERVICE).is_none())
+    {
+        let project = c.label(labels::COMPOSE_PROJECT);
+        match (coolify_id(c), project) {
+            (None, Some(project)) => stacks.entry(project).or_default().push(c),
+            (Some(_), _) if c.label(COOLIFY_PULL_REQUEST).is_some_and(|p| p != "0") => {
+                notes.push(format!(
+                    "{}: a preview deployment (coolify.pullRequestId={}); its resource selects pull request 0 only",
+                    c.name,
+                    c.label(COOLIFY_PULL_REQUEST).unwrap_or_default()
+                ));
+            }
+            (Some((key, id)), _) if clone_labels(c).is_none() => {
+                coolify.entry((kind_of(c), key, id)).or_default().push(c)
+            }
+            _ => out.push(single(c)),
+        }
+    }
+    out.extend(coolify.into_iter().map(|(k, group)| coolify_unit(k, group)));
+    out.extend(stacks.into_iter().map(|(p, group)| stack_unit(p, group)));
+    out.extend(swarm_units(live));
+    out.sort_by(|a, b| (a.kind, &a.base).cmp(&(b.kind, &b.base)));
+    out
+}
+
+fn single(c: &Container) -> Unit<'_> {
+    let clone = clone_labels(c);
+    Unit {
+        kind: kind_of(c),
+        base: match &clone {
+            Some(_) => c.label(labels::RESOURCE).unwrap_or(&c.name).to_string(),
+            None => c.name.clone(),
+        },
+        pick: Pick::Named(c),
+        containers: vec![c],
+        services: Vec::new(),
+        clone,
+        source: false,
+    }
+}
+
+/// One resource per Coolify id, selected by that id (a redeploy's new
+/// `<uuid>-<timestamp>` container stays selected).
+fn coolify_unit<'a>(
+    (kind, key, id): (ResourceKind, &str, &str),
+    group: Vec<&'a Container>,
+) -> Unit<'a> {
+    let mut selector = BTreeMap::from([(key.to_string(), id.to_string())]);
+    if group
+        .iter()
+        .any(|c| c.label(COOLIFY_PULL_REQUEST).is_some())
+    {
+        selector.insert(COOLIFY_PULL_REQUEST.to_string(), "0".to_string());
+    }
+    Unit {
+        kind,
+        base: group
+            .iter()
+            .find_map(|c| c.label(labels::COOLIFY_NAME))
+            .unwrap_or(id)
+            .to_string(),
+        pick: Pick::Labels(selector),
+        containers: group,
+        services: Vec::new(),
+        clone: None,
+        source: false,
+    }
+}
+
+/// A compose project; berth's copy of a stack carries its resource name.
+fn stack_unit<'a>(project: &'a str, group: Vec<&'a Container>) -> Unit<'a> {
+    let clone = group.iter().find_map(|c| clone_labels(c));
+    let base = match &clone {
+        Some(_) => group
+            .iter()
+            .find_map(|c| c.label(labels::RESOURCE))
+            .unwrap_or(project),
+        None => project,
+    };
+    Unit {
+        kind: ResourceKind::Stack,
+        base: base.to_string(),
+        pick: Pick::Stack(project),
+        containers: group,
+        services: Vec::new(),
+        clone,
+        source: false,
+    }
+}
+
+/// On a swarm manager: each `docker stack deploy` stack, and each other
+/// service, by name (berth's copy of one by its resource name).
+fn swarm_units(live: &Snapshot) -> Vec<Unit<'_>> {
+    let Some(swarm) = &live.swarm else {
+        return Vec::new();
+    };
+    let mut stacks: BTreeMap<&str, Vec<&Service>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for s in &swarm.services {
+        if let Some(project) = s.stack() {
+            stacks.entry(project).or_default().push(s);
+            continue;
+        }
+        let clone = copy_of(&s.labels);
+        out.push(Unit {
+            kind: match s.label(labels::KIND) {
+                Some("database") => ResourceKind::Database,
+                _ => ResourceKind::Application,
+            },
+            base: match &clone {
+                Some(_) => s.label(labels::RESOURCE).unwrap_or(&s.name).to_string(),
+                None => s.name.clone(),
+            },
+            pick: Pick::Swarm(s),
+            containers: Vec::new(),
+            services: vec![s],
+            clone,
+            source: false,
+        });
+    }
+    out.extend(stacks.into_iter().map(|(project, services)| Unit {
+        kind: ResourceKind::Stack,
+        base: project.to_string(),
+        pick: Pick::Stack(project),
+        containers: Vec::new(),
+        services,
+        clone: None,
+        source: false,
+    }));
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Clones: their sources by the name the copies recorded
+// ---------------------------------------------------------------------------
+
+/// What a copy shares with its source: the image, the environment and the
+/// labels (berth's and compose's aside); for stacks, the compose services.
+fn likeness(u: &Unit<'_>) -> Vec<String> {
+    let mut out: Vec<String> = u
+        .containers
+        .iter()
+        .map(|c| match u.kind {
+            ResourceKind::Stack => c
+                .label(labels::COMPOSE_SERVICE)
+                .unwrap_or_default()
+                .to_string(),
+            _ => {
+                let labels: BTreeMap<&String, &String> = c
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with("berth.") && !k.starts_with("com.docker."))
+                    .collect();
+                format!("{}|{:?}|{labels:?}", c.image_id, c.env)
+            }
+        })
+        .collect();
+    out.extend(u.services.iter().map(|s| {
+        let labels: BTreeMap<&String, &String> = s
+            .labels
+            .iter()
+            .filter(|(k, _)| !k.starts_with("berth."))
+            .collect();
+        format!("{}|{labels:?}", s.image)
+    }));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Gives each clone's source the name (and kind) the clone records
+/// (`berth.clone-of`, `berth.kind`): a unit already called so, else the one
+/// unit the copy is like. Nothing on a container berth did not make says
+/// it is a database: a database's copy says so of its source. A clone whose
+/// source cannot be told keeps no `clone_of` (a note says so): the config
+/// stays valid.
+fn name_sources(units: &mut [Unit<'_>], notes: &mut Vec<String>) {
+    let wanted: Vec<(usize, String)> = units
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| Some((i, u.clone.as_ref()?.0.clone())))
+        .collect();
+    for (i, source) in wanted {
+        let kind = units[i].kind;
+        let stack = |k: ResourceKind| k == ResourceKind::Stack;
+        let could_be = |u: &Unit<'_>| !u.is_clone() && stack(u.kind) == stack(kind);
+        let named: Vec<usize> = (0..units.len())
+            .filter(|&j| could_be(&units[j]) && units[j].base == source)
+            .collect();
+        let found = match named[..] {
+            [j] => Some(j),
+            _ if units.iter().any(|u| u.kind == kind && u.base == source) => None,
+            _ => {
+                let like = likeness(&units[i]);
+                let alike: Vec<usize> = (0..units.len())
+                    .filter(|&j| could_be(&units[j]) && likeness(&units[j]) == like)
+                    .collect();
+                match alike[..] {
+                    [j] => Some(j),
+                    _ => {
+                        notes.push(format!(
+                            "{kind} {}: a copy of {kind} `{source}`, which does not run here under that name; add `clone_of = \"<its name>\"` to keep it a clone",
+                            units[i].base
+                        ));
+                        units[i].clone = None;
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(j) = found {
+            units[j].base = source;
+            units[j].kind = kind;
+        }
+        if units[i].is_clone() {
+            let base = units[i].clone.as_ref().map(|(s, _)| s.clone());
+            for u in units.iter_mut() {
+                if u.kind == kind && !u.is_clone() && Some(&u.base) == base.as_ref() {
+                    u.source = true;
+                }
+            }
+        }
+    }
+    // Sources first, so that each gets the name its clones record.
+    units.sort_by_key(|u| u.is_clone());
+}
+
+// ---------------------------------------------------------------------------
+// Writing the tables
+// ---------------------------------------------------------------------------
+
+/// `base` made a name: printable, no spaces, not empty.
+fn clean(base: &str) -> String {
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_control() || c.is_whitespace() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if clean.is_empty() {
+        "resource".to_string()
+    } else {
+        clean
+    }
+}
+
 /// Resource names as they are handed out: valid and unique per kind.
 #[derive(Default)]
 struct Names {
-    taken: BTreeMap<&'static str, Vec<String>>,
+    taken: BTreeMap<ResourceKind, BTreeSet<String>>,
 }
 
 impl Names {
     /// `base` made a name (printable, no spaces) and unique for `kind`;
     /// taken again on another network, it gets the network's name, then a
     /// number.
-    fn take(&mut self, kind: &'static str, base: &str, network: &str) -> String {
-        let clean: String = base
-            .chars()
-            .map(|c| {
-                if c.is_control() || c.is_whitespace() {
-                    '-'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let clean = if clean.is_empty() {
-            "resource".to_string()
-        } else {
-            clean
-        };
+    fn take(&mut self, kind: ResourceKind, base: &str, network: &str) -> String {
+        let clean = clean(base);
         let taken = self.taken.entry(kind).or_default();
         let mut name = clean.clone();
         if taken.contains(&name) {
@@ -110,139 +556,82 @@ impl Names {
             name = format!("{clean}-{network}-{n}");
             n += 1;
         }
-        taken.push(name.clone());
+        taken.insert(name.clone());
         name
     }
 }
 
-/// The whole config for `server` as its snapshot shows it.
-pub fn import(config: &Config, server: &Server, live: &Snapshot) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "#:schema ./schemas/berth.schema.json");
-    let _ = writeln!(
-        out,
-        "# What runs on server {} now (berth import).",
-        server.name
-    );
-    let _ = writeln!(
-        out,
-        "# `berth plan` with this config shows no changes for this server.\n"
-    );
-    let _ = writeln!(out, "[settings]\nowner = {}\n", toml_string(&config.owner));
-    server_table(&mut out, server);
-
-    let nets = destination_networks(live);
-    for n in &nets {
-        destination(&mut out, &server.name, n);
-    }
-
-    // Compose stacks first: their containers are the stack, not applications.
-    let mut stacks: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
-    let mut singles: Vec<&Container> = Vec::new();
-    for c in &live.containers {
-        match (
-            c.label(labels::COOLIFY_TYPE),
-            c.label(labels::COMPOSE_PROJECT),
-        ) {
-            (None, Some(project)) => stacks.entry(project).or_default().push(c),
-            _ => singles.push(c),
+/// The destinations of `live`: a network berth created keeps the name its
+/// `berth.destination` label records, any other is named after itself.
+fn destinations(live: &Snapshot) -> Vec<Dest<'_>> {
+    let mut taken = BTreeSet::new();
+    let mut out = Vec::new();
+    for net in destination_networks(live) {
+        let labelled = net
+            .label(labels::DESTINATION)
+            .filter(|d| !d.trim().is_empty() && !d.chars().any(char::is_control));
+        let mut name = labelled.unwrap_or(&net.name).to_string();
+        if !taken.insert(name.clone()) {
+            name = net.name.clone();
+            taken.insert(name.clone());
         }
-    }
-    // Coolify's applications and databases: one resource per Coolify id,
-    // selected by that id (a redeploy's new `<uuid>-<timestamp>` container
-    // stays selected), preview deployments left out.
-    let (coolify, plain): (Vec<&Container>, Vec<&Container>) =
-        singles.into_iter().partition(|c| coolify_id(c).is_some());
-    let mut names = Names::default();
-    let mut by_id: BTreeMap<(&str, &str, &str), Vec<&Container>> = BTreeMap::new();
-    for c in coolify {
-        let Some((key, id)) = coolify_id(c) else {
-            continue;
-        };
-        if c.label(COOLIFY_PULL_REQUEST).is_some_and(|p| p != "0") {
-            let _ = writeln!(
-                out,
-                "# {}: a preview deployment (coolify.pullRequestId={}); the resource below selects pull request 0 only
-",
-                c.name,
-                c.label(COOLIFY_PULL_REQUEST).unwrap_or_default()
-            );
-            continue;
-        }
-        by_id.entry((kind_of(c), key, id)).or_default().push(c);
-    }
-    for ((kind, key, id), group) in by_id {
-        let base = group
-            .iter()
-            .find_map(|c| c.label(labels::COOLIFY_NAME))
-            .unwrap_or(id);
-        let mut selector = BTreeMap::from([(key.to_string(), id.to_string())]);
-        if group
-            .iter()
-            .any(|c| c.label(COOLIFY_PULL_REQUEST).is_some())
-        {
-            selector.insert(COOLIFY_PULL_REQUEST.to_string(), "0".to_string());
-        }
-        for n in nets
-            .iter()
-            .filter(|n| group.iter().any(|c| c.networks.contains_key(&n.name)))
-        {
-            let name = names.take(kind, base, &n.name);
-            let _ = writeln!(out, "[[{kind}]]");
-            let _ = writeln!(out, "name = {}", toml_string(&name));
-            let _ = writeln!(out, "destination = {}", toml_string(&n.name));
-            let _ = writeln!(out, "match_labels = {}", inline_table(&selector));
-            let aliases = group
-                .iter()
-                .find_map(|c| c.aliases_on(&n.name))
-                .unwrap_or_default();
-            let _ = writeln!(out, "aliases = {}\n", list(&aliases));
-        }
-    }
-    for c in plain {
-        let kind = kind_of(c);
-        for n in nets.iter().filter(|n| c.networks.contains_key(&n.name)) {
-            let name = names.take(kind, &c.name, &n.name);
-            let _ = writeln!(out, "[[{kind}]]");
-            let _ = writeln!(out, "name = {}", toml_string(&name));
-            let _ = writeln!(out, "destination = {}", toml_string(&n.name));
-            if name != c.name {
-                let _ = writeln!(out, "container = {}", toml_string(&c.name));
-            }
-            let aliases = c.aliases_on(&n.name).unwrap_or_default();
-            let _ = writeln!(out, "aliases = {}\n", list(&aliases));
-        }
-    }
-    for (project, containers) in stacks {
-        let attached = nets
-            .iter()
-            .find(|n| containers.iter().any(|c| c.networks.contains_key(&n.name)));
-        let Some(dest) = attached.or(nets.first()) else {
-            let _ = writeln!(
-                out,
-                "# compose project {project}: no destination network on this server to assign it to\n"
-            );
-            continue;
-        };
-        let _ = writeln!(out, "[[service]]");
-        let _ = writeln!(out, "name = {}", toml_string(project));
-        let _ = writeln!(out, "destination = {}", toml_string(&dest.name));
-        let _ = writeln!(
-            out,
-            "connect_to_predefined_networks = {}\n",
-            attached.is_some()
-        );
+        out.push(Dest { name, net });
     }
     out
 }
 
-fn server_table(out: &mut String, server: &Server) {
-    let _ = writeln!(
-        out,
-        "[[server]]\nname = {}\naddress = {}",
-        toml_string(&server.name),
-        toml_string(&server.address.to_string())
-    );
+fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
+    let n = d.net;
+    let v4 = n
+        .ipam
+        .iter()
+        .find(|p| p.subnet.is_some_and(|s| s.addr().is_ipv4()));
+    let v6 = n
+        .ipam
+        .iter()
+        .find(|p| p.subnet.is_some_and(|s| s.addr().is_ipv6()));
+    DestinationTable {
+        name: d.name.clone(),
+        server: server.to_string(),
+        network: n.name.clone(),
+        driver: (n.driver != DEFAULT_DRIVER).then(|| n.driver.clone()),
+        internal: n.internal,
+        attachable: n.attachable,
+        subnet: v4.and_then(|p| p.subnet).map(|s| s.to_string()),
+        gateway: v4.and_then(|p| p.gateway).map(|g| g.to_string()),
+        ip_range: v4.and_then(|p| p.ip_range).map(|r| r.to_string()),
+        enable_ipv6: n.enable_ipv6,
+        subnet_v6: v6
+            .filter(|_| n.enable_ipv6)
+            .and_then(|p| p.subnet)
+            .map(|s| s.to_string()),
+        gateway_v6: v6
+            .filter(|_| n.enable_ipv6)
+            .and_then(|p| p.gateway)
+            .map(|g| g.to_string()),
+        options: n
+            .options
+            .iter()
+            .filter(|(k, _)| !DAEMON_OPTIONS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        labels: n
+            .labels
+            .iter()
+            .filter(|(k, _)| !k.starts_with("berth."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+fn server_table(server: &Server) -> ServerTable {
+    let mut table = ServerTable {
+        name: server.name.clone(),
+        address: server.address.to_string(),
+        docker_socket: None,
+        identity_file: None,
+        known_hosts_file: None,
+    };
     if let Address::Ssh {
         docker_socket,
         identity_file,
@@ -250,170 +639,185 @@ fn server_table(out: &mut String, server: &Server) {
         ..
     } = &server.address
     {
-        let _ = writeln!(out, "docker_socket = {}", toml_string(docker_socket));
-        if let Some(f) = identity_file {
-            let _ = writeln!(out, "identity_file = {}", toml_string(f));
-        }
-        if let Some(f) = known_hosts_file {
-            let _ = writeln!(out, "known_hosts_file = {}", toml_string(f));
-        }
+        table.docker_socket = Some(docker_socket.clone());
+        table.identity_file = identity_file.clone();
+        table.known_hosts_file = known_hosts_file.clone();
     }
-    out.push('\n');
+    table
 }
 
-fn destination(out: &mut String, server: &str, n: &Network) {
-    let _ = writeln!(out, "[[destination]]");
-    let _ = writeln!(out, "name = {}", toml_string(&n.name));
-    let _ = writeln!(out, "server = {}", toml_string(server));
-    let _ = writeln!(out, "network = {}", toml_string(&n.name));
-    if n.driver != crate::config::DEFAULT_DRIVER {
-        let _ = writeln!(out, "driver = {}", toml_string(&n.driver));
+/// The destinations a unit's containers are attached to; a copy berth made
+/// first on the destination it was made for, attached or not.
+fn unit_destinations<'d, 'a>(u: &Unit<'_>, dests: &'d [Dest<'a>]) -> Vec<&'d Dest<'a>> {
+    let made_for = u
+        .clone
+        .as_ref()
+        .and_then(|(_, d)| dests.iter().find(|x| x.name == *d));
+    let attached = dests.iter().filter(|d| {
+        Some(d.name.as_str()) != made_for.map(|m| m.name.as_str()) && u.on(&d.net.name)
+    });
+    made_for.into_iter().chain(attached).collect()
+}
+
+/// The tables for an application or database: one per destination its
+/// containers are on, each with the aliases they have there; one with
+/// `destinations` when it has the same aliases on several (neither a clone
+/// nor a clone's source: those have one destination).
+fn resource_tables(u: &Unit<'_>, dests: &[Dest<'_>], names: &mut Names) -> Vec<ResourceTable> {
+    let on = unit_destinations(u, dests);
+    let aliases: Vec<Vec<String>> = on.iter().map(|d| u.aliases_on(&d.net.name)).collect();
+    if on.len() > 1 && !u.is_clone() && !u.source && aliases.windows(2).all(|w| w[0] == w[1]) {
+        let name = names.take(u.kind, &u.base, &on[0].net.name);
+        let all = on.iter().map(|d| d.name.clone()).collect();
+        return vec![resource_table(
+            u,
+            name,
+            (None, Some(all)),
+            &aliases[0],
+            None,
+        )];
     }
-    if n.internal {
-        let _ = writeln!(out, "internal = true");
+    let mut out = Vec::new();
+    for (i, (d, aliases)) in on.into_iter().zip(&aliases).enumerate() {
+        let name = names.take(u.kind, &u.base, &d.net.name);
+        let clone_of = u.clone.as_ref().filter(|_| i == 0).map(|(s, _)| s.clone());
+        out.push(resource_table(
+            u,
+            name,
+            (Some(d.name.clone()), None),
+            aliases,
+            clone_of,
+        ));
     }
-    if n.attachable {
-        let _ = writeln!(out, "attachable = true");
+    out
+}
+
+/// One `[[application]]`/`[[database]]` table of `u`.
+fn resource_table(
+    u: &Unit<'_>,
+    name: String,
+    (destination, destinations): (Option<String>, Option<Vec<String>>),
+    aliases: &[String],
+    clone_of: Option<String>,
+) -> ResourceTable {
+    let (container, swarm_service, match_labels) = match &u.pick {
+        Pick::Named(c) => ((c.name != name).then(|| c.name.clone()), None, None),
+        Pick::Swarm(s) => (None, Some(s.name.clone()), None),
+        Pick::Labels(selector) => (None, None, Some(selector.clone())),
+        Pick::Stack(_) => (None, None, None),
+    };
+    ResourceTable {
+        name,
+        destination,
+        destinations,
+        container,
+        swarm_service,
+        match_labels,
+        aliases: aliases.to_vec(),
+        clone_of,
     }
-    if let Some(pool) = n.ipam.iter().find(|p| p.subnet.is_some()) {
-        if let Some(s) = pool.subnet {
-            let _ = writeln!(out, "subnet = {}", toml_string(&s.to_string()));
-        }
-        if let Some(g) = pool.gateway {
-            let _ = writeln!(out, "gateway = {}", toml_string(&g.to_string()));
-        }
+}
+
+/// The table for a compose stack: on the destination it is attached to (or
+/// was made for), connected when its containers are there, with short
+/// aliases when they answer to their service names there too.
+fn service_table(
+    u: &Unit<'_>,
+    project: &str,
+    dests: &[Dest<'_>],
+    names: &mut Names,
+) -> Option<ServiceTable> {
+    let attached = unit_destinations(u, dests);
+    let dest = attached.first().copied().or(dests.first())?;
+    let name = names.take(u.kind, &u.base, &dest.net.name);
+    Some(ServiceTable {
+        project: (name != project).then(|| project.to_string()),
+        name,
+        destination: dest.name.clone(),
+        connect_to_predefined_networks: u.on(&dest.net.name),
+        short_aliases: u.short_aliases_on(&dest.net.name, project),
+        clone_of: u.clone.as_ref().map(|(s, _)| s.clone()),
+    })
+}
+
+/// The owner to write: the config's, else the one owner of the networks
+/// berth created here, else berth's default.
+fn owner_of(owner: Option<&str>, live: &Snapshot) -> String {
+    if let Some(owner) = owner {
+        return owner.to_string();
     }
-    let user: BTreeMap<String, String> = n
-        .labels
+    let owners: BTreeSet<&str> = live
+        .networks
         .iter()
-        .filter(|(k, _)| !k.starts_with("berth."))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter(|n| n.label(labels::MANAGED) == Some("true"))
+        .filter_map(|n| n.label(labels::OWNER))
+        .filter(|o| !o.is_empty() && !o.chars().any(char::is_whitespace))
         .collect();
-    if !user.is_empty() {
-        let _ = writeln!(out, "labels = {}", inline_table(&user));
+    match owners.into_iter().collect::<Vec<_>>()[..] {
+        [one] => one.to_string(),
+        _ => DEFAULT_OWNER.to_string(),
+    }
+}
+
+/// The whole config for `server` as its snapshot shows it. `owner` is the
+/// config's `settings.owner`; `None` (no config) takes the one owner of the
+/// networks berth created there.
+pub fn import(owner: Option<&str>, server: &Server, live: &Snapshot) -> String {
+    let mut notes = Vec::new();
+    let dests = destinations(live);
+    let mut units = units(live, &mut notes);
+    name_sources(&mut units, &mut notes);
+    let mut doc = Document {
+        settings: Settings {
+            owner: owner_of(owner, live),
+        },
+        server: vec![server_table(server)],
+        destination: dests
+            .iter()
+            .map(|d| destination_table(&server.name, d))
+            .collect(),
+        application: Vec::new(),
+        database: Vec::new(),
+        service: Vec::new(),
+    };
+    let mut names = Names::default();
+    for u in &units {
+        add(&mut doc, u, &dests, &mut names, &mut notes);
+    }
+    render(&server.name, &doc, &notes)
+}
+
+/// Adds the tables of one unit to the document.
+fn add(
+    doc: &mut Document,
+    u: &Unit<'_>,
+    dests: &[Dest<'_>],
+    names: &mut Names,
+    notes: &mut Vec<String>,
+) {
+    match (&u.pick, u.kind) {
+        (Pick::Stack(project), _) => match service_table(u, project, dests, names) {
+            Some(table) => doc.service.push(table),
+            None => notes.push(format!(
+                "compose project {project}: no destination network on this server to assign it to"
+            )),
+        },
+        (_, ResourceKind::Database) => doc.database.extend(resource_tables(u, dests, names)),
+        _ => doc.application.extend(resource_tables(u, dests, names)),
+    }
+}
+
+fn render(server: &str, doc: &Document, notes: &[String]) -> String {
+    let mut out = format!(
+        "#:schema ./schemas/berth.schema.json\n# What runs on server {server} now (berth import).\n# `berth plan` with this config shows no changes for this server.\n"
+    );
+    for note in notes {
+        out.push_str(&format!("# {}\n", note.replace('\n', " ")));
     }
     out.push('\n');
+    out.push_str(&toml::to_string(doc).expect("import tables serialize as TOML"));
+    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{SourceFile, load};
-    use crate::live::{Endpoint, IpamPool, LiveState};
-    use crate::plan::{Options, plan};
-
-    fn net(name: &str, subnet: &str, extra: &[(&str, &str)]) -> Network {
-        Network {
-            id: name.into(),
-            name: name.into(),
-            driver: "bridge".into(),
-            internal: false,
-            attachable: false,
-            enable_ipv6: false,
-            options: Default::default(),
-            ipam: vec![IpamPool {
-                subnet: Some(subnet.parse().unwrap()),
-                ip_range: None,
-                gateway: None,
-            }],
-            labels: extra
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    fn container(name: &str, nets: &[(&str, &[&str])], extra: &[(&str, &str)]) -> Container {
-        Container {
-            id: format!("{name}-0123456789"),
-            name: name.into(),
-            image: "busybox".into(),
-            running: true,
-            labels: extra
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            networks: nets
-                .iter()
-                .map(|(n, a)| {
-                    (
-                        n.to_string(),
-                        Endpoint {
-                            aliases: Some(a.iter().map(|s| s.to_string()).collect()),
-                        },
-                    )
-                })
-                .collect(),
-            env: Some(Vec::new()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn imported_config_plans_no_changes_on_the_same_server() {
-        let base = load(&[SourceFile {
-            path: "b.toml".into(),
-            text: "[[server]]\nname = \"s\"\naddress = \"local\"\n".into(),
-        }])
-        .unwrap();
-        let snapshot = Snapshot {
-            images: None,
-            journals: Vec::new(),
-            swarm: None,
-            networks: vec![
-                net("front", "10.1.0.0/24", &[("team", "web")]),
-                net("data", "10.2.0.0/24", &[]),
-                net(
-                    "mon_default",
-                    "10.3.0.0/24",
-                    &[("com.docker.compose.network", "default")],
-                ),
-                net("bridge", "172.17.0.0/16", &[]),
-            ],
-            containers: vec![
-                container("web", &[("front", &["web", "www"]), ("data", &[])], &[]),
-                container("pg", &[("data", &["db"])], &[("coolify.type", "database")]),
-                container(
-                    "mon-grafana-1",
-                    &[("mon_default", &[]), ("front", &["grafana-mon"])],
-                    &[
-                        ("com.docker.compose.project", "mon"),
-                        ("com.docker.compose.service", "grafana"),
-                    ],
-                ),
-                container("loner", &[("bridge", &[])], &[]),
-            ],
-        };
-        let text = import(&base, &base.servers[0], &snapshot);
-        let config = load(&[SourceFile {
-            path: "import.toml".into(),
-            text: text.clone(),
-        }])
-        .map_err(|d| d.render(false))
-        .unwrap();
-        assert_eq!(
-            config.destinations.len(),
-            2,
-            "not bridge, not the compose network:\n{text}"
-        );
-        assert_eq!(
-            config.resources.len(),
-            3,
-            "web on two networks, pg:\n{text}"
-        );
-        assert!(text.contains("[[database]]\nname = \"pg\""), "{text}");
-        assert!(
-            text.contains("connect_to_predefined_networks = true"),
-            "{text}"
-        );
-        assert!(
-            !text.contains("loner"),
-            "not on a destination network:\n{text}"
-        );
-        let mut live = LiveState::default();
-        live.servers.insert("s".into(), Ok(snapshot));
-        let p = plan(&config, &live, Options::default());
-        assert!(p.changes.is_empty(), "{:#?}", p.changes);
-        assert!(p.missing.is_empty() && p.errors.is_empty());
-    }
-}
+mod tests;

@@ -11,11 +11,11 @@ use crate::ops::{Fleet, SourceSpec};
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success (for `plan`: nothing blocked)
-  1  error: bad config, unreachable server, Docker error
-  2  `plan --detailed-exitcode` found changes; `status --detailed-exitcode`
-     found drift (including a declared resource that matches nothing)
-  3  the plan has blocked changes (`apply` then applies nothing)
+  0    success (for `plan`: nothing blocked)
+  1    error: bad config, unreachable server, Docker error
+  2    `plan --detailed-exitcode` found changes; `status --detailed-exitcode` found drift
+  3    the plan has blocked changes (`apply` then applies nothing)
+  130  interrupted (Ctrl-C, SIGTERM): locks released, nothing more applied
 
 Examples:
   berth validate --dir infra/           check the config, every error with file:line:col
@@ -98,12 +98,16 @@ pub enum Command {
     Watch(WatchArgs),
     /// Git push hooks: reject bad pushes, apply good ones.
     Hook(HookArgs),
-    /// Print TOML for what runs on a declared server now.
+    /// Print TOML for what runs on a server now (`--server NAME` of the
+    /// config, or `--address ADDRESS` with no config yet).
     ///
     /// Destinations for its user-defined networks (not compose per-stack
-    /// networks), applications and databases for containers on them (by
-    /// `coolify.type`), services for compose projects. Planning the output
-    /// against the same server shows no changes.
+    /// networks; those berth created keep their destination's name) with
+    /// every network property; applications and databases for containers on
+    /// them (Coolify's by their id labels, databases by `coolify.type`);
+    /// services for compose projects, with `connect_to_predefined_networks`
+    /// and `short_aliases`; berth's clones as clones (`clone_of`). Planning
+    /// the output against the same server shows no changes.
     Import(ImportArgs),
     /// Break a server's lock left behind by a berth that is gone.
     ///
@@ -347,9 +351,15 @@ pub struct PlanArgs {
 pub struct ImportArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The declared `[[server]]` to read.
-    #[arg(long, value_name = "NAME")]
-    pub server: String,
+    /// The declared `[[server]]` to read; with `--address`, the name the
+    /// imported `[[server]]` gets (default `local`).
+    #[arg(long, value_name = "NAME", required_unless_present = "address")]
+    pub server: Option<String>,
+    /// Read the server at this address (`local`, `unix:///path`,
+    /// `ssh://user@host:port`) without a config: for a first import, in a
+    /// directory with no berth config yet.
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
     /// How long one Docker API call may take (at most 1h).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
     pub timeout: Duration,

@@ -1,6 +1,6 @@
 //! Command-line interface: one thin file per command. Each parses its
 //! arguments, calls one operation of [`crate::ops`], renders the result and
-//! maps it to an exit code (ARCHITECTURE.md § Exit codes). Nothing here
+//! maps it to an exit code (docs/reference.md § Exit codes). Nothing here
 //! talks to Docker, SSH or the locks directly.
 
 mod apply;

@@ -1,5 +1,5 @@
 //! `berth plan`: plan every server and render the plan; with `--base`, a
-//! pull-request preview. Exit codes per ARCHITECTURE.md § Exit codes.
+//! pull-request preview. Exit codes per docs/reference.md § Exit codes.
 
 use super::progress::Spinners;
 use super::{Exit, Format, PlanArgs, block_on, failed, interrupted};

@@ -4,8 +4,8 @@
 
 use serde_yaml::Value;
 
-use crate::config::{Config, SourceFile};
-use crate::diag::{Diagnostic, Diagnostics, Location, SourceMap};
+use crate::config::{FileRef, StackFile};
+use crate::diag::{Diagnostic, Diagnostics, Location};
 
 /// A stack whose compose file defines networks of its own: Coolify warns
 /// this leads to gateway timeouts.
@@ -33,46 +33,57 @@ impl Compose {
 }
 
 /// Parses `text` (the file at `path`), or says what is wrong and where.
-pub fn parse(path: &str, text: &str) -> Result<Compose, Diagnostic> {
+pub fn parse(path: &str, text: &str) -> Result<Compose, Box<Diagnostic>> {
     let at = |offset: usize| Location {
         file: path.to_string(),
         span: offset..offset + 1,
     };
     let mut value: Value = serde_yaml::from_str(text).map_err(|e| {
-        let offset = e.location().map_or(0, |l| l.index());
-        Diagnostic::new(
-            format!(
-                "invalid YAML in compose file: {}",
-                strip_location(&e.to_string())
-            ),
-            at(offset),
+        // At the end of the input (an unclosed `[`), point after the last
+        // character written rather than past the final newline.
+        let offset = e
+            .location()
+            .map_or(0, |l| l.index())
+            .min(text.trim_end().len());
+        Box::new(
+            Diagnostic::new(
+                format!(
+                    "invalid YAML in compose file: {}",
+                    strip_location(&e.to_string())
+                ),
+                at(offset),
+            )
+            .label("here"),
         )
-        .label("here")
     })?;
     if let Err(e) = value.apply_merge() {
-        return Err(merge_error(path, text, &e.to_string()));
+        return Err(Box::new(merge_error(path, text, &e.to_string())));
     }
     let Value::Mapping(root) = value else {
-        return Err(Diagnostic::new(
-            "a compose file must be a mapping with a `services:` key",
-            at(0),
-        )
-        .label("not a mapping"));
+        return Err(Box::new(
+            Diagnostic::new(
+                "a compose file must be a mapping with a `services:` key",
+                at(0),
+            )
+            .label("not a mapping"),
+        ));
     };
     let Some(services) = root.get("services") else {
-        return Err(
+        return Err(Box::new(
             Diagnostic::new("the compose file defines no `services:`", at(0))
                 .label("no services")
                 .help("a compose file lists its containers under a top-level `services:` mapping"),
-        );
+        ));
     };
     let Value::Mapping(services) = services else {
         let offset = line_offset(text, |l| l.starts_with("services:")).unwrap_or(0);
-        return Err(Diagnostic::new(
-            "`services:` must be a mapping of service names to definitions",
-            at(offset),
-        )
-        .label("not a mapping"));
+        return Err(Box::new(
+            Diagnostic::new(
+                "`services:` must be a mapping of service names to definitions",
+                at(offset),
+            )
+            .label("not a mapping"),
+        ));
     };
     let mut out = Compose {
         services: Vec::new(),
@@ -91,11 +102,10 @@ pub fn parse(path: &str, text: &str) -> Result<Compose, Diagnostic> {
             _ => {
                 let offset = line_offset(text, |l| l.trim_start().starts_with(&format!("{name}:")))
                     .unwrap_or(0);
-                return Err(Diagnostic::new(
-                    format!("service `{name}` must be a mapping"),
-                    at(offset),
-                )
-                .label("not a mapping"));
+                return Err(Box::new(
+                    Diagnostic::new(format!("service `{name}` must be a mapping"), at(offset))
+                        .label("not a mapping"),
+                ));
             }
         }
         out.services.push(name);
@@ -211,80 +221,115 @@ fn anchor_kind(text: &str, anchor: &str) -> Option<(usize, &'static str)> {
     None
 }
 
-/// Reads and checks every stack's `compose_file`: errors for files that
-/// are missing or invalid, warnings for files that define networks.
+/// Why a compose file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Not there: where it was looked for (`resolved`), against what
+    /// (`base`), the first directory of the path that does not exist, and
+    /// the closest file that does.
+    Missing {
+        resolved: String,
+        base: String,
+        missing_dir: Option<String>,
+        near: Option<String>,
+    },
+    /// Any other reason (not UTF-8, a symlink out of the repository, …).
+    Other(String),
+}
+
+/// Reads and checks each compose file the config names, in the same pass
+/// as the config: every file that is missing, unreadable or invalid is an
+/// error added to `into` (with the file's text, so the error quotes it);
+/// files that define networks give warnings.
 pub fn check(
-    config: &Config,
-    read: &dyn Fn(&str) -> Result<String, String>,
-    sources: &[SourceFile],
-) -> Result<Vec<DefinesNetworks>, Diagnostics> {
-    let mut map = SourceMap::default();
-    for f in sources {
-        map.insert(&f.path, &f.text);
-    }
-    let mut errors = Vec::new();
+    files: &[StackFile],
+    read: &dyn Fn(&FileRef) -> Result<String, Unreadable>,
+    into: &mut Diagnostics,
+) -> Vec<DefinesNetworks> {
     let mut warnings = Vec::new();
-    for s in &config.stacks {
-        let Some(file) = &s.compose_file else {
-            continue;
-        };
-        let text = match read(&file.path) {
+    for StackFile { stack, file } in files {
+        let text = match read(file) {
             Ok(t) => t,
-            Err(e) => {
-                errors.push(
-                    Diagnostic::new(
-                        format!("cannot read compose_file `{}`: {e}", file.path),
-                        file.at.clone(),
-                    )
-                    .label("no such file in the repository")
-                    .help("the path is relative to the repository root"),
-                );
+            Err(why) => {
+                into.errors.push(unreadable(file, why));
                 continue;
             }
         };
-        map.insert(&file.path, &text);
+        into.sources.insert(&file.path, &text);
         match parse(&file.path, &text) {
             Ok(compose) if compose.defines_networks() => {
-                let mut parts = Vec::new();
-                if !compose.top_level_networks.is_empty() {
-                    parts.push(format!(
-                        "top-level networks: {}",
-                        compose.top_level_networks.join(", ")
-                    ));
-                }
-                if !compose.services_with_networks.is_empty() {
-                    parts.push(format!(
-                        "networks in services: {}",
-                        compose.services_with_networks.join(", ")
-                    ));
-                }
-                warnings.push(DefinesNetworks {
-                    file: file.path.clone(),
-                    message: format!(
-                        "service {}: {} defines networks of its own ({}); Coolify warns this leads to gateway timeouts: manage networks through destinations instead",
-                        s.name,
-                        file.path,
-                        parts.join("; ")
-                    ),
-                });
+                warnings.push(defines_networks(stack, &file.path, &compose));
             }
             Ok(_) => {}
-            Err(d) => errors.push(d),
+            Err(d) => into.errors.push(*d),
         }
     }
-    if errors.is_empty() {
-        Ok(warnings)
-    } else {
-        Err(Diagnostics {
-            errors,
-            sources: map,
-        })
+    warnings
+}
+
+/// The error for a compose file that could not be read, at the
+/// `compose_file` that names it.
+fn unreadable(file: &FileRef, why: Unreadable) -> Diagnostic {
+    let path = &file.path;
+    match why {
+        Unreadable::Missing {
+            resolved,
+            base,
+            missing_dir,
+            near,
+        } => {
+            let gone = missing_dir.map_or_else(String::new, |d| format!(" ({d}/ does not exist)"));
+            let d = Diagnostic::new(
+                format!("compose_file `{path}` does not exist"),
+                file.at.clone(),
+            )
+            .label("no such file")
+            .note(format!(
+                "looked for {resolved}{gone}, resolved against {base}"
+            ));
+            match near {
+                Some(near) => d.help(format!("did you mean `{near}`?")),
+                None => d.help(
+                    "compose_file is a path from the repository root: correct it, or add the file",
+                ),
+            }
+        }
+        Unreadable::Other(e) => Diagnostic::new(
+            format!("cannot read compose_file `{path}`: {e}"),
+            file.at.clone(),
+        )
+        .label("cannot read this file"),
+    }
+}
+
+/// The warning for a stack whose compose file defines networks.
+fn defines_networks(stack: &str, path: &str, compose: &Compose) -> DefinesNetworks {
+    let mut parts = Vec::new();
+    if !compose.top_level_networks.is_empty() {
+        parts.push(format!(
+            "top-level networks: {}",
+            compose.top_level_networks.join(", ")
+        ));
+    }
+    if !compose.services_with_networks.is_empty() {
+        parts.push(format!(
+            "networks in services: {}",
+            compose.services_with_networks.join(", ")
+        ));
+    }
+    DefinesNetworks {
+        file: path.to_string(),
+        message: format!(
+            "service {stack}: {path} defines networks of its own ({}); Coolify warns this leads to gateway timeouts: manage networks through destinations instead",
+            parts.join("; ")
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::SourceMap;
 
     #[test]
     fn merge_keys_are_resolved() {

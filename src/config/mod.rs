@@ -17,6 +17,30 @@ use crate::diag::{Diagnostics, SourceMap};
 /// Parses and validates all config files together; names are unique per kind
 /// across files. Either a `Config`, or every error found.
 pub fn load(files: &[SourceFile]) -> Result<Config, Diagnostics> {
+    let checked = check(files);
+    if checked.diagnostics.errors.is_empty() {
+        Ok(checked.config)
+    } else {
+        Err(checked.diagnostics)
+    }
+}
+
+/// What config files give, valid or not, so that the files they name can
+/// be checked in the same pass as the config itself.
+#[derive(Debug)]
+pub struct Checked {
+    /// The valid part: entities with an error are left out.
+    pub config: Config,
+    /// Every compose file a `[[service]]` table names with a path inside
+    /// the repository, whether or not the rest of its table is valid.
+    pub compose_files: Vec<StackFile>,
+    /// Every problem found, with the text of each file to quote it.
+    pub diagnostics: Diagnostics,
+}
+
+/// Parses and validates all config files together, collecting every
+/// problem; [`load`] when nothing else is to be checked.
+pub fn check(files: &[SourceFile]) -> Checked {
     let mut sources = SourceMap::default();
     let mut raw = load::RawConfig::default();
     let mut errors = Vec::new();
@@ -24,11 +48,12 @@ pub fn load(files: &[SourceFile]) -> Result<Config, Diagnostics> {
         sources.insert(&f.path, &f.text);
         load::parse_file(f, &mut raw, &mut errors);
     }
+    let compose_files = validate::compose_files(&raw);
     let config = validate::validate(raw, &mut errors);
-    if errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(Diagnostics { errors, sources })
+    Checked {
+        config,
+        compose_files,
+        diagnostics: Diagnostics { errors, sources },
     }
 }
 

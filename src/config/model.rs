@@ -275,3 +275,11 @@ pub struct FileRef {
     pub path: String,
     pub at: Location,
 }
+
+/// A compose file a `[[service]]` table names.
+#[derive(Debug, Clone)]
+pub struct StackFile {
+    /// The service (stack) that names it.
+    pub stack: String,
+    pub file: FileRef,
+}

@@ -1,5 +1,5 @@
 //! The config file as written: serde/schemars types that mirror the config
-//! contract (ARCHITECTURE.md § Config) key for key.
+//! contract (docs/reference.md § Config) key for key.
 //!
 //! These types are the single source of `schemas/berth.schema.json` and of the
 //! list of keys each table accepts. Nothing here is validated beyond types;

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::SourceFile;
+use crate::compose::Unreadable;
+use crate::config::{FileRef, SourceFile};
 use crate::live::{LiveState, Snapshot};
 use crate::source::{SourceError, decode};
 
@@ -31,21 +32,26 @@ pub fn config(data: &[u8]) {
             }
         }
     }
-    let config = match crate::config::load(&files) {
-        Ok(c) => c,
-        Err(d) => return super::check_diagnostics(&d),
-    };
-    let read = |path: &str| -> Result<String, String> {
-        if path.ends_with(".yaml") || path.ends_with(".yml") {
+    // Config and compose files are checked in one pass, as `ops::load` does.
+    let checked = crate::config::check(&files);
+    let mut diagnostics = checked.diagnostics;
+    let read = |f: &FileRef| -> Result<String, Unreadable> {
+        if f.path.ends_with(".yaml") || f.path.ends_with(".yml") {
             Ok(super::COMPOSE.to_string())
         } else {
-            Err("no such file".to_string())
+            Err(Unreadable::Missing {
+                resolved: format!("/repo/{}", f.path),
+                base: "the repository root /repo".to_string(),
+                missing_dir: None,
+                near: Some("compose.yaml".to_string()),
+            })
         }
     };
-    match crate::compose::check(&config, &read, &files) {
-        Ok(_) => {}
-        Err(d) => super::check_diagnostics(&d),
+    crate::compose::check(&checked.compose_files, &read, &mut diagnostics);
+    if !diagnostics.errors.is_empty() {
+        return super::check_diagnostics(&diagnostics);
     }
+    let config = checked.config;
     let live = LiveState {
         servers: config
             .servers

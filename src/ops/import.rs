@@ -1,18 +1,48 @@
-//! `import`: the config (TOML) for what runs on one declared server now.
+//! `import`: the config (TOML) for what runs on one server now: a server
+//! the config declares, or one named by its address alone (no config yet).
 
 use super::load::SourceSpec;
 use super::{CancellationToken, Error, Fleet};
+use crate::config::{Server, SourceFile};
+use crate::source::SourceError;
+
+/// The server to read.
+#[derive(Debug, Clone)]
+pub enum ImportFrom {
+    /// A `[[server]]` of the config, by name.
+    Declared(String),
+    /// An address (`local`, `unix://…`, `ssh://…`), no config needed; the
+    /// server is called `name`.
+    Address { address: String, name: String },
+}
+
+impl ImportFrom {
+    /// The server's name, as progress shows it.
+    pub fn name(&self) -> &str {
+        match self {
+            ImportFrom::Declared(name) | ImportFrom::Address { name, .. } => name,
+        }
+    }
+}
+
+const NO_CONFIG: &str = "no config yet? `berth import --address local` (or `--address ssh://user@host`) reads a server without one; or write a berth.toml with a [[server]] table (name, address) and run `berth import --server NAME`";
 
 pub async fn import(
     spec: &SourceSpec,
-    server: &str,
+    from: &ImportFrom,
     fleet: Fleet,
     cancel: &CancellationToken,
 ) -> Result<String, Error> {
-    let loaded = super::load(spec)?;
-    let server = super::unlock::find_server(&loaded.config, server)?;
+    let (owner, server) = match from {
+        ImportFrom::Declared(name) => {
+            let loaded = super::load(spec).map_err(no_config_hint)?;
+            let server = super::unlock::find_server(&loaded.config, name)?.clone();
+            (Some(loaded.config.owner), server)
+        }
+        ImportFrom::Address { address, name } => (None, server_at(name, address)?),
+    };
     let read = async {
-        let connection = crate::docker::connect(server, fleet.timeout).await?;
+        let connection = crate::docker::connect(&server, fleet.timeout).await?;
         let client = &connection.client;
         let mut snapshot = client.snapshot(false).await?;
         let details = client
@@ -25,5 +55,53 @@ pub async fn import(
         r = read => r.map_err(|e| Error::server(&server.name, &e))?,
         _ = cancel.cancelled() => return Err(Error::Interrupted),
     };
-    Ok(crate::import::import(&loaded.config, server, &snapshot))
+    Ok(crate::import::import(owner.as_deref(), &server, &snapshot))
+}
+
+/// A directory without config files: say what to do first.
+fn no_config_hint(e: Error) -> Error {
+    match e {
+        Error::Source {
+            error: error @ SourceError::Empty { .. },
+            ..
+        } => Error::Source {
+            error,
+            hint: NO_CONFIG,
+        },
+        other => other,
+    }
+}
+
+/// The server `--address` names, checked as a `[[server]]` table would be.
+fn server_at(name: &str, address: &str) -> Result<Server, Error> {
+    #[derive(serde::Serialize)]
+    struct Table<'a> {
+        server: [ServerTable<'a>; 1],
+    }
+    #[derive(serde::Serialize)]
+    struct ServerTable<'a> {
+        name: &'a str,
+        address: &'a str,
+    }
+    let text = toml::to_string(&Table {
+        server: [ServerTable { name, address }],
+    })
+    .map_err(|e| Error::Server {
+        server: name.to_string(),
+        message: format!("cannot use --server {name:?} --address {address:?}: {e}"),
+        hint: None,
+    })?;
+    let config = crate::config::load(&[SourceFile {
+        path: "(--server, --address)".into(),
+        text,
+    }])
+    .map_err(Error::Config)?;
+    config
+        .servers
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::UnknownServer {
+            name: name.to_string(),
+            known: Vec::new(),
+        })
 }

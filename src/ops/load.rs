@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use crate::config::{Config, SourceFile};
+use crate::compose::Unreadable;
+use crate::config::{Config, FileRef, SourceFile};
 use crate::plan::{SourceInfo, Warning, WarningCode};
 use crate::source::SourceError;
 
@@ -50,10 +51,17 @@ pub fn load(spec: &SourceSpec) -> Result<Loaded, Error> {
     check(loaded).map_err(Error::Config)
 }
 
-/// Validates loaded config files and the compose files they name.
+/// Validates loaded config files and the compose files they name, in one
+/// pass: every problem of both is reported together.
 pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, crate::diag::Diagnostics> {
-    let config = crate::config::load(&loaded.files)?;
-    let compose = crate::compose::check(&config, &|p| loaded.read(p), &loaded.files)?;
+    let checked = crate::config::check(&loaded.files);
+    let mut diagnostics = checked.diagnostics;
+    let read = |f: &FileRef| loaded.read(&f.path, &f.at.file).map_err(unreadable);
+    let compose = crate::compose::check(&checked.compose_files, &read, &mut diagnostics);
+    if !diagnostics.errors.is_empty() {
+        return Err(diagnostics);
+    }
+    let config = checked.config;
     let warnings = compose
         .into_iter()
         .map(|w| Warning {
@@ -71,4 +79,17 @@ pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, crate::diag::Diagn
         warnings,
         files: loaded.files,
     })
+}
+
+/// What the compose check needs to know of a file the source could not read.
+fn unreadable(e: SourceError) -> Unreadable {
+    match e {
+        SourceError::Missing(m) => Unreadable::Missing {
+            resolved: m.resolved,
+            base: m.base,
+            missing_dir: m.missing_dir,
+            near: m.near,
+        },
+        other => Unreadable::Other(other.to_string()),
+    }
 }

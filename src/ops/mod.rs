@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use apply::{Applied, ApplyObserver, ApplyOutcome, ApplyRequest, Refusal, apply};
-pub use import::import;
+pub use import::{ImportFrom, import};
 pub use load::{Loaded, SourceSpec, check, load};
 pub use plan::{PlanRequest, Planned, assemble, plan};
 pub use preview::{Preview, compare};

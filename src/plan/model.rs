@@ -1,4 +1,4 @@
-//! The plan as data (a contract, ARCHITECTURE.md § Plan JSON): what berth
+//! The plan as data (a contract, docs/reference.md § Plan JSON): what berth
 //! will do, what it refuses to do and why. Renderers and the executor read
 //! only this. Each change is one variant per action carrying exactly its
 //! data; the JSON keeps `action` as its tag.

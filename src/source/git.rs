@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 
-use super::{Loaded, Reader, SourceError, SourceInfo, SourceKind};
+use super::near::{self, Entry};
+use super::{Loaded, Missing, Reader, SourceError, SourceInfo, SourceKind};
 use crate::config::SourceFile;
 
 fn err(what: &str, e: impl std::fmt::Display) -> SourceError {
@@ -137,6 +138,11 @@ impl GitRepo {
                 repo: self.repo.clone(),
                 files,
                 links,
+                tree: format!(
+                    "the tree of `{rev}` ({}) in {}",
+                    short(commit),
+                    self.path.display()
+                ),
             })),
         })
     }
@@ -189,23 +195,67 @@ pub struct TreeReader {
     repo: gix::Repository,
     files: Files,
     links: Vec<String>,
+    /// Which tree, for messages: its revision, commit and repository.
+    tree: String,
 }
 
 impl TreeReader {
-    pub fn read(&self, path: &str) -> Result<String, SourceError> {
-        if self.links.iter().any(|l| l == path) {
-            return Err(SourceError::GitSymlink {
-                link: path.to_string(),
-            });
+    /// The blob at `path` (components `wanted`), named in the config file
+    /// `named_in` (a path of the tree).
+    pub fn read(
+        &self,
+        path: &str,
+        wanted: &[String],
+        named_in: &str,
+    ) -> Result<String, SourceError> {
+        let key = wanted.join("/");
+        if self.links.contains(&key) {
+            return Err(SourceError::GitSymlink { link: key });
         }
-        let oid = self
-            .files
-            .get(path)
-            .ok_or_else(|| err(path, "no such file in that commit"))?;
+        let Some(oid) = self.files.get(&key) else {
+            return Err(self.missing(path, wanted, named_in));
+        };
         let obj = self
             .repo
             .find_object(*oid)
-            .map_err(|e| err(&format!("read {path}"), e))?;
+            .map_err(|e| err(&format!("read {key}"), e))?;
         super::decode(path, obj.data.clone())
+    }
+
+    fn missing(&self, path: &str, wanted: &[String], named_in: &str) -> SourceError {
+        let list = |dir: &[String]| self.list(dir);
+        let config_dir = near::components(Path::new(named_in).parent().unwrap_or(Path::new("")));
+        SourceError::Missing(Box::new(Missing {
+            path: path.to_string(),
+            resolved: wanted.join("/"),
+            base: format!("the root of {}", self.tree),
+            missing_dir: near::missing_dir(wanted, &list).map(|d| d.join("/")),
+            near: near::closest(wanted, &config_dir, &list).map(|p| p.join("/")),
+        }))
+    }
+
+    /// The entries of directory `dir` of the tree (symlinks as files).
+    fn list(&self, dir: &[String]) -> Option<Vec<Entry>> {
+        let prefix: String = dir.iter().map(|c| format!("{c}/")).collect();
+        let mut entries: BTreeMap<&str, bool> = BTreeMap::new();
+        for path in self.files.keys().chain(&self.links) {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            if let Some((name, _)) = rest.split_once('/') {
+                entries.insert(name, true);
+            } else {
+                entries.entry(rest).or_insert(false);
+            }
+        }
+        (dir.is_empty() || !entries.is_empty()).then(|| {
+            entries
+                .into_iter()
+                .map(|(name, dir)| Entry {
+                    name: name.to_string(),
+                    dir,
+                })
+                .collect()
+        })
     }
 }

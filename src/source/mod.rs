@@ -3,6 +3,7 @@
 //! the same files and the same plan for the same content.
 
 mod git;
+mod near;
 mod worktree;
 
 use std::path::PathBuf;
@@ -51,6 +52,33 @@ pub enum SourceError {
         "{link} is a symlink in the git tree; berth reads config files from git objects and does not follow links"
     )]
     GitSymlink { link: String },
+    /// A path that leaves the repository (the config check refuses it first).
+    #[error("the path {path} {why}")]
+    Outside { path: String, why: &'static str },
+    /// A file the config names that is not there.
+    #[error("{}: no such file (looked for {}, resolved against {})", .0.path, .0.resolved, .0.base)]
+    Missing(Box<Missing>),
+}
+
+/// A file the config names that is not there: where berth looked, what
+/// the path is relative to, and what is there instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The path as the config names it.
+    pub path: String,
+    /// Where it was looked for: an absolute path in the work tree, a path
+    /// of the tree of a git revision.
+    pub resolved: String,
+    /// What the path was resolved against: the repository root (or the
+    /// config directory outside a repository), or the root of the tree of
+    /// a revision.
+    pub base: String,
+    /// The first directory on the path that does not exist, from the root.
+    pub missing_dir: Option<String>,
+    /// The closest file that exists, from the root: the same path from the
+    /// config file's directory, or a close name (`compose.yml` for
+    /// `compose.yaml`, a typo).
+    pub near: Option<String>,
 }
 
 /// `bytes` as text, or where (`path:line:col`) they stop being UTF-8.
@@ -112,17 +140,30 @@ pub enum Reader {
 
 impl Loaded {
     /// A file of the repository by its path from the root; never outside
-    /// it, through `..` or through a symlink.
-    pub fn read(&self, path: &str) -> Result<String, String> {
-        let rel = crate::config::repo_relative(path).map_err(|why| format!("the path {why}"))?;
+    /// it, through `..` or through a symlink. `named_in` is the config file
+    /// that names it (its path as loaded): a file that is not there is a
+    /// [`SourceError::Missing`] that says where berth looked and suggests
+    /// what is there.
+    pub fn read(&self, path: &str, named_in: &str) -> Result<String, SourceError> {
+        let rel = crate::config::repo_relative(path).map_err(|why| SourceError::Outside {
+            path: path.to_string(),
+            why,
+        })?;
+        let wanted = near::components(&rel);
         match &self.reader {
             Reader::Worktree(root) => {
                 let file = root.join(&rel);
-                worktree::inside(root, &file, path).map_err(|e| e.to_string())?;
-                let bytes = std::fs::read(&file).map_err(|e| e.to_string())?;
-                decode(path, bytes).map_err(|e| e.to_string())
+                worktree::inside(root, &file, path)?;
+                if !file.is_file() {
+                    return Err(worktree::missing(root, path, &wanted, named_in));
+                }
+                let bytes = std::fs::read(&file).map_err(|cause| SourceError::File {
+                    path: file.clone(),
+                    cause,
+                })?;
+                decode(path, bytes)
             }
-            Reader::Git(tree) => tree.read(&rel.to_string_lossy()).map_err(|e| e.to_string()),
+            Reader::Git(tree) => tree.read(path, &wanted, named_in),
         }
     }
 }

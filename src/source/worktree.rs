@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Loaded, Reader, SourceError, SourceInfo, SourceKind};
+use super::near::{self, Entry};
+use super::{Loaded, Missing, Reader, SourceError, SourceInfo, SourceKind};
 use crate::config::SourceFile;
 
 /// The enclosing git work tree of `dir`, else `dir`.
@@ -27,6 +28,54 @@ pub fn inside(root: &Path, file: &Path, shown: &str) -> Result<(), SourceError> 
             link: shown.to_string(),
         })
     }
+}
+
+/// `path` (components `wanted`), named in the config file `named_in`, is
+/// not a file under `root`: where berth looked and what is there instead.
+pub fn missing(root: &Path, path: &str, wanted: &[String], named_in: &str) -> SourceError {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let list = |dir: &[String]| list(&root, dir);
+    let config_dir = std::fs::canonicalize(named_in)
+        .ok()
+        .and_then(|f| Some(f.parent()?.strip_prefix(&root).ok()?.to_path_buf()))
+        .map(|d| near::components(&d))
+        .unwrap_or_default();
+    let base = if root.join(".git").exists() {
+        format!("the repository root {}", root.display())
+    } else {
+        format!(
+            "the config directory {} (no git work tree encloses it)",
+            root.display()
+        )
+    };
+    SourceError::Missing(Box::new(Missing {
+        path: path.to_string(),
+        resolved: wanted
+            .iter()
+            .fold(root.clone(), |p, c| p.join(c))
+            .display()
+            .to_string(),
+        base,
+        missing_dir: near::missing_dir(wanted, &list).map(|d| d.join("/")),
+        near: near::closest(wanted, &config_dir, &list).map(|p| p.join("/")),
+    }))
+}
+
+/// The entries of directory `dir` under `root`, symlinks not followed (a
+/// link is listed as a file; listing never leaves the repository).
+fn list(root: &Path, dir: &[String]) -> Option<Vec<Entry>> {
+    let path = dir.iter().fold(root.to_path_buf(), |p, c| p.join(c));
+    inside(root, &path, "").ok()?;
+    let entries = std::fs::read_dir(&path).ok()?;
+    Some(
+        entries
+            .filter_map(Result::ok)
+            .map(|e| Entry {
+                name: e.file_name().to_string_lossy().into_owned(),
+                dir: e.file_type().is_ok_and(|t| t.is_dir()),
+            })
+            .collect(),
+    )
 }
 
 /// Every `*.toml` under `dir`, skipping hidden directories and `target/`,

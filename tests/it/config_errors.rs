@@ -406,3 +406,41 @@ connect_to_predefined_networks = true
         "project defaults to name"
     );
 }
+
+#[test]
+fn compose_files_of_tables_with_errors_are_still_handed_to_the_compose_check() {
+    let text = format!(
+        "{SERVER}[[service]]\nname = \"mon\"\ndestination = \"nowhere\"\ncolour = 1\ncompose_file = \"stacks/mon.yaml\"\n[[service]]\nname = \"out\"\ndestination = \"nowhere\"\ncompose_file = \"../x.yaml\"\n"
+    );
+    let checked = berthing::config::check(&[SourceFile {
+        path: "berth.toml".into(),
+        text,
+    }]);
+    assert!(checked.config.stacks.is_empty(), "both tables are invalid");
+    let named: Vec<(String, String, String)> = checked
+        .compose_files
+        .iter()
+        .map(|f| {
+            let position = berthing::diag::Diagnostic::new("", f.file.at.clone())
+                .position(&checked.diagnostics.sources);
+            (f.stack.clone(), f.file.path.clone(), position)
+        })
+        .collect();
+    // A path that leaves the repository is a config error, never read.
+    assert_eq!(
+        named,
+        [(
+            "mon".to_string(),
+            "stacks/mon.yaml".to_string(),
+            "berth.toml:8:16".to_string()
+        )]
+    );
+    assert!(
+        checked
+            .diagnostics
+            .render(false)
+            .ends_with("the config has 4 problems"),
+        "{}",
+        checked.diagnostics.render(false)
+    );
+}

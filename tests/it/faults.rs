@@ -4,7 +4,7 @@
 //! attached is attached again, with its aliases, and the plan is then empty.
 //!
 //! The kills and panics come from the fault points of the `fault-injection`
-//! feature (`BERTH_FAULT=<point>:<action>`), which the README's test command
+//! feature (`BERTH_FAULT=<point>:<action>`), which CONTRIBUTING.md's test command
 //! enables; without it these tests are ignored.
 
 use std::ffi::OsStr;

@@ -67,12 +67,12 @@ fn git_ok(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A work tree: `git init -b main` in a fresh tempdir.
-struct Repo {
+pub(crate) struct Repo {
     dir: tempfile::TempDir,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         let dir = tempfile::tempdir().expect("tempdir");
         git_ok(dir.path(), &["init", "-q", "-b", "main", "."]);
         Repo { dir }
@@ -88,11 +88,11 @@ impl Repo {
         Repo { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn write(&self, name: &str, text: &str) {
+    pub(crate) fn write(&self, name: &str, text: &str) {
         let path = self.path().join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("mkdir");
@@ -101,7 +101,7 @@ impl Repo {
     }
 
     /// `git add -A && git commit -m MSG`; returns the new commit id.
-    fn commit(&self, msg: &str) -> String {
+    pub(crate) fn commit(&self, msg: &str) -> String {
         git_ok(self.path(), &["add", "-A"]);
         git_ok(self.path(), &["commit", "-q", "--allow-empty", "-m", msg]);
         self.rev_parse("HEAD")

@@ -238,3 +238,35 @@ fn imported_config_plans_no_changes_on_the_same_server() {
         "the imported config declares what is not there\n{run}"
     );
 }
+
+/// In a directory without config, `import --server` says what to write
+/// first, and `--address` needs none; a bad address is located.
+#[test]
+fn import_without_a_config_says_what_to_do_and_address_needs_none() {
+    let empty = Project::new();
+    let run = empty.berth(&["import", "--server", "local"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("no *.toml config files")
+            && run.stderr.contains("berth import --address local")
+            && run.stderr.contains("[[server]] table"),
+        "the error says what to run or write first\n{run}"
+    );
+
+    let run = empty.berth(&["import", "--address", "tcp://10.0.0.1:2375"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("invalid server address `tcp://10.0.0.1:2375`")
+            && run.stderr.contains("ssh://user@host:port"),
+        "{run}"
+    );
+
+    let run = empty.berth(&["import", "--address", "local"]);
+    run.expect_code(0);
+    let config: toml::Table = toml::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("the import is not TOML ({e})\n{run}"));
+    let server = &tables(&config, "server")[0];
+    assert_eq!(str_key(server, "name"), Some("local"), "{run}");
+    assert_eq!(str_key(server, "address"), Some("local"), "{run}");
+}

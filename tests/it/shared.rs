@@ -186,13 +186,19 @@ fn an_imported_coolify_application_survives_a_redeploy_under_watch() {
     );
     let run = p.berth(&["import", "--server", "d"]);
     run.expect_code(0);
-    assert!(
-        run.stdout.contains("match_labels = { \"coolify.applicationId\" = \"12\", \"coolify.pullRequestId\" = \"0\" }"),
+    let imported: toml::Table =
+        toml::from_str(&run.stdout).unwrap_or_else(|e| panic!("not TOML ({e})\n{run}"));
+    let app = imported["application"]
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"].as_str() == Some("my-shop")))
+        .unwrap_or_else(|| panic!("named from coolify.resourceName\n{run}"));
+    let selector: toml::Table =
+        toml::from_str("\"coolify.applicationId\" = \"12\"\n\"coolify.pullRequestId\" = \"0\"\n")
+            .unwrap();
+    assert_eq!(
+        app.get("match_labels").and_then(toml::Value::as_table),
+        Some(&selector),
         "selects by Coolify's id, pull request 0\n{run}"
-    );
-    assert!(
-        run.stdout.contains("name = \"my-shop\""),
-        "named from coolify.resourceName\n{run}"
     );
     assert!(run.stdout.contains("a preview deployment"), "{run}");
     p.write(

@@ -658,7 +658,7 @@ fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
             took.as_millis()
         ));
     }
-    // Shown with `--nocapture`; the README's Performance section quotes it.
+    // Shown with `--nocapture`; BENCHMARKS.md quotes it.
     for line in &report {
         eprintln!("fifty servers: {line}");
     }
