@@ -15,6 +15,7 @@ mod model;
 mod networks;
 mod scope;
 pub mod simulate;
+mod suggest;
 mod swarm;
 mod topology;
 

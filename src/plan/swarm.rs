@@ -276,7 +276,7 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot) -> (Vec<Change>, Vec
                         || s.stack()
                             .is_some_and(|p| config.stacks.iter().any(|st| st.project == p))
                 };
-                let suggestions = super::missing::closest(
+                let suggestions = super::suggest::closest(
                     name,
                     swarm
                         .services
@@ -288,7 +288,7 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot) -> (Vec<Change>, Vec
                     resource: resource.clone(),
                     server: server.to_string(),
                     selector: format!("swarm service {name}"),
-                    note: Some(super::missing::note(
+                    note: Some(super::suggest::note(
                         &format!("no swarm service {name} on manager {server}"),
                         &suggestions,
                         "create it, and the next plan attaches it",
