@@ -125,14 +125,7 @@ pub fn human(status: &Report) -> String {
         count(DestinationState::Differs),
     );
     if status.drift > 0 {
-        let _ = write!(
-            out,
-            " {}",
-            paint(
-                YELLOW.bold(),
-                &format!("Drift: {} (run `berth plan`).", status.drift)
-            )
-        );
+        let _ = write!(out, " {}", paint(YELLOW.bold(), &drift_line(status)));
     } else {
         let _ = write!(out, " {}", paint(GREEN.bold(), "No drift."));
     }
@@ -337,4 +330,26 @@ pub fn markdown(status: &Report) -> String {
     }
     let _ = writeln!(out, "\nDrift: {}", status.drift);
     out
+}
+
+/// `Drift: N (…)` with what to do: `berth plan` shows (and `apply` heals)
+/// what berth can change; a declared resource that matches nothing is the
+/// config's or the deploy's to fix, which no plan does.
+fn drift_line(status: &Report) -> String {
+    let not_found: std::collections::BTreeSet<_> = status
+        .destinations
+        .iter()
+        .flat_map(|d| d.not_found.iter().map(|m| (&m.server, &m.resource)))
+        .collect();
+    let fix = "fix the config or deploy them";
+    match not_found.len() {
+        0 => format!("Drift: {} (run `berth plan`).", status.drift),
+        n if n == status.drift => {
+            format!("Drift: {n} (declared but not found: {fix}).")
+        }
+        n => format!(
+            "Drift: {} (run `berth plan`; {n} declared but not found: {fix}).",
+            status.drift
+        ),
+    }
 }

@@ -263,34 +263,18 @@ fn readme_is_a_front_door() {
     );
 }
 
-/// `examples/quickstart/berth.toml` with its commented `[[application]]`
-/// table uncommented, as the README says to do; `container` names the
-/// test's own container (a unique name instead of `hello`).
+/// `examples/quickstart/berth.toml` as it is, its `hello` application
+/// (the last table) selecting the test's own container (a unique name
+/// instead of `hello`).
 fn quickstart_with_hello(container: &str) -> String {
     let text = std::fs::read_to_string(Path::new(ROOT).join("examples/quickstart/berth.toml"))
         .expect("examples/quickstart/berth.toml");
-    let wanted = [
-        "# [[application]]",
-        "# name = \"hello\"",
-        "# destination = \"production\"",
-    ];
-    let mut uncommented = 0;
-    let mut out = String::new();
-    for line in text.lines() {
-        if wanted.contains(&line) {
-            out.push_str(&line[2..]);
-            uncommented += 1;
-        } else {
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    assert_eq!(
-        uncommented, 3,
-        "the [[application]] example is not in the quickstart:\n{text}"
+    let table = "[[application]]\nname = \"hello\"\ndestination = \"production\"\n";
+    assert!(
+        text.ends_with(table),
+        "the quickstart no longer ends with the hello application:\n{text}"
     );
-    out.push_str(&format!("container = \"{container}\"\n"));
-    out
+    format!("{text}container = \"{container}\"\n")
 }
 
 /// The README's way to make a `busybox` image without a registry.
@@ -345,6 +329,12 @@ fn quick_start_works_as_written() {
     let run = berth(&["apply", "--dir", "examples/quickstart", "--yes"]);
     run.expect_code(0);
     assert!(run.stdout.contains("Plan: 2 to create."), "{run}");
+    // The declared hello runs nowhere yet: a warning, never silence.
+    assert!(
+        run.stdout
+            .contains("application hello: no container hello on server local"),
+        "{run}"
+    );
     for net in [&production, &staging] {
         assert!(network_exists(net), "{net} was not created\n{run}");
         assert_eq!(
@@ -361,7 +351,7 @@ fn quick_start_works_as_written() {
     again.expect_code(0);
 
     // A hello container from the image the README's one line makes
-    // (under a unique tag), assigned by the uncommented example.
+    // (under a unique tag), selected by the example's hello application.
     let import = BUSYBOX_IMPORT.replace(" - busybox", &format!(" - {}", image.0));
     let out = Command::new("sh")
         .args(["-c", &import])
