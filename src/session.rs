@@ -278,7 +278,8 @@ impl Session {
             })?
             .clone();
         if let Some(wait) = lock {
-            self.lock(&client, &server.name, &config.owner, wait).await?;
+            self.lock(&client, &server.name, &config.owner, wait)
+                .await?;
         }
         crate::fault::point("read.server");
         client

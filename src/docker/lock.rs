@@ -132,11 +132,7 @@ fn as_lock(volume: &Volume) -> Option<Lock> {
     let holder = LockHolder::from_labels(&volume.labels);
     Some(Lock {
         volume: volume.name.clone(),
-        owner: volume
-            .labels
-            .get(OWNER_LABEL)
-            .filter(|_| !legacy)
-            .cloned(),
+        owner: volume.labels.get(OWNER_LABEL).filter(|_| !legacy).cloned(),
         legacy,
         since: humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(holder.since))
             .to_string(),
