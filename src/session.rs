@@ -18,8 +18,8 @@ use futures_util::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Server};
-use crate::docker::{Client, Connection, DockerError, LockHolder};
-use crate::live::{LiveState, Snapshot};
+use crate::docker::{Client, Connection, DockerError, LEGACY_LOCK_VOLUME, LockHolder, lock_volume};
+use crate::live::{LiveState, Lock, Snapshot};
 
 /// Per-server progress, for spinners.
 pub trait Progress: Sync {
@@ -67,10 +67,11 @@ pub struct Interrupted;
 /// Connections, tunnels and locks of one run.
 pub struct Session {
     connections: BTreeMap<String, Connection>,
-    /// Servers whose lock this session may hold: recorded before the lock
-    /// is asked for, so a lock taken by a request whose answer never came
-    /// is still released (release removes only a lock with our token).
-    locks: Mutex<BTreeSet<String>>,
+    /// Servers whose lock this session may hold, with the lock's volume:
+    /// recorded before the lock is asked for, so a lock taken by a request
+    /// whose answer never came is still released (release removes only a
+    /// lock with our token).
+    locks: Mutex<BTreeSet<(String, String)>>,
     holder: LockHolder,
     options: FleetOptions,
     cancel: CancellationToken,
@@ -165,6 +166,47 @@ impl Session {
         live
     }
 
+    /// The locks held on each of `servers`, every owner's (`berth locks`),
+    /// servers concurrently (at most `parallelism` at once): one volume
+    /// list call each. A server that cannot be reached or read is an `Err`
+    /// saying why; the others are read all the same.
+    pub async fn held_locks(
+        &mut self,
+        servers: &[Server],
+        progress: &dyn Progress,
+    ) -> Result<BTreeMap<String, Result<Vec<Lock>, String>>, Interrupted> {
+        let cancel = self.cancel.clone();
+        let work = async {
+            let mut out = BTreeMap::new();
+            for s in servers {
+                progress.server_started(&s.name, "reading locks");
+            }
+            for (name, e) in self.connect(servers).await {
+                progress.server_done(&name, false);
+                out.insert(name, Err(e.full()));
+            }
+            let this = &*self;
+            let reads = servers.iter().filter_map(|s| {
+                let client = this.client(&s.name)?.clone();
+                Some(async move {
+                    let result = client.locks().await;
+                    progress.server_done(&s.name, result.is_ok());
+                    (s.name.clone(), result.map_err(|e| e.full()))
+                })
+            });
+            let read: Vec<_> = stream::iter(reads)
+                .buffer_unordered(this.options.parallelism.max(1))
+                .collect()
+                .await;
+            out.extend(read);
+            out
+        };
+        tokio::select! {
+            locks = work => Ok(locks),
+            _ = cancel.cancelled() => Err(Interrupted),
+        }
+    }
+
     /// Connects to the servers not reached yet; returns those that failed.
     async fn connect(&mut self, servers: &[Server]) -> Vec<(String, DockerError)> {
         let timeout = self.options.timeout;
@@ -236,7 +278,8 @@ impl Session {
             })?
             .clone();
         if let Some(wait) = lock {
-            self.lock(&client, &server.name, wait).await?;
+            self.lock(&client, &server.name, &config.owner, wait)
+                .await?;
         }
         crate::fault::point("read.server");
         client
@@ -244,53 +287,103 @@ impl Session {
             .await
     }
 
-    /// Takes the lock of one server, waiting up to `wait` for its holder.
-    /// A lock left by a process of this machine that is gone (a killed
-    /// berth) is broken at once, and said so.
-    async fn lock(&self, client: &Client, server: &str, wait: Duration) -> Result<(), DockerError> {
+    /// Takes `owner`'s lock of one server, waiting up to `wait` (in all)
+    /// for its holder, and then for a legacy `berth-lock` (a berth from
+    /// before locks were per owner) to go. A lock left by a process of this
+    /// machine that is gone (a killed berth) is broken at once, and said so.
+    async fn lock(
+        &self,
+        client: &Client,
+        server: &str,
+        owner: &str,
+        wait: Duration,
+    ) -> Result<(), DockerError> {
         let started = Instant::now();
+        let volume = lock_volume(owner);
         self.locks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(server.to_string());
+            .insert((server.to_string(), volume.clone()));
         loop {
-            match client.try_lock(&self.holder).await? {
-                Ok(()) => return Ok(()),
-                Err(holder) if holder.token.is_empty() || holder_is_gone(&holder, &self.holder) => {
-                    if client.unlock(Some(&holder.token)).await?.is_some() {
-                        let why = if holder.token.is_empty() {
-                            "a lock whose holder is unknown (its labels were lost, as when the daemon crashes)".to_string()
-                        } else {
-                            format!("the lock of {holder}: that process is gone from this machine")
-                        };
-                        self.notes
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(format!("server {server}: broke {why}"));
-                    }
-                }
+            match client.try_lock(&volume, owner, &self.holder).await? {
+                Ok(()) => break,
+                Err(holder) if self.break_stale(client, server, &volume, &holder).await? => {}
                 Err(holder) if started.elapsed() >= wait => {
                     return Err(DockerError::Locked {
                         server: server.to_string(),
                         holder: holder.to_string(),
+                        legacy: false,
                     });
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
             }
         }
+        // An older berth does not know per-owner locks: wait for its lock
+        // (holding ours, so this owner's other berths keep waiting for us).
+        loop {
+            match client.lock_holder(LEGACY_LOCK_VOLUME).await? {
+                None => return Ok(()),
+                Some(holder)
+                    if self
+                        .break_stale(client, server, LEGACY_LOCK_VOLUME, &holder)
+                        .await? => {}
+                Some(holder) if started.elapsed() >= wait => {
+                    return Err(DockerError::Locked {
+                        server: server.to_string(),
+                        holder: holder.to_string(),
+                        legacy: true,
+                    });
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    /// Breaks the lock `volume` when its holder is unknown (its labels were
+    /// lost) or a process of this machine that is gone, and notes it.
+    /// Returns whether the lock was stale (then asking again may take it).
+    async fn break_stale(
+        &self,
+        client: &Client,
+        server: &str,
+        volume: &str,
+        holder: &LockHolder,
+    ) -> Result<bool, DockerError> {
+        if !holder.token.is_empty() && !holder_is_gone(holder, &self.holder) {
+            return Ok(false);
+        }
+        if client.unlock(volume, Some(&holder.token)).await?.is_some() {
+            let which = if volume == LEGACY_LOCK_VOLUME {
+                "the legacy lock `berth-lock`"
+            } else {
+                "the lock"
+            };
+            let why = if holder.token.is_empty() {
+                format!(
+                    "{which} whose holder is unknown (its labels were lost, as when the daemon crashes)"
+                )
+            } else {
+                format!("{which} of {holder}: that process is gone from this machine")
+            };
+            self.notes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(format!("server {server}: broke {why}"));
+        }
+        Ok(true)
     }
 
     /// Releases every lock this session took. Returns the servers whose
     /// lock could not be released, with why.
     pub async fn release(&self) -> Vec<(String, String)> {
-        let servers: Vec<String> =
+        let held: Vec<(String, String)> =
             std::mem::take(&mut *self.locks.lock().unwrap_or_else(|p| p.into_inner()))
                 .into_iter()
                 .collect();
         let token = self.holder.token.as_str();
-        let releases = servers.into_iter().filter_map(|server| {
+        let releases = held.into_iter().filter_map(|(server, volume)| {
             let client = self.client(&server)?.clone();
-            Some(async move { (server, client.unlock(Some(token)).await) })
+            Some(async move { (server, client.unlock(&volume, Some(token)).await) })
         });
         stream::iter(releases)
             .buffer_unordered(self.options.parallelism.max(1))
@@ -313,13 +406,13 @@ impl Drop for Session {
     /// own with a fresh runtime, whatever state the caller's runtime is in,
     /// then let the connections (and tunnels) drop.
     fn drop(&mut self) {
-        let servers = std::mem::take(&mut *self.locks.lock().unwrap_or_else(|p| p.into_inner()));
-        if servers.is_empty() {
+        let held = std::mem::take(&mut *self.locks.lock().unwrap_or_else(|p| p.into_inner()));
+        if held.is_empty() {
             return;
         }
-        let clients: Vec<(String, Client)> = servers
+        let clients: Vec<(String, String, Client)> = held
             .into_iter()
-            .filter_map(|s| Some((s.clone(), self.client(&s)?.clone())))
+            .filter_map(|(s, volume)| Some((s.clone(), volume, self.client(&s)?.clone())))
             .collect();
         let token = self.holder.token.clone();
         let released = std::thread::spawn(move || {
@@ -328,9 +421,9 @@ impl Drop for Session {
                 .build()
                 .map_err(|e| e.to_string())?;
             let mut failed = Vec::new();
-            for (server, client) in clients {
+            for (server, volume, client) in clients {
                 let result = match client.reopen() {
-                    Ok(c) => rt.block_on(c.unlock(Some(&token))).map(|_| ()),
+                    Ok(c) => rt.block_on(c.unlock(&volume, Some(&token))).map(|_| ()),
                     Err(e) => Err(e),
                 };
                 if let Err(e) = result {

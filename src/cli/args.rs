@@ -109,11 +109,30 @@ pub enum Command {
     /// and `short_aliases`; berth's clones as clones (`clone_of`). Planning
     /// the output against the same server shows no changes.
     Import(ImportArgs),
-    /// Break a server's lock left behind by a berth that is gone.
+    /// List every server lock held across the fleet: server, owner, holder,
+    /// since.
     ///
-    /// `apply` locks each server it changes (a `berth-lock` volume on the
-    /// daemon, naming its holder and start time) and releases it on every
-    /// exit path; a killed process can leave one behind.
+    /// `apply` (and the post-receive hook, and `watch` while it applies)
+    /// locks each server for its config's `[settings] owner`: a volume
+    /// `berth-lock-<owner>-<hash>` on the daemon, naming its holder and
+    /// start time, released on every exit path. Configs of different owners
+    /// never wait on each other; a berth of the same owner waits up to
+    /// --lock-timeout. This reads every server of the config concurrently
+    /// (one Docker call each, no lock taken) and lists the locks of every
+    /// owner, and legacy `berth-lock` volumes of older berths, which hold a
+    /// server for every owner. A server that cannot be read is named with
+    /// why, and the others are listed all the same (exit 1). To break a
+    /// lock left by a berth that is gone: `berth unlock --server NAME`.
+    Locks(LocksArgs),
+    /// Break this owner's lock on a server, left behind by a berth that is
+    /// gone.
+    ///
+    /// `apply` locks each server it changes for the config's `[settings]
+    /// owner` (a `berth-lock-<owner>-<hash>` volume on the daemon, naming
+    /// its holder and start time) and releases it on every exit path; a
+    /// killed process can leave one behind. This breaks the lock of this
+    /// config's owner only: other owners' locks are theirs (run unlock from
+    /// their config). `berth locks` lists who holds what.
     Unlock(UnlockArgs),
     /// Print the JSON schema of the config or of the plan.
     Schema {
@@ -419,12 +438,41 @@ pub struct InstallArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LocksArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// A line per lock (and per server that could not be read), or JSON
+    /// for scripts: `servers[]` with `server`, `locks[]` (`volume`,
+    /// `owner`, `legacy`, `holder`, `pid`, `since`, `since_unix`,
+    /// `age_seconds`) and `error`.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ListFormat,
+}
+
+/// How `locks` prints its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned lines, for people.
+    Human,
+    /// The list as data, for scripts.
+    Json,
+}
+
+#[derive(Debug, Args)]
 pub struct UnlockArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The declared `[[server]]` whose lock to break.
+    /// The declared `[[server]]` whose lock (this config's owner's) to break.
     #[arg(long, value_name = "NAME")]
     pub server: String,
+    /// Also break a legacy `berth-lock` volume on that server: the one lock
+    /// of a berth from before locks were per owner, which holds the server
+    /// for every owner (and which newer berths wait for). Only when the
+    /// berth that took it is gone.
+    #[arg(long)]
+    pub legacy: bool,
     /// How long one Docker API call may take (at most 1h).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
     pub timeout: Duration,

@@ -7,6 +7,7 @@ mod apply;
 mod args;
 mod hook;
 mod import;
+mod locks;
 mod plan;
 mod progress;
 mod status;
@@ -88,6 +89,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Status(args) => status::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Hook(args) => hook::run(&args),
+        Command::Locks(args) => locks::run(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Schema { which } => {
             let schema = match which {

@@ -30,7 +30,7 @@ mod usage;
 
 pub use clone::{ContainerCopy, SourceContainer, VolumeRename};
 pub use journal::journal_name;
-pub use lock::{LOCK_VOLUME, LockHolder};
+pub use lock::{LEGACY_LOCK_VOLUME, LockHolder, lock_volume};
 pub use service::{Progress, ServiceAttachment, ServiceCopy, UpdateMark};
 pub use usage::Usage;
 
@@ -58,8 +58,14 @@ pub enum DockerError {
         what: String,
         after: std::time::Duration,
     },
-    #[error("locked by {holder}")]
-    Locked { server: String, holder: String },
+    /// Another berth holds the server's lock: this owner's, or (`legacy`)
+    /// the `berth-lock` of a berth from before locks were per owner.
+    #[error("locked by {holder}{}", if *.legacy { " (a legacy `berth-lock`: a berth older than per-owner locks holds the server for every owner)" } else { "" })]
+    Locked {
+        server: String,
+        holder: String,
+        legacy: bool,
+    },
 }
 
 impl DockerError {
@@ -67,8 +73,9 @@ impl DockerError {
     pub fn hint(&self) -> Option<String> {
         match self {
             DockerError::Unreachable { hint, .. } => Some(hint.clone()),
-            DockerError::Locked { server, .. } => Some(format!(
-                "wait for that berth to finish (raise --lock-timeout), or if it is gone, `berth unlock --server {server}`"
+            DockerError::Locked { server, legacy, .. } => Some(format!(
+                "wait for that berth to finish (raise --lock-timeout), or if it is gone, `berth unlock --server {server}{}`",
+                if *legacy { " --legacy" } else { "" }
             )),
             DockerError::Timeout { .. } => Some(
                 "the daemon may be hung or overloaded: check it (`docker info` on the server), or raise --timeout".to_string(),

@@ -6,8 +6,10 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+pub mod locks;
 pub mod swarm;
 
+pub use locks::{Lock, Locks, ServerLocks};
 pub use swarm::Swarm;
 
 /// Label keys berth writes and reads.

@@ -7,6 +7,7 @@
 mod apply;
 mod import;
 mod load;
+mod locks;
 mod plan;
 mod preview;
 pub(crate) mod saved;
@@ -19,11 +20,12 @@ use std::path::PathBuf;
 pub use apply::{Applied, ApplyObserver, ApplyOutcome, ApplyRequest, Refusal, apply};
 pub use import::{ImportFrom, import};
 pub use load::{Loaded, SourceSpec, check, load};
+pub use locks::{LocksRequest, locks};
 pub use plan::{PlanRequest, Planned, assemble, plan};
 pub use preview::{Preview, compare};
 pub use saved::parse as parse_saved_plan;
 pub use status::{StatusRequest, status};
-pub use unlock::{Unlocked, unlock};
+pub use unlock::{UnlockRequest, Unlocked, unlock};
 pub use watch::{WatchEvent, WatchObserver, WatchRequest, watch};
 
 pub use crate::execute::{Outcome, Report, Step};

@@ -3,6 +3,7 @@
 //! pull-request comments.
 
 mod human;
+pub mod locks;
 mod markdown;
 pub mod status;
 

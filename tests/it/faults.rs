@@ -95,7 +95,7 @@ fn a_panic_inside_apply_leaves_no_lock_on_the_server() {
     let run = with_fault(&p, &["apply", "--yes"], "apply.step:panic");
     assert_eq!(run.code, 101, "a panic exits 101\n{run}");
     assert!(run.stderr.contains("fault injected at apply.step"), "{run}");
-    let lock = d.docker(&["volume", "inspect", "berth-lock"]);
+    let lock = d.docker(&["volume", "inspect", &berthing::docker::lock_volume(&owner)]);
     assert!(
         !lock.status.success(),
         "the lock is left on the server after a panic\n{run}"

@@ -521,8 +521,9 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
     run.expect_code(1);
     assert_no_ssh_leftovers(tmpdir, "a refused connection");
 
-    // SIGTERM while apply waits for a lock another berth holds: the tunnel
-    // is up (berth asked the daemon for the lock through it).
+    // SIGTERM while apply waits for a lock another berth holds (a legacy
+    // `berth-lock`, which every owner waits for): the tunnel is up (berth
+    // took its own lock through it, then waits for the legacy one).
     p.write("berth.toml", &config(&sshd.known_hosts()));
     d2.docker_ok(&[
         "volume",

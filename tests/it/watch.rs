@@ -316,7 +316,7 @@ fn watch_serves_metrics_and_sigterm_leaves_no_lock() {
     let (code, log) = w.stop();
     assert_eq!(code, 0, "{log}");
     assert!(
-        !d.docker(&["volume", "inspect", "berth-lock"])
+        !d.docker(&["volume", "inspect", &berthing::docker::lock_volume(&owner)])
             .status
             .success(),
         "watch left its lock\n{log}"
