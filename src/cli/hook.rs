@@ -31,7 +31,10 @@ pub fn run(args: &HookArgs) -> Exit {
 /// push leaves the watched branch alone or deletes it.
 fn request(h: &ReceiveArgs) -> Result<Option<ReceiveRequest>, Exit> {
     let input = std::io::read_to_string(std::io::stdin()).map_err(|e| {
-        super::error(format_args!("cannot read git's ref updates on stdin: {e}"), None);
+        super::error(
+            format_args!("cannot read git's ref updates on stdin: {e}"),
+            None,
+        );
         Exit::Error
     })?;
     let push = crate::ops::hook::pushed(&input, &h.branch).map_err(|e| failed(&e))?;
@@ -51,9 +54,10 @@ fn request(h: &ReceiveArgs) -> Result<Option<ReceiveRequest>, Exit> {
 fn pre_receive(req: &ReceiveRequest) -> Exit {
     anstream::println!("{}", render::hook::checking(&req.push));
     let spinners = Spinners::new(false);
-    let checked = block_on(|cancel| async move {
-        crate::ops::hook::pre_receive(req, &spinners, &cancel).await
-    });
+    let checked =
+        block_on(
+            |cancel| async move { crate::ops::hook::pre_receive(req, &spinners, &cancel).await },
+        );
     let checked = match checked {
         None => return interrupted(),
         Some(Err(e)) => return failed(&e),

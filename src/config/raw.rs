@@ -43,6 +43,11 @@ pub struct RawSettings {
     /// Written to the `berth.owner` label of everything berth creates; only
     /// networks with this owner are ever removed. Default `"berth"`.
     pub owner: Option<String>,
+    /// A declared container, `match_labels` selector, swarm service or
+    /// stack `project` that matches nothing on its server is a plan error
+    /// (`plan` exits 1, `apply` and the pre-receive hook refuse), not a
+    /// warning. Same as `berth plan --strict`. Default `false`.
+    pub strict: Option<bool>,
 }
 
 /// `[[server]]`

@@ -341,7 +341,8 @@ mod tests {
 
     #[test]
     fn several_refs_are_parsed_in_order() {
-        let input = format!("{A} {B} refs/heads/main\n{Z} {A} refs/tags/v1\n\n{B} {Z} refs/heads/old\n");
+        let input =
+            format!("{A} {B} refs/heads/main\n{Z} {A} refs/tags/v1\n\n{B} {Z} refs/heads/old\n");
         let updates = parse_ref_updates(&input).unwrap();
         let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(names, ["refs/heads/main", "refs/tags/v1", "refs/heads/old"]);
@@ -371,7 +372,10 @@ mod tests {
         let created = pushed(&format!("{Z} {B} refs/heads/main"), "main")
             .unwrap()
             .unwrap();
-        assert_eq!((created.old.as_deref(), created.short()), (None, "222222222222"));
+        assert_eq!(
+            (created.old.as_deref(), created.short()),
+            (None, "222222222222")
+        );
         assert_eq!(pushed("", "main").unwrap(), None, "nothing pushed");
     }
 
@@ -386,9 +390,21 @@ mod tests {
         for (input, line, says) in [
             (format!("{A} {B}"), 1, "three fields"),
             (format!("{A} {B} refs/heads/main extra"), 1, "three fields"),
-            (format!("{A} {B} refs/heads/a\nnot a ref update"), 2, "not a"),
-            (format!("{A} xyz refs/heads/main"), 1, "`xyz` is not 40 or 64 hex"),
-            (format!("{A} {} refs/heads/main", "a".repeat(64)), 1, "differ in length"),
+            (
+                format!("{A} {B} refs/heads/a\nnot a ref update"),
+                2,
+                "not a",
+            ),
+            (
+                format!("{A} xyz refs/heads/main"),
+                1,
+                "`xyz` is not 40 or 64 hex",
+            ),
+            (
+                format!("{A} {} refs/heads/main", "a".repeat(64)),
+                1,
+                "differ in length",
+            ),
             (format!("{A} {B} main"), 1, "not a full ref name"),
         ] {
             let e = parse_ref_updates(&input).expect_err(&input);
@@ -527,6 +543,24 @@ mod tests {
             let p = plan(dest, Snapshot::default(), false);
             assert!(p.has_changes());
             assert!(matches!(verdict(&p), Verdict::Accept));
+        }
+
+        #[test]
+        fn under_strict_a_resource_that_matches_nothing_rejects_the_push() {
+            let app = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n\n[[application]]\nname = \"web\"\ndestination = \"d\"\ncontainer = \"web-1\"\n";
+            let lenient = plan(app, Snapshot::default(), false);
+            assert!(
+                matches!(verdict(&lenient), Verdict::Accept),
+                "a warning only"
+            );
+            let mut strict = config(app);
+            strict.strict = true;
+            let p = crate::plan::plan(
+                &strict,
+                &live(Snapshot::default(), false),
+                Default::default(),
+            );
+            assert_eq!(reasons(&verdict(&p)), ["1 errors"]);
         }
 
         #[test]

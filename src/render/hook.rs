@@ -73,7 +73,7 @@ pub fn verdict(push: &Push, verdict: &Verdict) -> String {
             ),
             Reason::Errors(n) => (
                 format!("the plan for {short} has {n} error(s) (above)"),
-                "each error above says what to change; then push again".to_string(),
+                "fix what each error names (with [settings] strict = true, a declared resource that matches nothing is one), then push again".to_string(),
             ),
             Reason::Blocked(n) => (
                 format!("the plan for {short} has {n} blocked change(s) (reasons above)"),
