@@ -55,8 +55,9 @@ pub fn parse_ref_updates(input: &str) -> Result<Vec<RefUpdate>, Error> {
             text: line.to_string(),
             why: why.to_string(),
         };
-        let [old, new, name] = line.split_whitespace().collect::<Vec<_>>()[..] else {
-            return Err(malformed("expected three fields, `<old> <new> <ref>`"));
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [old, new, name] = fields[..] else {
+            return Err(malformed(&format!("{} field(s), not 3", fields.len())));
         };
         for (what, id) in [("old", old), ("new", new)] {
             if !matches!(id.len(), 40 | 64) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -388,12 +389,16 @@ mod tests {
     #[test]
     fn a_malformed_line_is_an_error_naming_it() {
         for (input, line, says) in [
-            (format!("{A} {B}"), 1, "three fields"),
-            (format!("{A} {B} refs/heads/main extra"), 1, "three fields"),
+            (format!("{A} {B}"), 1, "2 field(s), not 3"),
             (
-                format!("{A} {B} refs/heads/a\nnot a ref update"),
+                format!("{A} {B} refs/heads/main extra"),
+                1,
+                "4 field(s), not 3",
+            ),
+            (
+                format!("{A} {B} refs/heads/a\nnot a ref-update"),
                 2,
-                "not a",
+                "the old object id `not` is not 40 or 64 hex digits",
             ),
             (
                 format!("{A} xyz refs/heads/main"),
