@@ -1,6 +1,7 @@
 //! `berth apply`: show the plan, refuse when blocked or incomplete, ask,
 //! apply, report every step.
 
+use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,18 +22,25 @@ pub fn run(args: &ApplyArgs) -> Exit {
         fleet: args.fleet.fleet(),
         lock_timeout: args.lock_timeout,
     };
-    apply(&req, args.yes)
+    watched(args.yes, |observer, cancel| async move {
+        crate::ops::apply(&req, &observer, &cancel).await
+    })
 }
 
-/// Applies `req`, asking first unless `yes`; shared with the post-receive hook.
-pub fn apply(req: &ApplyRequest, yes: bool) -> Exit {
-    let result = block_on(|cancel| async move {
+/// Runs an apply watched from the terminal (asking first unless `yes`) and
+/// reports what it did: `berth apply`, and the post-receive hook's apply.
+pub(super) fn watched<F, Fut>(yes: bool, op: F) -> Exit
+where
+    F: FnOnce(Terminal, CancellationToken) -> Fut,
+    Fut: Future<Output = Result<Applied, crate::ops::Error>>,
+{
+    let result = block_on(|cancel| {
         let observer = Terminal {
             spinners: Spinners::new(false),
             yes,
             cancel: cancel.clone(),
         };
-        crate::ops::apply(req, &observer, &cancel).await
+        op(observer, cancel)
     });
     match result {
         None => interrupted(),
@@ -103,7 +111,7 @@ fn refused(refusal: &Refusal) -> Exit {
 
 /// An apply watched from a terminal (or a log): spinners, the plan, the
 /// question, each step as it finishes.
-struct Terminal {
+pub(super) struct Terminal {
     spinners: Spinners,
     yes: bool,
     cancel: CancellationToken,

@@ -131,7 +131,8 @@ pub async fn apply(
 }
 
 /// Why a plan must not be applied: a server unread, an error, a block.
-fn gate(plan: &Plan) -> Option<Refusal> {
+/// The pre-receive hook's verdict (`hook::verdict`) rejects exactly these.
+pub(super) fn gate(plan: &Plan) -> Option<Refusal> {
     let unread: Vec<String> = plan.failed_servers().map(|s| s.name.clone()).collect();
     if !unread.is_empty() {
         Some(Refusal::Unreadable(unread))

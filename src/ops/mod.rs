@@ -5,6 +5,7 @@
 //! tunnels and locks belong to its [`Session`](crate::session::Session).
 
 mod apply;
+pub mod hook;
 mod import;
 mod load;
 mod locks;
@@ -75,6 +76,25 @@ pub enum Error {
         path: PathBuf,
         cause: std::io::Error,
     },
+    /// A line of git's ref updates (a receive hook's stdin) that is not
+    /// `<old> <new> <ref>`.
+    #[error("line {line} of git's ref updates is not `<old> <new> <ref>` ({why}): {text:?}")]
+    RefUpdate {
+        line: usize,
+        text: String,
+        why: String,
+    },
+    /// `hook install` was given something that is not a directory.
+    #[error("{} is not a git directory", path.display())]
+    NotGitDir { path: PathBuf },
+    #[error("cannot make {} executable: {cause}", path.display())]
+    Executable {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// berth cannot name its own executable (for the hook scripts to run).
+    #[error("cannot find berth's own path: {0}")]
+    OwnPath(std::io::Error),
     /// The metrics listener could not start.
     #[error("cannot serve metrics on {address}: {cause}")]
     Metrics { address: String, cause: String },
@@ -96,6 +116,12 @@ impl Error {
                 Some(format!("declared destinations: {}", known.join(", ")))
             }
             Error::Server { hint, .. } => hint.clone(),
+            Error::RefUpdate { .. } => Some(
+                "receive hooks read what git writes on their stdin: run them from git, or feed them `<old-sha> <new-sha> refs/heads/<branch>` lines".to_string(),
+            ),
+            Error::NotGitDir { .. } => Some(
+                "pass the bare repository (or the .git directory) that receives pushes".to_string(),
+            ),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 //! by `anstream` for `NO_COLOR` and non-terminals), JSON, and Markdown for
 //! pull-request comments.
 
+pub mod hook;
 mod human;
 pub mod locks;
 mod markdown;
