@@ -69,6 +69,7 @@ fn receive(h: &super::ReceiveArgs, pre: bool) -> Exit {
                 choices: Default::default(),
                 fleet: h.fleet.fleet(),
                 lock_timeout: h.lock_timeout,
+                partial: false,
             },
             true,
         );

@@ -19,6 +19,9 @@ pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
 pub struct Config {
     /// `settings.owner`: the `berth.owner` label value.
     pub owner: String,
+    /// `settings.partial`: `apply` applies every server it can, skipping
+    /// (and naming) the others, as `apply --partial` does.
+    pub partial: bool,
     pub servers: Vec<Server>,
     pub destinations: Vec<Destination>,
     /// Applications and databases.

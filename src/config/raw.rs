@@ -43,6 +43,12 @@ pub struct RawSettings {
     /// Written to the `berth.owner` label of everything berth creates; only
     /// networks with this owner are ever removed. Default `"berth"`.
     pub owner: Option<String>,
+    /// `apply` applies every server whose own plan is complete and
+    /// unblocked, skipping (and naming) the others and everything that
+    /// depends on them, and exits non-zero, as `apply --partial` does.
+    /// Default `false`: `apply` applies nothing unless every server can be
+    /// applied.
+    pub partial: Option<bool>,
 }
 
 /// `[[server]]`
