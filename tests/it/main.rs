@@ -21,6 +21,7 @@ mod import;
 mod locks;
 mod output;
 mod packaging;
+mod partial;
 mod planner_model;
 mod round_trip;
 mod schemas;
