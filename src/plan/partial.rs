@@ -93,7 +93,10 @@ pub fn skipped(plan: &Plan) -> Vec<Skipped> {
 /// Why `server` cannot be applied by itself, if it cannot.
 fn own_reason(plan: &Plan, server: &ServerReading) -> Option<SkipReason> {
     if server.status != ServerHealth::Ok {
-        let why = server.error.clone().unwrap_or_else(|| "not read".to_string());
+        let why = server
+            .error
+            .clone()
+            .unwrap_or_else(|| "not read".to_string());
         return Some(SkipReason::Unreachable(why));
     }
     let errors: Vec<String> = plan

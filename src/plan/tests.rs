@@ -1225,7 +1225,8 @@ fn a_pending_clone_depends_on_its_source_server_and_is_skipped_with_it() {
 
     // The source's server does not answer: no clone can be planned, and
     // the target is skipped with it rather than applied without its clone.
-    l.servers.insert("s1".into(), Err("connection refused".into()));
+    l.servers
+        .insert("s1".into(), Err("connection refused".into()));
     let p = run(&c, &l);
     assert!(p.changes.iter().all(|c| c.action() != Action::Clone));
     assert_eq!(depends(&p)[1].1, ["s1"]);

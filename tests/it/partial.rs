@@ -44,7 +44,10 @@ fn an_unreachable_server_stops_every_apply_unless_partial_which_applies_the_othe
             .contains("nothing applied: server(s) ghost could not be read"),
         "{run}"
     );
-    assert!(run.stderr.contains("--partial"), "the hint names --partial\n{run}");
+    assert!(
+        run.stderr.contains("--partial"),
+        "the hint names --partial\n{run}"
+    );
     assert!(!network_exists(&local_net), "{run}");
 
     // --partial: the server that answered is applied, the other named.
@@ -61,8 +64,9 @@ fn an_unreachable_server_stops_every_apply_unless_partial_which_applies_the_othe
         "the skipped server is named with its read error\n{run}"
     );
     assert!(
-        run.stdout
-            .contains(&format!("✓ create network {local_net} (destination prod) on local")),
+        run.stdout.contains(&format!(
+            "✓ create network {local_net} (destination prod) on local"
+        )),
         "{run}"
     );
     assert!(
@@ -81,8 +85,14 @@ fn an_unreachable_server_stops_every_apply_unless_partial_which_applies_the_othe
         &ghost_and_local(&owner, &ghost_net, &local_net, true),
     );
     let run = apply(&p, &[], 1);
-    assert!(network_exists(&local_net), "settings.partial ignored\n{run}");
-    assert!(run.stdout.contains("server ghost skipped: unreachable"), "{run}");
+    assert!(
+        network_exists(&local_net),
+        "settings.partial ignored\n{run}"
+    );
+    assert!(
+        run.stdout.contains("server ghost skipped: unreachable"),
+        "{run}"
+    );
 
     // A saved plan honours it too: what was reviewed, minus the skipped.
     docker_ok(&["network", "rm", &local_net]);
@@ -118,7 +128,16 @@ fn a_blocked_removal_on_one_server_leaves_the_other_applied_with_partial() {
     apply(&p, &[], 0);
     // Something is attached to `old` on d: its removal is blocked.
     let holder = unique("partial-holder");
-    d.docker_ok(&["create", "--name", &holder, "--network", &old, TEST_IMAGE]);
+    d.docker_ok(&[
+        "create",
+        "--name",
+        &holder,
+        "--network",
+        &old,
+        TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
     p.write(
         "berth.toml",
         &(settings(&owner)
@@ -132,13 +151,19 @@ fn a_blocked_removal_on_one_server_leaves_the_other_applied_with_partial() {
     assert!(!network_exists(&new), "{run}");
 
     let run = apply(&p, &["--partial"], 3);
-    assert!(network_exists(&new), "the unblocked server was not applied\n{run}");
+    assert!(
+        network_exists(&new),
+        "the unblocked server was not applied\n{run}"
+    );
     assert!(
         run.stdout
             .contains(&format!("server d skipped: blocked: remove network {old}")),
         "the blocked server is named with its blocked change\n{run}"
     );
-    assert!(run.stdout.contains(&holder), "the reason names what holds it\n{run}");
+    assert!(
+        run.stdout.contains(&holder),
+        "the reason names what holds it\n{run}"
+    );
     assert!(
         d.docker(&["network", "inspect", &old]).status.success(),
         "a skipped server was changed\n{run}"

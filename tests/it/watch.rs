@@ -313,6 +313,7 @@ fn a_stopped_engine_never_stops_watch_healing_the_others() {
         attached_with(&api, &net, "api")
     });
     let took = detached.elapsed();
+    eprintln!("healed on local in {took:?} with d down");
     assert!(
         took < Duration::from_secs(10),
         "healing local took {took:?} with d down; the log:\n{}",
