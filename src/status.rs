@@ -1,17 +1,18 @@
 //! `berth status` as data: every destination across the servers, its live
 //! network and state, what is attached (kind, resource, state, health,
-//! uptime), what its resources select but is not attached (drift), unused
-//! destinations, and berth-owned networks no destination declares. Pure:
+//! uptime), what its resources select but is not attached and what they
+//! declare but the server lacks (drift), unused destinations, and
+//! berth-owned networks no destination declares. Pure:
 //! a config, a live state and the plan made of them in; the report out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Destination};
 use crate::live::{Container, LiveState, Network, Snapshot, labels};
-use crate::plan::{AttachedKind, Plan, ServerReading};
+use crate::plan::{Action, AttachedKind, Missing, Plan, ResourceRef, ServerReading};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -24,8 +25,11 @@ pub struct Report {
     /// berth-owned networks (this owner's) that no destination declares:
     /// cleanup candidates, or removals a plan would make.
     pub orphans: Vec<Orphan>,
-    /// Changes a plan would make now, plus selected containers that are not
-    /// attached: anything but 0 is drift (`--detailed-exitcode` exits 2).
+    /// Each thing that differs from the config, counted once: a change a
+    /// plan would make now, a selected container that is not attached (and
+    /// that no planned change attaches), a declared resource that matches
+    /// nothing on its server. Anything but 0 is drift
+    /// (`--detailed-exitcode` exits 2).
     pub drift: usize,
     /// `--usage`: how long sampling CPU and memory took, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,7 +66,12 @@ pub struct DestinationStatus {
     /// Containers a resource or stack of this destination selects that are
     /// not attached to its network.
     pub detached: Vec<Detached>,
-    /// Nothing is attached: a cleanup candidate.
+    /// Resources and stacks declared on this destination whose selector
+    /// matches nothing on its server, with the closest live names (drift).
+    pub not_found: Vec<Missing>,
+    /// Nothing is declared on it and nothing is attached: a cleanup
+    /// candidate. A destination whose declared containers are only
+    /// detached, or not found, is drift, not unused.
     pub unused: bool,
     /// Changes a plan would make to this destination now.
     pub changes: usize,
@@ -188,15 +197,7 @@ pub fn status(
         .filter(|s| filter.server.as_ref().is_none_or(|f| *f == s.name))
         .cloned()
         .collect();
-    let drift = destinations
-        .iter()
-        .map(|d: &DestinationStatus| d.detached.len())
-        .sum::<usize>()
-        + plan
-            .changes
-            .iter()
-            .filter(|c| servers.iter().any(|s| s.name == c.server()))
-            .count();
+    let drift = drift(plan, &servers, &destinations);
     Report {
         format_version: FORMAT_VERSION,
         servers,
@@ -205,6 +206,36 @@ pub fn status(
         drift,
         usage_ms: None,
     }
+}
+
+/// Each drifted thing once: the plan's changes on the servers shown, the
+/// detached containers no planned connect attaches, and each declared
+/// resource not found (however many of its destinations list it).
+fn drift(plan: &Plan, servers: &[ServerReading], destinations: &[DestinationStatus]) -> usize {
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| servers.iter().any(|s| s.name == c.server()))
+        .collect();
+    let mut detached = BTreeSet::new();
+    let mut not_found: BTreeSet<(&str, &ResourceRef)> = BTreeSet::new();
+    for d in destinations {
+        for x in &d.detached {
+            let connected = changes.iter().any(|c| {
+                c.action() == Action::Connect
+                    && c.server() == d.server
+                    && c.network() == d.network
+                    && c.container() == Some(x.container.as_str())
+            });
+            if !connected {
+                detached.insert((&d.server, &d.network, &x.container));
+            }
+        }
+        for m in &d.not_found {
+            not_found.insert((&m.server, &m.resource));
+        }
+    }
+    changes.len() + detached.len() + not_found.len()
 }
 
 fn destination(
@@ -252,6 +283,14 @@ fn destination(
         })
         .collect();
     let detached = live.map_or_else(Vec::new, |l| detached(config, d, l));
+    let not_found: Vec<Missing> = plan
+        .missing
+        .iter()
+        .filter(|m| m.server == d.server && declares(config, d, &m.resource))
+        .cloned()
+        .collect();
+    let declared = config.resources.iter().any(|r| r.belongs_to(&d.name))
+        || config.stacks.iter().any(|s| s.destination == d.name);
     let changes = plan
         .changes
         .iter()
@@ -275,12 +314,27 @@ fn destination(
         driver: net.map(|n| n.driver.clone()),
         subnet: pool.and_then(|p| p.subnet).map(|s| s.to_string()),
         gateway: pool.and_then(|p| p.gateway).map(|g| g.to_string()),
-        unused: live.is_some() && attached.is_empty(),
+        unused: live.is_some() && attached.is_empty() && services.is_empty() && !declared,
         attached,
         detached,
+        not_found,
         changes,
         usage: total,
         services,
+    }
+}
+
+/// Is `resource` declared on destination `d`?
+fn declares(config: &Config, d: &Destination, resource: &ResourceRef) -> bool {
+    match resource.kind {
+        crate::config::ResourceKind::Stack => config
+            .stacks
+            .iter()
+            .any(|s| s.name == resource.name && s.destination == d.name),
+        kind => config
+            .resources
+            .iter()
+            .any(|r| r.kind == kind && r.name == resource.name && r.belongs_to(&d.name)),
     }
 }
 

@@ -79,8 +79,10 @@ pub enum Command {
     /// Read-only, takes no lock: each destination's live network and state
     /// (ok, missing, differs, adopted), the containers attached (kind,
     /// resource, state, health, uptime), the containers its resources
-    /// select that are not attached (drift), unused destinations, and
-    /// berth-owned networks no destination declares.
+    /// select that are not attached and the declared resources that match
+    /// nothing on its server (drift, each counted once), unused
+    /// destinations (nothing declared, nothing attached), and berth-owned
+    /// networks no destination declares.
     Status(StatusArgs),
     /// Keep servers converged between applies: follow Docker's events and
     /// heal what drifts.
@@ -143,8 +145,9 @@ pub struct StatusArgs {
     /// (two samples, about a second), and sum them per destination.
     #[arg(long)]
     pub usage: bool,
-    /// Exit 2 when anything has drifted (a change a plan would make, or a
-    /// selected container that is not attached).
+    /// Exit 2 when anything has drifted (a change a plan would make, a
+    /// selected container that is not attached, or a declared resource
+    /// that matches nothing on its server).
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
@@ -468,6 +471,12 @@ pub struct Choices {
     /// blocked instead.
     #[arg(long)]
     pub no_image_transfer: bool,
+    /// A declared container, label selector, swarm service or stack project
+    /// that matches nothing on its server is an error (exit 1; `apply`
+    /// applies nothing), not a warning. `[settings] strict = true` does the
+    /// same for every run.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl Choices {
@@ -475,6 +484,7 @@ impl Choices {
         crate::plan::Options {
             allow_replace: self.allow_replace,
             no_image_transfer: self.no_image_transfer,
+            strict: self.strict,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! `berth hook`: git push hooks. `pre-receive` validates and plans the
 //! pushed commit of the watched branch and rejects the push when the config
-//! is invalid, a server cannot be read, or a change is blocked.
+//! is invalid, a server cannot be read, the plan has errors (with
+//! `[settings] strict = true`, a declared resource that matches nothing is
+//! one), or a change is blocked.
 //! `post-receive` applies it under the server locks. `install` writes both.
 
 use std::io::BufRead;
@@ -93,6 +95,7 @@ fn pre_receive(h: &super::ReceiveArgs, source: SourceSpec, short: &str) -> Exit 
         out: None,
     };
     let spinners = Spinners::new(false);
+    let mut errors = 0;
     let code =
         match block_on(|cancel| async move { crate::ops::plan(&req, &spinners, &cancel).await }) {
             None => return interrupted(),
@@ -100,10 +103,22 @@ fn pre_receive(h: &super::ReceiveArgs, source: SourceSpec, short: &str) -> Exit 
             Some(Ok(planned)) => {
                 super::plan::report_unread(&planned.plan);
                 super::plan::print(&planned.plan, Format::Human);
+                errors = planned.plan.errors.len();
                 super::plan::exit_code(&planned.plan, false)
             }
         };
     match code {
+        Exit::Error if errors > 0 => {
+            error(
+                format_args!(
+                    "push rejected: the plan for {short} has {errors} error(s) (above); nothing was applied"
+                ),
+                Some(
+                    "fix what each error names (with [settings] strict = true, a declared resource that matches nothing is one), then push again",
+                ),
+            );
+            Exit::Error
+        }
         Exit::Ok | Exit::Changes => {
             println!("berth: the plan for {short} is clean; the push is accepted");
             Exit::Ok

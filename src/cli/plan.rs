@@ -79,7 +79,8 @@ pub fn report_unread(plan: &Plan) {
 }
 
 /// 1 for errors or unreadable servers, 3 for blocked changes, 2 for changes
-/// when asked, else 0.
+/// when asked, else 0. A declared resource that matches nothing changes
+/// nothing here as a warning; strict mode makes it an error (1).
 pub fn exit_code(plan: &Plan, detailed: bool) -> Exit {
     if plan.failed_servers().next().is_some() || !plan.errors.is_empty() {
         Exit::Error

@@ -90,8 +90,11 @@ fn level(event: &WatchEvent) -> Level {
         WatchEvent::Unrelated { .. } => Level::DEBUG,
         WatchEvent::Error { .. }
         | WatchEvent::ConfigInvalid { .. }
+        | WatchEvent::NotFound { error: true, .. }
         | WatchEvent::Applied { ok: false, .. } => Level::ERROR,
-        WatchEvent::Down { .. } | WatchEvent::Held { .. } => Level::WARN,
+        WatchEvent::Down { .. } | WatchEvent::Held { .. } | WatchEvent::NotFound { .. } => {
+            Level::WARN
+        }
         _ => Level::INFO,
     }
 }
@@ -264,11 +267,30 @@ fn text(event: &WatchEvent) -> String {
             "server {server}: not applied: {}: {why}",
             render::describe(change)
         ),
+        WatchEvent::NotFound {
+            server,
+            message,
+            error,
+            ..
+        } => format!(
+            "server {server}: {}: {message}",
+            if *error { "error" } else { "warning" }
+        ),
         WatchEvent::Synced {
             server,
             trigger,
             drift,
+            not_found: 0,
         } => format!("server {server}: planned ({trigger}): {drift} change(s) left"),
+        WatchEvent::Synced {
+            server,
+            trigger,
+            drift,
+            not_found,
+        } => format!(
+            "server {server}: planned ({trigger}): {} change(s) left, {not_found} declared resource(s) not found",
+            drift - not_found
+        ),
         WatchEvent::Error { server, message } => match server {
             Some(s) => format!("server {s}: error: {message}"),
             None => format!("error: {message}"),

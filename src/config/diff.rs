@@ -115,7 +115,10 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
     put(
         EntityKind::Settings,
         "settings",
-        vec![("owner", Some(c.owner.clone()))],
+        vec![
+            ("owner", Some(c.owner.clone())),
+            ("strict", c.strict.then(|| "true".to_string())),
+        ],
     );
     for s in &c.servers {
         let mut f = vec![("address", Some(s.address.to_string()))];

@@ -22,6 +22,9 @@ pub struct Config {
     /// `settings.partial`: `apply` applies every server it can, skipping
     /// (and naming) the others, as `apply --partial` does.
     pub partial: bool,
+    /// `settings.strict`: a declared resource that matches nothing is a
+    /// plan error, not a warning.
+    pub strict: bool,
     pub servers: Vec<Server>,
     pub destinations: Vec<Destination>,
     /// Applications and databases.

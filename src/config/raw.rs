@@ -49,6 +49,11 @@ pub struct RawSettings {
     /// Default `false`: `apply` applies nothing unless every server can be
     /// applied.
     pub partial: Option<bool>,
+    /// A declared container, `match_labels` selector, swarm service or
+    /// stack `project` that matches nothing on its server is a plan error
+    /// (`plan` exits 1, `apply` and the pre-receive hook refuse), not a
+    /// warning. Same as `berth plan --strict`. Default `false`.
+    pub strict: Option<bool>,
 }
 
 /// `[[server]]`

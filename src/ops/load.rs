@@ -69,6 +69,8 @@ pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, crate::diag::Diagn
             message: w.message,
             file: Some(w.file),
             server: None,
+            resource: None,
+            suggestions: Vec::new(),
         })
         .collect();
     Ok(Loaded {

@@ -108,11 +108,26 @@ pub enum WatchEvent {
         change: Box<Change>,
         why: String,
     },
-    /// A server was planned (and healed): what is left.
+    /// A declared resource matches nothing on the server: logged by the
+    /// sync that first finds it (again only after it was found and lost).
+    /// `error` in strict mode, where the server's plan has errors and
+    /// nothing is applied there.
+    NotFound {
+        server: String,
+        resource: crate::plan::ResourceRef,
+        message: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        suggestions: Vec<String>,
+        error: bool,
+    },
+    /// A server was planned (and healed): what is left. `drift` counts
+    /// the changes left and the declared resources not found.
     Synced {
         server: String,
         trigger: String,
         drift: usize,
+        #[serde(skip_serializing_if = "is_zero")]
+        not_found: usize,
     },
     Error {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,6 +135,10 @@ pub enum WatchEvent {
         message: String,
     },
     Stopped,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Who hears of what watch does.
@@ -349,8 +368,11 @@ async fn follow_server(
     observer: &dyn WatchObserver,
     cancel: &CancellationToken,
 ) -> Result<(), String> {
+    // Declared resources not found, as the last sync left them: each is
+    // logged when it appears, not at every sync.
+    let mut seen = Vec::new();
     let current = config.borrow_and_update().clone();
-    let mut scope = sync(req, server, session, &current, "start", observer)
+    let mut scope = sync(req, server, session, &current, "start", &mut seen, observer)
         .await?
         .unwrap_or_default();
     let client = session.client(server).ok_or("not connected")?.clone();
@@ -395,13 +417,13 @@ async fn follow_server(
             _ = tokio::time::sleep_until(due), if dirty.is_some() => {
                 dirty = None;
                 let current = config.borrow().clone();
-                if let Some(s) = sync(req, server, session, &current, "event", observer).await? {
+                if let Some(s) = sync(req, server, session, &current, "event", &mut seen, observer).await? {
                     scope = s;
                 }
             }
             _ = resync.tick() => {
                 let current = config.borrow().clone();
-                if let Some(s) = sync(req, server, session, &current, "resync", observer).await? {
+                if let Some(s) = sync(req, server, session, &current, "resync", &mut seen, observer).await? {
                     scope = s;
                 }
             }
@@ -410,7 +432,7 @@ async fn follow_server(
                     return Ok(());
                 }
                 let current = config.borrow_and_update().clone();
-                if let Some(s) = sync(req, server, session, &current, "config", observer).await? {
+                if let Some(s) = sync(req, server, session, &current, "config", &mut seen, observer).await? {
                     scope = s;
                 }
             }
@@ -429,6 +451,7 @@ async fn sync(
     session: &mut Session,
     config: &Config,
     trigger: &str,
+    seen: &mut Vec<crate::plan::Missing>,
     observer: &dyn WatchObserver,
 ) -> Result<Option<Scope>, String> {
     let Some(one) = only(config, server) else {
@@ -465,7 +488,18 @@ async fn sync(
             why,
         });
     }
-    let drift = plan.changes.len();
+    let strict = config.strict;
+    for m in plan.missing.iter().filter(|m| !seen.contains(m)) {
+        observer.event(&WatchEvent::NotFound {
+            server: server.to_string(),
+            resource: m.resource.clone(),
+            message: m.describe(),
+            suggestions: m.suggestions.clone(),
+            error: strict,
+        });
+    }
+    seen.clone_from(&plan.missing);
+    let drift = plan.changes.len() + plan.missing.len();
     metrics::gauge!("berth_drift", "server" => server.to_string()).set(drift as f64);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -476,6 +510,7 @@ async fn sync(
         server: server.to_string(),
         trigger: trigger.to_string(),
         drift,
+        not_found: plan.missing.len(),
     });
     Ok(Some(scope))
 }

@@ -1,13 +1,13 @@
 //! Assignments: which containers must be attached to which destination
 //! network with which aliases (applications, databases, compose stacks), and
-//! the `connect` / `disconnect` changes and `missing` notes that follow.
+//! the `connect` / `disconnect` changes that follow.
 
 use std::collections::BTreeMap;
 
 use super::guard::{classify, selects};
 use super::model::*;
-use crate::config::{Config, ResourceKind, Selector};
-use crate::live::{Container, LiveState, Snapshot, labels};
+use crate::config::{Config, ResourceKind};
+use crate::live::{Container, Snapshot, labels};
 
 /// One network a container must be on, and with which aliases.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,12 +16,6 @@ pub struct Attachment {
     pub destination: String,
     pub aliases: Vec<String>,
     pub resource: ResourceRef,
-}
-
-/// The changes and notes of one server's assignments.
-pub struct Assignments {
-    pub changes: Vec<Change>,
-    pub missing: Vec<Missing>,
 }
 
 /// Every container a resource or stack on `server` selects, by name, with
@@ -139,13 +133,17 @@ fn merge(attachments: &mut Vec<Attachment>, new: Attachment) {
     }
 }
 
-fn stack<'a>(live: &'a Snapshot, project: &'a str) -> impl Iterator<Item = &'a Container> {
+pub(super) fn stack<'a>(
+    live: &'a Snapshot,
+    project: &'a str,
+) -> impl Iterator<Item = &'a Container> {
     live.containers
         .iter()
         .filter(move |c| c.label(labels::COMPOSE_PROJECT) == Some(project))
 }
 
-pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Assignments {
+/// The connects and disconnects of one server's assignments.
+pub fn plan(config: &Config, server: &str, live: &Snapshot) -> Vec<Change> {
     let mut changes = Vec::new();
     for (name, wanted) in &selected(config, server, live) {
         let Some(c) = live.containers.iter().find(|c| &c.name == name) else {
@@ -207,10 +205,7 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> 
             }));
         }
     }
-    Assignments {
-        changes,
-        missing: missing(config, server, live, all),
-    }
+    changes
 }
 
 /// Why a selected container leaves a network, and the resource it is.
@@ -249,85 +244,4 @@ fn same_set(a: &[String], b: &[String]) -> bool {
     b.sort();
     b.dedup();
     a == b
-}
-
-/// Declared resources and stacks with no container on their server.
-fn missing(config: &Config, server: &str, live: &Snapshot, all: &LiveState) -> Vec<Missing> {
-    let mut out = Vec::new();
-    let elsewhere = |kind: ResourceKind, resource: &str, selector: &Selector| -> Vec<String> {
-        all.servers
-            .iter()
-            .filter(|(name, _)| name.as_str() != server)
-            .filter(|(_, state)| {
-                state.as_ref().is_ok_and(|s| {
-                    s.containers
-                        .iter()
-                        .any(|c| selects(kind, resource, selector, c))
-                })
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    };
-    // Declared clones are the clone planner's business.
-    for r in config
-        .resources
-        .iter()
-        .filter(|r| r.clone_of.is_none() && !r.is_swarm_service())
-    {
-        if r.destinations_on(config, server).next().is_none() {
-            continue;
-        }
-        if live
-            .containers
-            .iter()
-            .any(|c| selects(r.kind, &r.name, &r.selector, c))
-        {
-            continue;
-        }
-        let selector = match &r.selector {
-            Selector::Name(n) => n.clone(),
-            Selector::SwarmService(s) => format!("swarm service {s}"),
-            Selector::Labels(l) => l
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        };
-        let others = elsewhere(r.kind, &r.name, &r.selector);
-        let note = if !others.is_empty() {
-            format!(
-                "it runs on server {}; berth never moves a resource: declare a resource with clone_of = \"{}\" to run a copy on {server}",
-                others.join(", "),
-                r.name
-            )
-        } else {
-            format!(
-                "no container {selector} on server {server}; deploy it, and the next plan connects it"
-            )
-        };
-        out.push(Missing {
-            resource: ResourceRef::new(r.kind, &r.name),
-            server: server.to_string(),
-            selector,
-            note: Some(note),
-        });
-    }
-    for s in config.stacks.iter().filter(|s| s.clone_of.is_none()) {
-        if config.destination_on(&s.destination, server).is_none() {
-            continue;
-        }
-        if stack(live, &s.project).next().is_some() {
-            continue;
-        }
-        out.push(Missing {
-            resource: ResourceRef::new(ResourceKind::Stack, &s.name),
-            server: server.to_string(),
-            selector: format!("{}={}", labels::COMPOSE_PROJECT, s.project),
-            note: Some(format!(
-                "no container of compose project {} on server {server}",
-                s.project
-            )),
-        });
-    }
-    out
 }

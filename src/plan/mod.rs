@@ -2,18 +2,21 @@
 //! every behaviour here is tested on hand-built data.
 //!
 //! Per server: the networks themselves (`networks`), then what must be
-//! attached where (`attach`); `guard` classifies attached containers and
+//! attached where (`attach`), and what the config declares but the server
+//! lacks (`missing`); `guard` classifies attached containers and
 //! finds the dependencies worth a warning before a removal.
 
 mod attach;
 mod clone;
 mod guard;
 pub mod journal;
+mod missing;
 mod model;
 mod networks;
 mod partial;
 mod scope;
 pub mod simulate;
+mod suggest;
 mod swarm;
 mod topology;
 
@@ -51,6 +54,9 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
             plan_server(config, &server.name, snapshot, live, opts, &mut p);
         }
     }
+    let (warnings, errors) = missing::report(config, opts.strict || config.strict, &p.missing);
+    p.warnings.extend(warnings);
+    p.errors.extend(errors);
     p.summary = summarize(&p.changes);
     p.topology = Some(topology::topology(config, &p.changes));
     p
@@ -150,15 +156,16 @@ fn plan_server(
     p.errors
         .extend(swarm::overlay_errors(config, server, snapshot));
     let (services, service_missing) = swarm::plan(config, server, snapshot);
-    let assignments = attach::plan(config, server, here, all);
+    let assignments = attach::plan(config, server, here);
     p.warnings
         .extend(guard::removal_warnings(server, snapshot, &net_changes));
     p.warnings.extend(clone_warnings);
     p.changes.extend(net_changes);
     p.changes.extend(clones);
-    p.changes.extend(assignments.changes);
+    p.changes.extend(assignments);
     p.changes.extend(services);
-    p.missing.extend(assignments.missing);
+    p.missing
+        .extend(missing::resources(config, server, here, all));
     p.missing.extend(service_missing);
 }
 

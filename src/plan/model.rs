@@ -71,6 +71,15 @@ impl Plan {
         !self.changes.is_empty()
     }
 
+    /// Declared resources that match nothing, told as warnings (in strict
+    /// mode they are errors instead).
+    pub fn not_found(&self) -> usize {
+        self.warnings
+            .iter()
+            .filter(|w| w.code == WarningCode::DeclaredNotFound)
+            .count()
+    }
+
     pub fn failed_servers(&self) -> impl Iterator<Item = &ServerReading> {
         self.servers
             .iter()
@@ -969,6 +978,27 @@ pub struct Missing {
     pub selector: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The live names on that server nearest to what the config says
+    /// (containers, compose projects, `key=value` labels, swarm services)
+    /// that no other declared resource claims: a typo's likely fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
+}
+
+impl Missing {
+    /// `application nc-ap: no container nc-ap on server s1; did you mean
+    /// nc-app? …`: the one sentence every view gives.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {}: {}",
+            self.resource.kind,
+            self.resource.name,
+            self.note.clone().unwrap_or_else(|| format!(
+                "nothing matches {} on server {}",
+                self.selector, self.server
+            ))
+        )
+    }
 }
 
 /// What a warning is about.
@@ -987,6 +1017,11 @@ pub enum WarningCode {
     CloneBindMount,
     /// A clone on the source's server drops published ports.
     ClonePortsDropped,
+    /// A declared resource's selector (container name, `match_labels`,
+    /// swarm service, compose project) matches nothing on a server it is
+    /// assigned to; `suggestions` holds the closest live names. An error
+    /// instead with `--strict` or `settings.strict`.
+    DeclaredNotFound,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -998,6 +1033,12 @@ pub struct Warning {
     pub file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// The declared resource it is about (`declared_not_found`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceRef>,
+    /// `declared_not_found`: the nearest live names (see `Missing`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
 }
 
 impl Warning {
@@ -1008,6 +1049,8 @@ impl Warning {
             message,
             file: None,
             server: Some(server.to_string()),
+            resource: None,
+            suggestions: Vec::new(),
         }
     }
 }

@@ -266,13 +266,34 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot) -> (Vec<Change>, Vec
             if let Some(source) = &r.clone_of {
                 changes.extend(clone(config, server, swarm, r, name, source, dests[0]));
             } else {
+                // Services another resource or stack declares are no
+                // typo's fix.
+                let claimed = |s: &Service| {
+                    config
+                        .resources
+                        .iter()
+                        .any(|r| matches!(&r.selector, Selector::SwarmService(n) if *n == s.name))
+                        || s.stack()
+                            .is_some_and(|p| config.stacks.iter().any(|st| st.project == p))
+                };
+                let suggestions = super::suggest::closest(
+                    name,
+                    swarm
+                        .services
+                        .iter()
+                        .filter(|s| !claimed(s))
+                        .map(|s| s.name.as_str()),
+                );
                 missing.push(Missing {
                     resource: resource.clone(),
                     server: server.to_string(),
                     selector: format!("swarm service {name}"),
-                    note: Some(format!(
-                        "no swarm service {name} on manager {server}; create it, and the next plan attaches it"
+                    note: Some(super::suggest::note(
+                        &format!("no swarm service {name} on manager {server}"),
+                        &suggestions,
+                        "create it, and the next plan attaches it",
                     )),
+                    suggestions,
                 });
             }
             continue;

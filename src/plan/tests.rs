@@ -48,6 +48,7 @@ fn config(destinations: Vec<Destination>) -> Config {
     Config {
         owner: OWNER.into(),
         partial: false,
+        strict: false,
         servers: vec![Server {
             name: "s1".into(),
             address: Address::Local,
@@ -1834,6 +1835,50 @@ mod swarm {
     }
 
     #[test]
+    fn a_misspelled_swarm_service_suggests_the_services_and_a_swarm_stack_is_found() {
+        let mut c = config(vec![overlay("d", "ov")]);
+        c.resources.push(app(
+            "api",
+            "d",
+            Selector::SwarmService("apii".into()),
+            &["api"],
+        ));
+        let mut web = service("shop_web", &[]);
+        web.labels
+            .insert("com.docker.stack.namespace".into(), "shop".into());
+        c.stacks.push({
+            let mut s = declared_stack("shop", "d", true);
+            s.project = "shop".into();
+            s
+        });
+        let l = manager(
+            vec![overlay_net("ov")],
+            vec![service("api", &[("ov", &["api"])]), web],
+            Vec::new(),
+        );
+        let p = run(&c, &l);
+        let missing: Vec<_> = p.missing.iter().map(|m| m.resource.name.as_str()).collect();
+        assert_eq!(
+            missing,
+            ["api"],
+            "a deployed swarm stack is found: {:#?}",
+            p.missing
+        );
+        assert_eq!(p.missing[0].suggestions, ["api"]);
+        let w = p
+            .warnings
+            .iter()
+            .find(|w| w.code == WarningCode::DeclaredNotFound)
+            .expect("a declared_not_found warning");
+        assert!(
+            w.message
+                .contains("no swarm service apii on manager s1; did you mean api?"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
     fn tasks_on_other_nodes_block_a_removal_and_are_named_with_their_node() {
         let c = config(Vec::new());
         let l = manager(
@@ -1983,5 +2028,241 @@ fn a_forged_clone_journal_is_an_error_never_a_copy() {
             "{:?}",
             p.errors
         );
+    }
+}
+
+/// Declared but not found: a warning with the closest live names, an error
+/// in strict mode, and nothing for what is legitimately absent.
+mod not_found {
+    use super::*;
+
+    fn not_found(p: &Plan) -> Vec<&Warning> {
+        p.warnings
+            .iter()
+            .filter(|w| w.code == WarningCode::DeclaredNotFound)
+            .collect()
+    }
+
+    fn nextcloud() -> (Config, LiveState) {
+        let mut c = config(vec![dest("prod", "prod-net", None)]);
+        c.resources.push(app(
+            "nextcloud",
+            "prod",
+            Selector::Name("nc-ap".into()),
+            &["nc"],
+        ));
+        let l = live(
+            vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+            vec![
+                container("nc-app", "prod-net", true, &[]),
+                container("nc-db", "bridge", true, &[]),
+                container("postgres", "bridge", true, &[]),
+            ],
+        );
+        (c, l)
+    }
+
+    #[test]
+    fn a_misspelled_container_is_a_warning_naming_the_closest_live_container() {
+        let (c, l) = nextcloud();
+        let p = run(&c, &l);
+        assert!(p.changes.is_empty() && p.errors.is_empty(), "{p:#?}");
+        let w = not_found(&p);
+        assert_eq!(w.len(), 1, "{:#?}", p.warnings);
+        assert_eq!(code(w[0]), "declared_not_found");
+        assert_eq!(w[0].server.as_deref(), Some("s1"));
+        assert_eq!(
+            w[0].resource,
+            Some(ResourceRef::new(ResourceKind::Application, "nextcloud"))
+        );
+        assert_eq!(w[0].suggestions, ["nc-app"], "nc-db is further off");
+        assert_eq!(w[0].file.as_deref(), Some("berth.toml"));
+        assert!(
+            w[0].message
+                .starts_with("application nextcloud: no container nc-ap on server s1")
+                && w[0].message.contains("did you mean nc-app?"),
+            "{}",
+            w[0].message
+        );
+        // The structured entry says the same.
+        assert_eq!(p.missing.len(), 1);
+        assert_eq!(p.missing[0].suggestions, ["nc-app"]);
+        assert_eq!(p.not_found(), 1);
+    }
+
+    #[test]
+    fn a_container_another_resource_declares_is_never_the_suggestion() {
+        let mut c = config(vec![dest("prod", "prod-net", None)]);
+        c.resources
+            .push(app("api", "prod", Selector::Name("api-1".into()), &["api"]));
+        c.resources.push(app(
+            "worker",
+            "prod",
+            Selector::Name("api-2".into()),
+            &["worker"],
+        ));
+        let l = live(
+            vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+            vec![
+                container("api-1", "prod-net", true, &[]),
+                container("api-3", "bridge", true, &[]),
+                container("api-gateway", "bridge", true, &[]),
+            ],
+        );
+        let p = run(&c, &l);
+        let w = not_found(&p);
+        assert_eq!(w.len(), 1, "{:#?}", p.warnings);
+        assert_eq!(
+            w[0].suggestions,
+            ["api-3"],
+            "api-1 is api's; api-gateway only shares a prefix"
+        );
+    }
+
+    #[test]
+    fn nothing_close_gives_no_suggestion_and_the_old_advice() {
+        let (mut c, l) = nextcloud();
+        c.resources[0].selector = Selector::Name("zz-totally-else".into());
+        let p = run(&c, &l);
+        let w = not_found(&p);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].suggestions.is_empty(), "{:?}", w[0].suggestions);
+        assert!(!w[0].message.contains("did you mean"), "{}", w[0].message);
+        assert!(w[0].message.contains("deploy it"), "{}", w[0].message);
+    }
+
+    #[test]
+    fn strict_mode_makes_it_an_error_on_its_destination_from_the_flag_or_the_config() {
+        let (mut c, l) = nextcloud();
+        let strict = Options {
+            strict: true,
+            ..Options::default()
+        };
+        for p in [plan(&c, &l, strict), {
+            c.strict = true;
+            run(&c, &l)
+        }] {
+            assert!(not_found(&p).is_empty(), "an error, not also a warning");
+            assert_eq!(p.errors.len(), 1, "{:#?}", p.errors);
+            let e = &p.errors[0];
+            assert_eq!(
+                (
+                    e.server.as_str(),
+                    e.destination.as_deref(),
+                    e.network.as_str()
+                ),
+                ("s1", Some("prod"), "prod-net")
+            );
+            assert!(e.message.contains("did you mean nc-app?"), "{}", e.message);
+            assert!(e.hint.contains("strict"), "{}", e.hint);
+            assert_eq!(p.missing.len(), 1, "still listed as missing");
+        }
+    }
+
+    #[test]
+    fn a_stopped_container_an_unread_server_and_a_found_one_give_no_warning() {
+        let (mut c, mut l) = nextcloud();
+        c.resources[0].selector = Selector::Name("nc-app".into());
+        if let Some(Ok(s)) = l.servers.get_mut("s1") {
+            s.containers[0].running = false;
+        }
+        let p = run(&c, &l);
+        assert!(not_found(&p).is_empty() && p.missing.is_empty(), "{p:#?}");
+
+        c.resources[0].selector = Selector::Name("nc-ap".into());
+        l.servers
+            .insert("s1".into(), Err("connection refused".to_string()));
+        let p = plan(
+            &c,
+            &l,
+            Options {
+                strict: true,
+                ..Options::default()
+            },
+        );
+        assert!(
+            not_found(&p).is_empty() && p.missing.is_empty(),
+            "an unread server is unread, not empty: {p:#?}"
+        );
+        assert_eq!(p.errors.len(), 0, "{:#?}", p.errors);
+    }
+
+    #[test]
+    fn a_misspelled_stack_project_suggests_the_compose_projects_of_the_server() {
+        let mut c = config(vec![dest("prod", "prod-net", None)]);
+        let mut s = declared_stack("mon", "prod", true);
+        s.project = "monitorng".into();
+        c.stacks.push(s);
+        let project = |name: &str, p: &str| {
+            container(name, "bridge", true, &[("com.docker.compose.project", p)])
+        };
+        let l = live(
+            vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+            vec![
+                project("monitoring-grafana-1", "monitoring"),
+                project("monitoring-prom-1", "monitoring"),
+                project("shop-web-1", "shop"),
+            ],
+        );
+        let p = run(&c, &l);
+        let w = not_found(&p);
+        assert_eq!(w.len(), 1, "{:#?}", p.warnings);
+        assert_eq!(w[0].suggestions, ["monitoring"]);
+        assert!(
+            w[0].message.starts_with(
+                "service mon: no container of compose project monitorng on server s1; did you mean monitoring?"
+            ),
+            "{}",
+            w[0].message
+        );
+    }
+
+    #[test]
+    fn a_label_selector_that_matches_nothing_suggests_values_and_keys_seen() {
+        let mut c = config(vec![dest("prod", "prod-net", None)]);
+        let coolify = |v: &str| Selector::Labels(labels(&[("coolify.applicationId", v)]));
+        c.resources.push(app("shop", "prod", coolify("4712"), &[]));
+        let l = live(
+            vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+            vec![
+                container(
+                    "shop-a",
+                    "bridge",
+                    true,
+                    &[("coolify.applicationId", "4711")],
+                ),
+                container("other", "bridge", true, &[("coolify.applicationId", "99")]),
+            ],
+        );
+        let p = run(&c, &l);
+        let w = not_found(&p);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].suggestions, ["coolify.applicationId=4711"]);
+        assert!(
+            w[0].message
+                .contains("no container labelled coolify.applicationId=4712 on server s1"),
+            "{}",
+            w[0].message
+        );
+
+        // A misspelled key: the keys seen, with the wanted value.
+        c.resources[0].selector = Selector::Labels(labels(&[("coolify.applicationid", "4711")]));
+        let p = run(&c, &l);
+        assert_eq!(not_found(&p)[0].suggestions, ["coolify.applicationId=4711"]);
+    }
+
+    #[test]
+    fn a_pending_clone_is_planned_not_missing() {
+        let (mut c, l) = nextcloud();
+        c.resources[0].selector = Selector::Name("nc-app".into());
+        c.resources
+            .push(clone_app("nextcloud-staging", "prod", "nextcloud"));
+        let p = run(&c, &l);
+        assert!(
+            p.changes.iter().any(|c| c.action() == Action::Clone),
+            "{:#?}",
+            p.changes
+        );
+        assert!(not_found(&p).is_empty(), "{:#?}", p.warnings);
     }
 }

@@ -165,8 +165,8 @@ pub fn plan(plan: &Plan) -> String {
     out
 }
 
-/// One server's part: its changes grouped per network, then its errors,
-/// missing resources and warnings.
+/// One server's part: its changes grouped per network, then its errors and
+/// warnings (declared resources that match nothing among them).
 fn server(out: &mut String, plan: &Plan, server: &ServerReading) {
     let _ = writeln!(
         out,
@@ -217,22 +217,6 @@ fn server(out: &mut String, plan: &Plan, server: &ServerReading) {
     for e in errors {
         let _ = writeln!(out, "  {} {}", paint(BLOCKED, "error:"), e.message);
         let _ = writeln!(out, "      {} {}", paint(DIM, "hint:"), e.hint);
-    }
-    let missing: Vec<_> = plan.missing.iter().filter(|m| m.server == name).collect();
-    if !missing.is_empty() {
-        let _ = writeln!(out, "  {}", paint(BOLD, "missing (no action)"));
-        for m in missing {
-            let _ = writeln!(
-                out,
-                "      {} {} {}: {}",
-                paint(YELLOW, "?"),
-                m.resource.kind,
-                m.resource.name,
-                m.note
-                    .as_deref()
-                    .unwrap_or(&format!("no container {}", m.selector))
-            );
-        }
     }
     for w in plan
         .warnings
@@ -351,15 +335,16 @@ fn change(out: &mut String, c: &Change) {
 /// The closing line: counts of planned changes, blocked ones, and errors.
 fn summary(plan: &Plan) -> String {
     let failed = plan.failed_servers().count();
+    let not_found = plan.not_found();
     if plan.changes.is_empty() && plan.errors.is_empty() && failed == 0 {
-        return match plan.missing.len() {
+        return match not_found {
             0 => paint(GREEN.bold(), "No changes. The servers match the config."),
             n => format!(
                 "{} {}",
                 paint(GREEN.bold(), "No changes."),
                 paint(
                     YELLOW,
-                    &format!("{n} declared resource(s) have no container (see `missing` above).")
+                    &format!("{n} declared resource(s) match nothing (see the warnings above).")
                 )
             ),
         };
@@ -396,6 +381,18 @@ fn summary(plan: &Plan) -> String {
             line,
             " {}",
             paint(BLOCKED, &format!("{failed} server(s) could not be read."))
+        );
+    }
+    if not_found > 0 {
+        let _ = write!(
+            line,
+            " {}",
+            paint(
+                YELLOW,
+                &format!(
+                    "{not_found} declared resource(s) match nothing (see the warnings above)."
+                )
+            )
         );
     }
     line

@@ -70,6 +70,11 @@ fn verdict(plan: &Plan) -> String {
         format!("❌ **error**: {}", parts.join(", "))
     } else if blocked > 0 {
         format!("⛔ **blocked**: {blocked} of {n} change(s) blocked; apply would change nothing")
+    } else if n == 0 && plan.not_found() > 0 {
+        format!(
+            "⚠️ no changes, but {} declared resource(s) match nothing (see the warnings)",
+            plan.not_found()
+        )
     } else if n == 0 {
         "✅ no changes".to_string()
     } else {

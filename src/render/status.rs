@@ -159,6 +159,9 @@ fn destination(out: &mut String, d: &DestinationStatus) {
     if d.unused && d.state != DestinationState::Missing {
         let _ = write!(out, " · {}", paint(YELLOW, "unused"));
     }
+    if !d.detached.is_empty() || !d.not_found.is_empty() {
+        let _ = write!(out, " · {}", paint(YELLOW, "drift"));
+    }
     if let Some(u) = &d.usage {
         let _ = write!(out, " · {}", usage(u));
     }
@@ -207,6 +210,15 @@ fn destination(out: &mut String, d: &DestinationStatus) {
             x.kind,
             x.resource,
             x.state
+        );
+    }
+    for m in &d.not_found {
+        let _ = writeln!(
+            out,
+            "    {} {} {}",
+            paint(RED, "!"),
+            paint(YELLOW.bold(), "not found:"),
+            m.describe()
         );
     }
 }
@@ -264,21 +276,32 @@ pub fn markdown(status: &Report) -> String {
     let mut out = String::from("### berth status\n\n");
     let _ = writeln!(
         out,
-        "| server | destination | network | state | attached | detached | unused |"
+        "| server | destination | network | state | attached | detached | not found | unused |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for d in &status.destinations {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             code(&d.server),
             code(&d.name),
             code(&d.network),
             state_word(d.state).1,
             d.attached.len(),
             d.detached.len(),
+            d.not_found.len(),
             if d.unused { "yes" } else { "" }
         );
+    }
+    for d in &status.destinations {
+        for m in &d.not_found {
+            let _ = writeln!(
+                out,
+                "\n- ⚠️ not found on {}: {}",
+                code(&d.name),
+                text(&m.describe())
+            );
+        }
     }
     for s in status
         .servers

@@ -1146,6 +1146,64 @@ fn pre_receive_reads_the_quarantined_objects_of_a_push_in_a_subdirectory() {
     assert_eq!(rev_parse(&bare, "main"), commit);
 }
 
+#[test]
+fn a_strict_config_rejects_a_push_whose_container_matches_nothing_saying_why() {
+    ensure_image();
+    let owner = unique("git-strict");
+    let net = unique("git-strict-n");
+    let base = unique("git-strict");
+    let app = format!("{base}-app");
+    let cleanup = Cleanup::new();
+    cleanup.network(&net);
+    cleanup.container(&app);
+
+    let remote_dir = tempfile::tempdir().expect("tempdir");
+    let bare = remote_dir.path().join("r.git");
+    git_ok(
+        remote_dir.path(),
+        &["init", "-q", "--bare", "-b", "main", "r.git"],
+    );
+    let git_dir = bare.display().to_string();
+    berth(
+        remote_dir.path(),
+        &["hook", "install", "--git-dir", &git_dir],
+    )
+    .expect_code(0);
+    run_container(&app, "bridge", &[]);
+
+    // Not strict: a warning, and the push lands.
+    let work = Repo::clone_of(&bare);
+    let config = local_header(&owner)
+        + &destination("d", "local", &net)
+        + &application("web", "d", &format!("{base}-ap"));
+    work.write("berth.toml", &config);
+    let lenient = work.commit("a misspelled container");
+    let out = work.push(&["origin", "main"]);
+    let said = text(&out);
+    assert!(out.status.success(), "push rejected:\n{said}");
+    assert!(said.contains(&format!("did you mean {app}")), "{said}");
+    assert_eq!(rev_parse(&bare, "main"), lenient);
+
+    // strict = true: the same config is rejected, naming the fix.
+    work.write(
+        "berth.toml",
+        &config.replacen("[settings]\n", "[settings]\nstrict = true\n", 1),
+    );
+    work.commit("strict");
+    let out = work.push(&["origin", "main"]);
+    let said = text(&out);
+    assert!(!out.status.success(), "strict push accepted:\n{said}");
+    assert!(
+        said.contains("pre-receive hook declined")
+            && said.contains("push rejected")
+            && said.contains("1 error(s)")
+            && said.contains(&format!("error: application web: no container {base}-ap"))
+            && said.contains(&format!("did you mean {app}")),
+        "{said}"
+    );
+    assert_eq!(rev_parse(&bare, "main"), lenient, "main did not move");
+}
+
 // ---------------------------------------------------------------------------
 // 4. Saved plans
 // ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ mod harness;
 mod hostile;
 mod import;
 mod locks;
+mod not_found;
 mod output;
 mod packaging;
 mod partial;

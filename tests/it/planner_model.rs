@@ -1263,7 +1263,7 @@ fn snapshot_mut<'a>(live: &'a mut LiveState, server: &str) -> &'a mut Snapshot {
 fn interrupted(w: &World, g: &InterruptGene) -> Option<(LiveState, Change, Record)> {
     let opts = Options {
         allow_replace: true,
-        no_image_transfer: false,
+        ..Options::default()
     };
     let p = plan::plan(
         &w.config,

@@ -175,3 +175,52 @@ fn status_shows_every_destination_its_state_what_runs_there_and_the_drift() {
     );
     assert!(u["usage_ms"].as_u64().is_some(), "{u:#}");
 }
+
+#[test]
+fn a_detached_container_is_drift_counted_once_and_its_destination_is_not_unused() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("status-once");
+    let net = cleanup.network(&unique("status-once-n"));
+    let web = cleanup.container(&unique("status-once-web"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("front", "local", &net)),
+    );
+    apply(&p, &[], 0);
+    // Declared on front, running on the default bridge only: one thing
+    // drifted (the plan connects it), and front is drift, not unused.
+    run_container(&web, "bridge", &[]);
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("front", "local", &net)
+            + &application("web", "front", &web)),
+    );
+    let run = p.berth(&["status", "--format", "json"]);
+    run.expect_code(0);
+    let s = run.json();
+    let d = dest(&s, "front");
+    assert_eq!(d["detached"].as_array().map(Vec::len), Some(1), "{d:#}");
+    assert_eq!(d["changes"], 1, "{d:#}");
+    assert_eq!(s["drift"], 1, "one detached container is one drift: {s:#}");
+    assert_eq!(d["unused"], false, "{d:#}");
+
+    let human = p.berth(&["status"]);
+    human.expect_code(0);
+    let line = human
+        .stdout
+        .lines()
+        .find(|l| l.contains("destination front"))
+        .unwrap_or_else(|| panic!("no front line\n{human}"));
+    assert!(
+        line.contains("drift") && !line.contains("unused"),
+        "{line}\n{human}"
+    );
+    assert!(
+        human.stdout.contains("0 unused.") && human.stdout.contains("Drift: 1 "),
+        "{human}"
+    );
+    p.berth(&["status", "--detailed-exitcode"]).expect_code(2);
+}

@@ -23,6 +23,7 @@ use refs::{clone_ref, dangling, destination_ref, names};
 /// The valid part of the config; every problem found goes to `errors`.
 pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     let owner = settings::settings(&raw, errors);
+    let strict = raw.settings.first().and_then(|s| s.raw.strict) == Some(true);
     refs::unique_names(&raw, errors);
     let servers = raw
         .servers
@@ -46,6 +47,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     Config {
         owner,
         partial: settings::partial(&raw),
+        strict,
         servers,
         destinations,
         resources,

@@ -1,5 +1,5 @@
 //! The choices a plan is made with (`--allow-replace`,
-//! `--no-image-transfer`); a saved plan records them.
+//! `--no-image-transfer`, `--strict`); a saved plan records them.
 
 /// Choices that change what the planner allows.
 #[derive(
@@ -20,6 +20,10 @@ pub struct Options {
     pub allow_replace: bool,
     /// Block clones whose image would have to be streamed to another server.
     pub no_image_transfer: bool,
+    /// `--strict`: a declared resource that matches nothing on its server
+    /// is an error, not a warning (as `settings.strict` makes it).
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl Options {
@@ -29,14 +33,17 @@ impl Options {
         Options {
             allow_replace: false,
             no_image_transfer: false,
+            strict: false,
         },
         Options {
             allow_replace: true,
             no_image_transfer: false,
+            strict: false,
         },
         Options {
             allow_replace: false,
             no_image_transfer: true,
+            strict: false,
         },
     ];
 }
