@@ -11,7 +11,7 @@ use super::{ApplyArgs, Exit, block_on, error, failed, interrupted};
 use crate::ops::{
     Applied, ApplyObserver, ApplyOutcome, ApplyRequest, CancellationToken, Progress, Refusal, Step,
 };
-use crate::plan::Plan;
+use crate::plan::{Plan, SkipReason, Skipped};
 use crate::render;
 
 pub fn run(args: &ApplyArgs) -> Exit {
@@ -21,6 +21,7 @@ pub fn run(args: &ApplyArgs) -> Exit {
         choices: args.choices.options(),
         fleet: args.fleet.fleet(),
         lock_timeout: args.lock_timeout,
+        partial: args.partial,
     };
     watched(args.yes, |observer, cancel| async move {
         crate::ops::apply(&req, &observer, &cancel).await
@@ -57,7 +58,7 @@ fn outcome(applied: &Applied) -> Exit {
             Some(&format!("run `berth unlock --server {server}`")),
         );
     }
-    match &applied.outcome {
+    let code = match &applied.outcome {
         ApplyOutcome::NothingToDo => Exit::Ok,
         ApplyOutcome::Declined => {
             anstream::println!("Apply cancelled: nothing changed.");
@@ -74,6 +75,31 @@ fn outcome(applied: &Applied) -> Exit {
                 Exit::Ok
             }
         }
+    };
+    partial(&applied.skipped, code)
+}
+
+/// A partial apply that skipped servers names them and never exits 0: 1
+/// when one could not be read or its plan has errors, else 3 (blocked).
+fn partial(skipped: &[Skipped], code: Exit) -> Exit {
+    if skipped.is_empty() {
+        return code;
+    }
+    let names: Vec<&str> = skipped.iter().map(|k| k.server.as_str()).collect();
+    error(
+        format_args!(
+            "partial apply: server(s) {} skipped, left as they are",
+            names.join(", ")
+        ),
+        Some("each server's reason is above; apply again once they are fixed"),
+    );
+    let unread = skipped
+        .iter()
+        .any(|k| matches!(k.reason, SkipReason::Unreachable(_) | SkipReason::Errors(_)));
+    match code {
+        Exit::Ok if unread => Exit::Error,
+        Exit::Ok => Exit::Blocked,
+        other => other,
     }
 }
 
@@ -86,7 +112,7 @@ fn refused(refusal: &Refusal) -> Exit {
                     servers.join(", ")
                 ),
                 Some(
-                    "berth applies only when every server answered: see each server's error and hint above",
+                    "berth applies only when every server answered: see each server's error and hint above (`--partial` applies the others)",
                 ),
             );
             Exit::Error
@@ -98,7 +124,7 @@ fn refused(refusal: &Refusal) -> Exit {
         Refusal::Blocked(n) => {
             error(
                 format_args!("nothing applied: {n} change(s) are blocked (see the reasons above)"),
-                None,
+                Some("`--partial` applies the servers without blocked changes"),
             );
             Exit::Blocked
         }
@@ -138,6 +164,10 @@ impl ApplyObserver for Terminal {
         self.spinners.clear();
         super::plan::report_unread(plan);
         anstream::print!("{}", render::human(plan));
+    }
+
+    fn skipping(&self, skipped: &[Skipped]) {
+        anstream::println!("\n{}", render::skipped(skipped));
     }
 
     fn confirm(&self, plan: &Plan) -> Result<bool, String> {

@@ -495,6 +495,14 @@ pub struct ApplyArgs {
     /// Apply without asking. Required when stdin is not a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Apply every server whose own plan is complete and unblocked; skip
+    /// (and name) the servers that could not be read, have errors or
+    /// blocked changes, and those that depend on a skipped one (a clone's
+    /// source). Exits 1 (or 3 when only blocked changes held servers back)
+    /// so a pipeline notices. `[settings] partial = true` makes it the
+    /// default.
+    #[arg(long)]
+    pub partial: bool,
     #[command(flatten)]
     pub choices: Choices,
 }

@@ -19,6 +19,9 @@ pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
 pub struct Config {
     /// `settings.owner`: the `berth.owner` label value.
     pub owner: String,
+    /// `settings.partial`: `apply` applies every server it can, skipping
+    /// (and naming) the others, as `apply --partial` does.
+    pub partial: bool,
     /// `settings.strict`: a declared resource that matches nothing is a
     /// plan error, not a warning.
     pub strict: bool,

@@ -43,6 +43,12 @@ pub struct RawSettings {
     /// Written to the `berth.owner` label of everything berth creates; only
     /// networks with this owner are ever removed. Default `"berth"`.
     pub owner: Option<String>,
+    /// `apply` applies every server whose own plan is complete and
+    /// unblocked, skipping (and naming) the others and everything that
+    /// depends on them, and exits non-zero, as `apply --partial` does.
+    /// Default `false`: `apply` applies nothing unless every server can be
+    /// applied.
+    pub partial: Option<bool>,
     /// A declared container, `match_labels` selector, swarm service or
     /// stack `project` that matches nothing on its server is a plan error
     /// (`plan` exits 1, `apply` and the pre-receive hook refuse), not a

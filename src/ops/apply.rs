@@ -1,14 +1,15 @@
 //! `apply`: lock and read every server, plan (or take a saved plan that is
-//! still fresh), refuse when anything is blocked, erroneous or unread, ask,
-//! apply, report every step. Locks are held from before each server is read
-//! until the run ends, whichever way it ends.
+//! still fresh), refuse when anything is blocked, erroneous or unread (or,
+//! partial, set those servers and what depends on them aside), ask, apply,
+//! report every step. Locks are held from before each server is read until
+//! the run ends, whichever way it ends.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::load::SourceSpec;
 use super::{CancellationToken, Error, FleetOptions, Progress, Report, Step};
-use crate::plan::Plan;
+use crate::plan::{Plan, Skipped};
 use crate::session::Session;
 
 /// What to apply, and how.
@@ -21,6 +22,9 @@ pub struct ApplyRequest {
     pub fleet: FleetOptions,
     /// How long to wait for another berth's lock on a server.
     pub lock_timeout: Duration,
+    /// `--partial`: apply every server that can be applied by itself and
+    /// skip the others (also when the config's `settings.partial` says so).
+    pub partial: bool,
 }
 
 /// Who watches an apply: progress, the plan before anything happens, the
@@ -31,6 +35,9 @@ pub trait ApplyObserver: Progress {
     fn note(&self, note: &str);
     /// The plan about to be applied (or refused).
     fn planned(&self, plan: &Plan);
+    /// A partial apply leaves these servers as they are (called before
+    /// `confirm`, only when there are any).
+    fn skipping(&self, skipped: &[Skipped]);
     /// Whether to apply `plan`; `Err` when no one can be asked.
     fn confirm(&self, plan: &Plan) -> Result<bool, String>;
     /// A step finished.
@@ -67,6 +74,9 @@ pub struct Applied {
     pub outcome: ApplyOutcome,
     /// Servers whose lock could not be released, with why.
     pub unreleased: Vec<(String, String)>,
+    /// A partial apply: the servers it left as they are, with why (empty
+    /// otherwise). `outcome` is about the others.
+    pub skipped: Vec<Skipped>,
 }
 
 pub async fn apply(
@@ -107,15 +117,29 @@ pub async fn apply(
         super::saved::check_same(&config, saved, &plan, &live)?;
     }
     observer.planned(&plan);
-    let outcome = match gate(&plan) {
+    // Partial: what can be applied by itself is, the rest is set aside.
+    let (skipped, applicable) = if req.partial || config.partial {
+        let skipped = crate::plan::skipped(&plan);
+        let applicable = crate::plan::without(&plan, &skipped);
+        (skipped, applicable)
+    } else {
+        (Vec::new(), plan.clone())
+    };
+    let refusal = if skipped.is_empty() {
+        gate(&plan)
+    } else {
+        observer.skipping(&skipped);
+        None
+    };
+    let outcome = match refusal {
         Some(refusal) => ApplyOutcome::Refused(refusal),
-        None if !plan.has_changes() => ApplyOutcome::NothingToDo,
-        None => match observer.confirm(&plan) {
+        None if !applicable.has_changes() => ApplyOutcome::NothingToDo,
+        None => match observer.confirm(&applicable) {
             _ if cancel.is_cancelled() => return Err(Error::Interrupted),
             Ok(false) => ApplyOutcome::Declined,
             Err(why) => ApplyOutcome::Refused(Refusal::Unconfirmed(why)),
             Ok(true) => ApplyOutcome::Done(
-                crate::execute::execute(&plan, &config.owner, &session, observer, &|s| {
+                crate::execute::execute(&applicable, &config.owner, &session, observer, &|s| {
                     observer.step(s)
                 })
                 .await,
@@ -127,6 +151,7 @@ pub async fn apply(
         plan,
         outcome,
         unreleased,
+        skipped,
     })
 }
 

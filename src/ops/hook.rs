@@ -235,6 +235,8 @@ pub async fn post_receive(
         choices: Default::default(),
         fleet: req.fleet,
         lock_timeout: req.lock_timeout,
+        // `settings.partial` still applies: the pushed config decides.
+        partial: false,
     };
     super::apply(&apply_req, observer, cancel).await
 }

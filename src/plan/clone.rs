@@ -208,6 +208,45 @@ pub(super) fn declares(config: &Config, c: &CloneResource) -> bool {
         && from_it
 }
 
+/// The other servers `server`'s clones still to be made are copied from:
+/// for each declared clone whose target is missing there, the servers up
+/// its `clone_of` chain as far as [`origin`] walks it (to the first source
+/// that has containers; an unread server ends the walk, as it ends the
+/// clone's planning). Sorted, each once.
+pub(super) fn depends_on(config: &Config, server: &str, live: &LiveState) -> Vec<String> {
+    let Some(Ok(here)) = live.servers.get(server) else {
+        return Vec::new();
+    };
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for d in declared(config) {
+        if d.clone_of.is_none()
+            || config.destination_on(d.destination, server).is_none()
+            || matches!(
+                d.selector,
+                Some(Selector::Labels(_) | Selector::SwarmService(_))
+            )
+            || here.containers.iter().any(|c| d.picks(c))
+        {
+            continue;
+        }
+        for src in ancestors(config, &d) {
+            let Some(src_dest) = config.destination(src.destination) else {
+                break;
+            };
+            if src_dest.server != server {
+                out.insert(src_dest.server.clone());
+            }
+            let Some(Ok(there)) = live.servers.get(&src_dest.server) else {
+                break;
+            };
+            if there.containers.iter().any(|c| src.picks(c)) {
+                break;
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// Does `server` need its image list (a clone from another server, or
 /// from another server up its chain, targets it)?
 pub fn needs_images(config: &Config, server: &str) -> bool {

@@ -13,6 +13,7 @@ pub mod journal;
 mod missing;
 mod model;
 mod networks;
+mod partial;
 mod scope;
 pub mod simulate;
 mod suggest;
@@ -24,6 +25,7 @@ pub use clone::needs_images;
 pub use guard::classify;
 pub use model::*;
 pub use networks::{differences, removal_candidates};
+pub use partial::{SkipReason, Skipped, skipped, without};
 pub use scope::Scope;
 pub use swarm::{describe_rollout, service_kind};
 pub use topology::mark;
@@ -43,7 +45,9 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
     let (mut restores, restored) = restorations(config, live, &mut p.errors);
     let live = restored.as_ref().unwrap_or(live);
     for server in &config.servers {
-        p.servers.push(server_reading(server, live));
+        let mut reading = server_reading(server, live);
+        reading.depends_on = clone::depends_on(config, &server.name, live);
+        p.servers.push(reading);
         if let Some(Ok(snapshot)) = live.servers.get(&server.name) {
             p.changes
                 .extend(restores.remove(&server.name).unwrap_or_default());
@@ -119,6 +123,7 @@ fn server_reading(server: &Server, live: &LiveState) -> ServerReading {
             Some(Ok(s)) => swarm::summary(s),
             _ => None,
         },
+        depends_on: Vec::new(),
     }
 }
 

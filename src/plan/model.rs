@@ -100,6 +100,12 @@ pub struct ServerReading {
     /// The server is a Docker Swarm manager: the swarm's nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swarm: Option<SwarmSummary>,
+    /// Other servers this server's plan reads from: where the clones still
+    /// to be made on it are copied from (up a clone's `clone_of` chain, as
+    /// far as it is known). `apply --partial` skips this server when one of
+    /// them is skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 /// A swarm as its manager tells it.

@@ -194,6 +194,7 @@ mod tests {
         };
         Config {
             owner: "me".into(),
+            partial: false,
             strict: false,
             servers: vec![],
             destinations: vec![dest("prod", "s1", "prod-net"), dest("far", "s2", "far-net")],

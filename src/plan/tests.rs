@@ -47,6 +47,7 @@ fn dest(name: &str, network: &str, subnet: Option<&str>) -> Destination {
 fn config(destinations: Vec<Destination>) -> Config {
     Config {
         owner: OWNER.into(),
+        partial: false,
         strict: false,
         servers: vec![Server {
             name: "s1".into(),
@@ -1184,6 +1185,78 @@ fn across_servers_a_missing_image_is_streamed_or_blocked_on_request() {
                 .unwrap()
         )
         .image_transfer
+    );
+}
+
+/// A clone still to be made reads from its source's server: the reading
+/// records it, whether that server answered or not, and `apply --partial`
+/// skips the target with the source. A clone that exists reads nothing.
+#[test]
+fn a_pending_clone_depends_on_its_source_server_and_is_skipped_with_it() {
+    let mut target = dest("remote", "remote-net", None);
+    target.server = "s2".into();
+    let mut c = two_servers(vec![dest("prod", "prod-net", None), target]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    c.resources.push(clone_app("api-remote", "remote", "api"));
+    let remote = |containers: Vec<Container>| Snapshot {
+        networks: vec![net("remote-net", "10.5.0.0/24", Some(OWNER))],
+        containers,
+        images: Some(Vec::new()),
+        journals: Vec::new(),
+        swarm: None,
+    };
+    let mut l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        vec![on(source_container(), &[("prod-net", &["api"])])],
+    );
+    l.servers.insert("s2".into(), Ok(remote(vec![])));
+    let depends = |p: &Plan| -> Vec<(String, Vec<String>)> {
+        p.servers
+            .iter()
+            .map(|s| (s.name.clone(), s.depends_on.clone()))
+            .collect()
+    };
+    let p = run(&c, &l);
+    assert_eq!(
+        depends(&p),
+        [("s1".into(), vec![]), ("s2".into(), vec!["s1".to_string()])]
+    );
+    assert!(skipped(&p).is_empty());
+
+    // The source's server does not answer: no clone can be planned, and
+    // the target is skipped with it rather than applied without its clone.
+    l.servers
+        .insert("s1".into(), Err("connection refused".into()));
+    let p = run(&c, &l);
+    assert!(p.changes.iter().all(|c| c.action() != Action::Clone));
+    assert_eq!(depends(&p)[1].1, ["s1"]);
+    let skipped = skipped(&p);
+    assert_eq!(
+        skipped
+            .iter()
+            .map(|k| (k.server.as_str(), k.reason.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("s1", SkipReason::Unreachable("connection refused".into())),
+            ("s2", SkipReason::DependsOn("s1".into())),
+        ]
+    );
+
+    // Once made, the clone is an ordinary resource: s2 reads nothing of s1.
+    let copy = on(
+        container("api-remote", "bridge", true, &[]),
+        &[("remote-net", &["api-remote"])],
+    );
+    l.servers.insert("s2".into(), Ok(remote(vec![copy])));
+    let p = run(&c, &l);
+    assert!(depends(&p)[1].1.is_empty(), "{:?}", depends(&p));
+    assert_eq!(
+        crate::plan::skipped(&p)
+            .iter()
+            .map(|k| k.server.as_str())
+            .collect::<Vec<_>>(),
+        ["s1"]
     );
 }
 

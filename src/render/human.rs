@@ -7,7 +7,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use crate::execute::{Outcome, Report, Step};
-use crate::plan::{Change, Plan, ServerHealth, ServerReading};
+use crate::plan::{Change, Plan, ServerHealth, ServerReading, Skipped};
 
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
@@ -429,5 +429,27 @@ pub fn apply_report(report: &Report) -> String {
     s.push_str(
         "\nRun `berth plan` to see what is left; the next apply continues from the live state.",
     );
+    s
+}
+
+/// The servers a partial apply leaves as they are, each with why:
+/// `  ✗ server gone skipped: unreachable: …`.
+pub fn skipped(skipped: &[Skipped]) -> String {
+    let mut s = paint(
+        BLOCKED,
+        &format!(
+            "Partial apply: {} server(s) skipped, left as they are:",
+            skipped.len()
+        ),
+    );
+    for k in skipped {
+        let _ = write!(
+            s,
+            "\n  {} server {} skipped: {}",
+            paint(BLOCKED, "✗"),
+            paint(BOLD, &k.server),
+            k.reason
+        );
+    }
     s
 }

@@ -8,7 +8,7 @@ pub mod locks;
 mod markdown;
 pub mod status;
 
-pub use human::{apply_report, describe, plan as human, step_line};
+pub use human::{apply_report, describe, plan as human, skipped, step_line};
 pub use markdown::{COMMENT_LIMIT, MARKER, markdown, markdown_error, mermaid};
 
 use crate::plan::{Plan, Verb};

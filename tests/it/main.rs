@@ -22,6 +22,7 @@ mod locks;
 mod not_found;
 mod output;
 mod packaging;
+mod partial;
 mod planner_model;
 mod round_trip;
 mod schemas;

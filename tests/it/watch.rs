@@ -275,6 +275,58 @@ fn watch_reconnects_to_a_restarted_daemon_and_plans_it_again() {
     w.stop();
 }
 
+/// One engine down never stops the others: with the second engine
+/// stopped, a container detached by hand on the first is attached again
+/// within seconds, while the second is logged as down.
+#[test]
+fn a_stopped_engine_never_stops_watch_healing_the_others() {
+    ensure_image();
+    let mut d = SecondDaemon::start();
+    let cleanup = Cleanup::new();
+    let owner = unique("watch-down");
+    let net = cleanup.network(&unique("watch-down-n"));
+    let far = unique("watch-down-far");
+    let api = cleanup.container(&unique("watch-down-api"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &server("d", &d.address())
+            + &destination("prod", "local", &net)
+            + &destination("far", "d", &far)
+            + &resource_head("application", "api", "prod")
+            + &format!("container = \"{api}\"\n")
+            + &aliases_line(&["api"])),
+    );
+    crate::common::run_container(&api, "bridge", &[]);
+    let w = start(&p, &["--resync", "1h"]);
+    w.until("attach the container on start", || {
+        attached_with(&api, &net, "api")
+    });
+    w.expect_line("server d: connected");
+
+    d.stop();
+    w.expect_line("server d: down");
+    docker_ok(&["network", "disconnect", &net, &api]);
+    let detached = Instant::now();
+    w.until("heal the local server while d is down", || {
+        attached_with(&api, &net, "api")
+    });
+    let took = detached.elapsed();
+    eprintln!("healed on local in {took:?} with d down");
+    assert!(
+        took < Duration::from_secs(10),
+        "healing local took {took:?} with d down; the log:\n{}",
+        w.log()
+    );
+    // d is still being retried, and said to be down.
+    w.until("log d down again", || {
+        w.log().matches("server d: down").count() >= 2
+    });
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+}
+
 #[test]
 fn watch_serves_metrics_and_sigterm_leaves_no_lock() {
     let d = SecondDaemon::start();

@@ -46,6 +46,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     refs::clone_loops(&raw, errors);
     Config {
         owner,
+        partial: settings::partial(&raw),
         strict,
         servers,
         destinations,

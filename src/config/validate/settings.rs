@@ -1,4 +1,4 @@
-//! `[settings]`: at most one table; the owner label value.
+//! `[settings]`: at most one table; the owner label value; `partial`.
 
 use super::super::load::RawConfig;
 use super::super::model::DEFAULT_OWNER;
@@ -31,6 +31,14 @@ pub(super) fn settings(raw: &RawConfig, errors: &mut Vec<Diagnostic>) -> String 
         );
     }
     owner.clone()
+}
+
+/// `partial` of the first `[settings]` table (default `false`).
+pub(super) fn partial(raw: &RawConfig) -> bool {
+    raw.settings
+        .first()
+        .and_then(|s| s.raw.partial)
+        .unwrap_or(false)
 }
 
 fn valid_label_value(s: &str) -> bool {
