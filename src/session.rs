@@ -78,6 +78,8 @@ pub struct Session {
     /// What the session did on its own that the user should hear of
     /// (a dead holder's lock broken).
     notes: Mutex<Vec<String>>,
+    /// Servers read without their lock (a targeted clone's source).
+    read_only: BTreeSet<String>,
 }
 
 impl Session {
@@ -89,7 +91,14 @@ impl Session {
             options,
             cancel,
             notes: Mutex::new(Vec::new()),
+            read_only: BTreeSet::new(),
         }
+    }
+
+    /// Read these servers without taking their lock: the run only reads
+    /// them (the source of a targeted clone), never changes them.
+    pub fn set_read_only(&mut self, servers: BTreeSet<String>) {
+        self.read_only = servers;
     }
 
     /// What the session did on its own since last asked, for the user.
@@ -277,7 +286,7 @@ impl Session {
                 cause: "not connected".to_string(),
             })?
             .clone();
-        if let Some(wait) = lock {
+        if let Some(wait) = lock.filter(|_| !self.read_only.contains(&server.name)) {
             self.lock(&client, &server.name, &config.owner, wait)
                 .await?;
         }

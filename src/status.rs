@@ -159,14 +159,19 @@ pub struct Usage {
 /// Which destinations to show.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub server: Option<String>,
-    pub destination: Option<String>,
+    /// Only these servers (all when `None`).
+    pub servers: Option<BTreeSet<String>>,
+    /// Only these destinations (all when `None`).
+    pub destinations: Option<BTreeSet<String>>,
 }
 
 impl Filter {
     fn keeps(&self, d: &Destination) -> bool {
-        self.server.as_ref().is_none_or(|s| *s == d.server)
-            && self.destination.as_ref().is_none_or(|n| *n == d.name)
+        self.server(&d.server) && self.destinations.as_ref().is_none_or(|n| n.contains(&d.name))
+    }
+
+    fn server(&self, name: &str) -> bool {
+        self.servers.as_ref().is_none_or(|s| s.contains(name))
     }
 }
 
@@ -186,15 +191,15 @@ pub fn status(
     let orphans = config
         .servers
         .iter()
-        .filter(|s| filter.server.as_ref().is_none_or(|f| *f == s.name))
-        .filter(|_| filter.destination.is_none())
+        .filter(|s| filter.server(&s.name))
+        .filter(|_| filter.destinations.is_none())
         .filter_map(|s| Some((s, live.servers.get(&s.name)?.as_ref().ok()?)))
         .flat_map(|(s, snapshot)| orphans(config, &s.name, snapshot))
         .collect();
     let servers: Vec<ServerReading> = plan
         .servers
         .iter()
-        .filter(|s| filter.server.as_ref().is_none_or(|f| *f == s.name))
+        .filter(|s| filter.server(&s.name))
         .cloned()
         .collect();
     let drift = drift(plan, &servers, &destinations);

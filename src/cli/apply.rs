@@ -22,6 +22,7 @@ pub fn run(args: &ApplyArgs) -> Exit {
         fleet: args.fleet.fleet(),
         lock_timeout: args.lock_timeout,
         partial: args.partial,
+        target: args.target.target(),
     };
     watched(args.yes, |observer, cancel| async move {
         crate::ops::apply(&req, &observer, &cancel).await

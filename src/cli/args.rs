@@ -152,12 +152,8 @@ pub struct StatusArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
-    /// Only this server's destinations.
-    #[arg(long, value_name = "NAME")]
-    pub server: Option<String>,
-    /// Only this destination.
-    #[arg(long, value_name = "NAME")]
-    pub destination: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Also sample CPU and memory of every running attached container
@@ -364,6 +360,32 @@ pub struct PlanArgs {
     /// `berth apply FILE`.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `--server`, `--destination`: limit a run to some of the config.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Contact, lock and change only the servers matching this glob
+    /// (repeatable; `*`, `?`, `[a-z]`), plus the servers their clones copy
+    /// from, read-only. `tag:` patterns await server tags.
+    #[arg(long = "server", value_name = "PATTERN")]
+    pub servers: Vec<String>,
+    /// Change only the destinations matching this glob (repeatable), and
+    /// the resources assigned to them, on the servers that host them.
+    #[arg(long = "destination", value_name = "PATTERN")]
+    pub destinations: Vec<String>,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> crate::plan::Target {
+        crate::plan::Target {
+            servers: self.servers.clone(),
+            destinations: self.destinations.clone(),
+            not_targeted: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -505,6 +527,8 @@ pub struct ApplyArgs {
     pub partial: bool,
     #[command(flatten)]
     pub choices: Choices,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// What the planner may do (shared by `plan` and `apply`).

@@ -14,6 +14,7 @@ pub fn run(args: &PlanArgs) -> Exit {
         choices: args.choices.options(),
         fleet: args.fleet.fleet(),
         out: args.out.clone(),
+        target: args.target.target(),
     };
     let spinners = Spinners::new(args.format != Format::Human);
     let planned =

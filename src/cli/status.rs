@@ -10,10 +10,7 @@ pub fn run(args: &StatusArgs) -> Exit {
     let req = StatusRequest {
         source: args.source.spec(),
         fleet: args.fleet.fleet(),
-        filter: crate::status::Filter {
-            server: args.server.clone(),
-            destination: args.destination.clone(),
-        },
+        target: args.target.target(),
         usage: args.usage,
     };
     let spinners = Spinners::new(args.format != Format::Human);

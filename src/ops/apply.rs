@@ -25,6 +25,9 @@ pub struct ApplyRequest {
     /// `--partial`: apply every server that can be applied by itself and
     /// skip the others (also when the config's `settings.partial` says so).
     pub partial: bool,
+    /// `--server`/`--destination`: contact, lock and change only these
+    /// (a saved plan's own target wins).
+    pub target: crate::plan::Target,
 }
 
 /// Who watches an apply: progress, the plan before anything happens, the
@@ -98,10 +101,26 @@ pub async fn apply(
     if let Some(p) = &saved {
         super::saved::check_source(p, &loaded)?;
     }
+    // A saved plan applies exactly the target it was planned with.
+    let target = match &saved {
+        Some(p) => p.target.clone().unwrap_or_default(),
+        None => req.target.clone(),
+    };
+    let targeted = super::targeted(&loaded.config, &target)?;
     let mut session = Session::new(req.fleet, cancel.clone());
-    let live = session
-        .read(&loaded.config, Some(req.lock_timeout), observer)
+    let contacted = match &targeted {
+        Some((selection, cut)) => {
+            session.set_read_only(selection.read_only.clone());
+            cut
+        }
+        None => &loaded.config,
+    };
+    let mut live = session
+        .read(contacted, Some(req.lock_timeout), observer)
         .await?;
+    if let Some((selection, _)) = &targeted {
+        super::mark_not_targeted(&mut live, selection);
+    }
     for note in session.take_notes() {
         observer.note(&note);
     }
@@ -112,7 +131,10 @@ pub async fn apply(
         .and_then(|p| p.options)
         .unwrap_or(req.choices);
     let config = loaded.config.clone();
-    let plan = super::plan::build(&config, &live, choices, loaded.source, loaded.warnings);
+    let mut plan = super::plan::build(&config, &live, choices, loaded.source, loaded.warnings);
+    if let Some((selection, _)) = &targeted {
+        crate::plan::restrict(&mut plan, selection, &target);
+    }
     if let Some(saved) = &saved {
         super::saved::check_same(&config, saved, &plan, &live)?;
     }

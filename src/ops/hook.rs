@@ -208,6 +208,7 @@ pub async fn pre_receive(
         choices: Default::default(),
         fleet: req.fleet,
         out: None,
+        target: Default::default(),
     };
     match super::plan(&plan_req, progress, cancel).await {
         Ok(planned) => Ok(Checked {
@@ -237,6 +238,7 @@ pub async fn post_receive(
         lock_timeout: req.lock_timeout,
         // `settings.partial` still applies: the pushed config decides.
         partial: false,
+        target: Default::default(),
     };
     super::apply(&apply_req, observer, cancel).await
 }

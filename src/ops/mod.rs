@@ -98,6 +98,9 @@ pub enum Error {
     /// The metrics listener could not start.
     #[error("cannot serve metrics on {address}: {cause}")]
     Metrics { address: String, cause: String },
+    /// `--server`/`--destination` select nothing they could mean.
+    #[error("{0}")]
+    Target(crate::plan::TargetError),
     /// Cancelled (Ctrl-C, SIGTERM): locks released, nothing more done.
     #[error("interrupted")]
     Interrupted,
@@ -116,6 +119,7 @@ impl Error {
                 Some(format!("declared destinations: {}", known.join(", ")))
             }
             Error::Server { hint, .. } => hint.clone(),
+            Error::Target(e) => Some(e.hint()),
             Error::RefUpdate { .. } => Some(
                 "receive hooks read what git writes on their stdin: run them from git, or feed them `<old-sha> <new-sha> refs/heads/<branch>` lines".to_string(),
             ),
@@ -132,6 +136,36 @@ impl Error {
             Error::Config(d) | Error::InvalidBase { diagnostics: d, .. } => Some(d),
             _ => None,
         }
+    }
+}
+
+/// The selection of `target` in `config` (`None` for the whole config),
+/// and the config cut down to the servers the run contacts.
+pub(crate) fn targeted(
+    config: &crate::config::Config,
+    target: &crate::plan::Target,
+) -> Result<Option<(crate::plan::Selection, crate::config::Config)>, Error> {
+    if target.is_empty() {
+        return Ok(None);
+    }
+    let selection = crate::plan::select(config, target).map_err(Error::Target)?;
+    let contacted = selection.contacted();
+    let mut cut = config.clone();
+    cut.servers.retain(|s| contacted.contains(&s.name));
+    Ok(Some((selection, cut)))
+}
+
+/// Marks the servers a target leaves out as skipped, not targeted.
+pub(crate) fn mark_not_targeted(
+    live: &mut crate::live::LiveState,
+    selection: &crate::plan::Selection,
+) {
+    for name in &selection.not_targeted {
+        live.servers.remove(name);
+        live.skipped.insert(
+            name.clone(),
+            "not targeted (--server/--destination)".to_string(),
+        );
     }
 }
 

@@ -22,6 +22,8 @@ pub struct PlanRequest {
     pub fleet: FleetOptions,
     /// Also save the plan here, for `apply PLANFILE`.
     pub out: Option<PathBuf>,
+    /// `--server`/`--destination`: contact and plan only these.
+    pub target: crate::plan::Target,
 }
 
 /// A plan, and where it was saved.
@@ -45,11 +47,18 @@ pub async fn plan(
         .as_ref()
         .map(|p| p.skipped.clone())
         .unwrap_or_default();
-    let mut contacted = loaded.config.clone();
+    let targeted = super::targeted(&loaded.config, &req.target)?;
+    let mut contacted = match &targeted {
+        Some((_, cut)) => cut.clone(),
+        None => loaded.config.clone(),
+    };
     contacted.servers.retain(|s| !skipped.contains(&s.name));
     let mut session = Session::new(req.fleet, cancel.clone());
     let mut live = session.read(&contacted, None, progress).await?;
     session.close().await;
+    if let Some((selection, _)) = &targeted {
+        super::mark_not_targeted(&mut live, selection);
+    }
     for name in skipped {
         live.skipped.insert(
             name,
@@ -58,6 +67,9 @@ pub async fn plan(
     }
     let config = loaded.config.clone();
     let mut plan = assemble(loaded, preview, &live, req.choices);
+    if let Some((selection, _)) = &targeted {
+        crate::plan::restrict(&mut plan, selection, &req.target);
+    }
     if let Some(path) = &req.out {
         super::saved::save(&mut plan, &config, &live, req.choices, path)?;
     }

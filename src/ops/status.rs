@@ -17,7 +17,8 @@ use crate::status::{Filter, Report, Usage};
 pub struct StatusRequest {
     pub source: SourceSpec,
     pub fleet: FleetOptions,
-    pub filter: Filter,
+    /// `--server`/`--destination`: read and show only these.
+    pub target: crate::plan::Target,
     /// Sample CPU and memory of every running attached container.
     pub usage: bool,
 }
@@ -29,21 +30,11 @@ pub async fn status(
 ) -> Result<Report, Error> {
     let loaded = super::load(&req.source)?;
     let mut config = loaded.config;
-    let mut filter = req.filter.clone();
-    if let Some(name) = &filter.server {
-        super::unlock::find_server(&config, name)?;
-    }
-    if let Some(name) = &filter.destination {
-        let d = config
-            .destination(name)
-            .ok_or_else(|| Error::UnknownDestination {
-                name: name.clone(),
-                known: config.destinations.iter().map(|d| d.name.clone()).collect(),
-            })?;
-        filter.server.get_or_insert_with(|| d.server.clone());
-    }
-    if let Some(server) = &filter.server {
-        config.servers.retain(|s| s.name == *server);
+    let mut filter = Filter::default();
+    if let Some((selection, cut)) = super::targeted(&config, &req.target)? {
+        filter.servers = Some(selection.servers);
+        filter.destinations = selection.destinations;
+        config = cut;
     }
     let mut session = Session::new(req.fleet, cancel.clone());
     let live = session.read(&config, None, progress).await?;

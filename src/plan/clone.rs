@@ -542,3 +542,15 @@ fn member(src: &Container, p: &Pending<'_>, same_server: bool) -> CloneMember {
         start: src.running,
     }
 }
+
+/// The other servers the clones declared on `server`'s destinations may
+/// copy from (up each `clone_of` chain): what a targeted plan of `server`
+/// must read, read-only. From the config alone.
+pub fn source_servers(config: &Config, server: &str) -> BTreeSet<String> {
+    declared(config)
+        .filter(|d| config.destination_on(d.destination, server).is_some())
+        .flat_map(|d| chain_servers(config, &d))
+        .filter(|s| *s != server)
+        .map(str::to_string)
+        .collect()
+}

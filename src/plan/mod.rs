@@ -18,6 +18,7 @@ mod scope;
 pub mod simulate;
 mod suggest;
 mod swarm;
+mod target;
 mod topology;
 
 pub use attach::{Attachment, selected};
@@ -28,6 +29,7 @@ pub use networks::{differences, removal_candidates};
 pub use partial::{SkipReason, Skipped, skipped, without};
 pub use scope::Scope;
 pub use swarm::{describe_rollout, service_kind};
+pub use target::{Selection, Target, TargetError, restrict, select};
 pub use topology::mark;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,6 +81,7 @@ fn empty() -> Plan {
         topology: None,
         berth_version: None,
         options: None,
+        target: None,
     }
 }
 
@@ -193,7 +196,7 @@ fn after_clones(
     Some(after)
 }
 
-fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {
+pub(super) fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {
     let mut summary = BTreeMap::new();
     for c in changes {
         let key = match c.status() {

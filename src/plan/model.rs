@@ -60,9 +60,26 @@ pub struct Plan {
     /// `--no-image-transfer`); `apply PLANFILE` plans again with the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Options>,
+    /// `--server`/`--destination`: the patterns the plan was limited to,
+    /// and the servers left out (not contacted); absent for a whole plan.
+    /// `apply PLANFILE` applies exactly this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<super::target::Target>,
 }
 
 impl Plan {
+    /// The servers `--server`/`--destination` left out (not contacted).
+    pub fn not_targeted(&self) -> &[String] {
+        self.target.as_ref().map_or(&[], |t| &t.not_targeted)
+    }
+
+    /// The servers shown one by one: all but those left out by a target.
+    pub fn shown_servers(&self) -> impl Iterator<Item = &ServerReading> {
+        self.servers
+            .iter()
+            .filter(|s| !self.not_targeted().contains(&s.name))
+    }
+
     pub fn blocked(&self) -> usize {
         self.changes.iter().filter(|c| c.is_blocked()).count()
     }

@@ -156,9 +156,16 @@ pub fn plan(plan: &Plan) -> String {
     if plan.warnings.iter().any(|w| w.server.is_none()) {
         out.push('\n');
     }
-    for server in &plan.servers {
+    for server in plan.shown_servers() {
         self::server(&mut out, plan, server);
         out.push('\n');
+    }
+    if let n @ 1.. = plan.not_targeted().len() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint(DIM, &format!("{n} server(s) not targeted, not contacted"))
+        );
     }
     out.push_str(&summary(plan));
     out.push('\n');

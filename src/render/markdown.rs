@@ -201,7 +201,7 @@ fn table(out: &mut String, plan: &Plan) {
     }
     let _ = writeln!(out, " blocked |");
     let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(columns.len()));
-    for s in &plan.servers {
+    for s in plan.shown_servers() {
         let status = match s.status {
             ServerHealth::Ok => "ok",
             ServerHealth::Error => "❌ error",
@@ -227,6 +227,9 @@ fn table(out: &mut String, plan: &Plan) {
                 "0".into()
             }
         );
+    }
+    if let n @ 1.. = plan.not_targeted().len() {
+        let _ = writeln!(out, "\n{n} server(s) not targeted, not contacted.");
     }
     out.push('\n');
 }

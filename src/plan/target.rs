@@ -1,0 +1,314 @@
+//! Targeting (`--server`, `--destination`): which servers a run contacts
+//! and changes, which it reads only (a targeted clone's source), and which
+//! destinations its changes are limited to. Pure: config and patterns in,
+//! a selection out; `restrict` cuts a plan down to it.
+
+use std::collections::BTreeSet;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::model::Plan;
+use crate::config::Config;
+
+/// The patterns a run was limited to (shell globs: `*`, `?`, `[a-z]`), and
+/// the servers they leave out. Recorded in a saved plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// `--server` patterns: server names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
+    /// `--destination` patterns: destination names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<String>,
+    /// The config's servers not targeted: not contacted, not planned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_targeted: Vec<String>,
+}
+
+impl Target {
+    /// No pattern: the whole config.
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.destinations.is_empty()
+    }
+}
+
+/// What a target selects in a config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Servers read, locked and changed.
+    pub servers: BTreeSet<String>,
+    /// Servers read only: sources of clones the targeted servers declare.
+    pub read_only: BTreeSet<String>,
+    /// With `--destination`: the only destinations changed.
+    pub destinations: Option<BTreeSet<String>>,
+    /// The config's other servers: not contacted.
+    pub not_targeted: Vec<String>,
+}
+
+impl Selection {
+    /// Every server the run contacts.
+    pub fn contacted(&self) -> BTreeSet<String> {
+        self.servers.union(&self.read_only).cloned().collect()
+    }
+}
+
+/// Why a target selects nothing it could mean.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("`{pattern}` is not a valid pattern: {why}")]
+    BadPattern { pattern: String, why: String },
+    #[error(
+        "`{pattern}`: server tags (`tag:`) do not exist yet; name servers, or match them with a glob like `web-*`"
+    )]
+    Tag { pattern: String },
+    /// `what` is `server` or `destination`.
+    #[error("no {what} matches `{pattern}`")]
+    NoMatch {
+        what: &'static str,
+        pattern: String,
+        closest: Vec<String>,
+        known: Vec<String>,
+    },
+    #[error("no destination matching {destinations} is on a server matching {servers}")]
+    Disjoint {
+        servers: String,
+        destinations: String,
+    },
+}
+
+impl TargetError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            TargetError::NoMatch { closest, known, .. } if !closest.is_empty() => {
+                format!("did you mean {}? (known: {})", closest.join(", "), known.join(", "))
+            }
+            TargetError::NoMatch { known, .. } => format!("known: {}", known.join(", ")),
+            _ => "patterns are shell globs (`*`, `?`, `[a-z]`) over the config's names".to_string(),
+        }
+    }
+}
+
+/// The servers and destinations `target`'s patterns select in `config`:
+/// servers matching a `--server` pattern (all without one) that host a
+/// destination matching a `--destination` pattern (any without one). Every
+/// pattern must match something.
+pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError> {
+    let server_names: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
+    let dest_names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
+    let servers = matching("server", &target.servers, &server_names)?;
+    let destinations = matching("destination", &target.destinations, &dest_names)?;
+    let mut chosen: BTreeSet<String> = server_names
+        .iter()
+        .filter(|s| servers.as_ref().is_none_or(|m| m.contains(**s)))
+        .map(|s| s.to_string())
+        .collect();
+    let destinations = destinations.map(|wanted| {
+        config
+            .destinations
+            .iter()
+            .filter(|d| wanted.contains(&d.name) && chosen.contains(&d.server))
+            .map(|d| d.name.clone())
+            .collect::<BTreeSet<String>>()
+    });
+    if let Some(dests) = &destinations {
+        if dests.is_empty() {
+            return Err(TargetError::Disjoint {
+                servers: target.servers.join(", "),
+                destinations: target.destinations.join(", "),
+            });
+        }
+        chosen.retain(|s| config.destinations_on(s).any(|d| dests.contains(&d.name)));
+    }
+    let read_only: BTreeSet<String> = chosen
+        .iter()
+        .flat_map(|s| super::clone::source_servers(config, s))
+        .filter(|s| !chosen.contains(s))
+        .collect();
+    let not_targeted = server_names
+        .iter()
+        .filter(|s| !chosen.contains(**s) && !read_only.contains(**s))
+        .map(|s| s.to_string())
+        .collect();
+    Ok(Selection {
+        servers: chosen,
+        read_only,
+        destinations,
+        not_targeted,
+    })
+}
+
+/// The names among `names` that some pattern matches (`None` without
+/// patterns); a pattern matching none is an error with the closest names.
+fn matching(
+    what: &'static str,
+    patterns: &[String],
+    names: &[&str],
+) -> Result<Option<BTreeSet<String>>, TargetError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut out = BTreeSet::new();
+    for pattern in patterns {
+        if pattern.starts_with("tag:") {
+            return Err(TargetError::Tag {
+                pattern: pattern.clone(),
+            });
+        }
+        let glob = glob::Pattern::new(pattern).map_err(|e| TargetError::BadPattern {
+            pattern: pattern.clone(),
+            why: e.msg.to_string(),
+        })?;
+        let hits: Vec<&str> = names.iter().copied().filter(|n| glob.matches(n)).collect();
+        if hits.is_empty() {
+            return Err(TargetError::NoMatch {
+                what,
+                pattern: pattern.clone(),
+                closest: super::suggest::closest(pattern, names.iter().copied()),
+                known: names.iter().map(|n| n.to_string()).collect(),
+            });
+        }
+        out.extend(hits.into_iter().map(str::to_string));
+    }
+    Ok(Some(out))
+}
+
+/// `plan` limited to `selection`: only the changes, errors, warnings and
+/// missing resources of the targeted servers (and, with `--destination`,
+/// of the targeted destinations); records `target`.
+pub fn restrict(plan: &mut Plan, selection: &Selection, target: &Target) {
+    let server = |s: &str| selection.servers.contains(s);
+    let dest = |d: Option<&str>| match (&selection.destinations, d) {
+        (None, _) => true,
+        (Some(set), Some(d)) => set.contains(d),
+        (Some(_), None) => false,
+    };
+    plan.changes
+        .retain(|c| server(c.server()) && dest(c.destination()));
+    plan.errors
+        .retain(|e| server(&e.server) && dest(e.destination.as_deref()));
+    plan.warnings
+        .retain(|w| w.server.as_deref().is_none_or(server));
+    plan.missing.retain(|m| server(&m.server));
+    plan.summary = super::summarize(&plan.changes);
+    plan.target = Some(Target {
+        not_targeted: selection.not_targeted.clone(),
+        ..target.clone()
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::check;
+    use crate::config::SourceFile;
+
+    fn config() -> Config {
+        let text = r#"
+[[server]]
+name = "web-1"
+address = "local"
+[[server]]
+name = "web-2"
+address = "unix:///tmp/w2.sock"
+[[server]]
+name = "db-1"
+address = "unix:///tmp/d1.sock"
+[[destination]]
+name = "front-1"
+server = "web-1"
+network = "front-1"
+[[destination]]
+name = "front-2"
+server = "web-2"
+network = "front-2"
+[[destination]]
+name = "data"
+server = "db-1"
+network = "data"
+[[application]]
+name = "app"
+destination = "front-1"
+container = "app"
+[[application]]
+name = "app-copy"
+destination = "front-2"
+container = "app-copy"
+clone_of = "app"
+"#;
+        let files = vec![SourceFile {
+            path: "berth.toml".into(),
+            text: text.to_string(),
+        }];
+        let checked = check(&files);
+        assert!(checked.diagnostics.errors.is_empty(), "{:?}", checked.diagnostics);
+        checked.config
+    }
+
+    fn t(servers: &[&str], destinations: &[&str]) -> Target {
+        Target {
+            servers: servers.iter().map(|s| s.to_string()).collect(),
+            destinations: destinations.iter().map(|s| s.to_string()).collect(),
+            not_targeted: Vec::new(),
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_server_glob_selects_matching_servers_and_leaves_the_rest_out() {
+        let s = select(&config(), &t(&["web-1"], &[])).unwrap();
+        assert_eq!(s.servers, set(&["web-1"]));
+        assert!(s.read_only.is_empty());
+        assert_eq!(s.not_targeted, ["web-2", "db-1"]);
+        let s = select(&config(), &t(&["web-*"], &[])).unwrap();
+        assert_eq!(s.servers, set(&["web-1", "web-2"]));
+        assert_eq!(s.destinations, None);
+    }
+
+    #[test]
+    fn a_clone_source_server_is_read_only() {
+        let s = select(&config(), &t(&["web-2"], &[])).unwrap();
+        assert_eq!(s.servers, set(&["web-2"]));
+        assert_eq!(s.read_only, set(&["web-1"]));
+        assert_eq!(s.contacted(), set(&["web-1", "web-2"]));
+    }
+
+    #[test]
+    fn a_destination_pattern_limits_destinations_and_their_servers() {
+        let s = select(&config(), &t(&[], &["front-*"])).unwrap();
+        assert_eq!(s.servers, set(&["web-1", "web-2"]));
+        assert_eq!(s.destinations, Some(set(&["front-1", "front-2"])));
+        let s = select(&config(), &t(&["web-1", "db-1"], &["front-*"])).unwrap();
+        assert_eq!(s.servers, set(&["web-1"]));
+        assert_eq!(s.destinations, Some(set(&["front-1"])));
+        assert!(matches!(
+            select(&config(), &t(&["db-1"], &["front-*"])),
+            Err(TargetError::Disjoint { .. })
+        ));
+    }
+
+    #[test]
+    fn a_pattern_matching_nothing_names_the_closest() {
+        let e = select(&config(), &t(&["web-3"], &[])).unwrap_err();
+        let TargetError::NoMatch { closest, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(closest, &["web-1", "web-2"]);
+        assert!(e.hint().contains("did you mean web-1, web-2?"), "{}", e.hint());
+        let e = select(&config(), &t(&[], &["frnt-1"])).unwrap_err();
+        assert!(e.to_string().contains("no destination matches `frnt-1`"));
+        assert!(e.hint().contains("front-1"));
+    }
+
+    #[test]
+    fn tags_are_refused_until_servers_have_them() {
+        let e = select(&config(), &t(&["tag:web"], &[])).unwrap_err();
+        assert!(matches!(e, TargetError::Tag { .. }));
+        assert!(e.to_string().contains("do not exist yet"));
+    }
+}
