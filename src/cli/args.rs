@@ -187,12 +187,11 @@ pub struct WatchArgs {
     /// How long to wait for another berth's lock on a server (at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = lock_timeout)]
     pub lock_timeout: Duration,
-    /// Only this server's part of the config.
-    #[arg(long, value_name = "NAME")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Pull mode, run on the server itself: reach its Docker through the
-    /// local socket (needs --server).
-    #[arg(long, requires = "server")]
+    /// local socket (needs --server naming one server).
+    #[arg(long, requires = "servers")]
     pub local: bool,
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR")]

@@ -50,7 +50,7 @@ pub fn run(args: &WatchArgs) -> Exit {
         lock_timeout: args.lock_timeout,
         apply_all: args.apply_all,
         resync: args.resync,
-        server: args.server.clone(),
+        target: args.target.target(),
         local: args.local,
         metrics: args.metrics,
     };

@@ -42,8 +42,10 @@ pub struct WatchRequest {
     pub apply_all: bool,
     /// Plan every server in full this often, whatever the events said.
     pub resync: Duration,
-    /// Only this server (with `local`: the server berth runs on).
-    pub server: Option<String>,
+    /// `--server`/`--destination`: watch only the matching servers, and
+    /// heal only the matching destinations (with `local`: one server, the
+    /// one berth runs on).
+    pub target: crate::plan::Target,
     /// Reach the server through the local Docker socket (pull mode).
     pub local: bool,
     /// Serve Prometheus metrics here.
@@ -216,12 +218,23 @@ fn load(req: &WatchRequest) -> Result<Loaded, Error> {
 /// `--server` keeps that server and what lives on it; `--local` reaches it
 /// through the local socket.
 fn narrow(config: &mut Config, req: &WatchRequest) -> Result<(), Error> {
-    let Some(name) = &req.server else {
+    let Some((selection, _)) = super::targeted(config, &req.target)? else {
         return Ok(());
     };
-    super::unlock::find_server(config, name)?;
-    config.servers.retain(|s| s.name == *name);
+    config.servers.retain(|s| selection.servers.contains(&s.name));
     if req.local {
+        if config.servers.len() != 1 {
+            return Err(Error::Server {
+                server: config
+                    .servers
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                message: "--local reaches one server, the one berth runs on, but --server matches several".to_string(),
+                hint: Some("give --server the exact name of this server".to_string()),
+            });
+        }
         for s in &mut config.servers {
             s.address = Address::Local;
         }
@@ -542,7 +555,10 @@ async fn plan_server(
 }
 
 fn choose_one(req: &WatchRequest, plan: &Plan, c: &Change) -> bool {
-    plan.errors.is_empty() && !c.is_blocked() && (req.apply_all || heals(c))
+    plan.errors.is_empty()
+        && !c.is_blocked()
+        && (req.apply_all || heals(c))
+        && req.target.keeps_destination(c.destination())
 }
 
 /// What watch applies of a plan.

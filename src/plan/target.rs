@@ -32,6 +32,19 @@ impl Target {
     pub fn is_empty(&self) -> bool {
         self.servers.is_empty() && self.destinations.is_empty()
     }
+
+    /// Does the target let a change of `destination` through? (Any without
+    /// `--destination`; a change of no destination only then.)
+    pub fn keeps_destination(&self, destination: Option<&str>) -> bool {
+        if self.destinations.is_empty() {
+            return true;
+        }
+        destination.is_some_and(|d| {
+            self.destinations
+                .iter()
+                .any(|p| glob::Pattern::new(p).is_ok_and(|g| g.matches(d)))
+        })
+    }
 }
 
 /// What a target selects in a config.
