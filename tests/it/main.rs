@@ -23,6 +23,7 @@ mod not_found;
 mod output;
 mod packaging;
 mod partial;
+mod target;
 mod planner_model;
 mod round_trip;
 mod schemas;
