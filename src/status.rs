@@ -167,7 +167,11 @@ pub struct Filter {
 
 impl Filter {
     fn keeps(&self, d: &Destination) -> bool {
-        self.server(&d.server) && self.destinations.as_ref().is_none_or(|n| n.contains(&d.name))
+        self.server(&d.server)
+            && self
+                .destinations
+                .as_ref()
+                .is_none_or(|n| n.contains(&d.name))
     }
 
     fn server(&self, name: &str) -> bool {

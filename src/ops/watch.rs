@@ -221,7 +221,9 @@ fn narrow(config: &mut Config, req: &WatchRequest) -> Result<(), Error> {
     let Some((selection, _)) = super::targeted(config, &req.target)? else {
         return Ok(());
     };
-    config.servers.retain(|s| selection.servers.contains(&s.name));
+    config
+        .servers
+        .retain(|s| selection.servers.contains(&s.name));
     if req.local {
         if config.servers.len() != 1 {
             return Err(Error::Server {

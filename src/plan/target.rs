@@ -96,7 +96,11 @@ impl TargetError {
     pub fn hint(&self) -> String {
         match self {
             TargetError::NoMatch { closest, known, .. } if !closest.is_empty() => {
-                format!("did you mean {}? (known: {})", closest.join(", "), known.join(", "))
+                format!(
+                    "did you mean {}? (known: {})",
+                    closest.join(", "),
+                    known.join(", ")
+                )
             }
             TargetError::NoMatch { known, .. } => format!("known: {}", known.join(", ")),
             _ => "patterns are shell globs (`*`, `?`, `[a-z]`) over the config's names".to_string(),
@@ -110,7 +114,11 @@ impl TargetError {
 /// pattern must match something.
 pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError> {
     let server_names: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
-    let dest_names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
+    let dest_names: Vec<&str> = config
+        .destinations
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     let servers = matching("server", &target.servers, &server_names)?;
     let destinations = matching("destination", &target.destinations, &dest_names)?;
     let mut chosen: BTreeSet<String> = server_names
@@ -215,8 +223,8 @@ pub fn restrict(plan: &mut Plan, selection: &Selection, target: &Target) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::check;
     use crate::config::SourceFile;
+    use crate::config::check;
 
     fn config() -> Config {
         let text = r#"
@@ -256,7 +264,11 @@ clone_of = "app"
             text: text.to_string(),
         }];
         let checked = check(&files);
-        assert!(checked.diagnostics.errors.is_empty(), "{:?}", checked.diagnostics);
+        assert!(
+            checked.diagnostics.errors.is_empty(),
+            "{:?}",
+            checked.diagnostics
+        );
         checked.config
     }
 
@@ -312,7 +324,11 @@ clone_of = "app"
             panic!("{e:?}")
         };
         assert_eq!(closest, &["web-1", "web-2"]);
-        assert!(e.hint().contains("did you mean web-1, web-2?"), "{}", e.hint());
+        assert!(
+            e.hint().contains("did you mean web-1, web-2?"),
+            "{}",
+            e.hint()
+        );
         let e = select(&config(), &t(&[], &["frnt-1"])).unwrap_err();
         assert!(e.to_string().contains("no destination matches `frnt-1`"));
         assert!(e.hint().contains("front-1"));

@@ -54,7 +54,9 @@ fn a_targeted_plan_never_contacts_the_other_servers_and_a_saved_one_keeps_its_ta
     let human = p.berth(&["plan", "--server", "local"]);
     human.expect_code(0);
     assert!(
-        human.stdout.contains("1 server(s) not targeted, not contacted"),
+        human
+            .stdout
+            .contains("1 server(s) not targeted, not contacted"),
         "{human}"
     );
     assert!(!human.stdout.contains("nope.sock"), "{human}");
@@ -77,8 +79,14 @@ fn a_targeted_plan_never_contacts_the_other_servers_and_a_saved_one_keeps_its_ta
 
     // A saved plan records its target; applying it applies only that.
     let saved = p.path().join("reviewed.json");
-    p.berth(&["plan", "--server", "local", "--out", saved.to_str().unwrap()])
-        .expect_code(0);
+    p.berth(&[
+        "plan",
+        "--server",
+        "local",
+        "--out",
+        saved.to_str().unwrap(),
+    ])
+    .expect_code(0);
     let run = apply(&p, &[saved.to_str().unwrap()], 0);
     assert!(network_exists(&local_net), "{run}");
     assert!(!run.stderr.contains("nothing applied"), "{run}");
