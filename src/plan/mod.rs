@@ -29,7 +29,7 @@ pub use networks::{differences, removal_candidates};
 pub use partial::{SkipReason, Skipped, skipped, without};
 pub use scope::Scope;
 pub use swarm::{describe_rollout, service_kind};
-pub use target::{Selection, Target, TargetError, restrict, select};
+pub use target::{Selection, TargetError, restrict, select};
 pub use topology::mark;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,7 +59,7 @@ pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
     let (warnings, errors) = missing::report(config, opts.strict || config.strict, &p.missing);
     p.warnings.extend(warnings);
     p.errors.extend(errors);
-    p.summary = summarize(&p.changes);
+    p.summary = model::summarize(&p.changes);
     p.topology = Some(topology::topology(config, &p.changes));
     p
 }
@@ -194,18 +194,6 @@ fn after_clones(
         }
     }
     Some(after)
-}
-
-pub(super) fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {
-    let mut summary = BTreeMap::new();
-    for c in changes {
-        let key = match c.status() {
-            ChangeStatus::Planned => c.action().as_str(),
-            ChangeStatus::Blocked => "blocked",
-        };
-        *summary.entry(key.to_string()).or_insert(0) += 1;
-    }
-    summary
 }
 
 /// Containers whose details (aliases, env, mounts) the planner needs beyond

@@ -64,7 +64,7 @@ pub struct Plan {
     /// and the servers left out (not contacted); absent for a whole plan.
     /// `apply PLANFILE` applies exactly this target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<super::target::Target>,
+    pub target: Option<Target>,
 }
 
 impl Plan {
@@ -1086,4 +1086,53 @@ pub struct PlanError {
 /// The JSON schema of the plan (`schemas/plan.schema.json`).
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Plan)).expect("a schema is JSON")
+}
+
+/// Planned changes per action, and `blocked`: a plan's `summary`.
+pub(super) fn summarize(changes: &[Change]) -> BTreeMap<String, usize> {
+    let mut summary = BTreeMap::new();
+    for c in changes {
+        let key = match c.status() {
+            ChangeStatus::Planned => c.action().as_str(),
+            ChangeStatus::Blocked => "blocked",
+        };
+        *summary.entry(key.to_string()).or_insert(0) += 1;
+    }
+    summary
+}
+
+/// The patterns a run was limited to (shell globs: `*`, `?`, `[a-z]`), and
+/// the servers they leave out. Recorded in a saved plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// `--server` patterns: server names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
+    /// `--destination` patterns: destination names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<String>,
+    /// The config's servers not targeted: not contacted, not planned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_targeted: Vec<String>,
+}
+
+impl Target {
+    /// No pattern: the whole config.
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.destinations.is_empty()
+    }
+
+    /// Does the target let a change of `destination` through? (Any without
+    /// `--destination`; a change of no destination only then.)
+    pub fn keeps_destination(&self, destination: Option<&str>) -> bool {
+        if self.destinations.is_empty() {
+            return true;
+        }
+        destination.is_some_and(|d| {
+            self.destinations
+                .iter()
+                .any(|p| glob::Pattern::new(p).is_ok_and(|g| g.matches(d)))
+        })
+    }
 }

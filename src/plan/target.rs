@@ -5,47 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use super::model::Plan;
+use super::model::{Plan, Target, summarize};
 use crate::config::Config;
-
-/// The patterns a run was limited to (shell globs: `*`, `?`, `[a-z]`), and
-/// the servers they leave out. Recorded in a saved plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Target {
-    /// `--server` patterns: server names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub servers: Vec<String>,
-    /// `--destination` patterns: destination names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub destinations: Vec<String>,
-    /// The config's servers not targeted: not contacted, not planned.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_targeted: Vec<String>,
-}
-
-impl Target {
-    /// No pattern: the whole config.
-    pub fn is_empty(&self) -> bool {
-        self.servers.is_empty() && self.destinations.is_empty()
-    }
-
-    /// Does the target let a change of `destination` through? (Any without
-    /// `--destination`; a change of no destination only then.)
-    pub fn keeps_destination(&self, destination: Option<&str>) -> bool {
-        if self.destinations.is_empty() {
-            return true;
-        }
-        destination.is_some_and(|d| {
-            self.destinations
-                .iter()
-                .any(|p| glob::Pattern::new(p).is_ok_and(|g| g.matches(d)))
-        })
-    }
-}
 
 /// What a target selects in a config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -213,7 +174,7 @@ pub fn restrict(plan: &mut Plan, selection: &Selection, target: &Target) {
     plan.warnings
         .retain(|w| w.server.as_deref().is_none_or(server));
     plan.missing.retain(|m| server(&m.server));
-    plan.summary = super::summarize(&plan.changes);
+    plan.summary = summarize(&plan.changes);
     plan.target = Some(Target {
         not_targeted: selection.not_targeted.clone(),
         ..target.clone()
