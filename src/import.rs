@@ -570,11 +570,18 @@ fn destinations(live: &Snapshot) -> Vec<Dest<'_>> {
         let labelled = net
             .label(labels::DESTINATION)
             .filter(|d| !d.trim().is_empty() && !d.chars().any(char::is_control));
-        let mut name = labelled.unwrap_or(&net.name).to_string();
-        if !taken.insert(name.clone()) {
-            name = net.name.clone();
-            taken.insert(name.clone());
-        }
+        // Network names are unique, but a label may name another network's
+        // destination: then the network's own name, then `-2`, `-3`, …
+        let candidates = labelled
+            .into_iter()
+            .map(str::to_string)
+            .chain(std::iter::once(net.name.clone()))
+            .chain((2..).map(|n| format!("{}-{n}", net.name)));
+        let name = candidates
+            .into_iter()
+            .find(|c| !taken.contains(c))
+            .expect("an endless list of names has a free one");
+        taken.insert(name.clone());
         out.push(Dest { name, net });
     }
     out
@@ -812,7 +819,17 @@ fn render(server: &str, doc: &Document, notes: &[String]) -> String {
         "#:schema ./schemas/berth.schema.json\n# What runs on server {server} now (berth import).\n# `berth plan` with this config shows no changes for this server.\n"
     );
     for note in notes {
-        out.push_str(&format!("# {}\n", note.replace('\n', " ")));
+        // A comment holds no control character but tab (TOML): notes quote
+        // label values, which anyone can set.
+        let line: String = note
+            .chars()
+            .flat_map(|c| match c {
+                '\t' => vec![c],
+                c if c.is_control() => c.escape_default().collect(),
+                c => vec![c],
+            })
+            .collect();
+        out.push_str(&format!("# {line}\n"));
     }
     out.push('\n');
     out.push_str(&toml::to_string(doc).expect("import tables serialize as TOML"));

@@ -62,8 +62,9 @@ fn outcome(applied: &Applied) -> Exit {
     let code = match &applied.outcome {
         ApplyOutcome::NothingToDo => Exit::Ok,
         ApplyOutcome::Declined => {
+            // Nothing was applied anywhere: no servers were "skipped".
             anstream::println!("Apply cancelled: nothing changed.");
-            Exit::Error
+            return Exit::Error;
         }
         ApplyOutcome::Refused(refusal) => refused(refusal),
         ApplyOutcome::Done(report) => {

@@ -68,7 +68,7 @@ fn pre_receive(req: &ReceiveRequest) -> Exit {
     }
     let said = render::hook::verdict(&req.push, &checked.verdict);
     match checked.verdict {
-        Verdict::Accept => {
+        Verdict::Accept | Verdict::AcceptSkipping(_) => {
             anstream::print!("{said}");
             Exit::Ok
         }

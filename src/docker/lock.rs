@@ -107,17 +107,42 @@ impl LockHolder {
         ])
     }
 
+    /// The holder a lock's labels record. Labels are anyone's to write:
+    /// a `since` past what a time can show (year 10000) reads as 0, and
+    /// control characters in the text are escaped before anyone prints it.
     fn from_labels(labels: &HashMap<String, String>) -> LockHolder {
-        let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+        let get = |k: &str| labels.get(k).map(|v| printable(v)).unwrap_or_default();
         LockHolder {
             holder: get("berth.lock.holder"),
             pid: get("berth.lock.pid").parse().unwrap_or(0),
-            since: get("berth.lock.since").parse().unwrap_or(0),
+            since: get("berth.lock.since")
+                .parse()
+                .ok()
+                .filter(|s| *s < MAX_SINCE)
+                .unwrap_or(0),
             token: get("berth.lock.token"),
             boot_id: get("berth.lock.boot_id"),
             started: get("berth.lock.started").parse().unwrap_or(0),
         }
     }
+}
+
+/// Seconds since the Unix epoch of 10000-01-01: the first time RFC 3339
+/// (and so `humantime`) cannot write.
+const MAX_SINCE: u64 = 253_402_300_800;
+
+/// `text` with control characters escaped (`\u{1b}`), so a label cannot
+/// drive the terminal it is printed on.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A volume as a held lock, if it is one: the legacy `berth-lock`, or a
@@ -132,7 +157,11 @@ fn as_lock(volume: &Volume) -> Option<Lock> {
     let holder = LockHolder::from_labels(&volume.labels);
     Some(Lock {
         volume: volume.name.clone(),
-        owner: volume.labels.get(OWNER_LABEL).filter(|_| !legacy).cloned(),
+        owner: volume
+            .labels
+            .get(OWNER_LABEL)
+            .filter(|_| !legacy)
+            .map(|o| printable(o)),
         legacy,
         since: humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(holder.since))
             .to_string(),
@@ -227,6 +256,34 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forged_lock_label_is_shown_never_a_panic_nor_an_escape() {
+        let labels = HashMap::from([
+            (
+                "berth.lock.holder".to_string(),
+                "evil\u{1b}[2Jhost".to_string(),
+            ),
+            ("berth.lock.since".to_string(), u64::MAX.to_string()),
+            ("berth.lock.pid".to_string(), "12".to_string()),
+        ]);
+        let holder = LockHolder::from_labels(&labels);
+        assert_eq!(holder.since, 0);
+        let shown = holder.to_string();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert!(
+            shown.starts_with("evil\\u{1b}[2Jhost (pid 12) since 1970-01-01T00:00:00Z"),
+            "{shown}"
+        );
+        let year_10000 = HashMap::from([("berth.lock.since".to_string(), MAX_SINCE.to_string())]);
+        assert_eq!(LockHolder::from_labels(&year_10000).since, 0);
+        let last = HashMap::from([("berth.lock.since".to_string(), (MAX_SINCE - 1).to_string())]);
+        assert!(
+            LockHolder::from_labels(&last)
+                .to_string()
+                .contains("9999-12-31T23:59:59Z")
+        );
+    }
 
     /// Berths of one owner find each other only if every version derives
     /// the same name: these are pinned.

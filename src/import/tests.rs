@@ -579,3 +579,51 @@ fn a_container_with_the_same_aliases_on_several_destinations_is_shared() {
         "web twice, its aliases differ\n{text}"
     );
 }
+
+#[test]
+fn a_destination_label_naming_another_network_never_makes_two_destinations_of_one_name() {
+    // `a-net` says its destination is `zzz`, and a network named `zzz`
+    // exists too (and a `zzz-2`): every destination still gets its own name.
+    let snapshot = snapshot(
+        vec![
+            berth_net("a-net", "10.1.0.0/24", "zzz"),
+            net("zzz", "10.2.0.0/24", &[]),
+            net("zzz-2", "10.3.0.0/24", &[]),
+        ],
+        Vec::new(),
+    );
+    let (text, config) = round_trip(&snapshot);
+    let names: BTreeSet<&str> = config
+        .destinations
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 3, "{text}");
+    assert_eq!(config.destination("zzz").expect(&text).network, "a-net");
+}
+
+#[test]
+fn a_label_value_with_control_characters_never_breaks_the_toml() {
+    let mut preview = container(
+        "abc-pr-7",
+        &[("front", &["x"])],
+        &[
+            ("coolify.managed", "true"),
+            ("coolify.type", "application"),
+            ("coolify.applicationId", "12"),
+        ],
+    );
+    preview
+        .labels
+        .insert("coolify.pullRequestId".into(), "7\r\u{1b}[2J\u{0}".into());
+    let snapshot = snapshot(vec![net("front", "10.1.0.0/24", &[])], vec![preview]);
+    let (text, _) = round_trip(&snapshot);
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("coolify.pullRequestId=7\\r\\u{1b}[2J\\u{0}"),
+        "{text}"
+    );
+}

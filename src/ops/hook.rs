@@ -145,6 +145,9 @@ impl ReceiveRequest {
 #[derive(Debug)]
 pub enum Verdict {
     Accept,
+    /// Accepted under `settings.partial`: post-receive applies every
+    /// server but these, each left as it is for its reason.
+    AcceptSkipping(Vec<crate::plan::Skipped>),
     /// Rejected, for every one of these reasons.
     Reject(Vec<Reason>),
 }
@@ -165,7 +168,24 @@ pub enum Reason {
 
 /// The verdict on a plan: rejected for every server it could not read,
 /// its errors and its blocked changes, as `apply` refuses it for them.
-pub fn verdict(plan: &Plan) -> Verdict {
+/// With `partial` (the config's `settings.partial`), as a partial apply
+/// goes: accepted while at least one server can be applied, naming the
+/// servers post-receive will skip.
+pub fn verdict(plan: &Plan, partial: bool) -> Verdict {
+    if partial {
+        let skipped = crate::plan::skipped(plan);
+        if skipped.is_empty() {
+            return Verdict::Accept;
+        }
+        if skipped.len() < plan.servers.len() {
+            return Verdict::AcceptSkipping(skipped);
+        }
+    }
+    all_or_nothing(plan)
+}
+
+/// The verdict without `partial`: every reason `apply` refuses a plan for.
+fn all_or_nothing(plan: &Plan) -> Verdict {
     let mut reasons: Vec<Reason> = plan
         .failed_servers()
         .map(|s| Reason::Unreadable {
@@ -212,7 +232,7 @@ pub async fn pre_receive(
     };
     match super::plan(&plan_req, progress, cancel).await {
         Ok(planned) => Ok(Checked {
-            verdict: verdict(&planned.plan),
+            verdict: verdict(&planned.plan, planned.partial),
             plan: Some(planned.plan),
         }),
         Err(e @ (Error::Source { .. } | Error::Config(_))) => Ok(Checked {
@@ -531,7 +551,7 @@ mod tests {
 
         fn reasons(v: &Verdict) -> Vec<String> {
             match v {
-                Verdict::Accept => Vec::new(),
+                Verdict::Accept | Verdict::AcceptSkipping(_) => Vec::new(),
                 Verdict::Reject(r) => r
                     .iter()
                     .map(|r| match r {
@@ -551,7 +571,32 @@ mod tests {
             let dest = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n";
             let p = plan(dest, Snapshot::default(), false);
             assert!(p.has_changes());
-            assert!(matches!(verdict(&p), Verdict::Accept));
+            assert!(matches!(verdict(&p, false), Verdict::Accept));
+        }
+
+        #[test]
+        fn under_settings_partial_a_dead_server_is_skipped_unless_none_is_left() {
+            let dest = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n";
+            let p = plan(dest, Snapshot::default(), true);
+            assert_eq!(
+                reasons(&verdict(&p, false)),
+                ["unreadable s2: cannot connect to unix:///run/s2.sock"],
+                "all or nothing without partial"
+            );
+            match verdict(&p, true) {
+                Verdict::AcceptSkipping(skipped) => {
+                    let names: Vec<&str> = skipped.iter().map(|k| k.server.as_str()).collect();
+                    assert_eq!(names, ["s2"]);
+                }
+                other => panic!("expected an accepted push skipping s2: {other:?}"),
+            }
+            // Nothing left to apply: the push is rejected as before.
+            let mut both_down = live(Snapshot::default(), true);
+            both_down
+                .servers
+                .insert("s1".into(), Err("cannot connect to local".into()));
+            let p = crate::plan::plan(&config(dest), &both_down, Default::default());
+            assert!(matches!(verdict(&p, true), Verdict::Reject(_)));
         }
 
         #[test]
@@ -559,7 +604,7 @@ mod tests {
             let app = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n\n[[application]]\nname = \"web\"\ndestination = \"d\"\ncontainer = \"web-1\"\n";
             let lenient = plan(app, Snapshot::default(), false);
             assert!(
-                matches!(verdict(&lenient), Verdict::Accept),
+                matches!(verdict(&lenient, false), Verdict::Accept),
                 "a warning only"
             );
             let mut strict = config(app);
@@ -569,7 +614,7 @@ mod tests {
                 &live(Snapshot::default(), false),
                 Default::default(),
             );
-            assert_eq!(reasons(&verdict(&p)), ["1 errors"]);
+            assert_eq!(reasons(&verdict(&p, false)), ["1 errors"]);
         }
 
         #[test]
@@ -578,7 +623,7 @@ mod tests {
             s1.networks.push(network("n", "10.99.0.0/24", false));
             let p = plan(CONFLICT, s1, true);
             assert_eq!(
-                reasons(&verdict(&p)),
+                reasons(&verdict(&p, false)),
                 [
                     "unreadable s2: cannot connect to unix:///run/s2.sock",
                     "1 errors",
@@ -606,16 +651,16 @@ mod tests {
                 ),
             ];
             for (what, p) in &cases {
-                let accepted = matches!(verdict(p), Verdict::Accept);
+                let accepted = matches!(verdict(p, false), Verdict::Accept);
                 assert_eq!(
                     accepted,
                     super::super::super::apply::gate(p).is_none(),
                     "{what}: {:?}",
-                    reasons(&verdict(p))
+                    reasons(&verdict(p, false))
                 );
             }
-            assert_eq!(reasons(&verdict(&cases[2].1)), ["1 blocked"]);
-            assert_eq!(reasons(&verdict(&cases[3].1)), ["1 errors"]);
+            assert_eq!(reasons(&verdict(&cases[2].1, false)), ["1 blocked"]);
+            assert_eq!(reasons(&verdict(&cases[3].1, false)), ["1 errors"]);
         }
     }
 

@@ -31,6 +31,9 @@ pub struct PlanRequest {
 pub struct Planned {
     pub plan: Plan,
     pub saved: Option<PathBuf>,
+    /// The config's `settings.partial`: an apply of this plan would skip
+    /// the servers it cannot apply and apply the others.
+    pub partial: bool,
 }
 
 pub async fn plan(
@@ -76,6 +79,7 @@ pub async fn plan(
     Ok(Planned {
         plan,
         saved: req.out.clone(),
+        partial: config.partial,
     })
 }
 

@@ -43,6 +43,12 @@ pub fn verdict(push: &Push, verdict: &Verdict) -> String {
         Verdict::Accept => {
             return format!("berth: the plan for {short} is clean; the push is accepted\n");
         }
+        Verdict::AcceptSkipping(skipped) => {
+            return format!(
+                "berth: the push is accepted (settings.partial): applying {short} leaves the servers below as they are and applies the others\n{}\n",
+                super::skipped(skipped)
+            );
+        }
         Verdict::Reject(reasons) => reasons,
     };
     let mut out = String::new();
