@@ -92,6 +92,11 @@ pub fn skipped(plan: &Plan) -> Vec<Skipped> {
 
 /// Why `server` cannot be applied by itself, if it cannot.
 fn own_reason(plan: &Plan, server: &ServerReading) -> Option<SkipReason> {
+    // A server this run leaves out on purpose (`--server`, `--destination`)
+    // is not part of it: nothing there to apply, nothing to skip.
+    if server.status == ServerHealth::Skipped {
+        return None;
+    }
     if server.status != ServerHealth::Ok {
         let why = server
             .error
@@ -244,6 +249,18 @@ mod tests {
             .iter()
             .map(|k| (k.server.as_str(), k.reason.kind()))
             .collect()
+    }
+
+    #[test]
+    fn a_server_left_out_by_targeting_is_not_skipped_it_is_not_in_the_run() {
+        let mut left_out = reading("b", false, &[]);
+        left_out.status = ServerHealth::Skipped;
+        left_out.error = Some("not targeted".to_string());
+        let p = plan(
+            vec![reading("a", true, &[]), left_out],
+            vec![create("a", "n1")],
+        );
+        assert!(skipped(&p).is_empty());
     }
 
     #[test]
