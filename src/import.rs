@@ -819,16 +819,9 @@ fn render(server: &str, doc: &Document, notes: &[String]) -> String {
         "#:schema ./schemas/berth.schema.json\n# What runs on server {server} now (berth import).\n# `berth plan` with this config shows no changes for this server.\n"
     );
     for note in notes {
-        // A comment holds no control character but tab (TOML): notes quote
+        // A TOML comment holds no control character but tab; notes quote
         // label values, which anyone can set.
-        let line: String = note
-            .chars()
-            .flat_map(|c| match c {
-                '\t' => vec![c],
-                c if c.is_control() => c.escape_default().collect(),
-                c => vec![c],
-            })
-            .collect();
+        let line = labels::printable(note);
         out.push_str(&format!("# {line}\n"));
     }
     out.push('\n');

@@ -111,7 +111,12 @@ impl LockHolder {
     /// a `since` past what a time can show (year 10000) reads as 0, and
     /// control characters in the text are escaped before anyone prints it.
     fn from_labels(labels: &HashMap<String, String>) -> LockHolder {
-        let get = |k: &str| labels.get(k).map(|v| printable(v)).unwrap_or_default();
+        let get = |k: &str| {
+            labels
+                .get(k)
+                .map(|v| crate::live::labels::printable(v))
+                .unwrap_or_default()
+        };
         LockHolder {
             holder: get("berth.lock.holder"),
             pid: get("berth.lock.pid").parse().unwrap_or(0),
@@ -131,20 +136,6 @@ impl LockHolder {
 /// (and so `humantime`) cannot write.
 const MAX_SINCE: u64 = 253_402_300_800;
 
-/// `text` with control characters escaped (`\u{1b}`), so a label cannot
-/// drive the terminal it is printed on.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// A volume as a held lock, if it is one: the legacy `berth-lock`, or a
 /// `berth-lock-…` volume carrying berth's lock labels.
 fn as_lock(volume: &Volume) -> Option<Lock> {
@@ -161,7 +152,7 @@ fn as_lock(volume: &Volume) -> Option<Lock> {
             .labels
             .get(OWNER_LABEL)
             .filter(|_| !legacy)
-            .map(|o| printable(o)),
+            .map(|o| crate::live::labels::printable(o)),
         legacy,
         since: humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(holder.since))
             .to_string(),

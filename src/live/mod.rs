@@ -60,6 +60,21 @@ pub mod labels {
             .then(|| labels.get(CLONE_OF).map(String::as_str))
             .flatten()
     }
+
+    /// A label value with control characters escaped (`\u{1b}`): labels are
+    /// anyone's to write, so one printed on a terminal or in a TOML comment
+    /// can neither drive the terminal nor break the file.
+    pub fn printable(value: &str) -> String {
+        let mut out = String::with_capacity(value.len());
+        for c in value.chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
 /// Something that happened on a server (Docker's event stream).
