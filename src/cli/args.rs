@@ -160,6 +160,10 @@ pub struct StatusArgs {
     /// (two samples, about a second), and sum them per destination.
     #[arg(long)]
     pub usage: bool,
+    /// Server by server: do not collapse destinations that are the same on
+    /// many servers into one (uptime and usage are then shown per server).
+    #[arg(long)]
+    pub verbose: bool,
     /// Exit 2 when anything has drifted (a change a plan would make, a
     /// selected container that is not attached, or a declared resource
     /// that matches nothing on its server).
@@ -348,6 +352,10 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 3: blocked, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// One line per server: do not collapse the changes (warnings,
+    /// errors) that are the same on many servers into one line.
+    #[arg(long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub choices: Choices,
     /// Pull-request preview: add the config change from this revision to
@@ -524,6 +532,10 @@ pub struct ApplyArgs {
     /// default.
     #[arg(long)]
     pub partial: bool,
+    /// The plan shown: one line per server; do not collapse the changes (warnings,
+    /// errors) that are the same on many servers into one line.
+    #[arg(long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub choices: Choices,
     #[command(flatten)]

@@ -21,13 +21,14 @@ pub fn run(args: &StatusArgs) -> Exit {
         Some(Err(e)) => return failed(&e),
         Some(Ok(s)) => s,
     };
+    let view = render::View::from_verbose(args.verbose);
     match args.format {
-        Format::Human => anstream::print!("{}", render::status::human(&status)),
+        Format::Human => anstream::print!("{}", render::status::human(&status, view)),
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&status).expect("a status serializes")
         ),
-        Format::Markdown => print!("{}", render::status::markdown(&status)),
+        Format::Markdown => print!("{}", render::status::markdown(&status, view)),
     }
     if status.servers.iter().any(|s| s.error.is_some()) {
         Exit::Error

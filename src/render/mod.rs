@@ -2,12 +2,14 @@
 //! by `anstream` for `NO_COLOR` and non-terminals), JSON, and Markdown for
 //! pull-request comments.
 
+mod fleet;
 pub mod hook;
 mod human;
 pub mod locks;
 mod markdown;
 pub mod status;
 
+pub use fleet::View;
 pub use human::{apply_report, describe, plan as human, skipped, step_line};
 pub use markdown::{COMMENT_LIMIT, MARKER, markdown, markdown_error, mermaid};
 
