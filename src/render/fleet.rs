@@ -145,7 +145,9 @@ pub(crate) fn servers_with(names: &[&str], name: impl Fn(&str) -> String) -> Str
 
 /// `a, b, c` or `a, b, c and 497 more`.
 pub(crate) fn listed(names: &[&str], name: impl Fn(&str) -> String) -> String {
-    let shown: Vec<String> = names.iter().take(LISTED).map(|n| name(n)).collect();
+    let mut sorted = names.to_vec();
+    sorted.sort_unstable();
+    let shown: Vec<String> = sorted.iter().take(LISTED).map(|n| name(n)).collect();
     match names.len().saturating_sub(LISTED) {
         0 => shown.join(", "),
         more => format!("{} and {more} more", shown.join(", ")),
@@ -241,6 +243,278 @@ mod tests {
             servers(&many),
             "500 servers (web-001, web-002, web-003 and 497 more)"
         );
+    }
+
+    /// A fleet of 500 servers (`web-001` … `web-500`), each with a
+    /// destination of its own on network `coolify`, an application whose
+    /// container is not there (a warning naming the server) and the
+    /// proxy attached where the network is; `web-007` lacks the network.
+    mod fleet_of_500 {
+        use std::collections::BTreeMap;
+
+        use crate::config::{SourceFile, load};
+        use crate::live::{Container, Endpoint, IpamPool, LiveState, Network, Snapshot};
+        use crate::plan::{Change, ChangeStatus, Connect, Plan, ResourceRef};
+        use crate::render::View;
+
+        const N: usize = 500;
+
+        fn name(i: usize) -> String {
+            format!("web-{i:03}")
+        }
+
+        fn config() -> crate::config::Config {
+            let mut text = String::new();
+            for i in 1..=N {
+                let s = name(i);
+                text.push_str(&format!(
+                    "[[server]]\nname = \"{s}\"\naddress = \"local\"\n\
+                     [[destination]]\nname = \"coolify-{s}\"\nserver = \"{s}\"\nnetwork = \"coolify\"\n\
+                     [[application]]\nname = \"api-{s}\"\ndestination = \"coolify-{s}\"\ncontainer = \"api\"\n"
+                ));
+            }
+            load(&[SourceFile {
+                path: "fleet.toml".into(),
+                text,
+            }])
+            .unwrap()
+        }
+
+        fn proxy(network: Option<&str>) -> Container {
+            Container {
+                id: "proxy-id".into(),
+                name: "coolify-proxy".into(),
+                image: "traefik:3".into(),
+                image_id: "sha256:t".into(),
+                running: true,
+                state: "running".into(),
+                status: "Up 3 hours".into(),
+                labels: BTreeMap::new(),
+                networks: network
+                    .map(|n| {
+                        (
+                            n.to_string(),
+                            Endpoint {
+                                aliases: Some(vec!["proxy".into()]),
+                            },
+                        )
+                    })
+                    .into_iter()
+                    .collect(),
+                env: Some(Vec::new()),
+                mounts: Some(Vec::new()),
+                ports: Some(Vec::new()),
+            }
+        }
+
+        fn live(config: &crate::config::Config) -> LiveState {
+            let mut live = LiveState::default();
+            for s in &config.servers {
+                let mut snap = Snapshot::default();
+                if s.name != name(7) {
+                    snap.networks.push(Network {
+                        id: "coolify-id".into(),
+                        name: "coolify".into(),
+                        driver: "bridge".into(),
+                        internal: false,
+                        attachable: false,
+                        enable_ipv6: false,
+                        options: Default::default(),
+                        ipam: vec![IpamPool {
+                            subnet: None,
+                            ip_range: None,
+                            gateway: None,
+                        }],
+                        labels: Default::default(),
+                    });
+                    snap.containers.push(proxy(Some("coolify")));
+                } else {
+                    snap.containers.push(proxy(None));
+                }
+                live.servers.insert(s.name.clone(), Ok(snap));
+            }
+            live
+        }
+
+        /// The planner's plan of the fleet, made once for every test (the
+        /// planner takes seconds for 500 servers in a debug build).
+        fn planned() -> &'static Plan {
+            static PLAN: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
+            PLAN.get_or_init(|| {
+                let config = config();
+                crate::plan::plan(&config, &live(&config), Default::default())
+            })
+        }
+
+        /// The plan: the network created on `web-007` only, the proxy
+        /// connected everywhere (with alias `proxy`; on `web-042` with
+        /// `edge` too), the api missing on every server.
+        fn plan() -> Plan {
+            let mut p = planned().clone();
+            // One application over every server, as a group of servers
+            // declares it: the same name in each server's warning.
+            for w in &mut p.warnings {
+                let s = w.server.clone().unwrap_or_default();
+                w.message = w.message.replace(&format!("api-{s}"), "api");
+            }
+            for i in 1..=N {
+                let s = name(i);
+                p.changes.push(Change::Connect(Connect {
+                    server: s.clone(),
+                    destination: format!("coolify-{s}"),
+                    network: "coolify".into(),
+                    container: "coolify-proxy".into(),
+                    aliases: if i == 42 {
+                        vec!["proxy".into(), "edge".into()]
+                    } else {
+                        vec!["proxy".into()]
+                    },
+                    live_aliases: None,
+                    resource: ResourceRef::new(crate::config::ResourceKind::Application, "proxy"),
+                    status: ChangeStatus::Planned,
+                    reasons: vec![format!("proxy runs on server {s}")],
+                }));
+            }
+            p
+        }
+
+        fn text(s: &str) -> String {
+            anstream::adapter::strip_str(s).to_string()
+        }
+
+        #[test]
+        fn the_plan_collapses_what_repeats_and_keeps_counts_exact() {
+            let p = plan();
+            assert_eq!(p.changes.len(), N + 1, "{:#?}", p.changes.first());
+            let out = text(&crate::render::human(&p, View::Grouped));
+            assert!(
+                out.lines().count() < 25,
+                "{} lines:\n{out}",
+                out.lines().count()
+            );
+            assert!(
+                out.contains(
+                    "+ connect coolify-proxy  application proxy  aliases proxy  on 499 servers (web-001, web-002, web-003 and 496 more)\n"
+                ),
+                "{out}"
+            );
+            assert!(out.contains("· proxy runs on each server\n"), "{out}");
+            assert!(
+                out.contains("aliases proxy, edge  on server web-042\n")
+                    && out.contains("· proxy runs on server web-042\n"),
+                "the differing server stays separate: {out}"
+            );
+            assert!(
+                out.contains("+ create network  on server web-007\n"),
+                "{out}"
+            );
+            assert!(
+                out.contains("network coolify · destinations coolify-web-001, coolify-web-002, coolify-web-003 and 497 more\n"),
+                "{out}"
+            );
+            assert!(
+                out.contains("warning: application api: no container api on each server;"),
+                "{out}"
+            );
+            assert!(
+                out.contains("and the next plan connects it  on 500 servers ("),
+                "{out}"
+            );
+            assert!(
+                out.contains(&format!(
+                    "Plan: 1 to create, {N} to connect. {N} declared resource(s) match nothing"
+                )),
+                "{out}"
+            );
+        }
+
+        #[test]
+        fn verbose_shows_every_server() {
+            let p = plan();
+            let out = text(&crate::render::human(&p, View::PerServer));
+            for i in 1..=N {
+                assert!(
+                    out.contains(&format!("server {} (local)\n", name(i))),
+                    "{}",
+                    name(i)
+                );
+            }
+            assert!(out.lines().count() > 4 * N);
+            assert!(out.contains(&format!("Plan: 1 to create, {N} to connect.")));
+        }
+
+        #[test]
+        fn markdown_collapses_rows_and_changes_verbose_lists_them() {
+            let p = plan();
+            let md = crate::render::markdown(&p, View::Grouped);
+            assert!(md.lines().count() < 60, "{md}");
+            assert!(
+                md.contains("| 499 servers: `web-001`, `web-002`, `web-003` and 496 more | ok | 0 | 0 | 0 | 1 | 0 | 0 | 0 |"),
+                "{md}"
+            );
+            assert!(
+                md.contains("| `web-007` | ok | 1 | 0 | 0 | 1 | 0 | 0 | 0 |"),
+                "{md}"
+            );
+            assert!(md.contains(&format!("All {} change(s)", N + 1)), "{md}");
+            assert!(md.contains("on server `web-042`"), "{md}");
+            assert!(md.contains("on 499 servers (`web-001`"), "{md}");
+            let verbose = crate::render::markdown(&p, View::PerServer);
+            for i in 1..=N {
+                assert!(
+                    verbose.contains(&format!("| `{}` | ok |", name(i))),
+                    "{}",
+                    name(i)
+                );
+            }
+        }
+
+        #[test]
+        fn status_collapses_the_same_destination_across_servers() {
+            let config = config();
+            let live = live(&config);
+            let mut report = crate::status::status(
+                &config,
+                &live,
+                planned(),
+                &Default::default(),
+                &Default::default(),
+            );
+            // One application over every server, as a group declares it.
+            for d in &mut report.destinations {
+                for m in &mut d.not_found {
+                    m.resource.name = "api".into();
+                }
+            }
+            let out = text(&crate::render::status::human(&report, View::Grouped));
+            assert!(out.lines().count() < 20, "{out}");
+            assert!(
+                out.contains("network coolify · adopted")
+                    && out.contains("on 499 servers (web-001, web-002, web-003 and 496 more)"),
+                "{out}"
+            );
+            assert!(
+                out.contains("coolify-proxy  unmanaged  running\n"),
+                "uptime left to --verbose: {out}"
+            );
+            assert!(
+                out.contains("destination coolify-web-007 · network coolify · missing"),
+                "{out}"
+            );
+            assert!(
+                out.contains(&format!("{N} destination(s): 0 ok, 499 adopted, 1 missing")),
+                "{out}"
+            );
+            let verbose = text(&crate::render::status::human(&report, View::PerServer));
+            for i in 1..=N {
+                assert!(verbose.contains(&format!("server {} (local)\n", name(i))));
+            }
+            let md = crate::render::status::markdown(&report, View::Grouped);
+            assert!(md.lines().count() < 20, "{md}");
+            assert!(md.contains("| 499 servers: `web-001`"), "{md}");
+            let md = crate::render::status::markdown(&report, View::PerServer);
+            assert!(md.lines().count() > N, "{md}");
+        }
     }
 
     #[test]

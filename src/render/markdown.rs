@@ -36,6 +36,7 @@ pub fn markdown(plan: &Plan, view: View) -> String {
     for level in [
         Detail::Full,
         Detail::NoFileDiffs,
+        Detail::NoDiagram,
         Detail::NoChangeList,
         Detail::Minimal,
     ] {
@@ -51,8 +52,10 @@ pub fn markdown(plan: &Plan, view: View) -> String {
 enum Detail {
     Full,
     NoFileDiffs,
-    NoChangeList,
+    /// The diagram goes before the change list: at fleet size it is the
+    /// larger and the less readable.
     NoDiagram,
+    NoChangeList,
     /// The config change and warnings as counts; blocked reasons stay whole.
     Minimal,
 }
@@ -146,7 +149,7 @@ fn render(plan: &Plan, detail: Detail, view: View) -> String {
     if let Some(d) = &plan.config_diff {
         config_change(&mut out, d, detail);
     }
-    if detail <= Detail::NoFileDiffs {
+    if detail < Detail::NoChangeList {
         change_list(&mut out, plan, view);
     }
     if detail < Detail::NoDiagram {

@@ -460,8 +460,12 @@ pub fn markdown(status: &Report, view: View) -> String {
     let mut notes: Vec<(&str, String, String)> = Vec::new();
     for d in &status.destinations {
         for m in &d.not_found {
-            let note = format!("⚠️ not found on {}: {}", code(&d.name), text(&m.describe()));
-            notes.push((&d.server, note.clone(), note));
+            let what = text(&m.describe());
+            notes.push((
+                &d.server,
+                format!("⚠️ not found on {}: {what}", code(&d.name)),
+                format!("⚠️ not found on network {}: {what}", code(&d.network)),
+            ));
         }
     }
     for s in status
@@ -478,14 +482,20 @@ pub fn markdown(status: &Report, view: View) -> String {
     }
     for d in &status.destinations {
         for s in &d.services {
-            let note = format!(
-                "swarm service {} on {}: {}/{} running",
-                code(&s.service),
-                code(&d.name),
-                s.running,
-                s.desired
-            );
-            notes.push((&d.server, note.clone(), note));
+            let state = format!("{}/{} running", s.running, s.desired);
+            notes.push((
+                &d.server,
+                format!(
+                    "swarm service {} on {}: {state}",
+                    code(&s.service),
+                    code(&d.name)
+                ),
+                format!(
+                    "swarm service {} on network {}: {state}",
+                    code(&s.service),
+                    code(&d.network)
+                ),
+            ));
         }
     }
     for o in &status.orphans {
