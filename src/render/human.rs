@@ -277,7 +277,7 @@ fn grouped(out: &mut String, plan: &Plan) {
         let s = group[0];
         let names: Vec<&str> = group.iter().map(|s| s.name.as_str()).collect();
         let (label, why) = match s.status {
-            ServerHealth::Skipped => (paint(DIM, "skipped:"), "not contacted"),
+            ServerHealth::Skipped => (paint(DIM, "skipped:"), "not contacted:"),
             _ => (
                 paint(BLOCKED, "error:"),
                 "not planned: berth could not read",
@@ -295,7 +295,7 @@ fn grouped(out: &mut String, plan: &Plan) {
         let _ = writeln!(
             out,
             "  {}",
-            paint(DIM, &format!("{why}: {}", fleet::servers(&names)))
+            paint(DIM, &format!("{why} {}", fleet::servers(&names)))
         );
         any = true;
     }
