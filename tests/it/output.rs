@@ -93,9 +93,14 @@ fn docker_error_mid_apply_reports_done_failed_and_not_attempted() {
 }
 
 fn plan_output(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    plan_output_with(dir, env, &[])
+}
+
+fn plan_output_with(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
     cmd.args(["plan", "--dir"])
         .arg(dir)
+        .args(args)
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE");
     cmd.envs(env.iter().copied()).stdin(Stdio::null());
@@ -128,6 +133,19 @@ fn colour_only_on_request_when_not_a_terminal_and_never_with_no_color() {
     );
     let no_color = plan_output(p.path(), &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
     assert!(!no_color.contains('\x1b'), "NO_COLOR wins:\n{no_color:?}");
+    // The same for the per-server view.
+    let env = [("CLICOLOR_FORCE", "1")];
+    let forced = plan_output_with(p.path(), &env, &["--verbose"]);
+    assert!(
+        forced.contains("\x1b[") && forced.contains("server local"),
+        "{forced:?}"
+    );
+    let env = [("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")];
+    let no_color = plan_output_with(p.path(), &env, &["--verbose"]);
+    assert!(
+        !no_color.contains('\x1b') && no_color.contains("server local (local)"),
+        "NO_COLOR wins with --verbose:\n{no_color:?}"
+    );
 }
 
 /// Runs `berth ARGS` on a pseudo-terminal (util-linux `script`), typing
