@@ -348,7 +348,13 @@ async fn server_loop(
 ) {
     let mut attempt = 0;
     while !cancel.is_cancelled() {
-        let mut session = Session::new(req.fleet, cancel.clone());
+        // watch holds its own connection for as long as it runs: nothing
+        // to keep for a next run.
+        let fleet = FleetOptions {
+            ssh_persist: Some(Duration::ZERO),
+            ..req.fleet
+        };
+        let mut session = Session::new(fleet, cancel.clone());
         match follow_server(req, server, &mut session, &mut config, observer, cancel).await {
             Ok(()) => attempt = 0,
             Err(_) if cancel.is_cancelled() => {}

@@ -476,6 +476,9 @@ fn unreachable_servers_fail_by_name_and_apply_changes_nothing() {
 // 5. no ssh master and no forwarded socket dir is left, signals included
 // ---------------------------------------------------------------------------
 
+/// With reuse off (`ssh_persist = "0s"` in the config for the plans,
+/// `--no-ssh-persist` for the applies), every run's connection ends with
+/// it: nothing in TMPDIR, no master, nothing in the control directory.
 #[test]
 fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
     let sshd = Sshd::start();
@@ -489,9 +492,32 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         .tempdir()
         .expect("tempdir");
     let tmpdir = tmp.path();
+    let runtime = tempfile::Builder::new()
+        .prefix("bt-xdg-")
+        .tempdir()
+        .expect("tempdir");
+    let start = |p: &Project, args: &[&str]| {
+        Spawned::command(
+            p.args(args),
+            p.path(),
+            &[
+                ("TMPDIR", tmpdir.as_os_str()),
+                ("XDG_RUNTIME_DIR", runtime.path().as_os_str()),
+            ],
+        )
+    };
+    let nothing_kept = |after: &str| {
+        assert_no_ssh_leftovers(tmpdir, after);
+        let kept = runtime.path().join("berth");
+        assert!(
+            !kept.exists(),
+            "after {after}: reuse is off, yet berth made {}",
+            kept.display()
+        );
+    };
     let config = |known_hosts: &Path| {
         format!(
-            "{}{}{}",
+            "{}ssh_persist = \"0s\"\n{}{}",
             settings(&owner),
             ssh_server(
                 "remote",
@@ -507,19 +533,19 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
     p.write("berth.toml", &config(&sshd.known_hosts()));
     let limit = Duration::from_secs(120);
 
-    let run = Spawned::start_with_tmpdir(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
+    let run = start(&p, &["plan", "--format", "json"]).finish(limit);
     run.expect_code(0);
-    assert_no_ssh_leftovers(tmpdir, "a plan");
+    nothing_kept("a plan");
 
-    let run = Spawned::start_with_tmpdir(&p, &["apply", "--yes"], tmpdir).finish(limit);
+    let run = start(&p, &["apply", "--yes", "--no-ssh-persist"]).finish(limit);
     run.expect_code(0);
     assert!(d2_network_exists(&d2, &net), "{run}");
-    assert_no_ssh_leftovers(tmpdir, "an apply");
+    nothing_kept("an apply");
 
     p.write("berth.toml", &config(&sshd.unknown_known_hosts()));
-    let run = Spawned::start_with_tmpdir(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
+    let run = start(&p, &["plan", "--format", "json"]).finish(limit);
     run.expect_code(1);
-    assert_no_ssh_leftovers(tmpdir, "a refused connection");
+    nothing_kept("a refused connection");
 
     // SIGTERM while apply waits for a lock another berth holds (a legacy
     // `berth-lock`, which every owner waits for): the tunnel is up (berth
@@ -539,8 +565,16 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         "berth-lock",
     ]);
     proxy.reset();
-    let mut apply =
-        Spawned::start_with_tmpdir(&p, &["apply", "--yes", "--lock-timeout", "60s"], tmpdir);
+    let mut apply = start(
+        &p,
+        &[
+            "apply",
+            "--yes",
+            "--no-ssh-persist",
+            "--lock-timeout",
+            "60s",
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !proxy
         .requests()
@@ -578,7 +612,7 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         signalled.elapsed()
     );
     run.expect_code(130);
-    assert_no_ssh_leftovers(tmpdir, "SIGTERM during apply");
+    nothing_kept("SIGTERM during apply");
     // The lock berth waited for is someone else's: still there.
     assert_eq!(
         d2.docker_ok(&[
