@@ -227,7 +227,7 @@ pub async fn reuse(keyed: &Path, docker_socket: &str) -> Option<PathBuf> {
         })
         .collect();
     // The newest master first.
-    dirs.sort_by(|a, b| b.0.cmp(&a.0));
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
     let mut found = None;
     for (_, dir) in dirs {
         let ctl = dir.join("master");
