@@ -635,6 +635,9 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
 /// drops some handshakes before the key exchange, berth tries them again,
 /// and every server is read, every run. Prints the wall time of each run
 /// and how many handshakes sshd dropped (each one a try berth repeated).
+/// The timed runs connect afresh (`--no-ssh-persist`); then a run with
+/// reuse on (the masters it leaves launched under the same throttling)
+/// and one after it, which makes no handshake at all.
 #[test]
 fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
     const SERVERS: usize = 50;
@@ -657,12 +660,29 @@ fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
     }
     let p = Project::new();
     p.write("berth.toml", &config);
+    let runtime = tempfile::Builder::new()
+        .prefix("bt-xdg-")
+        .tempdir()
+        .expect("tempdir");
+    let plan_run = |extra: &[&str]| {
+        let mut args = vec!["plan", "--format", "json"];
+        args.extend(extra);
+        Spawned::command(
+            p.args(&args),
+            p.path(),
+            &[("XDG_RUNTIME_DIR", runtime.path().as_os_str())],
+        )
+        .finish(Duration::from_secs(120))
+    };
 
     let mut dropped_before = sshd.dropped_past_max_startups();
     let mut report = Vec::new();
-    for run_no in 1..=RUNS {
+    for run_no in 1..=RUNS + 2 {
+        // The last two runs keep and reuse their connections.
+        let extra: &[&str] = if run_no <= RUNS { &["--no-ssh-persist"] } else { &[] };
+        let accepted_before = sshd.accepted();
         let started = Instant::now();
-        let run = p.berth(&["plan", "--format", "json"]);
+        let run = plan_run(extra);
         let took = started.elapsed();
         let dropped = sshd.dropped_past_max_startups() - dropped_before;
         dropped_before += dropped;
@@ -688,10 +708,24 @@ fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
             SERVERS,
             "every server's destination is planned\n{run}"
         );
+        let handshakes = sshd.accepted() - accepted_before;
+        if run_no == RUNS + 2 {
+            assert_eq!(
+                handshakes, 0,
+                "the run after a run with reuse on made new handshakes\n{run}"
+            );
+        }
         report.push(format!(
-            "run {run_no}: {SERVERS}/{SERVERS} read in {} ms; sshd dropped {dropped} handshakes past MaxStartups (each tried again by berth)",
+            "run {run_no}{}: {SERVERS}/{SERVERS} read in {} ms; {handshakes} handshakes; sshd dropped {dropped} past MaxStartups (each tried again by berth)",
+            extra.first().map(|f| format!(" ({f})")).unwrap_or_else(|| " (reuse on)".into()),
             took.as_millis()
         ));
+    }
+    // The masters the last runs left, for no next run.
+    for (pid, cmd) in processes_mentioning(&runtime.path().display().to_string()) {
+        if cmd.starts_with("ssh ") {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
     }
     // Shown with `--nocapture`; BENCHMARKS.md quotes it.
     for line in &report {
