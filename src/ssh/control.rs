@@ -288,3 +288,87 @@ async fn answers(socket: &Path) -> bool {
     };
     matches!(tokio::time::timeout(PROBE, probe).await, Ok(Some(true)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn private_dir() -> tempfile::TempDir {
+        tempfile::tempdir().expect("tempdir")
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    #[test]
+    fn a_private_directory_of_mine_is_accepted() {
+        let dir = private_dir();
+        chmod(dir.path(), 0o700);
+        assert!(check_private(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn group_or_world_access_is_refused_with_the_mode_and_the_fix() {
+        for mode in [0o750, 0o705, 0o777, 0o711] {
+            let dir = private_dir();
+            chmod(dir.path(), mode);
+            let e = check_private(dir.path()).expect_err("refused");
+            assert!(
+                e.message
+                    .contains(&format!("its mode is {mode:04o}, not 0700")),
+                "{}",
+                e.message
+            );
+            assert!(e.hint.contains("chmod 700"), "{}", e.hint);
+        }
+    }
+
+    #[test]
+    fn a_symlink_or_a_file_is_refused() {
+        let dir = private_dir();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).expect("mkdir");
+        chmod(&real, 0o700);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let e = check_private(&link).expect_err("refused");
+        assert!(e.message.contains("it is a symlink"), "{}", e.message);
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").expect("write");
+        let e = check_private(&file).expect_err("refused");
+        assert!(e.message.contains("not a directory"), "{}", e.message);
+    }
+
+    #[test]
+    fn identities_get_their_own_directory_and_a_collision_is_never_shared() {
+        let root = private_dir();
+        let a = keyed(root.path(), "identity a").expect("ok").expect("dir");
+        let b = keyed(root.path(), "identity b").expect("ok").expect("dir");
+        assert_ne!(a, b);
+        assert_eq!(
+            keyed(root.path(), "identity a").expect("ok"),
+            Some(a.clone()),
+            "the same identity, the same directory"
+        );
+        let name = a.file_name().expect("name").to_string_lossy().into_owned();
+        assert_eq!(name.len(), KEY_LEN);
+        // Another identity recorded under this hash: not shared.
+        std::fs::write(a.join("identity"), "someone else").expect("write");
+        assert_eq!(keyed(root.path(), "identity a").expect("ok"), None);
+    }
+
+    #[test]
+    fn the_longest_root_leaves_room_for_sshs_socket_path() {
+        // <root>/<key>/.ssh-connectionXXXXXX/master.XXXXXXXXXXXXXXXX
+        let root = "r".repeat(MAX_ROOT);
+        let bound = format!(
+            "{root}/{}/.ssh-connectionXXXXXX/master.{}",
+            "k".repeat(KEY_LEN),
+            "x".repeat(16)
+        );
+        assert!(bound.len() <= 107, "{}", bound.len());
+    }
+}

@@ -679,7 +679,11 @@ fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
     let mut report = Vec::new();
     for run_no in 1..=RUNS + 2 {
         // The last two runs keep and reuse their connections.
-        let extra: &[&str] = if run_no <= RUNS { &["--no-ssh-persist"] } else { &[] };
+        let extra: &[&str] = if run_no <= RUNS {
+            &["--no-ssh-persist"]
+        } else {
+            &[]
+        };
         let accepted_before = sshd.accepted();
         let started = Instant::now();
         let run = plan_run(extra);
