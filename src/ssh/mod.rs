@@ -115,11 +115,15 @@ pub async fn forward(t: &Target<'_>, persist: Duration) -> Result<Tunnel, SshErr
 
 /// Everything that tells one connection from another: a master is reused
 /// only for exactly the same user, host, port, key, known_hosts file and
-/// Docker socket.
+/// Docker socket (file paths made absolute: `keys/id` from two directories
+/// is two keys).
 fn identity(t: &Target<'_>) -> String {
     let path = |p: Option<&str>| {
-        p.map(|p| expand(p).display().to_string())
-            .unwrap_or_default()
+        p.map(|p| {
+            let p = expand(p);
+            std::path::absolute(&p).unwrap_or(p).display().to_string()
+        })
+        .unwrap_or_default()
     };
     format!(
         "berth ssh connection v1\nuser={}\nhost={}\nport={}\nidentity_file={}\nknown_hosts_file={}\ndocker_socket={}\n",
