@@ -113,6 +113,13 @@ pub async fn forward(t: &Target<'_>, persist: Duration) -> Result<Tunnel, SshErr
     })
 }
 
+/// Is the control directory where connections are kept for the next run
+/// usable (created `0700` when missing; refused unless private and the
+/// user's)? Checked once per run, before any server is contacted.
+pub fn control_ready() -> Result<(), SshError> {
+    control::root().map(|_| ())
+}
+
 /// Everything that tells one connection from another: a master is reused
 /// only for exactly the same user, host, port, key, known_hosts file and
 /// Docker socket (file paths made absolute: `keys/id` from two directories

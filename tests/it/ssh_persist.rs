@@ -251,17 +251,24 @@ fn a_control_directory_others_may_enter_is_refused_with_the_fix() {
     let dir = f.control_dir();
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // One error for the run (not one per server), with the fix; nothing
+    // contacted.
     let run = f.berth(&["plan", "--format", "json"]);
     run.expect_code(1);
-    let plan = run.json();
-    let error = plan["servers"][0]["error"].as_str().unwrap_or_default();
+    let shown = dir.display();
     assert!(
-        error.contains(&format!(
-            "refusing to keep SSH connections in {}",
-            dir.display()
-        )) && error.contains("0755, not 0700")
-            && error.contains(&format!("chmod 700 {}", dir.display())),
+        run.stderr.contains(&format!(
+            "error: refusing to keep SSH connections in {shown}"
+        )) && run.stderr.contains("its mode is 0755, not 0700")
+            && run.stderr.contains(&format!(
+                "hint: remove it (berth creates it again, 0700) or `chmod 700 {shown}`"
+            )),
         "no clear refusal with its fix\n{run}"
+    );
+    assert_eq!(
+        run.stderr.matches("refusing").count(),
+        1,
+        "said once for the run\n{run}"
     );
     assert_eq!(
         f.masters(),
@@ -271,7 +278,7 @@ fn a_control_directory_others_may_enter_is_refused_with_the_fix() {
     assert_eq!(
         f.sshd.accepted(),
         0,
-        "berth connected through a refused directory"
+        "berth connected despite a refused directory"
     );
 
     // A symlink to a private directory is refused too.
@@ -280,9 +287,11 @@ fn a_control_directory_others_may_enter_is_refused_with_the_fix() {
     std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     std::fs::remove_dir(&dir).expect("rmdir");
     std::os::unix::fs::symlink(&elsewhere, &dir).expect("symlink");
-    let run = f.berth(&["plan", "--format", "json"]);
+    let run = f.berth(&["status"]);
     run.expect_code(1);
-    assert!(run.stdout.contains("it is a symlink"), "{run}");
+    assert!(run.stderr.contains("it is a symlink"), "{run}");
+    // With reuse off the directory is not used, so not in the way.
+    f.plan_ok(&["--no-ssh-persist"]);
 
     // Fixed as the hint says: the run works and keeps its master there.
     std::fs::remove_file(&dir).expect("rm symlink");
