@@ -78,6 +78,81 @@ fn watch_reclaims_the_lock_its_own_dead_session_left_on_a_hung_engine() {
     );
 }
 
+/// The same over SSH: the ssh master is killed right after watch's first
+/// step, so the release of its lock cannot get through. Watch reconnects
+/// through a new master and breaks the lock its ended session left.
+#[test]
+fn watch_reclaims_its_lock_after_its_ssh_connection_is_cut_mid_apply() {
+    let sshd = crate::common::sshd::Sshd::start();
+    let d = SecondDaemon::start();
+    let tmpdir = tempfile::tempdir().expect("tempdir");
+    let owner = unique("watch-cut");
+    let first = unique("watch-cut-a");
+    let second = unique("watch-cut-b");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(settings(&owner)
+            + &format!(
+                "\n[[server]]\nname = \"far\"\naddress = \"{}\"\ndocker_socket = \"{}\"\nidentity_file = \"{}\"\nknown_hosts_file = \"{}\"\n",
+                sshd.address(),
+                d.socket.display(),
+                sshd.client_key().display(),
+                sshd.known_hosts().display()
+            )
+            + &destination("a", "far", &first)
+            + &destination("b", "far", &second)),
+    );
+    let tmp = tmpdir.path().display().to_string();
+    let w = start_env(
+        &p,
+        &["--resync", "1h", "--lock-timeout", "2s"],
+        &[
+            ("BERTH_FAULT", "apply.step@1:sleep=3000"),
+            ("TMPDIR", tmp.as_str()),
+        ],
+    );
+    w.expect_line("server far: ✓ create network");
+    let masters: Vec<String> = crate::ssh::processes_mentioning(&tmp)
+        .into_iter()
+        .filter(|(_, cmd)| cmd.starts_with("ssh "))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert!(
+        !masters.is_empty(),
+        "no ssh master under TMPDIR: this test would prove nothing"
+    );
+    for pid in &masters {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", pid])
+            .status();
+    }
+    w.expect_line("server far: down");
+    w.until("create both networks through a new connection", || {
+        [&first, &second]
+            .iter()
+            .all(|n| d.docker(&["network", "inspect", n]).status.success())
+    });
+    let me = format!("(pid {})", w.pid());
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("locked by") && l.contains(&me)),
+        "watch waited for its own lock:\n{log}"
+    );
+    assert!(
+        log.contains("left by a session of this process that has ended"),
+        "watch did not say it broke its own stale lock:\n{log}"
+    );
+    assert!(
+        !d.docker(&["volume", "inspect", &berthing::docker::lock_volume(&owner)])
+            .status
+            .success(),
+        "watch left its lock\n{log}"
+    );
+}
+
 /// A container detached by hand while watch's first sync is under way
 /// (after it read the server, before the sync ends) is attached again: the
 /// events were followed from before the sync, so its event is not lost.
