@@ -97,7 +97,8 @@ impl Client {
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
                 return Err(DockerError::Api {
                     what: format!("load image {reference}"),
-                    cause: err,
+                    status: None,
+                    message: err,
                 });
             }
         }
@@ -106,7 +107,8 @@ impl Client {
         } else {
             Err(DockerError::Api {
                 what: format!("stream image {reference}"),
-                cause: "the image did not arrive on the target server".to_string(),
+                status: None,
+                message: "the image did not arrive on the target server".to_string(),
             })
         }
     }
@@ -144,7 +146,8 @@ impl Client {
             _ => {
                 return Err(DockerError::Api {
                     what: format!("create network {name}"),
-                    cause: format!(
+                    status: None,
+                    message: format!(
                         "{} network(s) of that name exist and are not this stack's own; remove them or choose another project name",
                         existing.len()
                     ),
@@ -174,7 +177,8 @@ impl Client {
         if self.docker.inspect_volume(name).await.is_ok() {
             return Err(DockerError::Api {
                 what: format!("create volume {name}"),
-                cause: format!(
+                status: None,
+                message: format!(
                     "a volume of that name already exists (left by an earlier clone?); berth will not hand its data to a new clone: remove it (`docker volume rm {name}`) or rename the clone"
                 ),
             });
@@ -230,11 +234,18 @@ impl Client {
             .map_err(|e| self.fail(&format!("create container {}", copy.name), &e))
     }
 
+    /// Starts a container (running already: done).
     pub async fn start(&self, name: &str) -> Result<(), DockerError> {
-        self.docker
+        match self
+            .docker
             .start_container(name, None::<StartContainerOptions>)
             .await
-            .map_err(|e| self.fail(&format!("start container {name}"), &e))
+        {
+            Err(e) if !super::answer::not_modified(&e) => {
+                Err(self.fail(&format!("start container {name}"), &e))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Removes a container berth created (gone already: fine).

@@ -458,3 +458,103 @@ fn an_ssh_connection_cut_mid_apply_is_reported_and_the_next_apply_completes() {
     assert!(nets.iter().all(|n| exists_on(&d, n)));
     assert_settled(&p);
 }
+
+/// The state letter of process `pid` (`T`: stopped), from /proc.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) S …`: the state follows the last `)`.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Waits until `run` has stopped itself (a `stop` fault point).
+fn wait_stopped(run: &mut Spawned) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while process_state(run.pid()) != Some('T') {
+        assert!(
+            std::time::Instant::now() < deadline && run.still_running(),
+            "berth never reached its stop point"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 19's "recovery trips on its own steps": berth is SIGKILLed
+/// during `apply --allow-replace` of a network with 25 containers, while
+/// a disconnect is on its way; that request lands after the next apply
+/// has read the server, so the container it was about to disconnect is
+/// not connected any more. The next apply converges all the same, first
+/// time: every container back with its alias, the journal removed.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_killed_runs_request_landing_after_the_next_apply_read_the_server_is_done_not_failed() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("fault-late");
+    let net = cleanup.network(&unique("fault-late-n"));
+    let p = Project::new();
+    let config = |subnet: &str| {
+        local_header(&owner) + &destination_with_subnet("prod", "local", &net, subnet)
+    };
+    p.write("berth.toml", &config("10.242.1.0/24"));
+    apply(&p, &[], 0);
+    let members: Vec<(String, String)> = (0..25)
+        .map(|i| {
+            (
+                cleanup.container(&unique(&format!("fault-late-{i}"))),
+                format!("app-{i}"),
+            )
+        })
+        .collect();
+    for (c, alias) in &members {
+        run_container(c, &net, &[alias]);
+    }
+
+    // Killed between a disconnect request and its answer, half-way.
+    p.write("berth.toml", &config("10.242.2.0/24"));
+    let run = with_fault(
+        &p,
+        &["apply", "--yes", "--allow-replace"],
+        "sent.disconnect@13:kill",
+    );
+    assert_killed(&run, "sent.disconnect");
+    assert_eq!(journals(&owner).len(), 1, "the journal records the replace");
+
+    // The next apply reads the server; then the killed run's next request
+    // lands: one more container leaves the network.
+    let mut next = Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", OsStr::new("restore.read:stop"))],
+    );
+    wait_stopped(&mut next);
+    let late = crate::common::network_containers(&net)
+        .into_iter()
+        .next()
+        .expect("containers still attached after the kill");
+    docker_ok(&["network", "disconnect", &net, &late]);
+    let cont = std::process::Command::new("kill")
+        .args(["-CONT", &next.pid().to_string()])
+        .status()
+        .expect("kill -CONT");
+    assert!(cont.success());
+    let run = next.finish(Duration::from_secs(120));
+    run.expect_code(0);
+    assert!(journals(&owner).is_empty(), "the journal stays\n{run}");
+    assert_eq!(
+        network_subnet(&net).as_deref(),
+        Some("10.242.2.0/24"),
+        "{run}"
+    );
+    for (c, alias) in &members {
+        assert!(
+            container_networks(c)
+                .get(&net)
+                .is_some_and(|a| a.contains(alias)),
+            "{c} is back on {net} with its alias {alias}\n{run}"
+        );
+    }
+    assert_settled(&p);
+}
