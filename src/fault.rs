@@ -43,12 +43,16 @@ pub fn sent(request: &str) -> bool {
     let Ok(spec) = std::env::var("BERTH_FAULT") else {
         return false;
     };
-    spec.split(',').any(|entry| {
+    let again = spec.split(',').any(|entry| {
         entry
             .trim()
             .split_once(':')
             .is_some_and(|(at, action)| action == "again" && (at == name || at == "sent.*"))
-    })
+    });
+    if again {
+        eprintln!("berth: fault injected at {name}: again");
+    }
+    again
 }
 
 /// Reached a named point: act if `BERTH_FAULT` asks for it.

@@ -130,12 +130,20 @@ fn a_replace_killed_after_any_step_is_completed_by_the_next_apply() {
     // Unmanaged: berth never declared it, but it must not be lost either.
     docker_ok(&["network", "connect", "--alias", "legacy", &net, &stray]);
 
+    // After each step, and between each kind of request and its answer
+    // (Docker did it, berth died before reading the answer).
     let points = [
         "journal.written",
         "replace.disconnected",
         "replace.removed",
         "replace.created",
         "replace.reconnected",
+        "sent.write_journal",
+        "sent.disconnect",
+        "sent.remove_network",
+        "sent.create_network",
+        "sent.connect",
+        "sent.remove_journal",
     ];
     for (i, point) in points.iter().enumerate() {
         let subnet = format!("10.241.{}.0/24", 2 + i);
@@ -148,8 +156,16 @@ fn a_replace_killed_after_any_step_is_completed_by_the_next_apply() {
         assert_killed(&run, point);
         // No --allow-replace: the journal recorded the consent. (The killed
         // run's lock is broken by whichever apply on this daemon comes
-        // next: see the second-daemon test below.)
-        let run = restore_completes(&p, &owner, "replace_network");
+        // next: see the second-daemon test below.) Killed as it removed
+        // the journal, the replace is complete: nothing is left to do.
+        let run = if *point == "sent.remove_journal" {
+            assert!(journals(&owner).is_empty(), "the journal was removed");
+            let (run, plan) = plan(&p, 0);
+            crate::common::plan::assert_no_changes(&run, &plan);
+            run
+        } else {
+            restore_completes(&p, &owner, "replace_network")
+        };
         assert_eq!(
             network_subnet(&net).as_deref(),
             Some(subnet.as_str()),
@@ -557,4 +573,152 @@ fn a_killed_runs_request_landing_after_the_next_apply_read_the_server_is_done_no
         );
     }
     assert_settled(&p);
+}
+
+/// How many networks of exactly that name the local daemon has.
+fn networks_named(name: &str) -> usize {
+    docker_ok(&[
+        "network",
+        "ls",
+        "--filter",
+        &format!("name=^{name}$"),
+        "--format",
+        "{{.Name}}",
+    ])
+    .lines()
+    .filter(|l| *l == name)
+    .count()
+}
+
+/// Every Docker step idempotent: with `sent.*:again` each change request
+/// goes to Docker twice and berth reads the second answer, Docker's
+/// "already done" (connected already, not connected, exists, gone, the
+/// journal written or removed already). Every kind of change a plan makes
+/// — create, connect, alias fix, replace, a move (connect and
+/// disconnect), remove, and the restore of an interrupted replace —
+/// succeeds, leaves one network of each name and an empty plan.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn every_step_of_every_change_kind_sent_twice_is_done_once() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("twice");
+    let net_a = cleanup.network(&unique("twice-a"));
+    let net_b = cleanup.network(&unique("twice-b"));
+    let web = cleanup.container(&unique("twice-web"));
+    run_container(&web, "bridge", &[]);
+    let p = Project::new();
+    let config = |subnet_a: Option<&str>, subnet_b: &str, on: &str, aliases: &[&str]| {
+        let mut text = local_header(&owner);
+        if let Some(subnet) = subnet_a {
+            text += &destination_with_subnet("a", "local", &net_a, subnet);
+        }
+        text += &destination_with_subnet("b", "local", &net_b, subnet_b);
+        text + &resource("application", "web", on, &web, Some(aliases))
+    };
+    // Applies `text` with every request sent twice, after checking that
+    // the plan makes each change in `actions` (a verb, for the alias fix).
+    let twice = |text: String, extra: &[&str], actions: &[&str], requests: &[&str]| {
+        p.write("berth.toml", &text);
+        let (run, before) = crate::common::plan::plan_json(&p, extra, 0);
+        for action in actions {
+            assert!(
+                changes(&before)
+                    .iter()
+                    .any(|c| c["action"] == *action || c["verb"] == *action),
+                "the plan makes a {action}\n{run}"
+            );
+        }
+        let mut args = vec!["apply", "--yes"];
+        args.extend(extra);
+        let run = with_fault(&p, &args, "sent.*:again");
+        run.expect_code(0);
+        for request in requests {
+            assert!(
+                run.stderr
+                    .contains(&format!("fault injected at sent.{request}: again")),
+                "{request} was sent twice\n{run}"
+            );
+        }
+        assert!(journals(&owner).is_empty(), "{run}");
+        assert_settled(&p);
+        assert!(networks_named(&net_b) == 1, "one network {net_b}\n{run}");
+        run
+    };
+
+    twice(
+        config(Some("10.243.1.0/24"), "10.243.2.0/24", "a", &["web"]),
+        &[],
+        &["create_network", "connect"],
+        &["create_network", "connect"],
+    );
+    assert_eq!(networks_named(&net_a), 1, "one network {net_a}");
+    assert!(container_networks(&web)[&net_a].contains(&"web".into()));
+
+    twice(
+        config(Some("10.243.1.0/24"), "10.243.2.0/24", "a", &["web", "www"]),
+        &[],
+        &["reconnect"],
+        &["write_journal", "disconnect", "connect", "remove_journal"],
+    );
+    let aliases = &container_networks(&web)[&net_a];
+    assert!(aliases.contains(&"www".into()), "{aliases:?}");
+
+    twice(
+        config(Some("10.243.3.0/24"), "10.243.2.0/24", "a", &["web", "www"]),
+        &["--allow-replace"],
+        &["replace_network"],
+        &[
+            "write_journal",
+            "disconnect",
+            "remove_network",
+            "create_network",
+            "connect",
+            "remove_journal",
+        ],
+    );
+    assert_eq!(network_subnet(&net_a).as_deref(), Some("10.243.3.0/24"));
+    assert_eq!(networks_named(&net_a), 1, "one network {net_a}");
+    assert!(container_networks(&web)[&net_a].contains(&"www".into()));
+
+    twice(
+        config(Some("10.243.3.0/24"), "10.243.2.0/24", "b", &["web"]),
+        &[],
+        &["connect", "disconnect"],
+        &["connect", "disconnect"],
+    );
+    let nets = container_networks(&web);
+    assert!(
+        !nets.contains_key(&net_a) && nets.contains_key(&net_b),
+        "{nets:?}"
+    );
+
+    twice(
+        config(None, "10.243.2.0/24", "b", &["web"]),
+        &[],
+        &["remove_network"],
+        &["remove_network"],
+    );
+    assert_eq!(networks_named(&net_a), 0, "{net_a} is removed");
+
+    // A replace killed after the network was removed, restored with every
+    // request sent twice.
+    p.write("berth.toml", &config(None, "10.243.4.0/24", "b", &["web"]));
+    let run = with_fault(
+        &p,
+        &["apply", "--yes", "--allow-replace"],
+        "replace.removed:kill",
+    );
+    assert_killed(&run, "replace.removed");
+    twice(
+        config(None, "10.243.4.0/24", "b", &["web"]),
+        &[],
+        &["restore"],
+        &["create_network", "connect", "remove_journal"],
+    );
+    assert_eq!(network_subnet(&net_b).as_deref(), Some("10.243.4.0/24"));
+    assert!(container_networks(&web)[&net_b].contains(&"web".into()));
 }
