@@ -517,7 +517,7 @@ impl Client {
     }
 
     /// The network of that name, as the list call reads it.
-    async fn network_named(&self, name: &str) -> Result<Option<Network>, DockerError> {
+    pub(super) async fn network_named(&self, name: &str) -> Result<Option<Network>, DockerError> {
         let opts = bollard::query_parameters::ListNetworksOptionsBuilder::default()
             .filters(&HashMap::from([("name", vec![name])]))
             .build();

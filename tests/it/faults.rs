@@ -722,3 +722,84 @@ fn every_step_of_every_change_kind_sent_twice_is_done_once() {
     assert_eq!(network_subnet(&net_b).as_deref(), Some("10.243.4.0/24"));
     assert!(container_networks(&web)[&net_b].contains(&"web".into()));
 }
+
+/// A clone, and the restore of one killed part-way, with every request
+/// sent twice: the journal, the fresh volume, the copy, its start. One
+/// copy, one fresh volume, an empty plan.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_clone_with_every_request_sent_twice_is_made_once() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("twice-clone");
+    let net = cleanup.network(&unique("twice-clone-n"));
+    let api = cleanup.container(&unique("twice-clone-api"));
+    let copy = cleanup.container(&unique("twice-clone-copy"));
+    let volume = unique("twice-clone-v");
+    let fresh = format!("{volume}-api-copy");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &net)
+            + &application("api", "prod", &api)
+            + &resource_head("application", "api-copy", "prod")
+            + &format!("container = \"{copy}\"\nclone_of = \"api\"\n")
+            + &aliases_line(&["copy"])),
+    );
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &api,
+        "-v",
+        &format!("{volume}:/data"),
+        crate::common::TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    let check = |run: &Run, requests: &[&str]| {
+        run.expect_code(0);
+        for request in requests {
+            assert!(
+                run.stderr
+                    .contains(&format!("fault injected at sent.{request}: again")),
+                "{request} was sent twice\n{run}"
+            );
+        }
+        assert!(journals(&owner).is_empty(), "{run}");
+        assert_settled(&p);
+        assert!(container_running(&copy), "the copy runs\n{run}");
+        assert!(
+            container_networks(&copy)[&net].contains(&"copy".into()),
+            "the copy is attached with its alias\n{run}"
+        );
+        let volumes = docker_ok(&["volume", "ls", "-q", "--filter", &format!("name={fresh}")]);
+        assert_eq!(volumes.lines().filter(|v| *v == fresh).count(), 1, "{run}");
+    };
+    let run = with_fault(&p, &["apply", "--yes"], "sent.*:again");
+    check(
+        &run,
+        &[
+            "write_journal",
+            "create_volume",
+            "create_copy",
+            "start",
+            "remove_journal",
+        ],
+    );
+
+    // Killed after the copy was made (not started yet); the restore starts
+    // it, every request twice.
+    docker_ok(&["rm", "-f", &copy]);
+    docker_ok(&["volume", "rm", &fresh]);
+    let run = with_fault(&p, &["apply", "--yes"], "clone.created:kill");
+    assert_killed(&run, "clone.created");
+    let run = with_fault(&p, &["apply", "--yes"], "sent.*:again");
+    check(&run, &["start", "remove_journal"]);
+    let _ = docker(&["rm", "-f", &copy, &api]);
+    let _ = docker(&["volume", "rm", &fresh, &volume]);
+}
