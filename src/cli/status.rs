@@ -9,7 +9,7 @@ use crate::render;
 pub fn run(args: &StatusArgs) -> Exit {
     let req = StatusRequest {
         source: args.source.spec(),
-        fleet: args.fleet.fleet(),
+        fleet: args.ssh.apply(args.fleet.fleet()),
         target: args.target.target(),
         usage: args.usage,
     };
@@ -24,10 +24,7 @@ pub fn run(args: &StatusArgs) -> Exit {
     let view = render::View::from_verbose(args.verbose);
     match args.format {
         Format::Human => anstream::print!("{}", render::status::human(&status, view)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&status).expect("a status serializes")
-        ),
+        Format::Json => println!("{}", render::status::json(&status)),
         Format::Markdown => print!("{}", render::status::markdown(&status, view)),
     }
     if status.servers.iter().any(|s| s.error.is_some()) {

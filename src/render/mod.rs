@@ -8,6 +8,7 @@ mod human;
 pub mod locks;
 mod markdown;
 pub mod status;
+pub mod watch;
 
 pub use fleet::View;
 pub use human::{apply_report, describe, plan as human, skipped, step_line};
