@@ -133,15 +133,41 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
             f.push(("identity_file", identity_file.clone()));
             f.push(("known_hosts_file", known_hosts_file.clone()));
         }
+        if !s.tags.is_empty() {
+            f.push(("tags", Some(s.tags.join(", "))));
+        }
         put(EntityKind::Server, &s.name, f);
     }
-    for d in &c.destinations {
+    // A destination over a set is one entity: its set as declared, and one
+    // field per member server (`server web-3`), so that a server joining
+    // or leaving it (a new tag, a new server under "*") is a change of
+    // that server's field.
+    let members: Vec<String> = c.destinations.iter().map(|d| format!("server {}", d.server)).collect();
+    for (i, d) in c.destinations.iter().enumerate() {
+        if c.destinations[..i].iter().any(|x| x.name == d.name) {
+            continue;
+        }
         let labels = (!d.spec.labels.is_empty()).then(|| format!("{:?}", d.spec.labels));
+        let mut fields = match &d.group {
+            None => vec![("server", Some(d.server.clone()))],
+            Some(g) => {
+                let mut f = vec![("servers", Some(g.declared.text()))];
+                for (j, x) in c.destinations.iter().enumerate() {
+                    if x.name == d.name {
+                        f.push((members[j].as_str(), Some("member".to_string())));
+                    }
+                }
+                f
+            }
+        };
+        fields.extend(d.pool.map(|p| vec![
+            ("subnet_pool", Some(p.pool.to_string())),
+            ("subnet_prefix", Some(p.prefix.to_string())),
+        ]).unwrap_or_default());
         put(
             EntityKind::Destination,
             &d.name,
-            vec![
-                ("server", Some(d.server.clone())),
+            [fields, vec![
                 ("network", Some(d.network.clone())),
                 ("driver", Some(d.spec.driver.clone())),
                 ("internal", Some(d.spec.internal.to_string())),
@@ -160,7 +186,7 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
                     (!d.spec.options.is_empty()).then(|| format!("{:?}", d.spec.options)),
                 ),
                 ("labels", labels),
-            ],
+            ]].concat(),
         );
     }
     for r in &c.resources {

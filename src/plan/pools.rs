@@ -1,0 +1,165 @@
+//! Subnet pools: each server of a destination with `subnet_pool` gets its
+//! own subnet. Pure: the allocation is a function of the config and the
+//! live state of the destination's servers. A live network keeps the
+//! subnet it has (adopted, never moved); a server without the network
+//! takes the lowest block of the pool that no server of the destination
+//! holds and that overlaps nothing on its own host. Adding or removing a
+//! server therefore never renumbers another's network.
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+
+use super::model::PlanError;
+use crate::config::{Config, SubnetPool};
+use crate::live::{LiveState, Snapshot};
+
+/// `config` with the subnet of every pool destination's network filled in
+/// (`None` when no destination has a pool), and an error for each network
+/// left without one: the pool is full, or a server of the destination was
+/// not read (its subnet is unknown, so nothing is allocated beside it).
+pub fn resolve(config: &Config, live: &LiveState, errors: &mut Vec<PlanError>) -> Option<Config> {
+    if config.destinations.iter().all(|d| d.pool.is_none()) {
+        return None;
+    }
+    let snapshot = |s: &str| live.servers.get(s).and_then(|r| r.as_ref().ok());
+    let mut resolved = config.clone();
+    // Subnets given out by this run, per server: two pool destinations on
+    // one host never get overlapping blocks.
+    let mut given: BTreeMap<String, Vec<IpNet>> = BTreeMap::new();
+    let mut names: Vec<&str> = config
+        .destinations
+        .iter()
+        .filter(|d| d.pool.is_some())
+        .map(|d| d.name.as_str())
+        .collect();
+    names.dedup();
+    for name in names {
+        let instances: Vec<usize> = (0..config.destinations.len())
+            .filter(|i| config.destinations[*i].name == name)
+            .collect();
+        let first = &config.destinations[instances[0]];
+        let Some(pool) = first.pool else { continue };
+        // Held: the live subnets of this destination's networks.
+        let mut held: Vec<IpNet> = Vec::new();
+        let mut unread: Vec<String> = Vec::new();
+        let mut wanting: Vec<usize> = Vec::new();
+        for &i in &instances {
+            let d = &config.destinations[i];
+            match snapshot(&d.server) {
+                None => unread.push(d.server.clone()),
+                Some(s) => match s.network(&d.network) {
+                    Some(net) => {
+                        let subnet = v4_subnet(net);
+                        held.extend(subnet);
+                        resolved.destinations[i].spec.subnet = subnet;
+                    }
+                    None => wanting.push(i),
+                },
+            }
+        }
+        for i in wanting {
+            let d = &config.destinations[i];
+            if !unread.is_empty() {
+                errors.push(PlanError {
+                    server: d.server.clone(),
+                    destination: Some(d.name.clone()),
+                    network: d.network.clone(),
+                    message: format!(
+                        "no subnet from pool {} for destination {} on server {}: server {} of the destination could not be read, and its subnet might be the one this server would get",
+                        pool.pool,
+                        d.name,
+                        d.server,
+                        unread.join(", ")
+                    ),
+                    hint: "plan again when every server of the destination answers, or take the unreadable ones out of its `servers`".to_string(),
+                });
+                continue;
+            }
+            let Some(here) = snapshot(&d.server) else { continue };
+            let mine = given.entry(d.server.clone()).or_default();
+            let busy = |n: &IpNet| {
+                overlaps_any(n, &held)
+                    || overlaps_any(n, mine)
+                    || overlaps_any(n, &host_subnets(config, &d.server, here))
+            };
+            match free_slot(pool, busy) {
+                Some(subnet) => {
+                    held.push(subnet);
+                    mine.push(subnet);
+                    resolved.destinations[i].spec.subnet = Some(subnet);
+                }
+                None => errors.push(PlanError {
+                    server: d.server.clone(),
+                    destination: Some(d.name.clone()),
+                    network: d.network.clone(),
+                    message: format!(
+                        "subnet pool {} of destination {} is exhausted: server {} is left without a /{} subnet",
+                        pool.pool, d.name, d.server, pool.prefix
+                    ),
+                    hint: "give the destination a larger `subnet_pool` or a longer `subnet_prefix`, or free a block (remove the network from a server that left the set)".to_string(),
+                }),
+            }
+        }
+    }
+    Some(resolved)
+}
+
+/// The IPv4 subnet of a live network, if it has one.
+fn v4_subnet(net: &crate::live::Network) -> Option<IpNet> {
+    net.ipam
+        .iter()
+        .filter_map(|p| p.subnet)
+        .find(|s| s.addr().is_ipv4())
+}
+
+/// What a new network on `server` must not overlap: every subnet live
+/// there, and every fixed `subnet` the config gives a destination there.
+fn host_subnets(config: &Config, server: &str, live: &Snapshot) -> Vec<IpNet> {
+    live.networks
+        .iter()
+        .flat_map(|n| n.ipam.iter().filter_map(|p| p.subnet))
+        .chain(config.destinations_on(server).filter_map(|d| d.spec.subnet))
+        .collect()
+}
+
+fn overlaps_any(n: &IpNet, others: &[IpNet]) -> bool {
+    others.iter().any(|o| o.contains(n) || n.contains(o))
+}
+
+/// The lowest block of `pool` that is not `busy`.
+fn free_slot(pool: SubnetPool, busy: impl Fn(&IpNet) -> bool) -> Option<IpNet> {
+    let mut i = 0u128;
+    while let Some(subnet) = pool.slot(i) {
+        if !busy(&subnet) {
+            return Some(subnet);
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_the_pool_cut_in_blocks() {
+        let pool = SubnetPool {
+            pool: "10.40.0.0/16".parse().unwrap(),
+            prefix: 24,
+        };
+        assert_eq!(pool.slots(), 256);
+        assert_eq!(pool.slot(0), Some("10.40.0.0/24".parse().unwrap()));
+        assert_eq!(pool.slot(5), Some("10.40.5.0/24".parse().unwrap()));
+        assert_eq!(pool.slot(255), Some("10.40.255.0/24".parse().unwrap()));
+        assert_eq!(pool.slot(256), None);
+        let taken: Vec<IpNet> = vec!["10.40.0.0/24".parse().unwrap(), "10.40.1.0/25".parse().unwrap()];
+        assert_eq!(
+            free_slot(pool, |n| overlaps_any(n, &taken)),
+            Some("10.40.2.0/24".parse().unwrap())
+        );
+        let whole: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(free_slot(pool, |n| overlaps_any(n, &whole)), None);
+    }
+}
