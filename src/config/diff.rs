@@ -347,6 +347,39 @@ mod tests {
         (load(&files).map_err(|d| d.render(false)).unwrap(), files)
     }
 
+    #[test]
+    fn a_server_joining_a_set_is_a_field_of_the_destination() {
+        let base_text = "[[server]]\nname = \"a\"\naddress = \"local\"\ntags = [\"web\"]\n[[server]]\nname = \"b\"\naddress = \"local\"\n[[destination]]\nname = \"front\"\nservers = [\"tag:web\"]\nnetwork = \"front\"\n";
+        let (base, bf) = cfg(base_text);
+        let (head, hf) = cfg(&base_text.replacen(
+            "name = \"b\"\naddress = \"local\"\n",
+            "name = \"b\"\naddress = \"local\"\ntags = [\"web\"]\n",
+            1,
+        ));
+        let d = diff(&base, &head, &bf, &hf);
+        let fields: Vec<(&str, &str, Option<&str>, Option<&str>)> = d
+            .entities
+            .iter()
+            .flat_map(|e| {
+                e.fields.iter().map(move |f| {
+                    (
+                        e.name.as_str(),
+                        f.field.as_str(),
+                        f.base.as_deref(),
+                        f.head.as_deref(),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("b", "tags", None, Some("web")),
+                ("front", "server b", None, Some("member")),
+            ]
+        );
+    }
+
     const BASE: &str = "[[server]]\nname = \"s1\"\naddress = \"unix:///run/a.sock\"\n[[destination]]\nname = \"prod\"\nserver = \"s1\"\nnetwork = \"p\"\n[[service]]\nname = \"mon\"\ndestination = \"prod\"\n";
 
     #[test]
