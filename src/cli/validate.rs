@@ -9,8 +9,11 @@ pub fn run(args: &SourceArgs) -> Exit {
             let config = loaded.config;
             let green = anstyle::AnsiColor::Green.on_default().bold();
             // A destination over a set of servers is one network per server.
-            let mut declared: Vec<&str> =
-                config.destinations.iter().map(|d| d.name.as_str()).collect();
+            let mut declared: Vec<&str> = config
+                .destinations
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect();
             declared.dedup();
             let networks = match config.destinations.len() {
                 n if n == declared.len() => String::new(),

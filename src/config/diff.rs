@@ -142,7 +142,11 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
     // field per member server (`server web-3`), so that a server joining
     // or leaving it (a new tag, a new server under "*") is a change of
     // that server's field.
-    let members: Vec<String> = c.destinations.iter().map(|d| format!("server {}", d.server)).collect();
+    let members: Vec<String> = c
+        .destinations
+        .iter()
+        .map(|d| format!("server {}", d.server))
+        .collect();
     for (i, d) in c.destinations.iter().enumerate() {
         if c.destinations[..i].iter().any(|x| x.name == d.name) {
             continue;
@@ -160,33 +164,43 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
                 f
             }
         };
-        fields.extend(d.pool.map(|p| vec![
-            ("subnet_pool", Some(p.pool.to_string())),
-            ("subnet_prefix", Some(p.prefix.to_string())),
-        ]).unwrap_or_default());
+        fields.extend(
+            d.pool
+                .map(|p| {
+                    vec![
+                        ("subnet_pool", Some(p.pool.to_string())),
+                        ("subnet_prefix", Some(p.prefix.to_string())),
+                    ]
+                })
+                .unwrap_or_default(),
+        );
         put(
             EntityKind::Destination,
             &d.name,
-            [fields, vec![
-                ("network", Some(d.network.clone())),
-                ("driver", Some(d.spec.driver.clone())),
-                ("internal", Some(d.spec.internal.to_string())),
-                ("attachable", Some(d.spec.attachable.to_string())),
-                ("subnet", d.spec.subnet.map(|s| s.to_string())),
-                ("gateway", d.spec.gateway.map(|g| g.to_string())),
-                ("ip_range", d.spec.ip_range.map(|s| s.to_string())),
-                (
-                    "enable_ipv6",
-                    d.spec.enable_ipv6.then(|| "true".to_string()),
-                ),
-                ("subnet_v6", d.spec.subnet_v6.map(|s| s.to_string())),
-                ("gateway_v6", d.spec.gateway_v6.map(|g| g.to_string())),
-                (
-                    "options",
-                    (!d.spec.options.is_empty()).then(|| format!("{:?}", d.spec.options)),
-                ),
-                ("labels", labels),
-            ]].concat(),
+            [
+                fields,
+                vec![
+                    ("network", Some(d.network.clone())),
+                    ("driver", Some(d.spec.driver.clone())),
+                    ("internal", Some(d.spec.internal.to_string())),
+                    ("attachable", Some(d.spec.attachable.to_string())),
+                    ("subnet", d.spec.subnet.map(|s| s.to_string())),
+                    ("gateway", d.spec.gateway.map(|g| g.to_string())),
+                    ("ip_range", d.spec.ip_range.map(|s| s.to_string())),
+                    (
+                        "enable_ipv6",
+                        d.spec.enable_ipv6.then(|| "true".to_string()),
+                    ),
+                    ("subnet_v6", d.spec.subnet_v6.map(|s| s.to_string())),
+                    ("gateway_v6", d.spec.gateway_v6.map(|g| g.to_string())),
+                    (
+                        "options",
+                        (!d.spec.options.is_empty()).then(|| format!("{:?}", d.spec.options)),
+                    ),
+                    ("labels", labels),
+                ],
+            ]
+            .concat(),
         );
     }
     for r in &c.resources {

@@ -6,9 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{
-    Document, ResourceTable, ServersValue, ServiceTable, Settings, document, finish,
-};
+use super::{Document, ResourceTable, ServersValue, ServiceTable, Settings, document, finish};
 use crate::config::Server;
 use crate::live::Snapshot;
 
@@ -142,7 +140,13 @@ fn set_of(
 /// `base`, or `base-2`, `base-3`, … when taken.
 fn free(taken: &BTreeSet<String>, base: &str) -> String {
     (1..)
-        .map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") })
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
         .find(|n| !taken.contains(n))
         .expect("an endless list of names has a free one")
 }
@@ -177,11 +181,15 @@ fn resources(docs: &[(&Server, Document, Vec<String>)], dests: &Renames, out: &m
                     continue;
                 }
                 if into.iter().any(|(_, x)| x.name == t.name) {
-                    let taken: BTreeSet<String> = into.iter().map(|(_, x)| x.name.clone()).collect();
+                    let taken: BTreeSet<String> =
+                        into.iter().map(|(_, x)| x.name.clone()).collect();
                     let name = free(&taken, &format!("{}-{s}", t.name));
                     renamed.insert((s.to_string(), kind, t.name.clone()), name.clone());
                     // A container picked by name: the name no longer says it.
-                    if t.container.is_none() && t.swarm_service.is_none() && t.match_labels.is_none() {
+                    if t.container.is_none()
+                        && t.swarm_service.is_none()
+                        && t.match_labels.is_none()
+                    {
                         t.container = Some(t.name.clone());
                     }
                     t.name = name;

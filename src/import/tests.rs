@@ -668,7 +668,8 @@ fn a_fleet_import_groups_networks_alike_and_plans_no_change() {
         ],
         vec![container("api", &[("apps", &["api", "v2"])], &[])],
     );
-    let fleet: Vec<(&Server, &Snapshot)> = vec![(&servers[0], &a), (&servers[1], &b), (&servers[2], &c)];
+    let fleet: Vec<(&Server, &Snapshot)> =
+        vec![(&servers[0], &a), (&servers[1], &b), (&servers[2], &c)];
     let text = import_fleet(None, &fleet);
     let config = load(&[SourceFile {
         path: "import.toml".into(),
@@ -694,7 +695,10 @@ fn a_fleet_import_groups_networks_alike_and_plans_no_change() {
     assert_eq!(find("solo")["server"].as_str(), Some("a"), "{text}");
     // The proxy alike on a and b is one table; api differs on c.
     assert_eq!(doc["application"].as_array().unwrap().len(), 3, "{text}");
-    assert!(text.contains("name = \"api-c\"\ndestination = \"apps-c\"\ncontainer = \"api\""), "{text}");
+    assert!(
+        text.contains("name = \"api-c\"\ndestination = \"apps-c\"\ncontainer = \"api\""),
+        "{text}"
+    );
 
     let mut live = LiveState::default();
     for (s, snap) in &fleet {

@@ -45,8 +45,8 @@ pub async fn import(
                         servers: vec![pattern.clone()],
                         ..Default::default()
                     };
-                    let selection = crate::plan::select(&loaded.config, &target)
-                        .map_err(|_| not_a_name)?;
+                    let selection =
+                        crate::plan::select(&loaded.config, &target).map_err(|_| not_a_name)?;
                     loaded
                         .config
                         .servers

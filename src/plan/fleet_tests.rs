@@ -127,7 +127,11 @@ fn created(p: &Plan, network: &str) -> Vec<(String, String)> {
 
 #[test]
 fn five_hundred_servers_from_one_page() {
-    assert!(FLEET.lines().count() < 40, "{} lines", FLEET.lines().count());
+    assert!(
+        FLEET.lines().count() < 40,
+        "{} lines",
+        FLEET.lines().count()
+    );
     let names: Vec<String> = (1..=500).map(|i| format!("node-{i:03}")).collect();
     let config = load(&format!("{}{FLEET}", servers(&names, "")));
     assert_eq!(config.servers.len(), 500);
@@ -139,7 +143,12 @@ fn five_hundred_servers_from_one_page() {
     }
     let p = run(&config, &live);
     assert!(p.errors.is_empty(), "{:?}", p.errors.first());
-    assert_eq!(p.summary.get("create_network"), Some(&1500), "{:?}", p.summary);
+    assert_eq!(
+        p.summary.get("create_network"),
+        Some(&1500),
+        "{:?}",
+        p.summary
+    );
     // The proxy joins the three networks on every server.
     assert_eq!(p.summary.get("connect"), Some(&1500), "{:?}", p.summary);
     let apps = created(&p, "apps");
@@ -180,22 +189,35 @@ fn a_pool_keeps_live_subnets_and_fills_the_gaps() {
     // a holds the second block; c's network is outside the pool: both kept.
     live.servers.insert(
         "a".into(),
-        Ok(snapshot(vec![net("apps", "10.40.1.0/24", Some("berth"))], vec![])),
+        Ok(snapshot(
+            vec![net("apps", "10.40.1.0/24", Some("berth"))],
+            vec![],
+        )),
     );
-    live.servers.insert("b".into(), Ok(snapshot(vec![], vec![])));
+    live.servers
+        .insert("b".into(), Ok(snapshot(vec![], vec![])));
     live.servers.insert(
         "c".into(),
-        Ok(snapshot(vec![net("apps", "192.168.7.0/24", Some("berth"))], vec![])),
+        Ok(snapshot(
+            vec![net("apps", "192.168.7.0/24", Some("berth"))],
+            vec![],
+        )),
     );
     let p = run(&config, &live);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
-    assert_eq!(created(&p, "apps"), vec![("b".into(), "10.40.0.0/24".into())]);
+    assert_eq!(
+        created(&p, "apps"),
+        vec![("b".into(), "10.40.0.0/24".into())]
+    );
 
     // b got its network; a server joins: a, b and c keep theirs.
     live.servers.insert(
         "b".into(),
-        Ok(snapshot(vec![net("apps", "10.40.0.0/24", Some("berth"))], vec![])),
+        Ok(snapshot(
+            vec![net("apps", "10.40.0.0/24", Some("berth"))],
+            vec![],
+        )),
     );
     let config = pooled(&["d", "a", "b", "c"]);
     live.servers.insert(
@@ -205,27 +227,40 @@ fn a_pool_keeps_live_subnets_and_fills_the_gaps() {
     );
     let p = run(&config, &live);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
-    assert_eq!(created(&p, "apps"), vec![("d".into(), "10.40.3.0/24".into())]);
+    assert_eq!(
+        created(&p, "apps"),
+        vec![("d".into(), "10.40.3.0/24".into())]
+    );
 
     // a leaves the set: nobody is renumbered, and its block is free again.
     let config = pooled(&["b", "c", "e"]);
     live.servers.remove("a");
-    live.servers.insert("e".into(), Ok(snapshot(vec![], vec![])));
+    live.servers
+        .insert("e".into(), Ok(snapshot(vec![], vec![])));
     let p = run(&config, &live);
-    assert_eq!(created(&p, "apps"), vec![("e".into(), "10.40.1.0/24".into())]);
+    assert_eq!(
+        created(&p, "apps"),
+        vec![("e".into(), "10.40.1.0/24".into())]
+    );
 }
 
 #[test]
 fn a_pool_never_guesses_beside_a_server_it_could_not_read() {
     let config = pooled(&["a", "b"]);
     let mut live = LiveState::default();
-    live.servers.insert("a".into(), Err("connection refused".into()));
-    live.servers.insert("b".into(), Ok(snapshot(vec![], vec![])));
+    live.servers
+        .insert("a".into(), Err("connection refused".into()));
+    live.servers
+        .insert("b".into(), Ok(snapshot(vec![], vec![])));
     let p = run(&config, &live);
     assert!(created(&p, "apps").is_empty());
     assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
     assert_eq!(p.errors[0].server, "b");
-    assert!(p.errors[0].message.contains("server a of the destination could not be read"));
+    assert!(
+        p.errors[0]
+            .message
+            .contains("server a of the destination could not be read")
+    );
 }
 
 #[test]
@@ -233,8 +268,10 @@ fn an_exhausted_pool_names_the_server_left_without_a_subnet() {
     let config = pooled(&["a", "b", "c"]);
     let mut live = LiveState::default();
     // Every block of the pool is in use on c's host already.
-    live.servers.insert("a".into(), Ok(snapshot(vec![], vec![])));
-    live.servers.insert("b".into(), Ok(snapshot(vec![], vec![])));
+    live.servers
+        .insert("a".into(), Ok(snapshot(vec![], vec![])));
+    live.servers
+        .insert("b".into(), Ok(snapshot(vec![], vec![])));
     live.servers.insert(
         "c".into(),
         Ok(snapshot(vec![net("vpn", "10.40.0.0/22", None)], vec![])),
@@ -243,7 +280,11 @@ fn an_exhausted_pool_names_the_server_left_without_a_subnet() {
     assert_eq!(created(&p, "apps").len(), 2);
     assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
     assert_eq!(p.errors[0].server, "c");
-    assert!(p.errors[0].message.contains("exhausted: server c is left without a /24 subnet"));
+    assert!(
+        p.errors[0]
+            .message
+            .contains("exhausted: server c is left without a /24 subnet")
+    );
 }
 
 #[test]
@@ -261,11 +302,17 @@ fn a_resource_over_a_set_runs_where_it_runs() {
     let mut live = LiveState::default();
     live.servers.insert(
         "a".into(),
-        Ok(snapshot(vec![net("apps", "10.40.0.0/24", Some("berth"))], vec![api])),
+        Ok(snapshot(
+            vec![net("apps", "10.40.0.0/24", Some("berth"))],
+            vec![api],
+        )),
     );
     live.servers.insert(
         "b".into(),
-        Ok(snapshot(vec![net("apps", "10.40.1.0/24", Some("berth"))], vec![])),
+        Ok(snapshot(
+            vec![net("apps", "10.40.1.0/24", Some("berth"))],
+            vec![],
+        )),
     );
     let p = run(&config, &live);
     // Attached on a, where it runs; not "missing" on b.

@@ -76,7 +76,9 @@ pub fn resolve(config: &Config, live: &LiveState, errors: &mut Vec<PlanError>) -
                 });
                 continue;
             }
-            let Some(here) = snapshot(&d.server) else { continue };
+            let Some(here) = snapshot(&d.server) else {
+                continue;
+            };
             let mine = given.entry(d.server.clone()).or_default();
             let busy = |n: &IpNet| {
                 overlaps_any(n, &held)
@@ -154,7 +156,10 @@ mod tests {
         assert_eq!(pool.slot(5), Some("10.40.5.0/24".parse().unwrap()));
         assert_eq!(pool.slot(255), Some("10.40.255.0/24".parse().unwrap()));
         assert_eq!(pool.slot(256), None);
-        let taken: Vec<IpNet> = vec!["10.40.0.0/24".parse().unwrap(), "10.40.1.0/25".parse().unwrap()];
+        let taken: Vec<IpNet> = vec![
+            "10.40.0.0/24".parse().unwrap(),
+            "10.40.1.0/25".parse().unwrap(),
+        ];
         assert_eq!(
             free_slot(pool, |n| overlaps_any(n, &taken)),
             Some("10.40.2.0/24".parse().unwrap())

@@ -145,7 +145,11 @@ pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError
         config
             .destinations_on(s)
             .filter(|d| d.pool.is_some())
-            .filter(|d| destinations.as_ref().is_none_or(|set| set.contains(&d.name)))
+            .filter(|d| {
+                destinations
+                    .as_ref()
+                    .is_none_or(|set| set.contains(&d.name))
+            })
             .flat_map(|d| d.group.iter().flat_map(|g| g.servers.iter().cloned()))
     });
     let read_only: BTreeSet<String> = chosen
@@ -167,6 +171,9 @@ pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError
     })
 }
 
+/// The names a `tag:GLOB` pattern matches, given the glob.
+type ByTag<'a> = dyn Fn(&glob::Pattern) -> Vec<&'a str> + 'a;
+
 /// The names among `names` that some pattern matches (`None` without
 /// patterns); a pattern matching none is an error with the closest names.
 /// A `tag:GLOB` pattern matches the names `by_tag` gives for it; `tags` are
@@ -175,7 +182,7 @@ fn matching<'a>(
     what: &'static str,
     patterns: &[String],
     names: &[&str],
-    (tags, by_tag): (&[&str], &dyn Fn(&glob::Pattern) -> Vec<&'a str>),
+    (tags, by_tag): (&[&str], &ByTag<'a>),
 ) -> Result<Option<BTreeSet<String>>, TargetError> {
     if patterns.is_empty() {
         return Ok(None);

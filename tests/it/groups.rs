@@ -65,7 +65,10 @@ fn a_destination_over_a_tag_gets_one_network_and_subnet_per_server_and_keeps_the
     assert_eq!(made, vec![("a", "10.231.0.0/24")], "{run}");
     apply(&p, &[], 0);
     let (a_id, a_subnet, a_pool) = inspect(&a, &net);
-    assert_eq!((a_subnet.as_str(), a_pool.as_str()), ("10.231.0.0/24", "10.231.0.0/16"));
+    assert_eq!(
+        (a_subnet.as_str(), a_pool.as_str()),
+        ("10.231.0.0/24", "10.231.0.0/16")
+    );
     let (b_id, b_subnet, _) = inspect(&b, &net);
     assert_eq!(b_subnet, "10.99.5.0/24", "adopted, never moved");
 
@@ -80,7 +83,11 @@ fn a_destination_over_a_tag_gets_one_network_and_subnet_per_server_and_keeps_the
     assert_eq!(servers, vec!["c"], "{run}");
     let run = apply(&p, &[], 0);
     let (_, c_subnet, c_pool) = inspect(&c, &net);
-    assert_eq!((c_subnet.as_str(), c_pool.as_str()), ("10.231.1.0/24", "10.231.0.0/16"), "{run}");
+    assert_eq!(
+        (c_subnet.as_str(), c_pool.as_str()),
+        ("10.231.1.0/24", "10.231.0.0/16"),
+        "{run}"
+    );
     assert_eq!(inspect(&a, &net).0, a_id);
     assert_eq!(inspect(&b, &net).0, b_id);
     // Converged: nothing left to do anywhere.

@@ -186,7 +186,9 @@ fn a_fleet_import_round_trips_in_the_grouped_form() {
             + "\n[[destination]]\nname = \"front\"\nservers = \"*\"\nnetwork = \"front\"\nsubnet = \"10.210.0.0/24\"\n\n[[application]]\nname = \"proxy\"\ndestinations = \"*\"\n"),
     );
     run_ok(&original, &["apply", "--yes"]).unwrap();
-    let first = run_ok(&original, &["import", "--server", "*"]).unwrap().stdout;
+    let first = run_ok(&original, &["import", "--server", "*"])
+        .unwrap()
+        .stdout;
     let t: toml::Table = toml::from_str(&first).unwrap();
     let front = table(&t, "destination", "front").unwrap_or_else(|| panic!("{first}"));
     assert_eq!(front.get("servers"), Some(&s("*")), "{first}");
@@ -199,7 +201,10 @@ fn a_fleet_import_round_trips_in_the_grouped_form() {
     assert_eq!(run.code, 0, "the import plans something\n{run}\n{first}");
 
     // Fresh engines with the containers only: the import rebuilds them.
-    let (c, d) = (Engine::start("10.205.0.0/16"), Engine::start("10.206.0.0/16"));
+    let (c, d) = (
+        Engine::start("10.205.0.0/16"),
+        Engine::start("10.206.0.0/16"),
+    );
     setup(&c);
     setup(&d);
     let swap = |text: &str, from: (&Engine, &Engine), to: (&Engine, &Engine)| {
@@ -209,8 +214,15 @@ fn a_fleet_import_round_trips_in_the_grouped_form() {
     let rebuilt = Project::new();
     rebuilt.write("berth.toml", &swap(&first, (&a, &b), (&c, &d)));
     run_ok(&rebuilt, &["apply", "--yes"]).unwrap();
-    let second = run_ok(&rebuilt, &["import", "--server", "tag:web"]).unwrap().stdout;
-    assert_eq!(swap(&second, (&c, &d), (&a, &b)), first, "{}", diff(&first, &second));
+    let second = run_ok(&rebuilt, &["import", "--server", "tag:web"])
+        .unwrap()
+        .stdout;
+    assert_eq!(
+        swap(&second, (&c, &d), (&a, &b)),
+        first,
+        "{}",
+        diff(&first, &second)
+    );
 }
 
 /// One case, start to end; the first thing that differs, with the runs.

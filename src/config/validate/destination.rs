@@ -9,9 +9,7 @@ use ipnet::IpNet;
 use std::collections::BTreeSet;
 
 use super::super::load::{Entry, RawConfig, did_you_mean};
-use super::super::model::{
-    DEFAULT_DRIVER, Destination, Group, Members, NetworkSpec, SubnetPool,
-};
+use super::super::model::{DEFAULT_DRIVER, Destination, Group, Members, NetworkSpec, SubnetPool};
 use super::super::raw::{RawDestination, RawServers};
 use super::{dangling, ipam, names};
 use crate::diag::Diagnostic;
@@ -103,7 +101,10 @@ fn members(
         (None, Some(RawServers::All(star))) if star == "*" => {
             let servers: Vec<String> = all.iter().map(|s| s.to_string()).collect();
             if servers.is_empty() {
-                errors.push(empty_set(e, "`servers = \"*\"` matches no server: the config declares none"));
+                errors.push(empty_set(
+                    e,
+                    "`servers = \"*\"` matches no server: the config declares none",
+                ));
                 return None;
             }
             let group = Group {
@@ -120,7 +121,9 @@ fn members(
                     e.loc("servers"),
                 )
                 .label("not a list")
-                .help(format!("write `servers = [\"{other}\"]`, or `server = \"{other}\"` for one")),
+                .help(format!(
+                    "write `servers = [\"{other}\"]`, or `server = \"{other}\"` for one"
+                )),
             );
             None
         }
@@ -168,9 +171,9 @@ fn listed(
                 .label("no server carries this tag");
                 let d = match did_you_mean(tag, &tags) {
                     Some(best) => d.help(format!("did you mean `tag:{best}`?")),
-                    None if tags.is_empty() => {
-                        d.help("no server has tags yet: add `tags = [\"…\"]` to its [[server]] table")
-                    }
+                    None if tags.is_empty() => d.help(
+                        "no server has tags yet: add `tags = [\"…\"]` to its [[server]] table",
+                    ),
                     None => d.help(format!("known tags: {}", tags.join(", "))),
                 };
                 errors.push(d);
@@ -187,7 +190,13 @@ fn listed(
             wanted.insert(entry);
         } else {
             ok = false;
-            errors.push(dangling(&who, "server", entry, e.loc("servers"), all.clone()));
+            errors.push(dangling(
+                &who,
+                "server",
+                entry,
+                e.loc("servers"),
+                all.clone(),
+            ));
         }
     }
     if !ok {
@@ -199,7 +208,10 @@ fn listed(
         .map(|s| s.to_string())
         .collect();
     let mut seen = BTreeSet::new();
-    let servers: Vec<String> = servers.into_iter().filter(|s| seen.insert(s.clone())).collect();
+    let servers: Vec<String> = servers
+        .into_iter()
+        .filter(|s| seen.insert(s.clone()))
+        .collect();
     let group = Group {
         declared: Members::Listed(list.to_vec()),
         servers: servers.clone(),
@@ -209,9 +221,12 @@ fn listed(
 }
 
 fn empty_set(e: &Entry<RawDestination>, what: &str) -> Diagnostic {
-    Diagnostic::new(format!("destination `{}`: {what}", e.raw.name), e.loc("servers"))
-        .label("empty set of servers")
-        .help("list server names or `tag:NAME` entries, or write `servers = \"*\"` for every server")
+    Diagnostic::new(
+        format!("destination `{}`: {what}", e.raw.name),
+        e.loc("servers"),
+    )
+    .label("empty set of servers")
+    .help("list server names or `tag:NAME` entries, or write `servers = \"*\"` for every server")
 }
 
 /// `subnet_pool` with `subnet_prefix` (instead of `subnet`): an IPv4 pool
@@ -227,9 +242,12 @@ fn pool(
     let Some(text) = r.subnet_pool.as_deref() else {
         if r.subnet_prefix.is_some() {
             errors.push(
-                Diagnostic::new("`subnet_prefix` needs a `subnet_pool`", e.loc("subnet_prefix"))
-                    .label("prefix without pool")
-                    .help("add `subnet_pool = \"10.40.0.0/16\"`, or remove `subnet_prefix`"),
+                Diagnostic::new(
+                    "`subnet_prefix` needs a `subnet_pool`",
+                    e.loc("subnet_prefix"),
+                )
+                .label("prefix without pool")
+                .help("add `subnet_pool = \"10.40.0.0/16\"`, or remove `subnet_prefix`"),
             );
             return None;
         }
@@ -248,37 +266,49 @@ fn pool(
         Ok(IpNet::V4(net)) if net.trunc() == net => IpNet::V4(net),
         Ok(IpNet::V4(net)) => {
             errors.push(
-                Diagnostic::new(format!("subnet_pool `{net}` has host bits set"), e.loc("subnet_pool"))
-                    .label("not a network address")
-                    .help(format!("did you mean `{}`?", net.trunc())),
+                Diagnostic::new(
+                    format!("subnet_pool `{net}` has host bits set"),
+                    e.loc("subnet_pool"),
+                )
+                .label("not a network address")
+                .help(format!("did you mean `{}`?", net.trunc())),
             );
             return None;
         }
         Ok(IpNet::V6(_)) => {
             errors.push(
-                Diagnostic::new(format!("subnet_pool `{text}` is an IPv6 network"), e.loc("subnet_pool"))
-                    .label("not IPv4")
-                    .help("pools are IPv4; give IPv6 networks a `subnet_v6`"),
+                Diagnostic::new(
+                    format!("subnet_pool `{text}` is an IPv6 network"),
+                    e.loc("subnet_pool"),
+                )
+                .label("not IPv4")
+                .help("pools are IPv4; give IPv6 networks a `subnet_v6`"),
             );
             return None;
         }
         Err(_) => {
             errors.push(
-                Diagnostic::new(format!("`{text}` is not a subnet in CIDR form"), e.loc("subnet_pool"))
-                    .label("invalid subnet_pool")
-                    .help("write it like `10.40.0.0/16`"),
+                Diagnostic::new(
+                    format!("`{text}` is not a subnet in CIDR form"),
+                    e.loc("subnet_pool"),
+                )
+                .label("invalid subnet_pool")
+                .help("write it like `10.40.0.0/16`"),
             );
             return None;
         }
     };
     let Some(prefix) = r.subnet_prefix else {
         errors.push(
-            Diagnostic::new("`subnet_pool` needs a `subnet_prefix`", e.loc("subnet_pool"))
-                .label("no prefix")
-                .help(format!(
-                    "add the size of each server's subnet, e.g. `subnet_prefix = {}`",
-                    pool.prefix_len().max(24).min(30)
-                )),
+            Diagnostic::new(
+                "`subnet_pool` needs a `subnet_prefix`",
+                e.loc("subnet_pool"),
+            )
+            .label("no prefix")
+            .help(format!(
+                "add the size of each server's subnet, e.g. `subnet_prefix = {}`",
+                pool.prefix_len().clamp(24, 30)
+            )),
         );
         return None;
     };
@@ -325,7 +355,11 @@ pub(super) fn list_some(names: &[String]) -> String {
     if names.len() <= SHOWN {
         names.join(", ")
     } else {
-        format!("{} and {} more", names[..SHOWN].join(", "), names.len() - SHOWN)
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
     }
 }
 
@@ -564,25 +598,44 @@ address = "unix:///tmp/d1.sock"
 
     #[test]
     fn every_set_error_is_located_with_a_hint() {
-        let e = load("[[destination]]\nname = \"x\"\nserver = \"db-1\"\nservers = \"*\"\nnetwork = \"x\"\n").unwrap_err();
-        assert!(e[0].starts_with("`server` and `servers` exclude each other @16"), "{e:?}");
+        let e = load(
+            "[[destination]]\nname = \"x\"\nserver = \"db-1\"\nservers = \"*\"\nnetwork = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e[0].starts_with("`server` and `servers` exclude each other @16"),
+            "{e:?}"
+        );
         let e = load("[[destination]]\nname = \"x\"\nnetwork = \"x\"\n").unwrap_err();
         assert!(e[0].contains("has no `server`"), "{e:?}");
-        let e = load("[[destination]]\nname = \"x\"\nservers = [\"tag:webs\"]\nnetwork = \"x\"\n").unwrap_err();
-        assert!(e[0].contains("unknown tag `webs` @15 (did you mean `tag:web`?)"), "{e:?}");
-        let e = load("[[destination]]\nname = \"x\"\nservers = [\"db-2\"]\nnetwork = \"x\"\n").unwrap_err();
-        assert!(e[0].contains("unknown server `db-2` @15 (did you mean `db-1`?)"), "{e:?}");
+        let e = load("[[destination]]\nname = \"x\"\nservers = [\"tag:webs\"]\nnetwork = \"x\"\n")
+            .unwrap_err();
+        assert!(
+            e[0].contains("unknown tag `webs` @15 (did you mean `tag:web`?)"),
+            "{e:?}"
+        );
+        let e = load("[[destination]]\nname = \"x\"\nservers = [\"db-2\"]\nnetwork = \"x\"\n")
+            .unwrap_err();
+        assert!(
+            e[0].contains("unknown server `db-2` @15 (did you mean `db-1`?)"),
+            "{e:?}"
+        );
         let e = load("[[destination]]\nname = \"x\"\nservers = []\nnetwork = \"x\"\n").unwrap_err();
         assert!(e[0].contains("`servers` is empty @15"), "{e:?}");
-        let e = load("[[destination]]\nname = \"x\"\nservers = \"web\"\nnetwork = \"x\"\n").unwrap_err();
+        let e = load("[[destination]]\nname = \"x\"\nservers = \"web\"\nnetwork = \"x\"\n")
+            .unwrap_err();
         assert!(e[0].contains("only \"*\""), "{e:?}");
-        let e = load("[[destination]]\nname = \"x\"\nservers = [\"*\"]\nnetwork = \"x\"\n").unwrap_err();
+        let e = load("[[destination]]\nname = \"x\"\nservers = [\"*\"]\nnetwork = \"x\"\n")
+            .unwrap_err();
         assert!(e[0].contains("inside a list"), "{e:?}");
     }
 
     #[test]
     fn tags_are_checked() {
-        let e = load("[[server]]\nname = \"z\"\naddress = \"local\"\ntags = [\"a\", \"a\", \"\", \"b c\"]\n").unwrap_err();
+        let e = load(
+            "[[server]]\nname = \"z\"\naddress = \"local\"\ntags = [\"a\", \"a\", \"\", \"b c\"]\n",
+        )
+        .unwrap_err();
         assert_eq!(e.len(), 3, "{e:?}");
         assert!(e[0].contains("listed twice"), "{e:?}");
         assert!(e[1].contains("invalid tag ``"), "{e:?}");
@@ -598,12 +651,17 @@ address = "unix:///tmp/d1.sock"
         .unwrap_err();
         // One error for the pair, not one per shared server.
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].contains("both use network `n` on server `web-1`"), "{e:?}");
+        assert!(
+            e[0].contains("both use network `n` on server `web-1`"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn pools() {
-        let ok = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/16\"\nsubnet_prefix = 24\n");
+        let ok = load(
+            "[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/16\"\nsubnet_prefix = 24\n",
+        );
         assert_eq!(ok.unwrap().len(), 3);
         let e = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/23\"\nsubnet_prefix = 24\n").unwrap_err();
         assert!(
@@ -616,7 +674,10 @@ address = "unix:///tmp/d1.sock"
         assert!(e[0].contains("needs a `subnet_prefix`"), "{e:?}");
         let e = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/16\"\nsubnet_prefix = 8\n").unwrap_err();
         assert!(e[0].contains("does not fit"), "{e:?}");
-        let e = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_prefix = 24\n").unwrap_err();
+        let e = load(
+            "[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_prefix = 24\n",
+        )
+        .unwrap_err();
         assert!(e[0].contains("needs a `subnet_pool`"), "{e:?}");
     }
 

@@ -38,7 +38,15 @@ fn resource(
     let aliases = r.aliases.clone().unwrap_or_else(|| vec![r.name.clone()]);
     let mut ok = selector_ok & valid_aliases(e, &aliases, errors);
     if let Some(source) = &r.clone_of {
-        ok &= clone(kind, e, source, same_kind, (&selector, &placement), raw, errors);
+        ok &= clone(
+            kind,
+            e,
+            source,
+            same_kind,
+            (&selector, &placement),
+            raw,
+            errors,
+        );
     }
     ok.then(|| Resource {
         kind,

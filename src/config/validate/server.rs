@@ -67,19 +67,21 @@ fn tags(e: &Entry<RawServer>, errors: &mut Vec<Diagnostic>) -> Vec<String> {
     for tag in tags {
         let bad = if tag.trim().is_empty() {
             Some("a tag is empty")
-        } else if tag
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '*' | ':' | ',' | '?' | '[' | ']'))
-        {
+        } else if tag.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '*' | ':' | ',' | '?' | '[' | ']')
+        }) {
             Some("a tag is one word: no spaces, `*`, `?`, `[`, `]`, `:` or `,`")
         } else {
             None
         };
         if let Some(why) = bad {
             errors.push(
-                Diagnostic::new(format!("invalid tag `{}`", tag.escape_default()), e.loc("tags"))
-                    .label("invalid tag")
-                    .help(format!("{why}; e.g. `tags = [\"eu\", \"web\"]`")),
+                Diagnostic::new(
+                    format!("invalid tag `{}`", tag.escape_default()),
+                    e.loc("tags"),
+                )
+                .label("invalid tag")
+                .help(format!("{why}; e.g. `tags = [\"eu\", \"web\"]`")),
             );
         } else if out.contains(tag) {
             errors.push(
