@@ -110,7 +110,12 @@ pub(super) fn clone_over_set(
             .find(|d| Some(d.raw.name.as_str()) == name && d.raw.servers.is_some())
     };
     let mut ok = true;
+    let both = dest.is_some() && dest == source_dest;
     for (whose, d) in [("its", dest), ("its source's", source_dest)] {
+        if both && whose != "its" {
+            continue;
+        }
+        let whose = if both { "its and its source's" } else { whose };
         if let Some(e) = over_set(d) {
             ok = false;
             errors.push(
