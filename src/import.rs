@@ -99,6 +99,11 @@ struct DestinationTable {
     subnet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gateway: Option<String>,
+    /// Several servers' networks from one pool (`berth.subnet_pool`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet_pool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet_prefix: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ip_range: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -111,6 +116,10 @@ struct DestinationTable {
     options: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: BTreeMap<String, String>,
+    /// The `berth.subnet_pool` label of the network: a fleet import
+    /// groups networks of one pool whatever their subnets.
+    #[serde(skip)]
+    pool_label: Option<String>,
 }
 
 /// `servers = "*"` or `servers = [...]`.
@@ -621,6 +630,8 @@ fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
         attachable: n.attachable,
         subnet: v4.and_then(|p| p.subnet).map(|s| s.to_string()),
         gateway: v4.and_then(|p| p.gateway).map(|g| g.to_string()),
+        subnet_pool: None,
+        subnet_prefix: None,
         ip_range: v4.and_then(|p| p.ip_range).map(|r| r.to_string()),
         enable_ipv6: n.enable_ipv6,
         subnet_v6: v6
@@ -643,6 +654,10 @@ fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
             .filter(|(k, _)| !k.starts_with("berth."))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        pool_label: n
+            .label(labels::SUBNET_POOL)
+            .filter(|_| v4.is_some_and(|p| p.ip_range.is_none()))
+            .map(str::to_string),
     }
 }
 

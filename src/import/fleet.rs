@@ -82,6 +82,14 @@ fn destinations(docs: &[(&Server, Document, Vec<String>)], out: &mut Document) -
         for t in &d.destination {
             let mut key = t.clone();
             key.server = None;
+            // Networks of one pool: alike whatever subnet each was given
+            // (inside the pool), their gateway being the subnet's.
+            if let Some(prefix) = pooled(t) {
+                key.subnet = None;
+                key.gateway = None;
+                key.subnet_prefix = Some(prefix);
+                key.subnet_pool = key.pool_label.clone();
+            }
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, members)) if !pinned.contains(&t.name) => members.push(server),
                 _ => groups.push((key, vec![server])),
@@ -102,12 +110,31 @@ fn destinations(docs: &[(&Server, Document, Vec<String>)], out: &mut Document) -
         }
         if members.len() == 1 {
             table.server = Some(members[0].name.clone());
+            // One server: its subnet as it is (`subnet_pool` is for sets).
+            if table.subnet_pool.take().is_some() {
+                let own = docs
+                    .iter()
+                    .find(|(s, _, _)| s.name == members[0].name)
+                    .and_then(|(_, d, _)| d.destination.iter().find(|t| t.name == original));
+                if let Some(own) = own {
+                    table = own.clone();
+                    table.name = renames[&(members[0].name.clone(), original.clone())].clone();
+                }
+            }
         } else {
             table.servers = Some(set_of(&members, &everyone, docs));
         }
         out.destination.push(table);
     }
     renames
+}
+
+/// The prefix length of a network berth made from a `subnet_pool`, when
+/// its subnet lies inside that pool.
+fn pooled(t: &super::DestinationTable) -> Option<u8> {
+    let pool: ipnet::IpNet = t.pool_label.as_deref()?.parse().ok()?;
+    let subnet: ipnet::IpNet = t.subnet.as_deref()?.parse().ok()?;
+    (pool.contains(&subnet) && subnet.prefix_len() <= 30).then(|| subnet.prefix_len())
 }
 
 /// How the config writes `members`: `"*"`, one tag, or their names.

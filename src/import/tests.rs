@@ -642,11 +642,18 @@ fn a_fleet_import_groups_networks_alike_and_plans_no_change() {
     .unwrap()
     .servers;
     let proxy = |n: &[(&'static str, &'static [&'static str])]| container("proxy", n, &[]);
+    let pooled = |subnet: &str| {
+        let mut n = berth_net("pooled", subnet, "pooled");
+        n.labels
+            .insert("berth.subnet_pool".into(), "10.64.0.0/14".into());
+        n
+    };
     let a = snapshot(
         vec![
             net("coolify", "10.0.1.0/24", &[]),
             net("apps", "10.9.0.0/24", &[]),
             net("solo", "10.7.0.0/24", &[]),
+            pooled("10.64.0.0/24"),
         ],
         vec![
             proxy(&[("coolify", &["proxy"]), ("apps", &["proxy"])]),
@@ -657,6 +664,7 @@ fn a_fleet_import_groups_networks_alike_and_plans_no_change() {
         vec![
             net("coolify", "10.0.1.0/24", &[]),
             net("apps", "10.9.0.0/24", &[]),
+            pooled("10.64.1.0/24"),
         ],
         vec![proxy(&[("coolify", &["proxy"]), ("apps", &["proxy"])])],
     );
@@ -693,6 +701,14 @@ fn a_fleet_import_groups_networks_alike_and_plans_no_change() {
     );
     assert_eq!(find("apps-c")["server"].as_str(), Some("c"), "{text}");
     assert_eq!(find("solo")["server"].as_str(), Some("a"), "{text}");
+    // Networks of one pool are one destination, whatever their subnets.
+    let pool = find("pooled");
+    assert_eq!(pool["subnet_pool"].as_str(), Some("10.64.0.0/14"), "{text}");
+    assert_eq!(pool["subnet_prefix"].as_integer(), Some(24), "{text}");
+    assert!(
+        pool.get("subnet").is_none() && pool.get("gateway").is_none(),
+        "{text}"
+    );
     // The proxy alike on a and b is one table; api differs on c.
     assert_eq!(doc["application"].as_array().unwrap().len(), 3, "{text}");
     assert!(
