@@ -161,8 +161,8 @@ fn import_round_trips_every_scenario() {
 }
 
 /// Two engines imported as one config (`import --server '*'`): a network
-/// alike on both is one destination over `"*"`, the proxy on both one
-/// table; the import plans no change on either, and applied to two fresh
+/// alike on both is one destination over `"*"`, networks from one subnet
+/// pool one destination with the pool, the proxy on both one table; the import plans no change on either, and applied to two fresh
 /// engines where only the containers exist, rebuilds them to the same TOML.
 #[test]
 fn a_fleet_import_round_trips_in_the_grouped_form() {
@@ -183,7 +183,7 @@ fn a_fleet_import_round_trips_in_the_grouped_form() {
     original.write(
         "berth.toml",
         &(config(&a, &b)
-            + "\n[[destination]]\nname = \"front\"\nservers = \"*\"\nnetwork = \"front\"\nsubnet = \"10.210.0.0/24\"\n\n[[application]]\nname = \"proxy\"\ndestinations = \"*\"\n"),
+            + "\n[[destination]]\nname = \"front\"\nservers = \"*\"\nnetwork = \"front\"\nsubnet = \"10.210.0.0/24\"\n\n[[destination]]\nname = \"apps\"\nservers = [\"tag:web\"]\nnetwork = \"apps\"\nsubnet_pool = \"10.211.0.0/16\"\nsubnet_prefix = 24\n\n[[application]]\nname = \"proxy\"\ndestinations = \"*\"\n"),
     );
     run_ok(&original, &["apply", "--yes"]).unwrap();
     let first = run_ok(&original, &["import", "--server", "*"])
@@ -193,7 +193,9 @@ fn a_fleet_import_round_trips_in_the_grouped_form() {
     let front = table(&t, "destination", "front").unwrap_or_else(|| panic!("{first}"));
     assert_eq!(front.get("servers"), Some(&s("*")), "{first}");
     assert_eq!(tables(&t, "application").len(), 1, "{first}");
-    assert_eq!(tables(&t, "destination").len(), 1, "{first}");
+    assert_eq!(tables(&t, "destination").len(), 2, "{first}");
+    let apps = table(&t, "destination", "apps").unwrap_or_else(|| panic!("{first}"));
+    assert_eq!(apps.get("subnet_pool"), Some(&s("10.211.0.0/16")), "{first}");
 
     let imported = Project::new();
     imported.write("berth.toml", &first);
