@@ -320,3 +320,23 @@ fn a_resource_over_a_set_runs_where_it_runs() {
     assert_eq!(p.changes[0].server(), "a");
     assert!(p.missing.is_empty(), "{:?}", p.missing);
 }
+
+#[test]
+fn a_run_of_one_server_leaves_a_pool_network_to_apply_with_a_warning() {
+    // `watch` plans one server: the config keeps only it.
+    let mut config = pooled(&["a", "b"]);
+    config.servers.retain(|s| s.name == "b");
+    let mut live = LiveState::default();
+    live.servers
+        .insert("b".into(), Ok(snapshot(vec![], vec![])));
+    let p = run(&config, &live);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert!(created(&p, "apps").is_empty());
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert_eq!(p.warnings[0].code, WarningCode::PoolNotAllocated);
+    assert!(
+        p.warnings[0]
+            .message
+            .contains("does not read the destination's other servers (a)")
+    );
+}

@@ -44,7 +44,7 @@ use crate::live::{LiveState, Snapshot};
 pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
     let mut p = empty();
     // Each server's subnet from a destination's pool, given the servers read.
-    let resolved = pools::resolve(config, live, &mut p.errors);
+    let resolved = pools::resolve(config, live, &mut p.errors, &mut p.warnings);
     let config = resolved.as_ref().unwrap_or(config);
     // Interrupted changes first: the rest is planned against the state
     // their restoration leaves.

@@ -10,15 +10,24 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 
-use super::model::PlanError;
+use super::model::{PlanError, Warning, WarningCode};
 use crate::config::{Config, SubnetPool};
 use crate::live::{LiveState, Snapshot};
 
 /// `config` with the subnet of every pool destination's network filled in
 /// (`None` when no destination has a pool), and an error for each network
-/// left without one: the pool is full, or a server of the destination was
-/// not read (its subnet is unknown, so nothing is allocated beside it).
-pub fn resolve(config: &Config, live: &LiveState, errors: &mut Vec<PlanError>) -> Option<Config> {
+/// left without one: the pool is full, or a server of the destination
+/// could not be read (its subnet is unknown, so nothing is allocated beside
+/// it). A server of the destination that this run leaves out of
+/// `config.servers` on purpose (`watch` plans one server at a time) holds
+/// back the allocation with a warning instead: another run that reads them
+/// all makes the network.
+pub fn resolve(
+    config: &Config,
+    live: &LiveState,
+    errors: &mut Vec<PlanError>,
+    warnings: &mut Vec<Warning>,
+) -> Option<Config> {
     if config.destinations.iter().all(|d| d.pool.is_none()) {
         return None;
     }
@@ -43,10 +52,12 @@ pub fn resolve(config: &Config, live: &LiveState, errors: &mut Vec<PlanError>) -
         // Held: the live subnets of this destination's networks.
         let mut held: Vec<IpNet> = Vec::new();
         let mut unread: Vec<String> = Vec::new();
+        let mut left_out: Vec<String> = Vec::new();
         let mut wanting: Vec<usize> = Vec::new();
         for &i in &instances {
             let d = &config.destinations[i];
             match snapshot(&d.server) {
+                None if config.server(&d.server).is_none() => left_out.push(d.server.clone()),
                 None => unread.push(d.server.clone()),
                 Some(s) => match s.network(&d.network) {
                     Some(net) => {
@@ -74,6 +85,20 @@ pub fn resolve(config: &Config, live: &LiveState, errors: &mut Vec<PlanError>) -
                     ),
                     hint: "plan again when every server of the destination answers, or take the unreadable ones out of its `servers`".to_string(),
                 });
+                continue;
+            }
+            if !left_out.is_empty() {
+                warnings.push(Warning::on(
+                    &d.server,
+                    WarningCode::PoolNotAllocated,
+                    format!(
+                        "network {} of destination {} is not created: its subnet comes from pool {}, and this run does not read the destination's other servers ({}); `berth apply` reads them all and creates it",
+                        d.network,
+                        d.name,
+                        pool.pool,
+                        some(&left_out)
+                    ),
+                ));
                 continue;
             }
             let Some(here) = snapshot(&d.server) else {
@@ -105,6 +130,20 @@ pub fn resolve(config: &Config, live: &LiveState, errors: &mut Vec<PlanError>) -
         }
     }
     Some(resolved)
+}
+
+/// Names for a message: all of a few, the first ones of many.
+fn some(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
 }
 
 /// The IPv4 subnet of a live network, if it has one.

@@ -195,7 +195,11 @@ fn a_fleet_import_round_trips_in_the_grouped_form() {
     assert_eq!(tables(&t, "application").len(), 1, "{first}");
     assert_eq!(tables(&t, "destination").len(), 2, "{first}");
     let apps = table(&t, "destination", "apps").unwrap_or_else(|| panic!("{first}"));
-    assert_eq!(apps.get("subnet_pool"), Some(&s("10.211.0.0/16")), "{first}");
+    assert_eq!(
+        apps.get("subnet_pool"),
+        Some(&s("10.211.0.0/16")),
+        "{first}"
+    );
 
     let imported = Project::new();
     imported.write("berth.toml", &first);
