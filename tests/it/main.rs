@@ -34,3 +34,4 @@ mod swarm;
 mod target;
 mod validate;
 mod watch;
+mod watch_faults;
