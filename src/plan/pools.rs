@@ -6,7 +6,7 @@
 //! holds and that overlaps nothing on its own host. Adding or removing a
 //! server therefore never renumbers another's network.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
@@ -50,7 +50,7 @@ pub fn resolve(
         let first = &config.destinations[instances[0]];
         let Some(pool) = first.pool else { continue };
         // Held: the live subnets of this destination's networks.
-        let mut held: Vec<IpNet> = Vec::new();
+        let mut held = Held::new(pool);
         let mut unread: Vec<String> = Vec::new();
         let mut left_out: Vec<String> = Vec::new();
         let mut wanting: Vec<usize> = Vec::new();
@@ -105,14 +105,13 @@ pub fn resolve(
                 continue;
             };
             let mine = given.entry(d.server.clone()).or_default();
-            let busy = |n: &IpNet| {
-                overlaps_any(n, &held)
-                    || overlaps_any(n, mine)
-                    || overlaps_any(n, &host_subnets(config, &d.server, here))
+            let host = host_subnets(config, &d.server, here);
+            let busy = |i: u128, n: &IpNet| {
+                held.holds(i, n) || overlaps_any(n, mine) || overlaps_any(n, &host)
             };
             match free_slot(pool, busy) {
                 Some(subnet) => {
-                    held.push(subnet);
+                    held.extend(Some(subnet));
                     mine.push(subnet);
                     resolved.destinations[i].spec.subnet = Some(subnet);
                 }
@@ -168,11 +167,56 @@ fn overlaps_any(n: &IpNet, others: &[IpNet]) -> bool {
     others.iter().any(|o| o.contains(n) || n.contains(o))
 }
 
-/// The lowest block of `pool` that is not `busy`.
-fn free_slot(pool: SubnetPool, busy: impl Fn(&IpNet) -> bool) -> Option<IpNet> {
+/// The subnets a destination's servers hold: blocks of the pool by index
+/// (a lookup, at any number of servers), any other subnet as it is.
+struct Held {
+    pool: SubnetPool,
+    slots: BTreeSet<u128>,
+    other: Vec<IpNet>,
+}
+
+impl Held {
+    fn new(pool: SubnetPool) -> Held {
+        Held {
+            pool,
+            slots: BTreeSet::new(),
+            other: Vec::new(),
+        }
+    }
+
+    fn extend(&mut self, subnet: Option<IpNet>) {
+        let Some(subnet) = subnet else { return };
+        match self.index(&subnet) {
+            Some(i) => {
+                self.slots.insert(i);
+            }
+            None => self.other.push(subnet),
+        }
+    }
+
+    /// The index of `subnet` when it is exactly one block of the pool.
+    fn index(&self, subnet: &IpNet) -> Option<u128> {
+        let (IpNet::V4(pool), IpNet::V4(net)) = (self.pool.pool, subnet) else {
+            return None;
+        };
+        if net.prefix_len() != self.pool.prefix || !pool.contains(net) {
+            return None;
+        }
+        let offset = u32::from(net.network()) - u32::from(pool.network());
+        Some(u128::from(offset >> (32 - u32::from(self.pool.prefix))))
+    }
+
+    /// Is block `i` (`subnet`) held?
+    fn holds(&self, i: u128, subnet: &IpNet) -> bool {
+        self.slots.contains(&i) || overlaps_any(subnet, &self.other)
+    }
+}
+
+/// The lowest block of `pool` that is not `busy` (given its index).
+fn free_slot(pool: SubnetPool, busy: impl Fn(u128, &IpNet) -> bool) -> Option<IpNet> {
     let mut i = 0u128;
     while let Some(subnet) = pool.slot(i) {
-        if !busy(&subnet) {
+        if !busy(i, &subnet) {
             return Some(subnet);
         }
         i += 1;
@@ -200,10 +244,17 @@ mod tests {
             "10.40.1.0/25".parse().unwrap(),
         ];
         assert_eq!(
-            free_slot(pool, |n| overlaps_any(n, &taken)),
+            free_slot(pool, |_, n| overlaps_any(n, &taken)),
             Some("10.40.2.0/24".parse().unwrap())
         );
         let whole: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(free_slot(pool, |n| overlaps_any(n, &whole)), None);
+        assert_eq!(free_slot(pool, |_, n| overlaps_any(n, &whole)), None);
+        let mut held = Held::new(pool);
+        held.extend(Some("10.40.3.0/24".parse().unwrap()));
+        held.extend(Some("10.40.8.0/23".parse().unwrap()));
+        assert_eq!(held.slots, BTreeSet::from([3]));
+        assert!(held.holds(3, &"10.40.3.0/24".parse().unwrap()));
+        assert!(held.holds(9, &"10.40.9.0/24".parse().unwrap()));
+        assert!(!held.holds(4, &"10.40.4.0/24".parse().unwrap()));
     }
 }
