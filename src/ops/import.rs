@@ -62,7 +62,8 @@ pub async fn import(
         ImportFrom::Address { address, name } => (None, vec![server_at(name, address)?]),
     };
     let reads = servers.iter().map(|server| async move {
-        let connection = crate::docker::connect(server, fleet.timeout)
+        // `import` connects for the run only (no kept SSH master).
+        let connection = crate::docker::connect(server, fleet.timeout, std::time::Duration::ZERO)
             .await
             .map_err(|e| Error::server(&server.name, &e))?;
         let client = &connection.client;

@@ -371,7 +371,13 @@ async fn server_loop(
     // The waits of the outage under way; `None` while connected.
     let mut outage: Option<<backon::ExponentialBuilder as BackoffBuilder>::Backoff> = None;
     while !cancel.is_cancelled() {
-        let mut session = Session::new(req.fleet, cancel.clone());
+        // watch holds its own connection for as long as it runs: nothing
+        // to keep for a next run.
+        let fleet = FleetOptions {
+            ssh_persist: Some(Duration::ZERO),
+            ..req.fleet
+        };
+        let mut session = Session::new(fleet, cancel.clone());
         let mut connected = false;
         let followed = follow_server(
             req,
