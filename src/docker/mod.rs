@@ -471,6 +471,9 @@ impl Client {
         labels.insert(labels::MANAGED.into(), "true".into());
         labels.insert(labels::OWNER.into(), owner.into());
         labels.insert(labels::DESTINATION.into(), destination.into());
+        if let Some(pool) = spec.subnet_pool {
+            labels.insert(labels::SUBNET_POOL.into(), pool.to_string());
+        }
         let mut pools = Vec::new();
         if let Some(subnet) = spec.subnet {
             pools.push(IpamConfig {
