@@ -1,10 +1,11 @@
 //! The validated config: plain data the planner reads. Every entity keeps the
 //! place it was declared, so later errors can point at it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -40,6 +41,23 @@ pub struct Config {
     pub resources: Vec<Resource>,
     /// Compose stacks (`[[service]]` tables, Coolify's word).
     pub stacks: Vec<Stack>,
+    /// Which `destinations` live on each server, built on first use.
+    pub by_server: ServerIndex,
+}
+
+/// The positions in `Config::destinations` of each server's destinations.
+/// The planner asks for a server's destinations once per resource; a scan
+/// of every destination each time made a plan of S servers, each with its
+/// own resources and destinations, cost S³. Built on the first
+/// [`Config::destinations_on`], so `destinations` must not change after
+/// that; a clone starts unbuilt.
+#[derive(Debug, Default)]
+pub struct ServerIndex(OnceLock<HashMap<String, Vec<usize>>>);
+
+impl Clone for ServerIndex {
+    fn clone(&self) -> Self {
+        ServerIndex::default()
+    }
 }
 
 impl Config {
@@ -79,7 +97,18 @@ impl Config {
     }
 
     pub fn destinations_on<'a>(&'a self, server: &'a str) -> impl Iterator<Item = &'a Destination> {
-        self.destinations.iter().filter(move |d| d.server == server)
+        let index = self.by_server.0.get_or_init(|| {
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, d) in self.destinations.iter().enumerate() {
+                index.entry(d.server.clone()).or_default().push(i);
+            }
+            index
+        });
+        index
+            .get(server)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.destinations[i])
     }
 }
 

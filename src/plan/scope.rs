@@ -225,6 +225,7 @@ mod tests {
                 clone_of: None,
                 at: at.clone(),
             }],
+            by_server: Default::default(),
         }
     }
 

@@ -336,8 +336,7 @@ mod tests {
             live
         }
 
-        /// The planner's plan of the fleet, made once for every test (the
-        /// planner takes seconds for 500 servers in a debug build).
+        /// The planner's plan of the fleet, made once for every test.
         fn planned() -> &'static Plan {
             static PLAN: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
             PLAN.get_or_init(|| {

@@ -53,6 +53,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
         destinations,
         resources,
         stacks,
+        by_server: Default::default(),
     }
 }
 
