@@ -416,13 +416,15 @@ pub struct HookArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Validate and plan the pushed commit of the watched branch; reject the
-    /// push when the config is invalid, a server cannot be read, or a change
-    /// is blocked. Reads git's `<old> <new> <ref>` lines on stdin; sees the
+    /// Validate and plan the pushed commit of the watched branch on the
+    /// servers the push affects (--all: every server); reject the push when
+    /// the config is invalid, a server cannot be read, or a change is
+    /// blocked. Reads git's `<old> <new> <ref>` lines on stdin; sees the
     /// pushed objects in git's quarantine.
     PreReceive(ReceiveArgs),
-    /// Apply the pushed commit of the watched branch under the server locks
-    /// and print the result to the pusher.
+    /// Apply the pushed commit of the watched branch under the server locks,
+    /// on the servers the push affects (--all: every server), and print the
+    /// result to the pusher.
     PostReceive(ReceiveArgs),
     /// Write the hook scripts into a repository that receives pushes.
     Install(InstallArgs),
