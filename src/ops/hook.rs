@@ -625,6 +625,23 @@ mod tests {
         }
 
         #[test]
+        fn under_settings_partial_a_push_whose_only_affected_server_is_down_is_rejected() {
+            let dest = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n";
+            // s2 is unaffected by the push (not contacted), s1 is down.
+            let mut l = LiveState::default();
+            l.servers
+                .insert("s1".into(), Err("cannot connect to local".into()));
+            l.skipped
+                .insert("s2".into(), "unaffected by the change".into());
+            let p = crate::plan::plan(&config(dest), &l, Default::default());
+            assert_eq!(
+                reasons(&verdict(&p, true)),
+                ["unreadable s1: cannot connect to local"],
+                "nothing left to apply: rejected, not accepted skipping s1"
+            );
+        }
+
+        #[test]
         fn under_strict_a_resource_that_matches_nothing_rejects_the_push() {
             let app = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n\n[[application]]\nname = \"web\"\ndestination = \"d\"\ncontainer = \"web-1\"\n";
             let lenient = plan(app, Snapshot::default(), false);

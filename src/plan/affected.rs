@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::{Config, ResourceKind};
+use crate::config::{Config, Destination, Resource, ResourceKind, Server, Stack};
 
 /// The text of each compose file a config names, by its path as the config
 /// writes it (`compose_file`).
@@ -40,6 +40,10 @@ pub fn affected(base: Side<'_>, head: Side<'_>) -> BTreeSet<String> {
 
 /// What `side`'s config says that lands on `server` (empty when the
 /// config has no such server).
+///
+/// Each table is taken apart field by field, without `..`: a field added
+/// to the config model does not compile here until someone decides whether
+/// it lands on a server.
 pub fn projection(side: Side<'_>, server: &str) -> Projection {
     let config = side.config;
     let mut out = Projection::new();
@@ -48,25 +52,51 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
     };
     // Settings change every server's plan (owner: whose networks; strict:
     // errors or warnings; partial: how an apply goes).
+    let Config {
+        owner,
+        partial,
+        strict,
+        servers: _,
+        destinations: _,
+        resources,
+        stacks,
+    } = config;
     out.insert(
         "settings".into(),
-        format!(
-            "owner={:?} strict={} partial={}",
-            config.owner, config.strict, config.partial
-        ),
+        format!("owner={owner:?} strict={strict} partial={partial}"),
     );
-    out.insert("server".into(), format!("{:?}", s.address));
+    let Server {
+        name: _,
+        address,
+        at: _,
+    } = s;
+    out.insert("server".into(), format!("{address:?}"));
     for d in config.destinations_on(server) {
+        let Destination {
+            name,
+            server: _,
+            network,
+            spec,
+            at: _,
+        } = d;
         out.insert(
-            format!("destination {}", d.name),
+            format!("destination {name}"),
             format!(
-                "network={:?} spec={}",
-                d.network,
-                serde_json::to_string(&d.spec).unwrap_or_default()
+                "network={network:?} spec={}",
+                serde_json::to_string(spec).unwrap_or_default()
             ),
         );
     }
-    for r in &config.resources {
+    for r in resources {
+        let Resource {
+            kind,
+            name,
+            placement: _, // as `here` and `everywhere` below
+            selector,
+            aliases,
+            clone_of,
+            at: _,
+        } = r;
         let here: Vec<&str> = r
             .destinations_on(config, server)
             .map(|d| d.name.as_str())
@@ -75,18 +105,15 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
             continue;
         }
         out.insert(
-            format!("{} {}", r.kind, r.name),
+            format!("{kind} {name}"),
             format!(
-                "on={here:?} everywhere={} selector={:?} aliases={:?} clone_of={:?}",
+                "on={here:?} everywhere={} selector={selector:?} aliases={aliases:?} clone_of={clone_of:?}",
                 r.everywhere(),
-                r.selector,
-                r.aliases,
-                r.clone_of
             ),
         );
-        sources(config, r.kind, r.clone_of.as_deref(), &mut out);
+        sources(config, *kind, clone_of.as_deref(), &mut out);
     }
-    for st in &config.stacks {
+    for st in stacks {
         if config.destination_on(&st.destination, server).is_none() {
             continue;
         }
@@ -96,10 +123,7 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
         });
         out.insert(
             format!("service {}", st.name),
-            format!(
-                "{} compose_file={file:?}",
-                stack_line(config, &st.name).unwrap_or_default()
-            ),
+            format!("{} compose_file={file:?}", stack_line(st)),
         );
         sources(
             config,
@@ -126,7 +150,7 @@ fn sources<'a>(
             let Some(st) = config.stacks.iter().find(|s| s.name == name) else {
                 break;
             };
-            (stack_line(config, name), st.clone_of.as_deref())
+            (Some(stack_line(st)), st.clone_of.as_deref())
         } else {
             let Some(r) = config
                 .resources
@@ -152,17 +176,21 @@ fn sources<'a>(
     }
 }
 
-/// A stack's own keys (not its compose file's contents).
-fn stack_line(config: &Config, name: &str) -> Option<String> {
-    let st = config.stacks.iter().find(|s| s.name == name)?;
-    Some(format!(
-        "destination={:?} project={:?} predefined={} short_aliases={} clone_of={:?}",
-        st.destination,
-        st.project,
-        st.connect_to_predefined_networks,
-        st.short_aliases,
-        st.clone_of
-    ))
+/// A stack's own keys (its compose file's contents apart).
+fn stack_line(st: &Stack) -> String {
+    let Stack {
+        name: _,
+        destination,
+        project,
+        connect_to_predefined_networks,
+        short_aliases,
+        compose_file: _,
+        clone_of,
+        at: _,
+    } = st;
+    format!(
+        "destination={destination:?} project={project:?} predefined={connect_to_predefined_networks} short_aliases={short_aliases} clone_of={clone_of:?}"
+    )
 }
 
 /// Where a clone source lives: its single destination's network and server.

@@ -232,7 +232,19 @@ fn push_hooks_read_and_apply_only_the_servers_a_push_touches() {
         "{said}"
     );
 
-    // 3. d's drift is not a push's business unless it touches d: a push
+    // 3. A push that touches no server (a README) contacts none.
+    work.write("README.md", "the infra repo\n");
+    work.commit("docs only");
+    let out = work.push(&["origin", "main"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("2 server(s) unaffected by the change, not contacted"),
+        "{said}"
+    );
+    assert_eq!(proxy.count(), 0, "{:?}\n{said}", proxy.requests());
+
+    // 4. d's drift is not a push's business unless it touches d: a push
     //    touching local leaves d's missing network missing; with the hooks
     //    installed with --all, the next push heals it.
     d.docker_ok(&["network", "rm", &on_d]);
