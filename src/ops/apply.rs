@@ -127,7 +127,7 @@ pub async fn apply(
             .and_then(|rev| super::preview::affected_since(&source, &loaded, rev)),
     };
     let targeted = super::scoped(&loaded.config, &target, affected.as_ref())?;
-    let mut session = Session::new(req.fleet, cancel.clone());
+    let mut session = Session::new(super::fleet_for(req.fleet, &loaded.config)?, cancel.clone());
     let contacted = match &targeted {
         Some((selection, cut)) => {
             session.set_read_only(selection.read_only.clone());

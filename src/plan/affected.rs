@@ -51,11 +51,13 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
         return out;
     };
     // Settings change every server's plan (owner: whose networks; strict:
-    // errors or warnings; partial: how an apply goes).
+    // errors or warnings; partial: how an apply goes). How long an SSH
+    // connection is kept is how berth connects, not what lands anywhere.
     let Config {
         owner,
         partial,
         strict,
+        ssh_persist: _,
         servers: _,
         destinations: _,
         resources,
