@@ -432,8 +432,10 @@ impl TargetArgs {
 pub struct ImportArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The declared `[[server]]` to read; with `--address`, the name the
-    /// imported `[[server]]` gets (default `local`).
+    /// The declared `[[server]]` to read, or a glob or `tag:` pattern for
+    /// several as one config (a network alike on several is one
+    /// destination over the set); with `--address`, the name the imported
+    /// `[[server]]` gets (default `local`).
     #[arg(long, value_name = "NAME", required_unless_present = "address")]
     pub server: Option<String>,
     /// Read the server at this address (`local`, `unix:///path`,

@@ -67,24 +67,31 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
         "settings".into(),
         format!("owner={owner:?} strict={strict} partial={partial}"),
     );
+    // Tags matter through what they bring onto the server (destinations
+    // over `tag:` sets, expanded at load), not by themselves.
     let Server {
         name: _,
         address,
+        tags: _,
         at: _,
     } = s;
     out.insert("server".into(), format!("{address:?}"));
     for d in config.destinations_on(server) {
+        // The group's other members do not land here: a pool never
+        // renumbers a server's network when another joins or leaves.
         let Destination {
             name,
             server: _,
             network,
             spec,
+            group: _,
+            pool,
             at: _,
         } = d;
         out.insert(
             format!("destination {name}"),
             format!(
-                "network={network:?} spec={}",
+                "network={network:?} spec={} pool={pool:?}",
                 serde_json::to_string(spec).unwrap_or_default()
             ),
         );
