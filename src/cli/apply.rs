@@ -23,6 +23,7 @@ pub fn run(args: &ApplyArgs) -> Exit {
         lock_timeout: args.lock_timeout,
         partial: args.partial,
         target: args.target.target(),
+        since: None,
     };
     watched(
         args.yes,

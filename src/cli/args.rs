@@ -397,10 +397,13 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub choices: Choices,
     /// Pull-request preview: add the config change from this revision to
-    /// the head (--ref, or the working tree), and contact servers only with
-    /// the base's addresses and keys.
+    /// the head (--ref, or the working tree), and contact only the servers
+    /// it affects, only with the base's addresses and keys.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// With --base: plan every server, not only those the change affects.
+    #[arg(long, requires = "base")]
+    pub all: bool,
     /// Also save the plan, with a fingerprint of the live state it saw, for
     /// `berth apply FILE`.
     #[arg(long, value_name = "PLANFILE")]
@@ -461,13 +464,15 @@ pub struct HookArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Validate and plan the pushed commit of the watched branch; reject the
-    /// push when the config is invalid, a server cannot be read, or a change
-    /// is blocked. Reads git's `<old> <new> <ref>` lines on stdin; sees the
+    /// Validate and plan the pushed commit of the watched branch on the
+    /// servers the push affects (--all: every server); reject the push when
+    /// the config is invalid, a server cannot be read, or a change is
+    /// blocked. Reads git's `<old> <new> <ref>` lines on stdin; sees the
     /// pushed objects in git's quarantine.
     PreReceive(ReceiveArgs),
-    /// Apply the pushed commit of the watched branch under the server locks
-    /// and print the result to the pusher.
+    /// Apply the pushed commit of the watched branch under the server locks,
+    /// on the servers the push affects (--all: every server), and print the
+    /// result to the pusher.
     PostReceive(ReceiveArgs),
     /// Write the hook scripts into a repository that receives pushes.
     Install(InstallArgs),
@@ -491,6 +496,9 @@ pub struct ReceiveArgs {
     /// post-receive: how long to wait for another berth's server lock (at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = lock_timeout)]
     pub lock_timeout: Duration,
+    /// Check (and apply) every server, not only those the push affects.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -506,6 +514,10 @@ pub struct InstallArgs {
     /// Also install post-receive, which applies each accepted push.
     #[arg(long)]
     pub apply_on_push: bool,
+    /// The hooks check (and apply) every server on each push, not only
+    /// those the push affects.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

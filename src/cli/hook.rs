@@ -48,6 +48,7 @@ fn request(h: &ReceiveArgs) -> Result<Option<ReceiveRequest>, Exit> {
             .unwrap_or_else(|| PathBuf::from(".")),
         fleet: h.ssh.apply(h.fleet.fleet()),
         lock_timeout: h.lock_timeout,
+        all: h.all,
     }))
 }
 
@@ -97,6 +98,7 @@ fn install(i: &InstallArgs) -> Exit {
         branch: i.branch.clone(),
         dir: i.dir.clone(),
         apply_on_push: i.apply_on_push,
+        all: i.all,
     };
     match crate::ops::hook::install(&req) {
         Err(e) => failed(&e),

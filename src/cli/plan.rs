@@ -15,6 +15,8 @@ pub fn run(args: &PlanArgs) -> Exit {
         fleet: args.ssh.apply(args.fleet.fleet()),
         out: args.out.clone(),
         target: args.target.target(),
+        since: None,
+        all: args.all,
     };
     let spinners = Spinners::new(args.format != Format::Human);
     let planned =

@@ -30,6 +30,7 @@ pub fn saved_plan(data: &[u8]) {
         source: Default::default(),
         warnings: Vec::new(),
         files: super::scenario_files(),
+        compose: Default::default(),
     };
     let _ = ops::saved::check_source(&saved, &loaded);
     for subnet_matches in [false, true] {

@@ -28,6 +28,9 @@ pub struct ApplyRequest {
     /// `--server`/`--destination`: contact, lock and change only these
     /// (a saved plan's own target wins).
     pub target: crate::plan::Target,
+    /// post-receive: contact, lock and change only the servers the change
+    /// from this revision (the branch's previous commit) affects.
+    pub since: Option<String>,
 }
 
 /// Who watches an apply: progress, the plan before anything happens, the
@@ -106,7 +109,24 @@ pub async fn apply(
         Some(p) => p.target.clone().unwrap_or_default(),
         None => req.target.clone(),
     };
-    let targeted = super::targeted(&loaded.config, &target)?;
+    // A saved plan leaves out the servers it left out as unaffected.
+    let affected = match &saved {
+        Some(p) if !p.unaffected.is_empty() => Some(
+            loaded
+                .config
+                .servers
+                .iter()
+                .map(|s| s.name.clone())
+                .filter(|s| !p.unaffected.contains(s))
+                .collect(),
+        ),
+        Some(_) => None,
+        None => req
+            .since
+            .as_deref()
+            .and_then(|rev| super::preview::affected_since(&source, &loaded, rev)),
+    };
+    let targeted = super::scoped(&loaded.config, &target, affected.as_ref())?;
     let mut session = Session::new(super::fleet_for(req.fleet, &loaded.config)?, cancel.clone());
     let contacted = match &targeted {
         Some((selection, cut)) => {

@@ -3,7 +3,8 @@
 //! [`Verdict`] taken from the plan (the same gate `apply` keeps, so a push
 //! is accepted exactly when post-receive would apply it); `post_receive`
 //! applies it through [`apply`](super::apply); `install` writes the hook
-//! scripts.
+//! scripts. Both hooks contact only the servers the push affects (compared
+//! with the branch's previous commit, `plan::affected`), unless `--all`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -127,6 +128,9 @@ pub struct ReceiveRequest {
     pub fleet: FleetOptions,
     /// post-receive: how long to wait for another berth's server lock.
     pub lock_timeout: Duration,
+    /// `--all`: check (and apply) every server, not only those the push
+    /// affects.
+    pub all: bool,
 }
 
 impl ReceiveRequest {
@@ -138,6 +142,13 @@ impl ReceiveRequest {
             repo: Some(self.repo.clone()),
             rev: Some(self.push.new.clone()),
         }
+    }
+
+    /// The revision the push is compared with to find the servers it
+    /// affects: the branch's previous commit (none for a new branch, or
+    /// with `--all`: every server).
+    fn since(&self) -> Option<String> {
+        self.push.old.clone().filter(|_| !self.all)
     }
 }
 
@@ -177,7 +188,13 @@ pub fn verdict(plan: &Plan, partial: bool) -> Verdict {
         if skipped.is_empty() {
             return Verdict::Accept;
         }
-        if skipped.len() < plan.servers.len() {
+        // Servers left out (unaffected, not targeted) were never in play.
+        let in_play = plan
+            .servers
+            .iter()
+            .filter(|s| s.status != crate::plan::ServerHealth::Skipped)
+            .count();
+        if skipped.len() < in_play {
             return Verdict::AcceptSkipping(skipped);
         }
     }
@@ -215,7 +232,8 @@ pub struct Checked {
 }
 
 /// pre-receive: loads the config at the pushed commit, reads every server
-/// (without locks) and plans. `Err` only when interrupted or on an error
+/// the push affects (every server with `--all`, for a new branch, or when
+/// the previous commit's config is invalid), without locks, and plans. `Err` only when interrupted or on an error
 /// that says nothing about the push.
 pub async fn pre_receive(
     req: &ReceiveRequest,
@@ -229,6 +247,8 @@ pub async fn pre_receive(
         fleet: req.fleet,
         out: None,
         target: Default::default(),
+        since: req.since(),
+        all: req.all,
     };
     match super::plan(&plan_req, progress, cancel).await {
         Ok(planned) => Ok(Checked {
@@ -244,7 +264,8 @@ pub async fn pre_receive(
 }
 
 /// post-receive: applies the pushed commit exactly as `berth apply --yes`
-/// would (the observer confirms), under the server locks.
+/// would (the observer confirms), under the server locks, on the servers
+/// the push affects (as pre-receive checked them).
 pub async fn post_receive(
     req: &ReceiveRequest,
     observer: &dyn ApplyObserver,
@@ -259,6 +280,7 @@ pub async fn post_receive(
         // `settings.partial` still applies: the pushed config decides.
         partial: false,
         target: Default::default(),
+        since: req.since(),
     };
     super::apply(&apply_req, observer, cancel).await
 }
@@ -273,6 +295,8 @@ pub struct InstallRequest {
     pub dir: PathBuf,
     /// Also write post-receive, which applies each accepted push.
     pub apply_on_push: bool,
+    /// The scripts pass `--all`: every server on each push.
+    pub all: bool,
 }
 
 /// The hook scripts written, in the order git runs them.
@@ -302,7 +326,7 @@ pub fn install(req: &InstallRequest) -> Result<Installed, Error> {
     for kind in kinds {
         let path = hooks.join(kind.name());
         std::fs::create_dir_all(&hooks)
-            .and_then(|()| std::fs::write(&path, script(kind, &berth, &req.branch, &req.dir)))
+            .and_then(|()| std::fs::write(&path, script(kind, &berth, req)))
             .map_err(|cause| Error::Write {
                 path: path.clone(),
                 cause,
@@ -336,18 +360,19 @@ impl HookKind {
 }
 
 /// The script of a hook: runs `berth hook <kind>` for the branch and
-/// config directory, every argument quoted for sh.
-fn script(kind: HookKind, berth: &Path, branch: &str, dir: &Path) -> String {
+/// config directory (and `--all`), every argument quoted for sh.
+fn script(kind: HookKind, berth: &Path, req: &InstallRequest) -> String {
     let what = match kind {
         HookKind::PreReceive => "rejects a push whose config is invalid or whose plan is blocked.",
         HookKind::PostReceive => "applies the pushed commit of the watched branch.",
     };
     format!(
-        "#!/bin/sh\n# Installed by `berth hook install`: {what}\nexec {berth} hook {sub} --branch {branch} --dir {dir}\n",
+        "#!/bin/sh\n# Installed by `berth hook install`: {what}\nexec {berth} hook {sub} --branch {branch} --dir {dir}{all}\n",
         berth = quote(&berth.display().to_string()),
         sub = kind.name(),
-        branch = quote(branch),
-        dir = quote(&dir.display().to_string()),
+        branch = quote(&req.branch),
+        dir = quote(&req.dir.display().to_string()),
+        all = if req.all { " --all" } else { "" },
     )
 }
 
@@ -600,6 +625,23 @@ mod tests {
         }
 
         #[test]
+        fn under_settings_partial_a_push_whose_only_affected_server_is_down_is_rejected() {
+            let dest = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n";
+            // s2 is unaffected by the push (not contacted), s1 is down.
+            let mut l = LiveState::default();
+            l.servers
+                .insert("s1".into(), Err("cannot connect to local".into()));
+            l.skipped
+                .insert("s2".into(), "unaffected by the change".into());
+            let p = crate::plan::plan(&config(dest), &l, Default::default());
+            assert_eq!(
+                reasons(&verdict(&p, true)),
+                ["unreadable s1: cannot connect to local"],
+                "nothing left to apply: rejected, not accepted skipping s1"
+            );
+        }
+
+        #[test]
         fn under_strict_a_resource_that_matches_nothing_rejects_the_push() {
             let app = "\n[[destination]]\nname = \"d\"\nserver = \"s1\"\nnetwork = \"n\"\n\n[[application]]\nname = \"web\"\ndestination = \"d\"\ncontainer = \"web-1\"\n";
             let lenient = plan(app, Snapshot::default(), false);
@@ -672,6 +714,7 @@ mod tests {
             branch: "it's".into(),
             dir: "infra dir".into(),
             apply_on_push: true,
+            all: false,
         })
         .unwrap();
         let hooks = dir.path().join("hooks");
@@ -697,9 +740,12 @@ mod tests {
             branch: "main".into(),
             dir: ".".into(),
             apply_on_push: false,
+            all: true,
         })
         .unwrap();
         assert_eq!(only_pre.hooks, [hooks.join("pre-receive")]);
+        let text = std::fs::read_to_string(&only_pre.hooks[0]).unwrap();
+        assert!(text.ends_with(" --dir '.' --all\n"), "{text}");
     }
 
     #[test]
@@ -711,6 +757,7 @@ mod tests {
             branch: "main".into(),
             dir: ".".into(),
             apply_on_push: false,
+            all: false,
         })
         .unwrap_err();
         assert_eq!(

@@ -27,6 +27,19 @@ pub struct Loaded {
     pub warnings: Vec<Warning>,
     /// The config files as read (for `--base` diffs).
     pub files: Vec<SourceFile>,
+    /// The compose files the config names, as read (which servers a
+    /// change affects looks at their contents).
+    pub compose: crate::plan::affected::ComposeTexts,
+}
+
+impl Loaded {
+    /// The config and its compose files, as one side of a change.
+    pub fn side(&self) -> crate::plan::affected::Side<'_> {
+        crate::plan::affected::Side {
+            config: &self.config,
+            compose: &self.compose,
+        }
+    }
 }
 
 /// Reads and validates the config and the compose files it names.
@@ -56,7 +69,12 @@ pub fn load(spec: &SourceSpec) -> Result<Loaded, Error> {
 pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, crate::diag::Diagnostics> {
     let checked = crate::config::check(&loaded.files);
     let mut diagnostics = checked.diagnostics;
-    let read = |f: &FileRef| loaded.read(&f.path, &f.at.file).map_err(unreadable);
+    let texts = std::cell::RefCell::new(crate::plan::affected::ComposeTexts::new());
+    let read = |f: &FileRef| {
+        let text = loaded.read(&f.path, &f.at.file).map_err(unreadable)?;
+        texts.borrow_mut().insert(f.path.clone(), text.clone());
+        Ok(text)
+    };
     let compose = crate::compose::check(&checked.compose_files, &read, &mut diagnostics);
     if !diagnostics.errors.is_empty() {
         return Err(diagnostics);
@@ -78,6 +96,7 @@ pub fn check(loaded: crate::source::Loaded) -> Result<Loaded, crate::diag::Diagn
         source: loaded.info,
         warnings,
         files: loaded.files,
+        compose: texts.into_inner(),
     })
 }
 

@@ -152,10 +152,27 @@ pub(crate) fn targeted(
     config: &crate::config::Config,
     target: &crate::plan::Target,
 ) -> Result<Option<(crate::plan::Selection, crate::config::Config)>, Error> {
-    if target.is_empty() {
+    scoped(config, target, None)
+}
+
+/// [`targeted`], further limited to the servers a change `affected`
+/// (`plan --base`, the push hooks; `None`: every server).
+pub(crate) fn scoped(
+    config: &crate::config::Config,
+    target: &crate::plan::Target,
+    affected: Option<&std::collections::BTreeSet<String>>,
+) -> Result<Option<(crate::plan::Selection, crate::config::Config)>, Error> {
+    if target.is_empty() && affected.is_none() {
         return Ok(None);
     }
-    let selection = crate::plan::select(config, target).map_err(Error::Target)?;
+    let mut selection = if target.is_empty() {
+        crate::plan::Selection::all(config)
+    } else {
+        crate::plan::select(config, target).map_err(Error::Target)?
+    };
+    if let Some(affected) = affected {
+        selection = crate::plan::only_affected(config, selection, affected);
+    }
     let contacted = selection.contacted();
     let mut cut = config.clone();
     cut.servers.retain(|s| contacted.contains(&s.name));
@@ -185,7 +202,8 @@ pub(crate) fn fleet_for(
     Ok(fleet)
 }
 
-/// Marks the servers a target leaves out as skipped, not targeted.
+/// Marks the servers a target leaves out as skipped, not targeted, and
+/// those a change leaves unaffected as skipped, unaffected.
 pub(crate) fn mark_not_targeted(
     live: &mut crate::live::LiveState,
     selection: &crate::plan::Selection,
@@ -195,6 +213,13 @@ pub(crate) fn mark_not_targeted(
         live.skipped.insert(
             name.clone(),
             "not targeted (--server/--destination)".to_string(),
+        );
+    }
+    for name in &selection.unaffected {
+        live.servers.remove(name);
+        live.skipped.insert(
+            name.clone(),
+            "unaffected by the change: not contacted (--all plans it too)".to_string(),
         );
     }
 }

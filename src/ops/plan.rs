@@ -1,6 +1,6 @@
 //! `plan`: read every server, plan, and for a pull-request preview add the
-//! config change and contact servers only as the base says; optionally save
-//! the plan for `apply PLANFILE`.
+//! config change and contact only the servers it affects, as the base says;
+//! optionally save the plan for `apply PLANFILE`.
 
 use std::path::PathBuf;
 
@@ -24,6 +24,13 @@ pub struct PlanRequest {
     pub out: Option<PathBuf>,
     /// `--server`/`--destination`: contact and plan only these.
     pub target: crate::plan::Target,
+    /// The push hooks: contact only the servers the change from this
+    /// revision (the branch's previous commit) affects, as `base` does for
+    /// a preview, without the preview.
+    pub since: Option<String>,
+    /// `--all`: contact and plan every server, affected by the change or
+    /// not.
+    pub all: bool,
 }
 
 /// A plan, and where it was saved.
@@ -50,7 +57,16 @@ pub async fn plan(
         .as_ref()
         .map(|p| p.skipped.clone())
         .unwrap_or_default();
-    let targeted = super::targeted(&loaded.config, &req.target)?;
+    let affected = if req.all {
+        None
+    } else if let Some(p) = &preview {
+        Some(p.affected.clone())
+    } else {
+        req.since
+            .as_deref()
+            .and_then(|rev| super::preview::affected_since(&req.source, &loaded, rev))
+    };
+    let targeted = super::scoped(&loaded.config, &req.target, affected.as_ref())?;
     let mut contacted = match &targeted {
         Some((_, cut)) => cut.clone(),
         None => loaded.config.clone(),

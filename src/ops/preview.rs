@@ -1,8 +1,11 @@
 //! Pull-request previews (`plan --base`): the config change from the base
-//! commit to the head, and the trust policy for an untrusted head: servers
-//! are contacted only with the base commit's connection details, and a
-//! server only the head names is never contacted.
+//! commit to the head, the servers it affects, and the trust policy for an
+//! untrusted head: servers are contacted only with the base commit's
+//! connection details, and a server only the head names is never
+//! contacted. The push hooks compare with the branch's previous commit the
+//! same way ([`affected_since`]), without the trust policy.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::Error;
@@ -15,15 +18,24 @@ pub struct Preview {
     pub config_diff: ConfigDiff,
     /// Servers only the head names: listed, never contacted.
     pub skipped: Vec<String>,
+    /// The head's servers whose part of the config the change touches
+    /// (`plan::affected`); the others need not be contacted.
+    pub affected: BTreeSet<String>,
 }
 
 /// Loads the base `rev` beside `head`, then [`compare`]s them.
 pub fn preview(head_spec: &SourceSpec, head: &mut Loaded, rev: &str) -> Result<Preview, Error> {
+    let base = load_base(head_spec, rev)?;
+    Ok(compare(&base, head, rev))
+}
+
+/// The config at `rev`, in the same repository and directory as `head_spec`.
+fn load_base(head_spec: &SourceSpec, rev: &str) -> Result<Loaded, Error> {
     let base_spec = base_source(head_spec, rev).map_err(|message| Error::Base {
         message,
         hint: "--base compares two commits of a git repository".to_string(),
     })?;
-    let base = super::load(&base_spec).map_err(|e| match e {
+    super::load(&base_spec).map_err(|e| match e {
         Error::Config(diagnostics) => Error::InvalidBase {
             rev: rev.to_string(),
             diagnostics,
@@ -32,8 +44,19 @@ pub fn preview(head_spec: &SourceSpec, head: &mut Loaded, rev: &str) -> Result<P
             message: format!("base {rev}: {other}"),
             hint: other.hint().unwrap_or_default(),
         },
-    })?;
-    Ok(compare(&base, head, rev))
+    })
+}
+
+/// The servers of `head` a change from `rev` affects (the push hooks: the
+/// branch's previous commit). `None` — every server — when the config at
+/// `rev` cannot be read or is invalid: nothing to compare with.
+pub fn affected_since(
+    head_spec: &SourceSpec,
+    head: &Loaded,
+    rev: &str,
+) -> Option<BTreeSet<String>> {
+    let base = load_base(head_spec, rev).ok()?;
+    Some(crate::plan::affected::affected(base.side(), head.side()))
 }
 
 /// Diffs the base (`rev`) and head configs, and makes `head` contact its
@@ -43,11 +66,15 @@ pub fn compare(base: &Loaded, head: &mut Loaded, rev: &str) -> Preview {
         crate::config::diff::diff(&base.config, &head.config, &base.files, &head.files);
     config_diff.base_ref = rev.to_string();
     config_diff.base_commit = base.source.commit.clone().unwrap_or_default();
+    // Before the base's addresses replace the head's: a changed address
+    // affects its server.
+    let affected = crate::plan::affected::affected(base.side(), head.side());
     let (notes, skipped) = trust_base_servers(&base.config, &mut head.config);
     config_diff.notes = notes;
     Preview {
         config_diff,
         skipped,
+        affected,
     }
 }
 

@@ -6,6 +6,7 @@
 //! lacks (`missing`); `guard` classifies attached containers and
 //! finds the dependencies worth a warning before a removal.
 
+pub mod affected;
 mod attach;
 mod clone;
 mod guard;
@@ -30,7 +31,7 @@ pub use networks::{differences, removal_candidates};
 pub use partial::{SkipReason, Skipped, skipped, without};
 pub use scope::Scope;
 pub use swarm::{describe_rollout, service_kind};
-pub use target::{Selection, TargetError, restrict, select};
+pub use target::{Selection, TargetError, only_affected, restrict, select};
 pub use topology::mark;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +87,7 @@ fn empty() -> Plan {
         berth_version: None,
         options: None,
         target: None,
+        unaffected: Vec::new(),
     }
 }
 

@@ -65,6 +65,11 @@ pub struct Plan {
     /// `apply PLANFILE` applies exactly this target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// `plan --base` and the push hooks: the servers whose part of the
+    /// config the change leaves as it was, not contacted (`--all` plans
+    /// them too). `apply PLANFILE` leaves them out too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unaffected: Vec<String>,
 }
 
 impl Plan {
@@ -73,11 +78,12 @@ impl Plan {
         self.target.as_ref().map_or(&[], |t| &t.not_targeted)
     }
 
-    /// The servers shown one by one: all but those left out by a target.
+    /// The servers shown one by one: all but those left out by a target
+    /// or unaffected by the change under review.
     pub fn shown_servers(&self) -> impl Iterator<Item = &ServerReading> {
-        self.servers
-            .iter()
-            .filter(|s| !self.not_targeted().contains(&s.name))
+        self.servers.iter().filter(|s| {
+            !self.not_targeted().contains(&s.name) && !self.unaffected.contains(&s.name)
+        })
     }
 
     pub fn blocked(&self) -> usize {

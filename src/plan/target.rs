@@ -19,9 +19,20 @@ pub struct Selection {
     pub destinations: Option<BTreeSet<String>>,
     /// The config's other servers: not contacted.
     pub not_targeted: Vec<String>,
+    /// Servers the change under review leaves as they were (`plan --base`,
+    /// the push hooks): not contacted.
+    pub unaffected: Vec<String>,
 }
 
 impl Selection {
+    /// Every server of `config`, none left out.
+    pub fn all(config: &Config) -> Selection {
+        Selection {
+            servers: config.servers.iter().map(|s| s.name.clone()).collect(),
+            ..Selection::default()
+        }
+    }
+
     /// Every server the run contacts.
     pub fn contacted(&self) -> BTreeSet<String> {
         self.servers.union(&self.read_only).cloned().collect()
@@ -139,25 +150,7 @@ pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError
         }
         chosen.retain(|s| config.destinations_on(s).any(|d| dests.contains(&d.name)));
     }
-    // A subnet pool allocates against every server of its destination:
-    // they are read too (read-only) when a targeted server has its network.
-    let pool_servers = chosen.iter().flat_map(|s| {
-        config
-            .destinations_on(s)
-            .filter(|d| d.pool.is_some())
-            .filter(|d| {
-                destinations
-                    .as_ref()
-                    .is_none_or(|set| set.contains(&d.name))
-            })
-            .flat_map(|d| d.group.iter().flat_map(|g| g.servers.iter().cloned()))
-    });
-    let read_only: BTreeSet<String> = chosen
-        .iter()
-        .flat_map(|s| super::clone::source_servers(config, s))
-        .chain(pool_servers)
-        .filter(|s| !chosen.contains(s))
-        .collect();
+    let read_only = read_only(config, &chosen, destinations.as_ref());
     let not_targeted = server_names
         .iter()
         .filter(|s| !chosen.contains(**s) && !read_only.contains(**s))
@@ -168,7 +161,61 @@ pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError
         read_only,
         destinations,
         not_targeted,
+        unaffected: Vec::new(),
     })
+}
+
+/// The servers `chosen` servers' plans read besides themselves, read-only:
+/// the sources of their clones (up each `clone_of` chain) and, for a
+/// destination with a subnet pool (among `destinations`, when limited),
+/// every server of its group, since the pool allocates against them all.
+fn read_only(
+    config: &Config,
+    chosen: &BTreeSet<String>,
+    destinations: Option<&BTreeSet<String>>,
+) -> BTreeSet<String> {
+    let pool_servers = chosen.iter().flat_map(|s| {
+        config
+            .destinations_on(s)
+            .filter(|d| d.pool.is_some())
+            .filter(|d| destinations.is_none_or(|set| set.contains(&d.name)))
+            .flat_map(|d| d.group.iter().flat_map(|g| g.servers.iter().cloned()))
+    });
+    chosen
+        .iter()
+        .flat_map(|s| super::clone::source_servers(config, s))
+        .chain(pool_servers)
+        .filter(|s| !chosen.contains(s))
+        .collect()
+}
+
+/// `selection` limited to the servers a change `affected`
+/// ([`super::affected::affected`]): the others it would have changed are
+/// unaffected, not contacted, unless a clone on an affected server copies
+/// from one or a subnet pool allocates against it (read-only then, as
+/// with `--server`). Servers keep `config`'s order.
+pub fn only_affected(
+    config: &Config,
+    selection: Selection,
+    affected: &BTreeSet<String>,
+) -> Selection {
+    let servers: BTreeSet<String> = selection.servers.intersection(affected).cloned().collect();
+    let read_only = read_only(config, &servers, selection.destinations.as_ref());
+    let unaffected = config
+        .servers
+        .iter()
+        .map(|s| &s.name)
+        .filter(|s| {
+            !servers.contains(*s) && !read_only.contains(*s) && !selection.not_targeted.contains(s)
+        })
+        .cloned()
+        .collect();
+    Selection {
+        servers,
+        read_only,
+        unaffected,
+        ..selection
+    }
 }
 
 /// The names a `tag:GLOB` pattern matches, given the glob.
@@ -233,7 +280,8 @@ fn matching<'a>(
 
 /// `plan` limited to `selection`: only the changes, errors, warnings and
 /// missing resources of the targeted servers (and, with `--destination`,
-/// of the targeted destinations); records `target`.
+/// of the targeted destinations); records `target` (unless empty) and the
+/// servers a change leaves unaffected.
 pub fn restrict(plan: &mut Plan, selection: &Selection, target: &Target) {
     let server = |s: &str| selection.servers.contains(s);
     let dest = |d: Option<&str>| match (&selection.destinations, d) {
@@ -249,10 +297,11 @@ pub fn restrict(plan: &mut Plan, selection: &Selection, target: &Target) {
         .retain(|w| w.server.as_deref().is_none_or(server));
     plan.missing.retain(|m| server(&m.server));
     plan.summary = summarize(&plan.changes);
-    plan.target = Some(Target {
+    plan.target = (!target.is_empty()).then(|| Target {
         not_targeted: selection.not_targeted.clone(),
         ..target.clone()
     });
+    plan.unaffected = selection.unaffected.clone();
 }
 
 #[cfg(test)]
@@ -405,6 +454,48 @@ network = "data"
             checked.diagnostics
         );
         checked.config
+    }
+
+    #[test]
+    fn only_affected_servers_are_contacted_and_a_clone_source_is_read_only() {
+        let all = Selection::all(&config());
+        assert_eq!(all.servers, set(&["web-1", "web-2", "db-1"]));
+        // web-2's clone copies from web-1: read-only, not unaffected.
+        let s = only_affected(&config(), all.clone(), &set(&["web-2"]));
+        assert_eq!(s.servers, set(&["web-2"]));
+        assert_eq!(s.read_only, set(&["web-1"]));
+        assert_eq!(s.unaffected, ["db-1"]);
+        let s = only_affected(&config(), all.clone(), &set(&["db-1"]));
+        assert_eq!((s.servers, s.read_only), (set(&["db-1"]), set(&[])));
+        assert_eq!(s.unaffected, ["web-1", "web-2"]);
+        let s = only_affected(&config(), all, &set(&[]));
+        assert!(s.contacted().is_empty());
+        assert_eq!(s.unaffected.len(), 3);
+        // With a target: what it leaves out stays not targeted.
+        let targeted = select(&config(), &t(&["web-*"], &[])).unwrap();
+        let s = only_affected(&config(), targeted, &set(&["web-1", "db-1"]));
+        assert_eq!(s.servers, set(&["web-1"]));
+        assert_eq!(s.not_targeted, ["db-1"]);
+        assert_eq!(s.unaffected, ["web-2"]);
+    }
+
+    #[test]
+    fn restrict_records_the_unaffected_servers_and_no_empty_target() {
+        let config = config();
+        let mut live = crate::live::LiveState::default();
+        for s in ["web-1", "web-2", "db-1"] {
+            live.servers
+                .insert(s.to_string(), Ok(crate::live::Snapshot::default()));
+        }
+        let mut plan = crate::plan::plan(&config, &live, Default::default());
+        assert!(plan.changes.iter().any(|c| c.server() == "db-1"));
+        let s = only_affected(&config, Selection::all(&config), &set(&["web-1"]));
+        restrict(&mut plan, &s, &Target::default());
+        assert!(plan.changes.iter().all(|c| c.server() == "web-1"));
+        assert_eq!(plan.unaffected, ["web-2", "db-1"]);
+        assert_eq!(plan.target, None);
+        let shown: Vec<&str> = plan.shown_servers().map(|s| s.name.as_str()).collect();
+        assert_eq!(shown, ["web-1"]);
     }
 
     #[test]

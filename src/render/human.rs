@@ -178,6 +178,18 @@ pub fn plan(plan: &Plan, view: View) -> String {
             paint(DIM, &format!("{n} server(s) not targeted, not contacted"))
         );
     }
+    if let n @ 1.. = plan.unaffected.len() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint(
+                DIM,
+                &format!(
+                    "{n} server(s) unaffected by the change, not contacted (--all plans them too)"
+                )
+            )
+        );
+    }
     out.push_str(&summary(plan));
     out.push('\n');
     out

@@ -255,6 +255,12 @@ fn table(out: &mut String, plan: &Plan, view: View) {
     if let n @ 1.. = plan.not_targeted().len() {
         let _ = writeln!(out, "\n{n} server(s) not targeted, not contacted.");
     }
+    if let n @ 1.. = plan.unaffected.len() {
+        let _ = writeln!(
+            out,
+            "\n{n} server(s) unaffected by the change, not contacted (`--all` plans them too)."
+        );
+    }
     out.push('\n');
 }
 

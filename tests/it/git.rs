@@ -52,7 +52,7 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// `git ARGS` in `dir`; panics unless it succeeds; trimmed stdout.
-fn git_ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git_ok(dir: &Path, args: &[&str]) -> String {
     let out = git(dir, args);
     assert!(
         out.status.success(),
@@ -79,7 +79,7 @@ impl Repo {
     }
 
     /// A clone of `origin` (a bare repository, possibly still empty).
-    fn clone_of(origin: &Path) -> Repo {
+    pub(crate) fn clone_of(origin: &Path) -> Repo {
         let dir = tempfile::tempdir().expect("tempdir");
         let origin = origin.display().to_string();
         git_ok(dir.path(), &["clone", "-q", &origin, "."]);
@@ -112,14 +112,14 @@ impl Repo {
     }
 
     /// `git push ARGS` (the output, whatever the status).
-    fn push(&self, args: &[&str]) -> Output {
+    pub(crate) fn push(&self, args: &[&str]) -> Output {
         let mut full = vec!["push"];
         full.extend(args);
         git(self.path(), &full)
     }
 }
 
-fn rev_parse(dir: &Path, rev: &str) -> String {
+pub(crate) fn rev_parse(dir: &Path, rev: &str) -> String {
     git_ok(
         dir,
         &["rev-parse", "--verify", &format!("{rev}^{{commit}}")],
@@ -135,7 +135,7 @@ fn bare_clone(src: &Path) -> (tempfile::TempDir, PathBuf) {
     (dir, bare)
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         out.status,

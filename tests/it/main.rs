@@ -27,6 +27,7 @@ mod partial;
 mod planner_model;
 mod round_trip;
 mod schemas;
+mod scoped;
 mod shared;
 mod ssh;
 mod ssh_persist;
