@@ -62,6 +62,7 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
         destinations: _,
         resources,
         stacks,
+        by_server: _,
     } = config;
     out.insert(
         "settings".into(),
