@@ -338,8 +338,10 @@ impl Client {
     pub async fn snapshot(&self, with_images: bool) -> Result<Snapshot, DockerError> {
         let (networks, containers, nodes) = tokio::try_join!(
             self.get_json::<Vec<read::NetworkJson>>("/networks", "list networks"),
+            // `size=false`: sizes would cost the daemon a walk of each
+            // container's files.
             self.get_json::<Vec<read::ContainerSummary>>(
-                "/containers/json?all=true",
+                "/containers/json?all=true&size=false",
                 "list containers"
             ),
             self.swarm_nodes(),
@@ -458,7 +460,7 @@ impl Client {
         let attached: Vec<read::ContainerSummary> = self
             .get_json(
                 &format!(
-                    "/containers/json?all=true&filters={}",
+                    "/containers/json?all=true&size=false&filters={}",
                     service::query_value(&filters)
                 ),
                 &format!("list containers on {name}"),
