@@ -23,10 +23,7 @@ pub fn run(args: &StatusArgs) -> Exit {
     };
     match args.format {
         Format::Human => anstream::print!("{}", render::status::human(&status)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&status).expect("a status serializes")
-        ),
+        Format::Json => println!("{}", render::status::json(&status)),
         Format::Markdown => print!("{}", render::status::markdown(&status)),
     }
     if status.servers.iter().any(|s| s.error.is_some()) {

@@ -33,3 +33,4 @@ mod swarm;
 mod target;
 mod validate;
 mod watch;
+mod watch_faults;
