@@ -46,6 +46,11 @@ pub struct FleetOptions {
     pub timeout: Duration,
     /// How long an apply waits for a swarm service's tasks to converge.
     pub rollout_timeout: Duration,
+    /// How long an SSH connection stays once idle for the next run to
+    /// reuse (`--ssh-persist`; zero: off, `--no-ssh-persist`). `None`: as
+    /// the config says, which [`FleetOptions::for_config`] settles; a
+    /// session given `None` keeps nothing.
+    pub ssh_persist: Option<Duration>,
 }
 
 impl FleetOptions {
@@ -55,6 +60,16 @@ impl FleetOptions {
             parallelism: 1,
             timeout,
             rollout_timeout: timeout,
+            ssh_persist: Some(Duration::ZERO),
+        }
+    }
+
+    /// These options with `ssh_persist` settled: the flag's when given,
+    /// else the config's `[settings] ssh_persist` (default 60 s).
+    pub fn for_config(self, config: &Config) -> FleetOptions {
+        FleetOptions {
+            ssh_persist: Some(self.ssh_persist.unwrap_or(config.ssh_persist)),
+            ..self
         }
     }
 }
@@ -151,7 +166,8 @@ impl Session {
             .cloned()
             .ok_or_else(|| DockerError::Api {
                 what: format!("reach server {}", server.name),
-                cause: "not connected".to_string(),
+                status: None,
+                message: "not connected".to_string(),
             })
     }
 
@@ -254,10 +270,16 @@ impl Session {
     /// Connects to the servers not reached yet; returns those that failed.
     async fn connect(&mut self, servers: &[Server]) -> Vec<(String, DockerError)> {
         let timeout = self.options.timeout;
+        let ssh_persist = self.options.ssh_persist.unwrap_or_default();
         let opens = servers
             .iter()
             .filter(|s| !self.connections.contains_key(&s.name))
-            .map(|s| async move { (s.name.clone(), crate::docker::connect(s, timeout).await) });
+            .map(|s| async move {
+                (
+                    s.name.clone(),
+                    crate::docker::connect(s, timeout, ssh_persist).await,
+                )
+            });
         let opened: Vec<_> = stream::iter(opens)
             .buffer_unordered(self.options.parallelism.max(1))
             .collect()
@@ -318,7 +340,8 @@ impl Session {
             .client(&server.name)
             .ok_or_else(|| DockerError::Api {
                 what: format!("read server {}", server.name),
-                cause: "not connected".to_string(),
+                status: None,
+                message: "not connected".to_string(),
             })?
             .clone();
         if let Some(wait) = lock.filter(|_| !self.read_only.contains(&server.name)) {

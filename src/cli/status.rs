@@ -9,7 +9,7 @@ use crate::render;
 pub fn run(args: &StatusArgs) -> Exit {
     let req = StatusRequest {
         source: args.source.spec(),
-        fleet: args.fleet.fleet(),
+        fleet: args.ssh.apply(args.fleet.fleet()),
         target: args.target.target(),
         usage: args.usage,
     };

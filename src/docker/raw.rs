@@ -51,7 +51,8 @@ impl Client {
     ) -> Result<T, DockerError> {
         let text = std::str::from_utf8(body).map_err(|e| DockerError::Api {
             what: what.to_string(),
-            cause: format!("Docker's answer is not UTF-8: {e}"),
+            status: None,
+            message: format!("Docker's answer is not UTF-8: {e}"),
         })?;
         serde_json::from_str(text).map_err(|e| self.fail(what, &e.into()))
     }
@@ -71,6 +72,21 @@ impl Client {
             return Ok(serde_json::Value::Null);
         }
         serde_json::from_slice(&answer).map_err(|e| self.fail(what, &e.into()))
+    }
+
+    /// `method path` with a JSON body, bounded by the client's timeout;
+    /// a refusal stays bollard's error, for `answer` to read.
+    pub(super) async fn exchange_json(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Bytes, bollard::errors::Error> {
+        let body = serde_json::to_vec(body)?;
+        match tokio::time::timeout(self.timeout, self.exchange(method, path, Some(body))).await {
+            Err(_) => Err(bollard::errors::Error::RequestTimeoutError),
+            Ok(answer) => answer,
+        }
     }
 
     async fn send(

@@ -371,7 +371,13 @@ async fn server_loop(
     // The waits of the outage under way; `None` while connected.
     let mut outage: Option<<backon::ExponentialBuilder as BackoffBuilder>::Backoff> = None;
     while !cancel.is_cancelled() {
-        let mut session = Session::new(req.fleet, cancel.clone());
+        // watch holds its own connection for as long as it runs: nothing
+        // to keep for a next run.
+        let fleet = FleetOptions {
+            ssh_persist: Some(Duration::ZERO),
+            ..req.fleet
+        };
+        let mut session = Session::new(fleet, cancel.clone());
         let mut connected = false;
         let followed = follow_server(
             req,
@@ -700,7 +706,7 @@ async fn apply(
     let on_step = |step: &crate::execute::Step| {
         let (ok, error) = match &step.outcome {
             Outcome::Done => (true, None),
-            Outcome::Failed(e) => (false, Some(e.clone())),
+            Outcome::Failed(e) => (false, Some(e.full())),
             Outcome::NotAttempted => (false, Some("not attempted".to_string())),
         };
         if ok {

@@ -410,7 +410,17 @@ pub fn step_line(step: &Step) -> String {
     let what = format!("{} on {}", describe(&step.change), step.change.server());
     match &step.outcome {
         Outcome::Done => format!("  {} {what}", paint(GREEN, "✓")),
-        Outcome::Failed(e) => format!("  {} {what}: {}", paint(BLOCKED, "✗"), paint(RED, e)),
+        Outcome::Failed(e) => {
+            let mut line = format!(
+                "  {} {what}: {}",
+                paint(BLOCKED, "✗"),
+                paint(RED, &e.to_string())
+            );
+            if let Some(hint) = e.hint() {
+                let _ = write!(line, "\n      {} {hint}", paint(DIM, "hint:"));
+            }
+            line
+        }
         Outcome::NotAttempted => format!("  {} {what}: not attempted", paint(DIM, "·")),
     }
 }

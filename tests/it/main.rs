@@ -28,6 +28,7 @@ mod round_trip;
 mod schemas;
 mod shared;
 mod ssh;
+mod ssh_persist;
 mod status;
 mod swarm;
 mod target;
