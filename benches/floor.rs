@@ -31,6 +31,7 @@
 //! BERTH_BENCH_SSH=0 cargo bench --bench floor   # skip the SSH part
 //! BERTH_BENCH_BIN=/tmp/berth-x cargo bench --bench floor     # time another build
 //! BERTH_BENCH_BEFORE=/tmp/berth-old cargo bench --bench floor # and this one beside it
+//! BERTH_BENCH_CALLGRIND=/tmp/cg cargo bench --bench floor    # + instructions per run (valgrind)
 //! ```
 //!
 //! Needs root, `dockerd`, `nsenter`, `ip`, `sshd`, `ssh-keygen` (as the
@@ -225,11 +226,65 @@ fn main() {
         plan.median.as_secs_f64() / cli.median.as_secs_f64()
     );
 
+    if let Some(dir) = std::env::var_os("BERTH_BENCH_CALLGRIND") {
+        instructions(&p, Path::new(&dir));
+    }
+
     if with_ssh {
         ssh_rtt(&d, &replay, runs.min(7));
     }
     eprintln!("stopping the daemon ...");
     drop(d);
+}
+
+/// The instructions one run executes, counted by callgrind (steady where
+/// times on a shared machine are not): `berth --version`, `berth validate`
+/// and `berth plan`, this build and the one in `BERTH_BENCH_BEFORE`. Each
+/// run's profile stays in `dir` (`callgrind_annotate` reads it).
+fn instructions(p: &Project, dir: &Path) {
+    std::fs::create_dir_all(dir).expect("callgrind directory");
+    let mut builds = vec![("this", berth_bin())];
+    builds.extend(before_bin().map(|b| ("before", b)));
+    println!(
+        "\ninstructions per run, counted by valgrind --tool=callgrind (profiles in {})\n",
+        dir.display()
+    );
+    for (label, bin) in builds {
+        for (what, args) in [
+            ("version", vec!["--version".to_string()]),
+            ("validate", p.args(&["validate"])),
+            ("plan", p.args(&["plan", "--format", "json"])),
+        ] {
+            let out_file = dir.join(format!("callgrind.{label}.{what}.out"));
+            let out = Command::new("valgrind")
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}", out_file.display()))
+                .arg(&bin)
+                .args(&args)
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run valgrind (is it installed?)");
+            assert!(
+                out.status.success(),
+                "callgrind of berth {args:?} failed: {out:?}"
+            );
+            let profile = std::fs::read_to_string(&out_file).expect("callgrind profile");
+            let total: u64 = profile
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("totals: ")
+                        .or_else(|| l.strip_prefix("summary: "))
+                })
+                .and_then(|n| n.trim().parse().ok())
+                .expect("a callgrind total");
+            println!(
+                "{:<66}  {:>12.1} M instructions",
+                format!("berth {what}, {label} build"),
+                total as f64 / 1e6
+            );
+        }
+    }
 }
 
 /// `berth plan` and the floor's inspects over SSH with 50 ms RTT.

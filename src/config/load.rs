@@ -86,7 +86,13 @@ pub fn parse_file(file: &SourceFile, into: &mut RawConfig, errors: &mut Vec<Diag
         let key_at = at(key.span());
         match name {
             "settings" => {
-                if let Some(e) = table::<RawSettings>(file, "settings", value, errors) {
+                if let Some(e) = table::<RawSettings>(
+                    file,
+                    "settings",
+                    value,
+                    &raw::keys_of::<RawSettings>(),
+                    errors,
+                ) {
                     into.settings.push(e);
                 }
             }
@@ -109,10 +115,15 @@ fn tables<T: DeserializeOwned + JsonSchema>(
 ) -> Vec<Entry<T>> {
     let span = value.span();
     match value.into_inner() {
-        DeValue::Array(items) => items
-            .into_iter()
-            .filter_map(|item| table(file, kind, item, errors))
-            .collect(),
+        DeValue::Array(items) => {
+            // Once per kind, not per table: the schema behind the list
+            // costs more to make than the table does to read.
+            let allowed = raw::keys_of::<T>();
+            items
+                .into_iter()
+                .filter_map(|item| table(file, kind, item, &allowed, errors))
+                .collect()
+        }
         DeValue::Table(_) => {
             errors.push(
                 Diagnostic::new(
@@ -155,6 +166,7 @@ fn table<T: DeserializeOwned + JsonSchema>(
     file: &SourceFile,
     kind: &str,
     value: Spanned<DeValue<'_>>,
+    allowed: &[String],
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Entry<T>> {
     let span = value.span();
@@ -168,7 +180,6 @@ fn table<T: DeserializeOwned + JsonSchema>(
         );
         return None;
     };
-    let allowed = raw::keys_of::<T>();
     let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
     let mut fields = BTreeMap::new();
     let mut unknown = Vec::new();

@@ -10,14 +10,9 @@ use bollard::models::{
     EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
     NetworkDisconnectRequest,
 };
-use bollard::query_parameters::{
-    InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptions,
-};
 
 use crate::config::{Address, NetworkSpec, Server};
-use crate::live::{
-    Container, Endpoint, Image, Inspected, IpamPool, Mount, Network, Snapshot, labels,
-};
+use crate::live::{Container, Inspected, Network, Snapshot, labels};
 
 mod answer;
 mod clone;
@@ -25,6 +20,7 @@ mod events;
 mod journal;
 mod lock;
 mod raw;
+mod read;
 mod service;
 mod swarm;
 mod usage;
@@ -395,22 +391,19 @@ impl Client {
     /// images when `with_images` (one more).
     pub async fn snapshot(&self, with_images: bool) -> Result<Snapshot, DockerError> {
         let (networks, containers, nodes) = tokio::try_join!(
-            async {
-                self.docker
-                    .list_networks(None::<ListNetworksOptions>)
-                    .await
-                    .map_err(|e| self.fail("list networks", &e))
-            },
-            async {
-                let opts = ListContainersOptionsBuilder::default().all(true).build();
-                self.docker
-                    .list_containers(Some(opts))
-                    .await
-                    .map_err(|e| self.fail("list containers", &e))
-            },
+            self.get_json::<Vec<read::NetworkJson>>("/networks", "list networks"),
+            // `size=false`: sizes would cost the daemon a walk of each
+            // container's files.
+            self.get_json::<Vec<read::ContainerSummary>>(
+                "/containers/json?all=true&size=false",
+                "list containers"
+            ),
             self.swarm_nodes(),
         )?;
-        let networks: Vec<Network> = networks.into_iter().map(network).collect();
+        let networks: Vec<Network> = networks
+            .into_iter()
+            .map(read::NetworkJson::into_live)
+            .collect();
         let (swarm, images) = tokio::try_join!(
             async {
                 match nodes {
@@ -422,24 +415,18 @@ impl Client {
                 if !with_images {
                     return Ok(None);
                 }
-                let list = self
-                    .docker
-                    .list_images(None::<bollard::query_parameters::ListImagesOptions>)
-                    .await
-                    .map_err(|e| self.fail("list images", &e))?;
+                let list: Vec<read::ImageSummary> =
+                    self.get_json("/images/json", "list images").await?;
                 Ok(Some(
                     list.into_iter()
-                        .map(|i| Image {
-                            id: i.id,
-                            tags: i.repo_tags,
-                        })
+                        .map(read::ImageSummary::into_live)
                         .collect(),
                 ))
             }
         )?;
         let (journals, containers): (Vec<Container>, Vec<Container>) = containers
             .into_iter()
-            .map(container)
+            .map(read::ContainerSummary::into_live)
             .partition(|c| c.label(labels::JOURNAL).is_some());
         Ok(Snapshot {
             networks,
@@ -525,16 +512,17 @@ impl Client {
 
     /// The network of that name, as the list call reads it.
     pub(super) async fn network_named(&self, name: &str) -> Result<Option<Network>, DockerError> {
-        let opts = bollard::query_parameters::ListNetworksOptionsBuilder::default()
-            .filters(&HashMap::from([("name", vec![name])]))
-            .build();
-        Ok(self
-            .docker
-            .list_networks(Some(opts))
-            .await
-            .map_err(|e| self.fail("list networks", &e))?
+        let filters = format!(r#"{{"name":[{}]}}"#, serde_json::json!(name));
+        let list: Vec<read::NetworkJson> = self
+            .get_json(
+                &format!("/networks?filters={}", service::query_value(&filters)),
+                "list networks",
+            )
+            .await?;
+        // The filter matches parts of names: the one of exactly that name.
+        Ok(list
             .into_iter()
-            .map(network)
+            .map(read::NetworkJson::into_live)
             .find(|n| n.name == name))
     }
 
@@ -546,33 +534,28 @@ impl Client {
         &self,
         name: &str,
     ) -> Result<Option<(BTreeMap<String, String>, Vec<String>)>, DockerError> {
-        let Some(net) = absent(
-            self.docker
-                .inspect_network(
-                    name,
-                    None::<bollard::query_parameters::InspectNetworkOptions>,
-                )
-                .await,
-        )
-        .map_err(|e| self.fail(&format!("inspect network {name}"), &e))?
+        let Some(net) = self
+            .get_json_opt::<read::NetworkLabels>(
+                &format!("/networks/{}", service::path_segment(name)),
+                &format!("inspect network {name}"),
+            )
+            .await?
         else {
             return Ok(None);
         };
-        let opts = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&HashMap::from([("network", vec![name])]))
-            .build();
-        let attached = self
-            .docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| self.fail(&format!("list containers on {name}"), &e))?
-            .into_iter()
-            .map(|c| container(c).name)
-            .collect();
+        let filters = format!(r#"{{"network":[{}]}}"#, serde_json::json!(name));
+        let attached: Vec<read::ContainerSummary> = self
+            .get_json(
+                &format!(
+                    "/containers/json?all=true&size=false&filters={}",
+                    service::query_value(&filters)
+                ),
+                &format!("list containers on {name}"),
+            )
+            .await?;
         Ok(Some((
-            net.labels.unwrap_or_default().into_iter().collect(),
-            attached,
+            net.labels,
+            attached.iter().map(|c| c.name().to_string()).collect(),
         )))
     }
 
@@ -598,52 +581,8 @@ impl Client {
         use futures_util::stream::{self, StreamExt, TryStreamExt};
         stream::iter(names)
             .map(|name| async move {
-                let Some(info) = absent(
-                    self.docker
-                        .inspect_container(&name, None::<InspectContainerOptions>)
-                        .await,
-                )
-                .map_err(|e| self.fail(&format!("inspect container {name}"), &e))?
-                else {
-                    return Ok((name, None));
-                };
-                let env = info
-                    .config
-                    .and_then(|c| c.env)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|kv| match kv.split_once('=') {
-                        Some((k, v)) => (k.to_string(), v.to_string()),
-                        None => (kv, String::new()),
-                    })
-                    .collect();
-                let aliases = info
-                    .network_settings
-                    .and_then(|n| n.networks)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(net, ep)| (net, ep.aliases.unwrap_or_default()))
-                    .collect();
-                let mounts = info
-                    .mounts
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(mount)
-                    .collect();
-                let ports = info
-                    .host_config
-                    .and_then(|h| h.port_bindings)
-                    .map(|p| published(&p))
-                    .unwrap_or_default();
-                Ok::<_, DockerError>((
-                    name,
-                    Some(Inspected {
-                        env,
-                        aliases,
-                        mounts,
-                        ports,
-                    }),
-                ))
+                let info = self.inspect_container(&name).await?;
+                Ok::<_, DockerError>((name, info.map(read::ContainerInspect::into_inspected)))
             })
             .buffer_unordered(self.inspect_concurrency)
             .try_collect()
@@ -658,32 +597,27 @@ impl Client {
         container: &str,
         network: &str,
     ) -> Result<Option<Attachment>, DockerError> {
-        let Some(info) = absent(
-            self.docker
-                .inspect_container(container, None::<InspectContainerOptions>)
-                .await,
-        )
-        .map_err(|e| self.fail(&format!("inspect container {container}"), &e))?
-        else {
+        let Some(mut info) = self.inspect_container(container).await? else {
             return Ok(None);
         };
-        let id = info.id.unwrap_or_default();
-        let aliases = info
-            .network_settings
-            .and_then(|n| n.networks)
-            .and_then(|mut n| n.remove(network))
-            .map(|e| {
-                e.aliases
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|a| !crate::live::is_short_id(&id, a))
-                    .collect()
-            });
         Ok(Some(Attachment {
-            aliases,
-            image: info.image.unwrap_or_default(),
-            running: info.state.and_then(|s| s.running).unwrap_or(false),
+            aliases: info.aliases_on(network),
+            running: info.running(),
+            image: info.image,
         }))
+    }
+
+    /// One container inspect, decoded into the fields berth reads; `None`
+    /// when there is no such container.
+    async fn inspect_container(
+        &self,
+        name: &str,
+    ) -> Result<Option<read::ContainerInspect>, DockerError> {
+        self.get_json_opt(
+            &format!("/containers/{}/json", service::path_segment(name)),
+            &format!("inspect container {name}"),
+        )
+        .await
     }
 
     /// Attaches `container` to `network` with `aliases`. Attached already
@@ -805,116 +739,4 @@ fn root_cause(e: &bollard::errors::Error) -> String {
         src = s.source();
     }
     msg
-}
-
-fn network(n: bollard::models::Network) -> Network {
-    let ipam = n
-        .ipam
-        .and_then(|i| i.config)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| IpamPool {
-            subnet: c
-                .subnet
-                .and_then(|s| s.parse::<ipnet::IpNet>().ok())
-                .map(|s| s.trunc()),
-            gateway: c
-                .gateway
-                .and_then(|g| g.split('/').next().and_then(|g| g.parse().ok())),
-            ip_range: c
-                .ip_range
-                .and_then(|s| s.parse::<ipnet::IpNet>().ok())
-                .map(|s| s.trunc()),
-        })
-        .collect();
-    Network {
-        id: n.id.unwrap_or_default(),
-        name: n.name.unwrap_or_default(),
-        driver: n.driver.unwrap_or_default(),
-        internal: n.internal.unwrap_or(false),
-        attachable: n.attachable.unwrap_or(false),
-        ipam,
-        enable_ipv6: n.enable_ipv6.unwrap_or(false),
-        options: n.options.unwrap_or_default().into_iter().collect(),
-        labels: n.labels.unwrap_or_default().into_iter().collect(),
-    }
-}
-
-fn container(c: bollard::models::ContainerSummary) -> Container {
-    let name = c
-        .names
-        .unwrap_or_default()
-        .into_iter()
-        .next()
-        .map(|n| n.trim_start_matches('/').to_string())
-        .unwrap_or_default();
-    let networks: BTreeMap<String, Endpoint> = c
-        .network_settings
-        .and_then(|s| s.networks)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(net, ep)| {
-            (
-                net,
-                Endpoint {
-                    aliases: ep.aliases,
-                },
-            )
-        })
-        .collect();
-    Container {
-        id: c.id.unwrap_or_default(),
-        name,
-        image: c.image.unwrap_or_default(),
-        image_id: c.image_id.unwrap_or_default(),
-        running: matches!(
-            c.state,
-            Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
-        ),
-        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-        status: c.status.unwrap_or_default(),
-        labels: c.labels.unwrap_or_default().into_iter().collect(),
-        networks,
-        env: None,
-        mounts: None,
-        ports: None,
-    }
-}
-
-/// Named volumes and bind mounts; anonymous volumes (64-hex names) are the
-/// container's own and not copied.
-fn mount(m: bollard::models::MountPoint) -> Option<Mount> {
-    let path = m.destination?;
-    match m.typ.as_deref() {
-        Some("volume") => {
-            let name = m.name?;
-            let anonymous = name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit());
-            (!anonymous).then_some(Mount::Volume { name, path })
-        }
-        Some("bind") => Some(Mount::Bind {
-            source: m.source?,
-            path,
-        }),
-        _ => None,
-    }
-}
-
-/// `host_ip:host_port->port/proto` for each published port.
-fn published(map: &bollard::models::PortMap) -> Vec<String> {
-    let mut out: Vec<String> = map
-        .iter()
-        .flat_map(|(port, bindings)| {
-            bindings.iter().flatten().map(move |b| {
-                let ip = b.host_ip.as_deref().unwrap_or("");
-                let host = b.host_port.as_deref().unwrap_or("");
-                if ip.is_empty() {
-                    format!("{host}->{port}")
-                } else {
-                    format!("{ip}:{host}->{port}")
-                }
-            })
-        })
-        .collect();
-    out.sort();
-    out
 }

@@ -1,7 +1,9 @@
-//! Requests bollard's models cannot carry: answers with fields they lack
-//! (a task's network attachments) and service specs sent back exactly as
-//! Docker gave them (a spec decoded into bollard's structs and encoded
-//! again would lose any field they do not know).
+//! Requests sent as plain HTTP on kept-alive connections, past bollard's
+//! models: every read a plan makes (lists and inspects, decoded into the
+//! small structs of `read` and `swarm`: only the fields berth uses), and
+//! service specs sent back exactly as Docker gave them (a spec decoded into
+//! bollard's structs and encoded again would lose any field they do not
+//! know).
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -18,7 +20,41 @@ impl Client {
         what: &str,
     ) -> Result<T, DockerError> {
         let body = self.send(hyper::Method::GET, path, None, what).await?;
-        serde_json::from_slice(&body).map_err(|e| self.fail(what, &e.into()))
+        self.decode(&body, what)
+    }
+
+    /// The same, `None` when Docker answers 404 (no such container or
+    /// network).
+    pub(super) async fn get_json_opt<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<Option<T>, DockerError> {
+        match super::absent(self.get_raw(path).await).map_err(|e| self.fail(what, &e))? {
+            Some(body) => self.decode(&body, what).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `GET path`'s body, for a caller that reads Docker's refusals itself.
+    pub(super) async fn get_raw(&self, path: &str) -> Result<Bytes, bollard::errors::Error> {
+        self.timed(hyper::Method::GET, path, None).await
+    }
+
+    /// An answer's JSON decoded into the struct of the fields berth reads.
+    /// UTF-8 is checked once for the whole body: `from_slice` checks each
+    /// string (every key too) on its own, a sixth of the decoding's cost.
+    pub(super) fn decode<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        what: &str,
+    ) -> Result<T, DockerError> {
+        let text = std::str::from_utf8(body).map_err(|e| DockerError::Api {
+            what: what.to_string(),
+            status: None,
+            message: format!("Docker's answer is not UTF-8: {e}"),
+        })?;
+        serde_json::from_str(text).map_err(|e| self.fail(what, &e.into()))
     }
 
     /// `POST path` with a JSON body; the answer's JSON.
@@ -60,10 +96,21 @@ impl Client {
         body: Option<Vec<u8>>,
         what: &str,
     ) -> Result<Bytes, DockerError> {
+        self.timed(method, path, body)
+            .await
+            .map_err(|e| self.fail(what, &e))
+    }
+
+    /// One exchange, bounded by the client's timeout.
+    async fn timed(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Bytes, bollard::errors::Error> {
         match tokio::time::timeout(self.timeout, self.exchange(method, path, body)).await {
-            Err(_) => Err(self.fail(what, &bollard::errors::Error::RequestTimeoutError)),
-            Ok(Err(e)) => Err(self.fail(what, &e)),
-            Ok(Ok(body)) => Ok(body),
+            Err(_) => Err(bollard::errors::Error::RequestTimeoutError),
+            Ok(result) => result,
         }
     }
 

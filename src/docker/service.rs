@@ -226,12 +226,12 @@ fn no_spec(service: &str) -> bollard::errors::Error {
 
 /// A name as one segment of a request path (service names are
 /// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; anything else is escaped).
-fn path_segment(name: &str) -> String {
+pub(super) fn path_segment(name: &str) -> String {
     query_value(name)
 }
 
 /// Percent-encodes everything but unreserved characters.
-fn query_value(s: &str) -> String {
+pub(super) fn query_value(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

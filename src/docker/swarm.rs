@@ -10,16 +10,11 @@
 //! error, not "no swarm". On a manager, services and tasks follow: five
 //! list calls in all, whatever the number of services and tasks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use bollard::models::{
-    EndpointSpecModeEnum, MountType, NodeSpecAvailabilityEnum, NodeSpecRoleEnum,
-    NodeState as DNodeState, ServiceSpecUpdateConfigFailureActionEnum as DFailure,
-    ServiceSpecUpdateConfigOrderEnum as DOrder, ServiceUpdateStatusStateEnum as DUpdate,
-};
-use bollard::query_parameters::{ListNodesOptions, ListServicesOptions};
 use serde::Deserialize;
 
+use super::read::nullable;
 use super::{Client, DockerError};
 use crate::live::swarm::{
     Availability, EndpointMode, FailureAction, Node, NodeRole, NodeState, Service, ServiceMode,
@@ -36,8 +31,10 @@ const TASKS_PATH: &str =
 impl Client {
     /// The swarm's nodes; `None` when this engine is not a swarm manager.
     pub(super) async fn swarm_nodes(&self) -> Result<Option<Vec<Node>>, DockerError> {
-        match self.docker.list_nodes(None::<ListNodesOptions>).await {
-            Ok(nodes) => {
+        let what = "list swarm nodes";
+        match self.get_raw("/nodes").await {
+            Ok(body) => {
+                let nodes: Vec<RawNode> = self.decode(&body, what)?;
                 let mut nodes: Vec<Node> = nodes.into_iter().map(node).collect();
                 nodes.sort_by(|a, b| (&a.hostname, &a.id).cmp(&(&b.hostname, &b.id)));
                 Ok(Some(nodes))
@@ -45,7 +42,7 @@ impl Client {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 503, ..
             }) => Ok(None),
-            Err(e) => Err(self.fail("list swarm nodes", &e)),
+            Err(e) => Err(self.fail(what, &e)),
         }
     }
 
@@ -57,12 +54,7 @@ impl Client {
         networks: &[Network],
     ) -> Result<Swarm, DockerError> {
         let (services, tasks) = tokio::try_join!(
-            async {
-                self.docker
-                    .list_services(None::<ListServicesOptions>)
-                    .await
-                    .map_err(|e| self.fail("list swarm services", &e))
-            },
+            self.get_json::<Vec<RawService>>("/services", "list swarm services"),
             // bollard's `Task` lacks `NetworksAttachments` (the tasks'
             // addresses): read the list as Docker sends it.
             self.get_json::<Vec<RawTask>>(TASKS_PATH, "list swarm tasks"),
@@ -114,44 +106,42 @@ impl NetworkNames {
     }
 }
 
-fn node(n: bollard::models::Node) -> Node {
-    let spec = n.spec.unwrap_or_default();
-    let status = n.status.unwrap_or_default();
+fn node(n: RawNode) -> Node {
     Node {
-        id: n.id.unwrap_or_default(),
-        hostname: n.description.and_then(|d| d.hostname).unwrap_or_default(),
-        role: match spec.role {
-            Some(NodeSpecRoleEnum::MANAGER) => NodeRole::Manager,
+        id: n.id,
+        hostname: n.description.hostname,
+        role: match n.spec.role.as_str() {
+            "manager" => NodeRole::Manager,
             _ => NodeRole::Worker,
         },
-        availability: match spec.availability {
-            Some(NodeSpecAvailabilityEnum::PAUSE) => Availability::Pause,
-            Some(NodeSpecAvailabilityEnum::DRAIN) => Availability::Drain,
+        availability: match n.spec.availability.as_str() {
+            "pause" => Availability::Pause,
+            "drain" => Availability::Drain,
             _ => Availability::Active,
         },
-        state: match status.state {
-            Some(DNodeState::READY) => NodeState::Ready,
-            Some(DNodeState::DOWN) => NodeState::Down,
-            Some(DNodeState::DISCONNECTED) => NodeState::Disconnected,
+        state: match n.status.state.as_str() {
+            "ready" => NodeState::Ready,
+            "down" => NodeState::Down,
+            "disconnected" => NodeState::Disconnected,
             _ => NodeState::Unknown,
         },
-        address: status.addr.filter(|a| !a.is_empty()),
-        leader: n.manager_status.and_then(|m| m.leader).unwrap_or(false),
-        labels: spec.labels.unwrap_or_default().into_iter().collect(),
+        address: Some(n.status.addr).filter(|a| !a.is_empty()),
+        leader: n.manager_status.leader,
+        labels: n.spec.labels,
     }
 }
 
-fn service(s: bollard::models::Service, names: &NetworkNames) -> Service {
-    let spec = s.spec.unwrap_or_default();
-    let template = spec.task_template.unwrap_or_default();
-    let container = template.container_spec.unwrap_or_default();
+fn service(s: RawService, names: &NetworkNames) -> Service {
+    let spec = s.spec;
+    let template = spec.task_template;
+    let container = template.container_spec;
     // Services made through the deprecated top-level `Networks` (API < 1.44
     // keeps them there) have none in the task template.
-    let attachments = template
-        .networks
-        .filter(|n| !n.is_empty())
-        .or(spec.networks)
-        .unwrap_or_default();
+    let attachments = if template.networks.is_empty() {
+        spec.networks
+    } else {
+        template.networks
+    };
     let mut networks: Vec<ServiceNetwork> = attachments
         .into_iter()
         .filter_map(|a| {
@@ -159,12 +149,12 @@ fn service(s: bollard::models::Service, names: &NetworkNames) -> Service {
             Some(ServiceNetwork {
                 network,
                 id,
-                aliases: a.aliases.unwrap_or_default(),
+                aliases: a.aliases,
             })
         })
         .collect();
     networks.sort_by(|a, b| a.network.cmp(&b.network));
-    let mode = spec.mode.unwrap_or_default();
+    let mode = spec.mode;
     let mode = if mode.global.is_some() {
         ServiceMode::Global
     } else if mode.replicated_job.is_some() {
@@ -180,42 +170,38 @@ fn service(s: bollard::models::Service, names: &NetworkNames) -> Service {
         }
     };
     let update = spec.update_config.map(|u| UpdateConfig {
-        parallelism: u.parallelism.unwrap_or(0).max(0) as u64,
-        order: match u.order {
-            Some(DOrder::START_FIRST) => UpdateOrder::StartFirst,
+        parallelism: u.parallelism.max(0) as u64,
+        order: match u.order.as_str() {
+            "start-first" => UpdateOrder::StartFirst,
             _ => UpdateOrder::StopFirst,
         },
-        failure_action: match u.failure_action {
-            Some(DFailure::CONTINUE) => FailureAction::Continue,
-            Some(DFailure::ROLLBACK) => FailureAction::Rollback,
+        failure_action: match u.failure_action.as_str() {
+            "continue" => FailureAction::Continue,
+            "rollback" => FailureAction::Rollback,
             _ => FailureAction::Pause,
         },
     });
-    let update_state = s
-        .update_status
-        .and_then(|u| u.state)
-        .and_then(|state| match state {
-            DUpdate::UPDATING => Some(UpdateState::Updating),
-            DUpdate::PAUSED => Some(UpdateState::Paused),
-            DUpdate::COMPLETED => Some(UpdateState::Completed),
-            DUpdate::ROLLBACK_STARTED => Some(UpdateState::RollbackStarted),
-            DUpdate::ROLLBACK_PAUSED => Some(UpdateState::RollbackPaused),
-            DUpdate::ROLLBACK_COMPLETED => Some(UpdateState::RollbackCompleted),
-            DUpdate::EMPTY => None,
-        });
+    let update_state = match s.update_status.state.as_str() {
+        "updating" => Some(UpdateState::Updating),
+        "paused" => Some(UpdateState::Paused),
+        "completed" => Some(UpdateState::Completed),
+        "rollback_started" => Some(UpdateState::RollbackStarted),
+        "rollback_paused" => Some(UpdateState::RollbackPaused),
+        "rollback_completed" => Some(UpdateState::RollbackCompleted),
+        _ => None,
+    };
     let mounts = container
         .mounts
-        .unwrap_or_default()
         .into_iter()
         .filter_map(|m| {
             let path = m.target?;
-            match m.typ? {
+            match m.typ.as_str() {
                 // A volume without a source is anonymous: the task's own.
-                MountType::VOLUME => Some(Mount::Volume {
+                "volume" => Some(Mount::Volume {
                     name: m.source.filter(|s| !s.is_empty())?,
                     path,
                 }),
-                MountType::BIND => Some(Mount::Bind {
+                "bind" => Some(Mount::Bind {
                     source: m.source?,
                     path,
                 }),
@@ -223,30 +209,30 @@ fn service(s: bollard::models::Service, names: &NetworkNames) -> Service {
             }
         })
         .collect();
-    let endpoint = spec.endpoint_spec.unwrap_or_default();
-    let published_ports = endpoint
+    let published_ports = spec
+        .endpoint_spec
         .ports
-        .unwrap_or_default()
         .into_iter()
         .filter_map(|p| {
-            let protocol = p.protocol.map_or("tcp".to_string(), |x| x.to_string());
+            let protocol = Some(p.protocol)
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "tcp".to_string());
             Some(format!(
                 "{}:{}/{protocol}",
-                p.published_port?,
-                p.target_port.unwrap_or_default()
+                p.published_port?, p.target_port
             ))
         })
         .collect();
     Service {
-        id: s.id.unwrap_or_default(),
-        name: spec.name.unwrap_or_default(),
-        version: s.version.and_then(|v| v.index).unwrap_or(0),
-        labels: spec.labels.unwrap_or_default().into_iter().collect(),
-        image: container.image.unwrap_or_default(),
+        id: s.id,
+        name: spec.name,
+        version: s.version.index,
+        labels: spec.labels,
+        image: container.image,
         mode,
         networks,
-        endpoint_mode: match endpoint.mode {
-            Some(EndpointSpecModeEnum::DNSRR) => EndpointMode::Dnsrr,
+        endpoint_mode: match spec.endpoint_spec.mode.as_str() {
+            "dnsrr" => EndpointMode::Dnsrr,
             _ => EndpointMode::Vip,
         },
         published_ports,
@@ -315,6 +301,195 @@ pub(super) fn task(t: RawTask, names: &NetworkNames) -> Task {
         container_id,
         networks,
     }
+}
+
+// The fields of `GET /nodes` berth reads, as Docker sends them.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawNode {
+    #[serde(rename = "ID", default, deserialize_with = "nullable")]
+    id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    description: RawNodeDescription,
+    #[serde(default, deserialize_with = "nullable")]
+    spec: RawNodeSpec,
+    #[serde(default, deserialize_with = "nullable")]
+    status: RawNodeStatus,
+    #[serde(default, deserialize_with = "nullable")]
+    manager_status: RawManagerStatus,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawNodeDescription {
+    #[serde(default, deserialize_with = "nullable")]
+    hostname: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawNodeSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    role: String,
+    #[serde(default, deserialize_with = "nullable")]
+    availability: String,
+    #[serde(default, deserialize_with = "nullable")]
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawNodeStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    state: String,
+    #[serde(default, deserialize_with = "nullable")]
+    addr: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawManagerStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    leader: bool,
+}
+
+// The fields of `GET /services` berth reads, as Docker sends them.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawService {
+    #[serde(rename = "ID", default, deserialize_with = "nullable")]
+    id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    version: RawVersion,
+    #[serde(default, deserialize_with = "nullable")]
+    spec: RawServiceSpec,
+    #[serde(default, deserialize_with = "nullable")]
+    update_status: RawUpdateStatus,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawVersion {
+    #[serde(default, deserialize_with = "nullable")]
+    index: u64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawServiceSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "nullable")]
+    task_template: RawTaskTemplate,
+    #[serde(default, deserialize_with = "nullable")]
+    mode: RawMode,
+    #[serde(default)]
+    update_config: Option<RawUpdateConfig>,
+    /// Deprecated (API < 1.44 keeps services' networks here).
+    #[serde(default, deserialize_with = "nullable")]
+    networks: Vec<RawServiceAttachment>,
+    #[serde(default, deserialize_with = "nullable")]
+    endpoint_spec: RawEndpointSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawTaskTemplate {
+    #[serde(default, deserialize_with = "nullable")]
+    container_spec: RawContainerSpec,
+    #[serde(default, deserialize_with = "nullable")]
+    networks: Vec<RawServiceAttachment>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawContainerSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    image: String,
+    #[serde(default, deserialize_with = "nullable")]
+    mounts: Vec<RawServiceMount>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawServiceMount {
+    #[serde(rename = "Type", default, deserialize_with = "nullable")]
+    typ: String,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    target: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawServiceAttachment {
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    aliases: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawMode {
+    #[serde(default)]
+    replicated: Option<RawReplicated>,
+    #[serde(default)]
+    global: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    replicated_job: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    global_job: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawReplicated {
+    #[serde(default)]
+    replicas: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawUpdateConfig {
+    #[serde(default, deserialize_with = "nullable")]
+    parallelism: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    order: String,
+    #[serde(default, deserialize_with = "nullable")]
+    failure_action: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawUpdateStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    state: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawEndpointSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    mode: String,
+    #[serde(default, deserialize_with = "nullable")]
+    ports: Vec<RawPort>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawPort {
+    #[serde(default, deserialize_with = "nullable")]
+    protocol: String,
+    #[serde(default, deserialize_with = "nullable")]
+    target_port: u64,
+    #[serde(default)]
+    published_port: Option<u64>,
 }
 
 // The fields of `GET /tasks` berth reads, as Docker sends them.
@@ -508,6 +683,102 @@ mod tests {
             ("ov1", 0),
             "not yet allocated: the networks it is meant to join, by name"
         );
+    }
+
+    #[test]
+    fn nodes_and_services_read_as_each_engine_sends_them() {
+        use crate::docker::read::tests::engines;
+        for e in engines() {
+            let v = e.version.trim();
+            let nodes: Vec<RawNode> = serde_json::from_str(e.nodes)
+                .unwrap_or_else(|err| panic!("GET /nodes from Engine {v}: {err}"));
+            let nodes: Vec<Node> = nodes.into_iter().map(node).collect();
+            assert_eq!(nodes.len(), 1, "Engine {v}");
+            let n = &nodes[0];
+            assert!(!n.id.is_empty() && !n.hostname.is_empty(), "Engine {v}");
+            assert_eq!(
+                (&n.role, &n.availability, &n.state, n.leader),
+                (
+                    &NodeRole::Manager,
+                    &Availability::Active,
+                    &NodeState::Ready,
+                    true
+                ),
+                "Engine {v}"
+            );
+            assert_eq!(n.address.as_deref(), Some("127.0.0.1"), "Engine {v}");
+
+            let networks: Vec<super::super::read::NetworkJson> =
+                serde_json::from_str(e.networks).expect("networks");
+            let networks: Vec<Network> = networks.into_iter().map(|n| n.into_live()).collect();
+            let names = NetworkNames::new(&networks);
+            let services: Vec<RawService> = serde_json::from_str(e.services)
+                .unwrap_or_else(|err| panic!("GET /services from Engine {v}: {err}"));
+            let services: Vec<Service> = services.into_iter().map(|s| service(s, &names)).collect();
+            let find = |name: &str| {
+                services
+                    .iter()
+                    .find(|s| s.name == name)
+                    .unwrap_or_else(|| panic!("{name} listed by Engine {v}"))
+            };
+            let svc = find("fx-svc");
+            assert!(svc.version > 0 && !svc.id.is_empty(), "Engine {v}");
+            assert_eq!(
+                svc.image.split('@').next(),
+                Some("berth-test/busybox:1"),
+                "Engine {v}"
+            );
+            assert_eq!(
+                svc.mode,
+                ServiceMode::Replicated { replicas: 2 },
+                "Engine {v}"
+            );
+            assert_eq!(svc.label("team"), Some("a"), "Engine {v}");
+            let joined: Vec<(&str, &[String])> = svc
+                .networks
+                .iter()
+                .map(|n| (n.network.as_str(), n.aliases.as_slice()))
+                .collect();
+            assert_eq!(joined, [("fx-ov", &["svc".to_string()][..])], "Engine {v}");
+            let ov = networks.iter().find(|n| n.name == "fx-ov").expect("fx-ov");
+            assert_eq!(svc.networks[0].id, ov.id, "Engine {v}");
+            assert_eq!(
+                svc.update,
+                Some(UpdateConfig {
+                    parallelism: 1,
+                    order: UpdateOrder::StartFirst,
+                    failure_action: FailureAction::Rollback,
+                }),
+                "Engine {v}"
+            );
+            assert_eq!(svc.update_state, None, "Engine {v}: never updated");
+            assert_eq!(
+                (&svc.endpoint_mode, svc.published_ports.as_slice()),
+                (&EndpointMode::Vip, &["18082:80/tcp".to_string()][..]),
+                "Engine {v}"
+            );
+            assert_eq!(
+                svc.mounts,
+                [
+                    Mount::Volume {
+                        name: "fx-svol".into(),
+                        path: "/d".into()
+                    },
+                    Mount::Bind {
+                        source: "/tmp".into(),
+                        path: "/t".into()
+                    },
+                ],
+                "Engine {v}"
+            );
+
+            let global = find("fx-global");
+            assert_eq!(
+                (&global.mode, &global.endpoint_mode, global.networks.len()),
+                (&ServiceMode::Global, &EndpointMode::Dnsrr, 0),
+                "Engine {v}"
+            );
+        }
     }
 
     #[test]
