@@ -51,6 +51,8 @@ const OWNER: &str = "berth-fleet-sim";
 const NETWORKS: [&str; 3] = ["coolify", "fleet-web", "fleet-db"];
 /// The proxy container, on every destination of its server.
 const PROXY: &str = "coolify-proxy";
+/// The key exchange of the comparison row (OpenSSH's default before 9.0).
+const CLASSIC_KEX: &str = "curve25519-sha256";
 /// How long a dead server's calls may take in the dead-server rows.
 const DEAD_TIMEOUT: &str = "10s";
 
@@ -124,9 +126,14 @@ fn main() {
     let simulator = Simulator::start(recorded, &behaviours, 1);
     let silent = simulator.socket(max).to_path_buf();
     let sshd = Sshd::start();
-    let sshd_pid = std::fs::read_to_string(sshd.dir().join("sshd.pid"))
-        .ok()
-        .and_then(|p| p.trim().parse::<i32>().ok());
+    let sshd_pid = sshd_pid_of(&sshd);
+    // The same fleet with a key exchange a tenth as costly: OpenSSH 9's
+    // default, sntrup761x25519-sha512 (post-quantum), is most of each
+    // handshake's CPU.
+    let classic = std::env::var("BERTH_BENCH_KEX")
+        .map_or(true, |v| v != "0")
+        .then(|| Sshd::start_with_options(&format!("KexAlgorithms {CLASSIC_KEX}\n")));
+    let classic_pid = classic.as_ref().and_then(sshd_pid_of);
     let warm = warm_supported();
     println!(
         "sshd: one loopback sshd (MaxStartups 100:30:200, MaxSessions 100); berth --parallelism default (16); {runs} cold run(s) per size{}",
@@ -146,6 +153,35 @@ fn main() {
             .collect();
         p.write("berth.toml", &config(&servers));
         let plan = p.args(&["plan", "--format", "json"]);
+
+        // The same fleet through unix sockets: berth's own cost, no SSH.
+        let unix_config: Vec<String> = (0..n)
+            .map(|i| format!("address = \"unix://{}\"\n", simulator.socket(i).display()))
+            .collect();
+        let up = Project::new();
+        up.write("berth.toml", &config(&unix_config));
+        let env = RunEnv::new();
+        let unix = measure(
+            &up.args(&["plan", "--format", "json"]),
+            up.path(),
+            &env,
+            &simulator,
+            None,
+        );
+        unix.expect_read(n, n, 0);
+        env.finish();
+        if std::env::var("BERTH_BENCH_SSH").is_ok_and(|v| v == "0") {
+            rows.push(Row {
+                n,
+                unix,
+                cold: Vec::new(),
+                warm: None,
+                kex: None,
+                silent: None,
+                refused: None,
+            });
+            continue;
+        }
 
         let mut cold = Vec::new();
         for _ in 0..runs {
@@ -168,6 +204,18 @@ fn main() {
                 .collect();
             env.finish();
             runs
+        });
+
+        let kex = classic.as_ref().map(|c| {
+            let servers: Vec<String> = (0..n)
+                .map(|i| ssh_server(c, c.port, simulator.socket(i)))
+                .collect();
+            p.write("berth.toml", &config(&servers));
+            let env = RunEnv::new();
+            let m = measure(&plan, p.path(), &env, &simulator, classic_pid);
+            m.expect_read(n, n, 0);
+            env.finish();
+            m
         });
 
         // One dead server: its socket never answers.
@@ -198,10 +246,12 @@ fn main() {
         );
         rows.push(Row {
             n,
+            unix,
             cold,
             warm: warm_runs,
-            silent: silent_run,
-            refused: refused_run,
+            kex,
+            silent: Some(silent_run),
+            refused: Some(refused_run),
         });
     }
     assert_eq!(
@@ -210,19 +260,46 @@ fn main() {
         "a plan left a lock volume behind"
     );
     print_tables(&rows);
+    drop(classic);
     drop(sshd);
     drop(simulator);
 }
 
 struct Row {
     n: usize,
+    /// The same fleet over unix:// straight to the simulator.
+    unix: Measured,
     cold: Vec<Measured>,
     warm: Option<Vec<Measured>>,
-    silent: Measured,
-    refused: Measured,
+    /// A cold run through an sshd offering only `CLASSIC_KEX`.
+    kex: Option<Measured>,
+    silent: Option<Measured>,
+    refused: Option<Measured>,
 }
 
 fn print_tables(rows: &[Row]) {
+    println!(
+        "\nberth plan --format json over unix:// straight to the simulator (no SSH): berth's own cost"
+    );
+    println!(
+        "{:>7}  {:>9}  {:>12}  {:>16}  {:>8}  {:>7}",
+        "servers", "wall", "wall/server", "berth CPU/server", "peak RSS", "req/srv"
+    );
+    for r in rows {
+        let n = r.n as f64;
+        println!(
+            "{:>7}  {:>9}  {:>12}  {:>16}  {:>8}  {:>7}",
+            r.n,
+            secs(r.unix.wall),
+            format!("{:.2} ms", r.unix.wall.as_secs_f64() * 1000.0 / n),
+            format!("{:.2} ms", r.unix.own_cpu * 1000.0 / n),
+            format!("{:.0} MiB", r.unix.maxrss_kib as f64 / 1024.0),
+            format!("{:.1}", r.unix.requests as f64 / n),
+        );
+    }
+    if rows.iter().all(|r| r.cold.is_empty()) {
+        return;
+    }
     println!(
         "\nberth plan --format json, steady state (no changes), ssh:// through one loopback sshd"
     );
@@ -243,7 +320,7 @@ fn print_tables(rows: &[Row]) {
         "{:>7}  {:>20}  {:>9}  {:>12}  {:>9}  {:>11}  {:>9}  {:>9}  {:>8}  {:>7}",
         "", "", "", "", "/server", "CPU/server", "/server", "CPU/srv", "", ""
     );
-    for r in rows {
+    for r in rows.iter().filter(|r| !r.cold.is_empty()) {
         let n = r.n as f64;
         let cold = median(&r.cold);
         let warm = r.warm.as_ref().map_or("n/a".to_string(), |w| {
@@ -280,6 +357,32 @@ fn print_tables(rows: &[Row]) {
             w.maxrss_kib as f64 / 1024.0
         );
     }
+    if rows.iter().any(|r| r.kex.is_some()) {
+        println!(
+            "\ncold plan by key exchange: OpenSSH 9's default (sntrup761x25519-sha512) against an sshd offering only {CLASSIC_KEX}"
+        );
+        println!(
+            "{:>7}  {:>12}  {:>12}  {:>22}  {:>22}",
+            "servers", "default kex", CLASSIC_KEX, "ssh clients CPU/server", "sshd CPU/server"
+        );
+        for r in rows.iter().filter(|r| r.kex.is_some()) {
+            let (d, k) = (median(&r.cold), r.kex.as_ref().expect("kex"));
+            let n = r.n as f64;
+            let cpu = |c: Option<f64>| c.map_or("?".into(), |c| format!("{:.1}", c * 1000.0 / n));
+            println!(
+                "{:>7}  {:>12}  {:>12}  {:>22}  {:>22}",
+                r.n,
+                secs(d.wall),
+                secs(k.wall),
+                format!(
+                    "{:.1} -> {:.1} ms",
+                    d.children_cpu * 1000.0 / n,
+                    k.children_cpu * 1000.0 / n
+                ),
+                format!("{} -> {} ms", cpu(d.sshd_cpu), cpu(k.sshd_cpu)),
+            );
+        }
+    }
     println!("\none dead server (s0) among them: wall time, servers read, exit code");
     println!(
         "{:>7}  {:>40}  {:>40}",
@@ -288,14 +391,16 @@ fn print_tables(rows: &[Row]) {
         "sshd port refuses (retried, 5 tries/20 s)"
     );
     for r in rows {
-        let show = |m: &Measured| {
-            format!(
-                "{}, {}/{} read, exit {}",
-                secs(m.wall),
-                m.servers_ok,
-                r.n,
-                m.code
-            )
+        let show = |m: &Option<Measured>| {
+            m.as_ref().map_or("-".into(), |m| {
+                format!(
+                    "{}, {}/{} read, exit {}",
+                    secs(m.wall),
+                    m.servers_ok,
+                    r.n,
+                    m.code
+                )
+            })
         };
         println!(
             "{:>7}  {:>40}  {:>40}",
@@ -305,16 +410,21 @@ fn print_tables(rows: &[Row]) {
         );
     }
     if let Some(r) = rows.last() {
-        println!("  s0's error (socket): {}", r.silent.dead_error);
-        println!("  s0's error (refused): {}", r.refused.dead_error);
+        for (what, m) in [("socket", &r.silent), ("refused", &r.refused)] {
+            if let Some(m) = m {
+                println!("  s0's error ({what}): {}", m.dead_error);
+            }
+        }
     }
     println!(
         "\n(wall time of the whole `berth plan` process, start to exit; berth CPU is its own user+sys, \
          ssh clients the `ssh` processes it started and reaped; machine busy CPU during the median cold run of the largest size: {})",
-        rows.last().map_or("?".into(), |r| format!(
-            "{:.1} s",
-            median(&r.cold).machine_cpu
-        ))
+        rows.last()
+            .filter(|r| !r.cold.is_empty())
+            .map_or("?".into(), |r| format!(
+                "{:.1} s",
+                median(&r.cold).machine_cpu
+            ))
     );
 }
 
@@ -440,6 +550,13 @@ fn processes_mentioning(text: &str) -> Vec<i32> {
         .collect()
 }
 
+/// The pid of the listening sshd (its PidFile).
+fn sshd_pid_of(sshd: &Sshd) -> Option<i32> {
+    std::fs::read_to_string(sshd.dir().join("sshd.pid"))
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+}
+
 /// The berth binary timed: this build's, or `BERTH_BENCH_BIN`.
 fn berth_bin() -> PathBuf {
     std::env::var_os("BERTH_BENCH_BIN")
@@ -535,7 +652,7 @@ fn measure(
     // (at once, unless kept for the next run).
     let sshd_cpu = match (sshd_pid, sshd_before) {
         (Some(p), Some(before)) => {
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + Duration::from_secs(30);
             while children_of(p) > 0 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
             }
