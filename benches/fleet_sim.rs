@@ -346,6 +346,13 @@ fn print_tables(rows: &[Row]) {
             format!("{:.1}", cold.requests as f64 / n),
         );
     }
+    let left = rows
+        .iter()
+        .flat_map(|r| r.cold.iter().chain(&r.kex))
+        .map(|m| m.ssh_left)
+        .max()
+        .unwrap_or(0);
+    println!("  ssh processes still running when berth had exited (cold runs, at most): {left}");
     for r in rows.iter().filter(|r| r.warm.is_some()) {
         let w = median(r.warm.as_ref().expect("warm"));
         let n = r.n as f64;
@@ -458,6 +465,8 @@ struct Measured {
     machine_cpu: f64,
     /// Peak RSS of berth (and of the children it reaped, far smaller), KiB.
     maxrss_kib: i64,
+    /// `ssh` processes of this run still running once berth had exited.
+    ssh_left: usize,
     /// Requests the simulator answered.
     requests: usize,
     servers_ok: usize,
@@ -645,6 +654,7 @@ fn measure(
     } else {
         128 + libc::WTERMSIG(status)
     };
+    let ssh_left = processes_mentioning(&env.dir.path().display().to_string()).len();
     let sim_cpu = self_cpu() - sim_before;
     let machine_cpu = machine_busy() - machine_before;
     let requests = simulator.requests() - requests;
@@ -690,6 +700,7 @@ fn measure(
         sim_cpu,
         machine_cpu,
         maxrss_kib: usage.ru_maxrss,
+        ssh_left,
         requests,
         servers_ok,
         dead_error,
