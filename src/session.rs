@@ -46,6 +46,11 @@ pub struct FleetOptions {
     pub timeout: Duration,
     /// How long an apply waits for a swarm service's tasks to converge.
     pub rollout_timeout: Duration,
+    /// How long an SSH connection stays once idle for the next run to
+    /// reuse (`--ssh-persist`; zero: off, `--no-ssh-persist`). `None`: as
+    /// the config says, which [`FleetOptions::for_config`] settles; a
+    /// session given `None` keeps nothing.
+    pub ssh_persist: Option<Duration>,
 }
 
 impl FleetOptions {
@@ -55,8 +60,34 @@ impl FleetOptions {
             parallelism: 1,
             timeout,
             rollout_timeout: timeout,
+            ssh_persist: Some(Duration::ZERO),
         }
     }
+
+    /// These options with `ssh_persist` settled: the flag's when given,
+    /// else the config's `[settings] ssh_persist` (default 60 s).
+    pub fn for_config(self, config: &Config) -> FleetOptions {
+        FleetOptions {
+            ssh_persist: Some(self.ssh_persist.unwrap_or(config.ssh_persist)),
+            ..self
+        }
+    }
+}
+
+/// The lock tokens of this process's live sessions. A lock that names this
+/// process (boot id, pid and start time) under a token not listed here was
+/// left by one of its sessions that has ended without its release getting
+/// through (a daemon that hung past `--timeout`, a cut connection): it is
+/// broken like a dead process's. Tokens only: each lock belongs to its
+/// session.
+static LIVE_SESSIONS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Is `token` a live session's of this process?
+fn session_lives(token: &str) -> bool {
+    LIVE_SESSIONS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(token)
 }
 
 /// The run was cancelled (Ctrl-C, SIGTERM) before it finished.
@@ -84,10 +115,15 @@ pub struct Session {
 
 impl Session {
     pub fn new(options: FleetOptions, cancel: CancellationToken) -> Session {
+        let holder = holder();
+        LIVE_SESSIONS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(holder.token.clone());
         Session {
             connections: BTreeMap::new(),
             locks: Mutex::new(BTreeSet::new()),
-            holder: holder(),
+            holder,
             options,
             cancel,
             notes: Mutex::new(Vec::new()),
@@ -118,6 +154,20 @@ impl Session {
     /// The client of a server this session reached.
     pub fn client(&self, server: &str) -> Option<&Client> {
         self.connections.get(server).map(|c| &c.client)
+    }
+
+    /// The client of `server`, connecting first when this session has not
+    /// reached it yet.
+    pub async fn reach(&mut self, server: &Server) -> Result<Client, DockerError> {
+        if let Some((_, e)) = self.connect(std::slice::from_ref(server)).await.pop() {
+            return Err(e);
+        }
+        self.client(&server.name)
+            .cloned()
+            .ok_or_else(|| DockerError::Api {
+                what: format!("reach server {}", server.name),
+                cause: "not connected".to_string(),
+            })
     }
 
     /// Reads every server of `config`: each server's networks and
@@ -219,10 +269,16 @@ impl Session {
     /// Connects to the servers not reached yet; returns those that failed.
     async fn connect(&mut self, servers: &[Server]) -> Vec<(String, DockerError)> {
         let timeout = self.options.timeout;
+        let ssh_persist = self.options.ssh_persist.unwrap_or_default();
         let opens = servers
             .iter()
             .filter(|s| !self.connections.contains_key(&s.name))
-            .map(|s| async move { (s.name.clone(), crate::docker::connect(s, timeout).await) });
+            .map(|s| async move {
+                (
+                    s.name.clone(),
+                    crate::docker::connect(s, timeout, ssh_persist).await,
+                )
+            });
         let opened: Vec<_> = stream::iter(opens)
             .buffer_unordered(self.options.parallelism.max(1))
             .collect()
@@ -349,7 +405,8 @@ impl Session {
     }
 
     /// Breaks the lock `volume` when its holder is unknown (its labels were
-    /// lost) or a process of this machine that is gone, and notes it.
+    /// lost), a process of this machine that is gone, or a session of this
+    /// process that has ended, and notes it.
     /// Returns whether the lock was stale (then asking again may take it).
     async fn break_stale(
         &self,
@@ -370,6 +427,10 @@ impl Session {
             let why = if holder.token.is_empty() {
                 format!(
                     "{which} whose holder is unknown (its labels were lost, as when the daemon crashes)"
+                )
+            } else if is_this_process(holder, &self.holder) {
+                format!(
+                    "{which} of {holder}: left by a session of this process that has ended (its release never got through)"
                 )
             } else {
                 format!("{which} of {holder}: that process is gone from this machine")
@@ -415,6 +476,10 @@ impl Drop for Session {
     /// own with a fresh runtime, whatever state the caller's runtime is in,
     /// then let the connections (and tunnels) drop.
     fn drop(&mut self) {
+        LIVE_SESSIONS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.holder.token);
         let held = std::mem::take(&mut *self.locks.lock().unwrap_or_else(|p| p.into_inner()));
         if held.is_empty() {
             return;
@@ -455,14 +520,26 @@ impl Drop for Session {
     }
 }
 
-/// Is `holder` a process of this machine (same boot) that no longer runs?
+/// Is `holder` gone: a process of this machine (same boot) that no longer
+/// runs, or this very process under the token of a session that has ended?
 /// A holder on another machine, or from before the lock recorded its boot
 /// id, is never judged gone.
 fn holder_is_gone(holder: &LockHolder, me: &LockHolder) -> bool {
+    if holder.boot_id.is_empty() || holder.boot_id != me.boot_id || holder.token == me.token {
+        return false;
+    }
+    if is_this_process(holder, me) {
+        return !session_lives(&holder.token);
+    }
+    process_started(holder.pid) != Some(holder.started)
+}
+
+/// Does `holder` name this process (same boot, pid and start time)?
+fn is_this_process(holder: &LockHolder, me: &LockHolder) -> bool {
     !holder.boot_id.is_empty()
         && holder.boot_id == me.boot_id
-        && holder.token != me.token
-        && process_started(holder.pid) != Some(holder.started)
+        && holder.pid == me.pid
+        && holder.started == me.started
 }
 
 /// The kernel boot id of this machine.
@@ -506,6 +583,25 @@ fn holder() -> LockHolder {
 mod tests {
     use super::*;
 
+    /// A session's token is live from `Session::new` until it drops; a lock
+    /// under it is this process's own, not stale.
+    #[test]
+    fn a_session_is_live_until_it_drops() {
+        let session = Session::new(
+            FleetOptions::one_server(Duration::from_secs(1)),
+            CancellationToken::new(),
+        );
+        let token = session.holder.token.clone();
+        let mut mine = holder();
+        mine.token = token.clone();
+        let me = holder();
+        assert!(session_lives(&token));
+        assert!(!holder_is_gone(&mine, &me), "its session is live");
+        drop(session);
+        assert!(!session_lives(&token));
+        assert!(holder_is_gone(&mine, &me), "its session has ended");
+    }
+
     #[test]
     fn this_process_is_alive_and_a_dead_pid_of_this_boot_is_gone() {
         let me = holder();
@@ -513,6 +609,18 @@ mod tests {
         assert_eq!(process_started(me.pid), Some(me.started));
         let mut other = holder();
         other.token = "another".into();
+        assert!(
+            holder_is_gone(&other, &me),
+            "this process, under the token of no live session"
+        );
+        LIVE_SESSIONS.lock().unwrap().insert("another".into());
+        assert!(
+            !holder_is_gone(&other, &me),
+            "a live session of this process holds it"
+        );
+        LIVE_SESSIONS.lock().unwrap().remove("another");
+        other.pid = 1;
+        other.started = process_started(1).expect("pid 1 runs");
         assert!(!holder_is_gone(&other, &me), "a live process holds it");
         other.started += 1;
         assert!(holder_is_gone(&other, &me), "the pid was reused");

@@ -19,7 +19,7 @@ pub fn run(args: &ApplyArgs) -> Exit {
         source: args.source.spec(),
         planfile: args.planfile.clone(),
         choices: args.choices.options(),
-        fleet: args.fleet.fleet(),
+        fleet: args.ssh.apply(args.fleet.fleet()),
         lock_timeout: args.lock_timeout,
         partial: args.partial,
         target: args.target.target(),

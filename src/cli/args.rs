@@ -153,6 +153,8 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub fleet: FleetArgs,
     #[command(flatten)]
+    pub ssh: SshPersistArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -264,8 +266,42 @@ impl FleetArgs {
             parallelism: usize::from(self.parallelism),
             timeout: self.timeout,
             rollout_timeout: self.rollout_timeout,
+            ssh_persist: None,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SshPersistArgs {
+    /// How long an SSH connection stays open once idle, so that the next
+    /// run within that time reuses it instead of a new handshake, e.g.
+    /// `60s`, `5m` (at most 24h; `0s` is off). Overrides `[settings]
+    /// ssh_persist` (default 60s).
+    #[arg(long, value_name = "DURATION", value_parser = ssh_persist)]
+    pub ssh_persist: Option<Duration>,
+    /// Connect afresh and disconnect at the end of the run: nothing is
+    /// kept for the next run (same as `--ssh-persist 0s`).
+    #[arg(long, conflicts_with = "ssh_persist")]
+    pub no_ssh_persist: bool,
+}
+
+impl SshPersistArgs {
+    /// `fleet` with these flags' `ssh_persist`, if any was given.
+    pub fn apply(self, fleet: FleetOptions) -> FleetOptions {
+        let ssh_persist = match self.no_ssh_persist {
+            true => Some(Duration::ZERO),
+            false => self.ssh_persist,
+        };
+        FleetOptions {
+            ssh_persist,
+            ..fleet
+        }
+    }
+}
+
+/// `--ssh-persist`: at most a day.
+fn ssh_persist(s: &str) -> Result<Duration, String> {
+    duration_at_most(s, crate::config::MAX_SSH_PERSIST)
 }
 
 /// A human duration (`90s`, `5m`, `1h 30m`) no longer than `max`.
@@ -343,6 +379,8 @@ pub struct PlanArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub ssh: SshPersistArgs,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Exit 2 when the plan has changes (0: none, 3: blocked, 1: error).
@@ -438,6 +476,8 @@ pub struct ReceiveArgs {
     pub repo: Option<PathBuf>,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub ssh: SshPersistArgs,
     /// post-receive: how long to wait for another berth's server lock (at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = lock_timeout)]
     pub lock_timeout: Duration,
@@ -464,6 +504,8 @@ pub struct LocksArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub ssh: SshPersistArgs,
     /// A line per lock (and per server that could not be read), or JSON
     /// for scripts: `servers[]` with `server`, `locks[]` (`volume`,
     /// `owner`, `legacy`, `holder`, `pid`, `since`, `since_unix`,
@@ -509,6 +551,8 @@ pub struct ApplyArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub ssh: SshPersistArgs,
     /// How long to wait for another berth's lock on a server, e.g. `30s`,
     /// `5m` (at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = lock_timeout)]

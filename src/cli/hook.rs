@@ -46,7 +46,7 @@ fn request(h: &ReceiveArgs) -> Result<Option<ReceiveRequest>, Exit> {
             .clone()
             .or_else(|| std::env::var_os("GIT_DIR").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from(".")),
-        fleet: h.fleet.fleet(),
+        fleet: h.ssh.apply(h.fleet.fleet()),
         lock_timeout: h.lock_timeout,
     }))
 }

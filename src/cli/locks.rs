@@ -9,7 +9,7 @@ use crate::render;
 pub fn run(args: &LocksArgs) -> Exit {
     let req = LocksRequest {
         source: args.source.spec(),
-        fleet: args.fleet.fleet(),
+        fleet: args.ssh.apply(args.fleet.fleet()),
     };
     let spinners = Spinners::new(args.format != ListFormat::Human);
     let result =

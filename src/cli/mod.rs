@@ -81,6 +81,9 @@ pub fn generate_man(args: &[std::ffi::OsString]) -> Option<Exit> {
 }
 
 pub fn run(cli: Cli) -> Exit {
+    if !matches!(cli.command, Command::Watch(_)) {
+        log_to_stderr();
+    }
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
@@ -107,6 +110,29 @@ pub fn run(cli: Cli) -> Exit {
             clap_complete::generate(shell, &mut Cli::command(), "berth", &mut std::io::stdout());
             Exit::Ok
         }
+    }
+}
+
+/// With `RUST_LOG` set (tracing's filter syntax, e.g. `RUST_LOG=berth=debug`),
+/// what berth logs goes to stderr — for every command but `watch`, which
+/// logs to stdout under `--log-level`.
+fn log_to_stderr() {
+    let Ok(spec) = std::env::var("RUST_LOG") else {
+        return;
+    };
+    match tracing_subscriber::EnvFilter::try_new(&spec) {
+        Ok(filter) => {
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        }
+        Err(e) => error(
+            format_args!("RUST_LOG={spec:?} is not a log filter ({e}); logging nothing"),
+            Some("write a level (RUST_LOG=debug) or target=level pairs (RUST_LOG=berth=debug)"),
+        ),
     }
 }
 

@@ -12,7 +12,7 @@ pub fn run(args: &PlanArgs) -> Exit {
         source: args.source.spec(),
         base: args.base.clone(),
         choices: args.choices.options(),
-        fleet: args.fleet.fleet(),
+        fleet: args.ssh.apply(args.fleet.fleet()),
         out: args.out.clone(),
         target: args.target.target(),
     };

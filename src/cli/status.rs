@@ -9,7 +9,7 @@ use crate::render;
 pub fn run(args: &StatusArgs) -> Exit {
     let req = StatusRequest {
         source: args.source.spec(),
-        fleet: args.fleet.fleet(),
+        fleet: args.ssh.apply(args.fleet.fleet()),
         target: args.target.target(),
         usage: args.usage,
     };
@@ -23,10 +23,7 @@ pub fn run(args: &StatusArgs) -> Exit {
     };
     match args.format {
         Format::Human => anstream::print!("{}", render::status::human(&status)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&status).expect("a status serializes")
-        ),
+        Format::Json => println!("{}", render::status::json(&status)),
         Format::Markdown => print!("{}", render::status::markdown(&status)),
     }
     if status.servers.iter().any(|s| s.error.is_some()) {

@@ -84,21 +84,6 @@ fn filter(flag: Option<LogLevel>, rust_log: Option<String>) -> Result<EnvFilter,
     }
 }
 
-/// How much a watch event matters: what `--log-level` compares.
-fn level(event: &WatchEvent) -> Level {
-    match event {
-        WatchEvent::Unrelated { .. } => Level::DEBUG,
-        WatchEvent::Error { .. }
-        | WatchEvent::ConfigInvalid { .. }
-        | WatchEvent::NotFound { error: true, .. }
-        | WatchEvent::Applied { ok: false, .. } => Level::ERROR,
-        WatchEvent::Down { .. } | WatchEvent::Held { .. } | WatchEvent::NotFound { .. } => {
-            Level::WARN
-        }
-        _ => Level::INFO,
-    }
-}
-
 /// Hands each watch event to `tracing`: its text line as the message and,
 /// for JSON lines, the event itself.
 struct Log {
@@ -111,14 +96,12 @@ impl WatchObserver for Log {
         macro_rules! emit {
             ($level:expr) => {
                 if tracing::enabled!(target: TARGET, $level) {
-                    let json = self
-                        .json
-                        .then(|| serde_json::to_string(event).unwrap_or_default());
-                    tracing::event!(target: TARGET, $level, json = json.as_deref(), "{}", text(event));
+                    let json = self.json.then(|| render::watch::json(event));
+                    tracing::event!(target: TARGET, $level, json = json.as_deref(), "{}", render::watch::text(event));
                 }
             };
         }
-        match level(event) {
+        match render::watch::level(event) {
             Level::ERROR => emit!(Level::ERROR),
             Level::WARN => emit!(Level::WARN),
             Level::INFO => emit!(Level::INFO),
@@ -127,9 +110,7 @@ impl WatchObserver for Log {
     }
 }
 
-/// One line per record: `<rfc3339 time> <text>`, or a JSON object with
-/// `ts` and `level` added. Another crate's record (only at warn unless
-/// RUST_LOG asks) says its level and target.
+/// Writes each record as `render::watch::line` says.
 struct Line {
     format: LogFormat,
 }
@@ -148,37 +129,20 @@ where
         let mut fields = Fields::default();
         event.record(&mut fields);
         let meta = event.metadata();
-        let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-        let level = meta.level().as_str().to_ascii_lowercase();
-        let ours = meta.target() == TARGET;
-        match self.format {
-            LogFormat::Text if ours => writeln!(out, "{now} {}", fields.message),
-            LogFormat::Text => writeln!(
-                out,
-                "{now} {level} {}: {}{}",
-                meta.target(),
-                fields.message,
-                fields.rest
-            ),
-            LogFormat::Json => {
-                let mut value = fields
-                    .json
-                    .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
-                    .filter(serde_json::Value::is_object)
-                    .unwrap_or_else(|| {
-                        serde_json::json!({
-                            "event": "log",
-                            "target": meta.target(),
-                            "message": format!("{}{}", fields.message, fields.rest),
-                        })
-                    });
-                if let Some(map) = value.as_object_mut() {
-                    map.insert("ts".into(), now.into());
-                    map.insert("level".into(), level.into());
-                }
-                writeln!(out, "{value}")
-            }
-        }
+        let record = render::watch::Record {
+            time: SystemTime::now(),
+            level: *meta.level(),
+            target: meta.target(),
+            ours: meta.target() == TARGET,
+            message: &fields.message,
+            rest: &fields.rest,
+            json: fields.json.as_deref(),
+        };
+        writeln!(
+            out,
+            "{}",
+            render::watch::line(&record, self.format == LogFormat::Json)
+        )
     }
 }
 
@@ -208,97 +172,6 @@ impl Visit for Fields {
     }
 }
 
-fn text(event: &WatchEvent) -> String {
-    match event {
-        WatchEvent::Started { servers } => format!("watching server(s) {}", servers.join(", ")),
-        WatchEvent::Config { commit, reference } => {
-            let short = |c: &String| c.chars().take(12).collect::<String>();
-            match (commit, reference) {
-                (Some(c), Some(r)) => format!("config: {r} at {}", short(c)),
-                (Some(c), None) => format!("config: commit {}", short(c)),
-                (None, Some(r)) => format!("config: {r}"),
-                (None, None) => "config: the work tree".to_string(),
-            }
-        }
-        WatchEvent::ConfigInvalid { message } => format!(
-            "config: the new config is invalid, the previous one stays in force:\n{message}"
-        ),
-        WatchEvent::Connected { server } => {
-            format!("server {server}: connected, following its events")
-        }
-        WatchEvent::Down {
-            server,
-            error,
-            retry_in_ms,
-        } => format!(
-            "server {server}: down ({error}); retrying in {}",
-            humantime::format_duration(std::time::Duration::from_millis(*retry_in_ms))
-        ),
-        WatchEvent::Docker {
-            server,
-            kind,
-            action,
-            name,
-        } => format!("server {server}: {kind} {name}: {action}"),
-        WatchEvent::Unrelated {
-            server,
-            kind,
-            action,
-            name,
-        } => format!("server {server}: {kind} {name}: {action} (unrelated to the config)"),
-        WatchEvent::Applied {
-            server,
-            change,
-            ok,
-            error,
-        } => match (ok, error) {
-            (true, _) => format!("server {server}: ✓ {}", render::describe(change)),
-            (false, e) => format!(
-                "server {server}: ✗ {}: {}",
-                render::describe(change),
-                e.as_deref().unwrap_or("failed")
-            ),
-        },
-        WatchEvent::Held {
-            server,
-            change,
-            why,
-        } => format!(
-            "server {server}: not applied: {}: {why}",
-            render::describe(change)
-        ),
-        WatchEvent::NotFound {
-            server,
-            message,
-            error,
-            ..
-        } => format!(
-            "server {server}: {}: {message}",
-            if *error { "error" } else { "warning" }
-        ),
-        WatchEvent::Synced {
-            server,
-            trigger,
-            drift,
-            not_found: 0,
-        } => format!("server {server}: planned ({trigger}): {drift} change(s) left"),
-        WatchEvent::Synced {
-            server,
-            trigger,
-            drift,
-            not_found,
-        } => format!(
-            "server {server}: planned ({trigger}): {} change(s) left, {not_found} declared resource(s) not found",
-            drift - not_found
-        ),
-        WatchEvent::Error { server, message } => match server {
-            Some(s) => format!("server {s}: error: {message}"),
-            None => format!("error: {message}"),
-        },
-        WatchEvent::Stopped => "stopped: locks released".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use tracing::level_filters::LevelFilter;
@@ -325,31 +198,5 @@ mod tests {
         assert_eq!(most(Some(LogLevel::Error), None), Some(LevelFilter::ERROR));
         let bad = filter(None, Some("berth=loud".into())).expect_err("not a filter");
         assert!(bad.contains("RUST_LOG=berth=loud"), "{bad}");
-    }
-
-    #[test]
-    fn unrelated_events_are_debug_and_what_needs_a_person_is_a_warning_or_worse() {
-        let unrelated = WatchEvent::Unrelated {
-            server: "s".into(),
-            kind: "container".into(),
-            action: "start".into(),
-            name: "scratch".into(),
-        };
-        assert_eq!(level(&unrelated), Level::DEBUG);
-        assert_eq!(
-            text(&unrelated),
-            "server s: container scratch: start (unrelated to the config)"
-        );
-        let down = WatchEvent::Down {
-            server: "s".into(),
-            error: "gone".into(),
-            retry_in_ms: 1000,
-        };
-        assert_eq!(level(&down), Level::WARN);
-        let invalid = WatchEvent::ConfigInvalid {
-            message: "bad".into(),
-        };
-        assert_eq!(level(&invalid), Level::ERROR);
-        assert_eq!(level(&WatchEvent::Stopped), Level::INFO);
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,11 @@ use crate::diag::Location;
 pub const DEFAULT_OWNER: &str = "berth";
 pub const DEFAULT_DRIVER: &str = "bridge";
 pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
+/// How long an idle SSH connection stays for the next run by default
+/// (Ansible's `ControlPersist=60s`).
+pub const DEFAULT_SSH_PERSIST: Duration = Duration::from_secs(60);
+/// The longest `ssh_persist`.
+pub const MAX_SSH_PERSIST: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -25,6 +31,9 @@ pub struct Config {
     /// `settings.strict`: a declared resource that matches nothing is a
     /// plan error, not a warning.
     pub strict: bool,
+    /// `settings.ssh_persist`: how long an idle SSH connection stays for
+    /// the next run to reuse (zero: off).
+    pub ssh_persist: Duration,
     pub servers: Vec<Server>,
     pub destinations: Vec<Destination>,
     /// Applications and databases.

@@ -54,6 +54,13 @@ pub struct RawSettings {
     /// (`plan` exits 1, `apply` and the pre-receive hook refuse), not a
     /// warning. Same as `berth plan --strict`. Default `false`.
     pub strict: Option<bool>,
+    /// How long an SSH connection stays open once idle, so that the next
+    /// run within that time reuses it instead of a new handshake (an
+    /// OpenSSH control master with `ControlPersist`), e.g. `"60s"`, `"5m"`
+    /// (at most `"24h"`). `"0s"` turns reuse off: each run connects and
+    /// disconnects. `--ssh-persist` and `--no-ssh-persist` override it.
+    /// Default `"60s"`.
+    pub ssh_persist: Option<String>,
 }
 
 /// `[[server]]`

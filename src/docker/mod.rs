@@ -182,8 +182,13 @@ pub fn local_socket() -> PathBuf {
 /// finds (fussybeaver/bollard#736), so each daemon answers in its own API
 /// version and a `/version` round trip would buy nothing. A daemon that
 /// cannot be reached says so at the first call. `timeout` bounds every API
-/// call made through the connection.
-pub async fn connect(server: &Server, timeout: Duration) -> Result<Connection, DockerError> {
+/// call made through the connection. `ssh_persist` (zero: off) is how long
+/// an SSH connection stays for the next run once idle ([`crate::ssh::forward`]).
+pub async fn connect(
+    server: &Server,
+    timeout: Duration,
+    ssh_persist: Duration,
+) -> Result<Connection, DockerError> {
     let (path, tunnel, reach) = match &server.address {
         Address::Local | Address::Unix(_) => {
             let path = match &server.address {
@@ -212,14 +217,13 @@ pub async fn connect(server: &Server, timeout: Duration) -> Result<Connection, D
                 known_hosts_file: known_hosts_file.as_deref(),
                 docker_socket,
             };
-            let tunnel =
-                crate::ssh::forward(&target)
-                    .await
-                    .map_err(|e| DockerError::Unreachable {
-                        address: server.address.to_string(),
-                        cause: e.message,
-                        hint: e.hint,
-                    })?;
+            let tunnel = crate::ssh::forward(&target, ssh_persist)
+                .await
+                .map_err(|e| DockerError::Unreachable {
+                    address: server.address.to_string(),
+                    cause: e.message,
+                    hint: e.hint,
+                })?;
             let reach = Reach {
                 address: format!("{} (socket {docker_socket} on the server)", server.address),
                 hint: Some(format!(

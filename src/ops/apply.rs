@@ -107,7 +107,7 @@ pub async fn apply(
         None => req.target.clone(),
     };
     let targeted = super::targeted(&loaded.config, &target)?;
-    let mut session = Session::new(req.fleet, cancel.clone());
+    let mut session = Session::new(super::fleet_for(req.fleet, &loaded.config)?, cancel.clone());
     let contacted = match &targeted {
         Some((selection, cut)) => {
             session.set_read_only(selection.read_only.clone());

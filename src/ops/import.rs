@@ -42,7 +42,8 @@ pub async fn import(
         ImportFrom::Address { address, name } => (None, server_at(name, address)?),
     };
     let read = async {
-        let connection = crate::docker::connect(&server, fleet.timeout).await?;
+        let connection =
+            crate::docker::connect(&server, fleet.timeout, std::time::Duration::ZERO).await?;
         let client = &connection.client;
         let mut snapshot = client.snapshot(false).await?;
         let details = client

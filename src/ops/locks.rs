@@ -23,7 +23,7 @@ pub async fn locks(
 ) -> Result<Locks, Error> {
     let loaded = super::load(&req.source)?;
     let config = loaded.config;
-    let mut session = Session::new(req.fleet, cancel.clone());
+    let mut session = Session::new(super::fleet_for(req.fleet, &config)?, cancel.clone());
     let mut read = session.held_locks(&config.servers, progress).await?;
     session.close().await;
     let servers = config

@@ -98,6 +98,11 @@ pub enum Error {
     /// The metrics listener could not start.
     #[error("cannot serve metrics on {address}: {cause}")]
     Metrics { address: String, cause: String },
+    /// SSH connections are to be kept for the next run, and the control
+    /// directory they would be kept in cannot be used (not private, not the
+    /// user's, cannot be created).
+    #[error("{message}")]
+    SshControl { message: String, hint: String },
     /// `--server`/`--destination` select nothing they could mean.
     #[error("{0}")]
     Target(crate::plan::TargetError),
@@ -111,7 +116,9 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Source { hint, .. } => Some(hint.to_string()),
-            Error::Base { hint, .. } | Error::SavedPlan { hint, .. } => Some(hint.clone()),
+            Error::Base { hint, .. }
+            | Error::SavedPlan { hint, .. }
+            | Error::SshControl { hint, .. } => Some(hint.clone()),
             Error::UnknownServer { known, .. } => {
                 Some(format!("declared servers: {}", known.join(", ")))
             }
@@ -153,6 +160,29 @@ pub(crate) fn targeted(
     let mut cut = config.clone();
     cut.servers.retain(|s| contacted.contains(&s.name));
     Ok(Some((selection, cut)))
+}
+
+/// `fleet` with `ssh_persist` settled for `config`. When connections are
+/// kept and a server of `config` is reached over SSH, the control
+/// directory is checked here, once: a directory berth must refuse is one
+/// error for the run, not one per server.
+pub(crate) fn fleet_for(
+    fleet: FleetOptions,
+    config: &crate::config::Config,
+) -> Result<FleetOptions, Error> {
+    let fleet = fleet.for_config(config);
+    let keeps = fleet.ssh_persist.is_some_and(|d| !d.is_zero());
+    let over_ssh = config
+        .servers
+        .iter()
+        .any(|s| matches!(s.address, crate::config::Address::Ssh { .. }));
+    if keeps && over_ssh {
+        crate::ssh::control_ready().map_err(|e| Error::SshControl {
+            message: e.message,
+            hint: e.hint,
+        })?;
+    }
+    Ok(fleet)
 }
 
 /// Marks the servers a target leaves out as skipped, not targeted.

@@ -56,7 +56,7 @@ pub async fn plan(
         None => loaded.config.clone(),
     };
     contacted.servers.retain(|s| !skipped.contains(&s.name));
-    let mut session = Session::new(req.fleet, cancel.clone());
+    let mut session = Session::new(super::fleet_for(req.fleet, &contacted)?, cancel.clone());
     let mut live = session.read(&contacted, None, progress).await?;
     session.close().await;
     if let Some((selection, _)) = &targeted {

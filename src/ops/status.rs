@@ -36,7 +36,7 @@ pub async fn status(
         filter.destinations = selection.destinations;
         config = cut;
     }
-    let mut session = Session::new(req.fleet, cancel.clone());
+    let mut session = Session::new(super::fleet_for(req.fleet, &config)?, cancel.clone());
     let live = session.read(&config, None, progress).await?;
     let plan = crate::plan::plan(&config, &live, Default::default());
     let mut report = crate::status::status(&config, &live, &plan, &filter, &BTreeMap::new());

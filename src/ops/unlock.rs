@@ -35,7 +35,8 @@ pub async fn unlock(req: &UnlockRequest, cancel: &CancellationToken) -> Result<U
     let server = find_server(&loaded.config, &req.server)?;
     let owner = loaded.config.owner.clone();
     let work = async {
-        let connection = crate::docker::connect(server, req.fleet.timeout).await?;
+        let connection =
+            crate::docker::connect(server, req.fleet.timeout, std::time::Duration::ZERO).await?;
         let client = &connection.client;
         let holder = client.unlock(&lock_volume(&owner), None).await?;
         let legacy_holder = match req.legacy {

@@ -9,9 +9,11 @@
 //! reported, not applied, unless `apply_all`. It takes a server's lock only
 //! to apply, and plans that server again under the lock first, so a
 //! person's `berth apply` works beside it. A server that drops is
-//! reconnected with backoff and planned in full again; one that stays down
-//! does not stop the others.
+//! reconnected with backoff (started again at every outage) and planned in
+//! full again, its events followed from before that plan; one that stays
+//! down does not stop the others.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -78,6 +80,13 @@ pub enum WatchEvent {
         server: String,
         error: String,
         retry_in_ms: u64,
+    },
+    /// Something the session did on its own that a person should hear of:
+    /// a stale lock broken (a dead process's, or one a session of this
+    /// watch left when its engine hung).
+    Note {
+        server: String,
+        message: String,
     },
     /// A Docker event that concerns the config: the server is planned
     /// again.
@@ -332,10 +341,22 @@ async fn fetch(req: &WatchRequest) -> Result<(), String> {
     }
 }
 
-/// Backoff between reconnections: 1 s doubling to 30 s.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
+/// The waits between reconnections within one outage: 1 s, doubling, the
+/// base held at 15 s; each wait adds a random part of up to its base
+/// (jitter), so servers dropped together do not come back together, and no
+/// wait reaches 30 s. Every outage starts again from the first.
+fn reconnect_backoff() -> backon::ExponentialBuilder {
+    backon::ExponentialBuilder::default()
+        .with_jitter()
+        .with_factor(2.0)
+        .with_min_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(15))
+        .without_max_times()
 }
+
+/// The longest wait between reconnections (what the backoff never
+/// exceeds).
+const MAX_RETRY: Duration = Duration::from_secs(30);
 
 /// One server, for as long as watch runs: connect, plan in full, follow its
 /// events; on a drop, reconnect with backoff and plan in full again.
@@ -346,15 +367,41 @@ async fn server_loop(
     observer: &dyn WatchObserver,
     cancel: &CancellationToken,
 ) {
-    let mut attempt = 0;
+    use backon::BackoffBuilder;
+    // The waits of the outage under way; `None` while connected.
+    let mut outage: Option<<backon::ExponentialBuilder as BackoffBuilder>::Backoff> = None;
     while !cancel.is_cancelled() {
-        let mut session = Session::new(req.fleet, cancel.clone());
-        match follow_server(req, server, &mut session, &mut config, observer, cancel).await {
-            Ok(()) => attempt = 0,
+        // watch holds its own connection for as long as it runs: nothing
+        // to keep for a next run.
+        let fleet = FleetOptions {
+            ssh_persist: Some(Duration::ZERO),
+            ..req.fleet
+        };
+        let mut session = Session::new(fleet, cancel.clone());
+        let mut connected = false;
+        let followed = follow_server(
+            req,
+            server,
+            &mut session,
+            &mut config,
+            observer,
+            cancel,
+            &mut connected,
+        )
+        .await;
+        if connected {
+            // A drop after a successful reconnection is a new outage.
+            outage = None;
+        }
+        match followed {
+            Ok(()) => {}
             Err(_) if cancel.is_cancelled() => {}
             Err(error) => {
-                let wait = backoff(attempt);
-                attempt += 1;
+                let wait = outage
+                    .get_or_insert_with(|| reconnect_backoff().build())
+                    .next()
+                    .unwrap_or(MAX_RETRY)
+                    .min(MAX_RETRY);
                 metrics::gauge!("berth_server_up", "server" => server.to_string()).set(0.0);
                 observer.event(&WatchEvent::Down {
                     server: server.to_string(),
@@ -374,7 +421,10 @@ async fn server_loop(
 }
 
 /// Plans the server in full, then follows its events until the
-/// connection drops (an `Err` saying why) or watch stops (`Ok`).
+/// connection drops (an `Err` saying why) or watch stops (`Ok`). Its events
+/// are followed from before that first plan, from the daemon's own clock,
+/// so nothing that changes while it reads and heals is missed. `connected`
+/// says whether that first plan went through.
 async fn follow_server(
     req: &WatchRequest,
     server: &str,
@@ -382,20 +432,46 @@ async fn follow_server(
     config: &mut channel::Receiver<Arc<Config>>,
     observer: &dyn WatchObserver,
     cancel: &CancellationToken,
+    connected: &mut bool,
 ) -> Result<(), String> {
     // Declared resources not found, as the last sync left them: each is
     // logged when it appears, not at every sync.
     let mut seen = Vec::new();
     let current = config.borrow_and_update().clone();
-    let mut scope = sync(req, server, session, &current, "start", &mut seen, observer)
-        .await?
-        .unwrap_or_default();
-    let client = session.client(server).ok_or("not connected")?.clone();
+    let declared = current
+        .servers
+        .iter()
+        .find(|s| s.name == server)
+        .cloned()
+        .ok_or("the config no longer declares this server")?;
+    let client = tokio::select! {
+        client = session.reach(&declared) => client.map_err(|e| e.full())?,
+        _ = cancel.cancelled() => return Ok(()),
+    };
+    let since = client.clock().await.map_err(|e| e.full())?;
+    let mut events = std::pin::pin!(client.events(Some(&since)));
+    // What the stream brings while the first sync runs, handled after it.
+    let mut early = VecDeque::new();
+    let first = {
+        let first = sync(req, server, session, &current, "start", &mut seen, observer);
+        let mut first = std::pin::pin!(first);
+        let mut open = true;
+        loop {
+            tokio::select! {
+                synced = &mut first => break synced,
+                event = events.next(), if open => {
+                    open = matches!(event, Some(Ok(_)));
+                    early.push_back(event);
+                }
+            }
+        }
+    };
+    let mut scope = first?.unwrap_or_default();
+    *connected = true;
     metrics::gauge!("berth_server_up", "server" => server.to_string()).set(1.0);
     observer.event(&WatchEvent::Connected {
         server: server.to_string(),
     });
-    let mut events = std::pin::pin!(client.events());
     let mut resync = tokio::time::interval(req.resync);
     resync.tick().await;
     // Events come in bursts (a deploy, a compose up): plan once per burst,
@@ -405,7 +481,7 @@ async fn follow_server(
     loop {
         let due = dirty.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
-            event = events.next() => match event {
+            event = next_event(&mut early, &mut events) => match event {
                 Some(Ok(e)) => {
                     metrics::counter!("berth_events_total", "server" => server.to_string()).increment(1);
                     if scope.concerns(&e) {
@@ -456,6 +532,18 @@ async fn follow_server(
     }
 }
 
+/// The next event: those the stream brought during the first sync, then
+/// the stream's.
+async fn next_event<S: futures_util::Stream + Unpin>(
+    early: &mut VecDeque<Option<S::Item>>,
+    events: &mut S,
+) -> Option<S::Item> {
+    match early.pop_front() {
+        Some(event) => event,
+        None => events.next().await,
+    }
+}
+
 /// Plans one server and applies what watch applies: first without the
 /// lock, then, when there is something to do, under the lock after planning
 /// again. `Err` when the server cannot be read; else the server's scope as
@@ -478,15 +566,16 @@ async fn sync(
         (plan, scope)
     } else {
         let locked = plan_server(session, &one, Some(req.lock_timeout)).await;
+        notes(server, session, observer);
         let plan = match locked {
             Ok((plan, _)) => plan,
             Err(e) => {
-                session.release().await;
+                release(server, session, observer).await;
                 return Err(e);
             }
         };
         apply(req, server, session, &one, &plan, observer).await;
-        session.release().await;
+        release(server, session, observer).await;
         plan_server(session, &one, None).await?
     };
     for c in plan.changes.iter().filter(|c| !choose_one(req, &plan, c)) {
@@ -527,7 +616,36 @@ async fn sync(
         drift,
         not_found: plan.missing.len(),
     });
+    // A window for a test to change the server while a sync is under way.
+    crate::fault::point("watch.synced");
     Ok(Some(scope))
+}
+
+/// Logs what the session did on its own (a stale lock broken).
+fn notes(server: &str, session: &Session, observer: &dyn WatchObserver) {
+    let prefix = format!("server {server}: ");
+    for note in session.take_notes() {
+        observer.event(&WatchEvent::Note {
+            server: server.to_string(),
+            message: note
+                .strip_prefix(&prefix)
+                .map(str::to_string)
+                .unwrap_or(note),
+        });
+    }
+}
+
+/// Releases the server's lock; says so when that did not get through (the
+/// next sync of this watch breaks it: its session has ended by then).
+async fn release(server: &str, session: &Session, observer: &dyn WatchObserver) {
+    for (_, error) in session.release().await {
+        observer.event(&WatchEvent::Error {
+            server: Some(server.to_string()),
+            message: format!(
+                "could not release the lock ({error}); this watch breaks it once the server answers again"
+            ),
+        });
+    }
 }
 
 /// The config as far as one server is concerned.

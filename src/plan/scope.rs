@@ -196,6 +196,7 @@ mod tests {
             owner: "me".into(),
             partial: false,
             strict: false,
+            ssh_persist: crate::config::DEFAULT_SSH_PERSIST,
             servers: vec![],
             destinations: vec![dest("prod", "s1", "prod-net"), dest("far", "s2", "far-net")],
             resources: vec![

@@ -49,6 +49,7 @@ fn config(destinations: Vec<Destination>) -> Config {
         owner: OWNER.into(),
         partial: false,
         strict: false,
+        ssh_persist: crate::config::DEFAULT_SSH_PERSIST,
         servers: vec![Server {
             name: "s1".into(),
             address: Address::Local,

@@ -7,6 +7,7 @@ mod human;
 pub mod locks;
 mod markdown;
 pub mod status;
+pub mod watch;
 
 pub use human::{apply_report, describe, plan as human, skipped, step_line};
 pub use markdown::{COMMENT_LIMIT, MARKER, markdown, markdown_error, mermaid};

@@ -1,6 +1,7 @@
 //! Views of `berth status`: per server, each destination with its live
 //! network, state and attached containers; drift and cleanup candidates
-//! called out. Human text (ANSI styles) and Markdown.
+//! called out. Human text (ANSI styles), JSON (the `status` schema) and
+//! Markdown.
 
 use std::fmt::Write;
 
@@ -45,6 +46,13 @@ fn shape(d: &DestinationStatus) -> String {
     parts.extend(d.subnet.iter().cloned());
     parts.extend(d.gateway.iter().map(|g| format!("gw {g}")));
     parts.join(" ")
+}
+
+/// The status as JSON (`schemas/status.schema.json`): what `status
+/// --format json` prints, and what every other front end that serves a
+/// status as JSON writes.
+pub fn json(status: &Report) -> String {
+    serde_json::to_string_pretty(status).expect("a status serializes")
 }
 
 pub fn human(status: &Report) -> String {

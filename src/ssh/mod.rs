@@ -1,16 +1,24 @@
-//! SSH servers: one multiplexed OpenSSH connection per server per run, the
-//! server's Docker socket forwarded to a unix socket in a private temp dir.
-//! Host keys are always checked. A [`Tunnel`] closes its connection and
-//! removes its directory when dropped.
+//! SSH servers: one multiplexed OpenSSH connection per server, the
+//! server's Docker socket forwarded to a local unix socket. Host keys are
+//! always checked. By default the connection (an OpenSSH control master)
+//! outlives the run by `ssh_persist` of idleness in a private control
+//! directory (`control`), and the next run within that time reuses it
+//! instead of a new handshake; with persistence off it is the run's alone,
+//! in a private temp dir, and a [`Tunnel`] closes it and removes its
+//! directory when dropped.
 
+mod control;
+
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openssh::{ForwardType, KnownHosts, Session, SessionBuilder, Socket};
+use openssh::{ControlPersist, ForwardType, KnownHosts, Session, SessionBuilder, Socket};
 
-/// An open tunnel: the ssh master (shut down when dropped), and the private
-/// directory holding the forwarded socket (removed when dropped, after the
-/// master).
+/// An open tunnel. For a connection of this run only: the ssh master (shut
+/// down when dropped) and the private directory holding the forwarded
+/// socket (removed when dropped, after the master). For a persistent
+/// master: only the forwarded socket; the master stays for the next run.
 #[derive(Debug)]
 pub struct Tunnel {
     session: Option<Session>,
@@ -49,8 +57,94 @@ pub struct Target<'a> {
     pub docker_socket: &'a str,
 }
 
-/// Opens the connection and forwards the remote Docker socket.
-pub async fn forward(t: &Target<'_>) -> Result<Tunnel, SshError> {
+/// Opens the connection and forwards the remote Docker socket. With a
+/// non-zero `persist`, a master left running by an earlier run for the
+/// same identity is reused when it still reaches the server's Docker
+/// socket; otherwise a new master is launched that outlives this run by
+/// `persist` of idleness (OpenSSH's `ControlPersist`). With zero, the
+/// connection is this run's alone and closes with the [`Tunnel`].
+pub async fn forward(t: &Target<'_>, persist: Duration) -> Result<Tunnel, SshError> {
+    if persist.is_zero() {
+        return forward_once(t).await;
+    }
+    let root = control::root()?;
+    if root.as_os_str().len() > control::MAX_ROOT {
+        tracing::debug!(target: "berth::ssh", dir = %root.display(), "the control directory's path is too long for a unix socket; connecting for this run only");
+        return forward_once(t).await;
+    }
+    control::sweep(&root);
+    let Some(keyed) = control::keyed(&root, &identity(t))? else {
+        return forward_once(t).await;
+    };
+    if let Some(socket) = control::reuse(&keyed, t.docker_socket).await {
+        return Ok(Tunnel {
+            session: None,
+            socket,
+            dir: None,
+        });
+    }
+    let secs = persist.as_secs_f64().ceil().max(1.0) as usize;
+    let mut b = builder(t);
+    b.control_directory(&keyed)
+        .control_persist(ControlPersist::IdleFor(
+            NonZeroUsize::new(secs).unwrap_or(NonZeroUsize::MIN),
+        ));
+    let session = match connect(&b, t).await {
+        Ok(session) => session,
+        // Cleared by another run's sweep just now: this run's alone then.
+        Err(_) if !keyed.is_dir() => return forward_once(t).await,
+        Err(e) => return Err(e),
+    };
+    let Some(dir) = session.control_socket().parent().map(Path::to_path_buf) else {
+        return Err(SshError {
+            message: "the ssh master's control socket has no directory".into(),
+            hint: "turn reuse off (`--no-ssh-persist`) and report this".into(),
+        });
+    };
+    let local = dir.join(control::DOCKER_SOCKET);
+    request_forward(&session, &local, t.docker_socket).await?;
+    tracing::debug!(target: "berth::ssh", control_socket = %session.control_socket().display(), persist_secs = secs, "new SSH connection, kept for reuse");
+    // The master outlives this run: no shutdown when the session drops.
+    let _ = session.detach();
+    Ok(Tunnel {
+        session: None,
+        socket: local,
+        dir: None,
+    })
+}
+
+/// Is the control directory where connections are kept for the next run
+/// usable (created `0700` when missing; refused unless private and the
+/// user's)? Checked once per run, before any server is contacted.
+pub fn control_ready() -> Result<(), SshError> {
+    control::root().map(|_| ())
+}
+
+/// Everything that tells one connection from another: a master is reused
+/// only for exactly the same user, host, port, key, known_hosts file and
+/// Docker socket (file paths made absolute: `keys/id` from two directories
+/// is two keys).
+fn identity(t: &Target<'_>) -> String {
+    let path = |p: Option<&str>| {
+        p.map(|p| {
+            let p = expand(p);
+            std::path::absolute(&p).unwrap_or(p).display().to_string()
+        })
+        .unwrap_or_default()
+    };
+    format!(
+        "berth ssh connection v1\nuser={}\nhost={}\nport={}\nidentity_file={}\nknown_hosts_file={}\ndocker_socket={}\n",
+        t.user.unwrap_or_default(),
+        t.host,
+        t.port.map(|p| p.to_string()).unwrap_or_default(),
+        path(t.identity_file),
+        path(t.known_hosts_file),
+        t.docker_socket,
+    )
+}
+
+/// A connection for this run only, in a private temp dir.
+async fn forward_once(t: &Target<'_>) -> Result<Tunnel, SshError> {
     let dir = tempfile::Builder::new()
         .prefix("berth-ssh-")
         .tempdir()
@@ -58,9 +152,23 @@ pub async fn forward(t: &Target<'_>) -> Result<Tunnel, SshError> {
             message: format!("cannot create a private temp dir: {e}"),
             hint: "check that $TMPDIR is writable".into(),
         })?;
+    let mut b = builder(t);
+    b.control_directory(dir.path());
+    let session = connect(&b, t).await?;
+    let local = dir.path().join("docker.sock");
+    request_forward(&session, &local, t.docker_socket).await?;
+    Ok(Tunnel {
+        session: Some(session),
+        socket: local,
+        dir: Some(dir),
+    })
+}
+
+/// The options every connection has: host keys checked strictly, the
+/// target's user, port, key and known_hosts file.
+fn builder(t: &Target<'_>) -> SessionBuilder {
     let mut b = SessionBuilder::default();
     b.known_hosts_check(KnownHosts::Strict)
-        .control_directory(dir.path())
         .connect_timeout(Duration::from_secs(15))
         .server_alive_interval(Duration::from_secs(30));
     if let Some(u) = t.user {
@@ -75,31 +183,31 @@ pub async fn forward(t: &Target<'_>) -> Result<Tunnel, SshError> {
     if let Some(k) = t.known_hosts_file {
         b.user_known_hosts_file(expand(k));
     }
-    let session = connect(&b, t).await?;
-    let local = dir.path().join("docker.sock");
-    let forwarded = session
+    b
+}
+
+/// Forwards `local` to the server's Docker socket through `session`.
+async fn request_forward(
+    session: &Session,
+    local: &Path,
+    docker_socket: &str,
+) -> Result<(), SshError> {
+    session
         .request_port_forward(
             ForwardType::Local,
             Socket::UnixSocket {
-                path: local.clone().into(),
+                path: local.to_path_buf().into(),
             },
             Socket::UnixSocket {
-                path: Path::new(t.docker_socket).into(),
+                path: Path::new(docker_socket).into(),
             },
         )
-        .await;
-    if let Err(e) = forwarded {
-        return Err(SshError {
-            message: format!("cannot forward {}: {}", t.docker_socket, chain(&e)),
+        .await
+        .map_err(|e| SshError {
+            message: format!("cannot forward {docker_socket}: {}", chain(&e)),
             hint: "check that the server's sshd allows forwarding (AllowStreamLocalForwarding)"
                 .into(),
-        });
-    }
-    Ok(Tunnel {
-        session: Some(session),
-        socket: local,
-        dir: Some(dir),
-    })
+        })
 }
 
 /// How often a handshake is tried, and within how long.

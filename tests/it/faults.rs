@@ -429,6 +429,8 @@ fn an_ssh_connection_cut_mid_apply_is_reported_and_the_next_apply_completes() {
         &[
             ("BERTH_FAULT", OsStr::new("apply.step@1:sleep=3000")),
             ("TMPDIR", tmpdir.path().as_os_str()),
+            // The master kept for the next run lives here.
+            ("XDG_RUNTIME_DIR", tmpdir.path().as_os_str()),
         ],
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -440,7 +442,7 @@ fn an_ssh_connection_cut_mid_apply_is_reported_and_the_next_apply_completes() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // Cut the connection: kill the ssh master (its command line names its
-    // control socket, under berth's TMPDIR).
+    // control socket, under berth's XDG_RUNTIME_DIR).
     let masters = crate::ssh::processes_mentioning(&tmpdir.path().display().to_string());
     assert!(!masters.is_empty(), "no ssh master found");
     for (pid, _) in &masters {

@@ -476,6 +476,9 @@ fn unreachable_servers_fail_by_name_and_apply_changes_nothing() {
 // 5. no ssh master and no forwarded socket dir is left, signals included
 // ---------------------------------------------------------------------------
 
+/// With reuse off (`ssh_persist = "0s"` in the config for the plans,
+/// `--no-ssh-persist` for the applies), every run's connection ends with
+/// it: nothing in TMPDIR, no master, nothing in the control directory.
 #[test]
 fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
     let sshd = Sshd::start();
@@ -489,9 +492,32 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         .tempdir()
         .expect("tempdir");
     let tmpdir = tmp.path();
+    let runtime = tempfile::Builder::new()
+        .prefix("bt-xdg-")
+        .tempdir()
+        .expect("tempdir");
+    let start = |p: &Project, args: &[&str]| {
+        Spawned::command(
+            p.args(args),
+            p.path(),
+            &[
+                ("TMPDIR", tmpdir.as_os_str()),
+                ("XDG_RUNTIME_DIR", runtime.path().as_os_str()),
+            ],
+        )
+    };
+    let nothing_kept = |after: &str| {
+        assert_no_ssh_leftovers(tmpdir, after);
+        let kept = runtime.path().join("berth");
+        assert!(
+            !kept.exists(),
+            "after {after}: reuse is off, yet berth made {}",
+            kept.display()
+        );
+    };
     let config = |known_hosts: &Path| {
         format!(
-            "{}{}{}",
+            "{}ssh_persist = \"0s\"\n{}{}",
             settings(&owner),
             ssh_server(
                 "remote",
@@ -507,19 +533,19 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
     p.write("berth.toml", &config(&sshd.known_hosts()));
     let limit = Duration::from_secs(120);
 
-    let run = Spawned::start_with_tmpdir(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
+    let run = start(&p, &["plan", "--format", "json"]).finish(limit);
     run.expect_code(0);
-    assert_no_ssh_leftovers(tmpdir, "a plan");
+    nothing_kept("a plan");
 
-    let run = Spawned::start_with_tmpdir(&p, &["apply", "--yes"], tmpdir).finish(limit);
+    let run = start(&p, &["apply", "--yes", "--no-ssh-persist"]).finish(limit);
     run.expect_code(0);
     assert!(d2_network_exists(&d2, &net), "{run}");
-    assert_no_ssh_leftovers(tmpdir, "an apply");
+    nothing_kept("an apply");
 
     p.write("berth.toml", &config(&sshd.unknown_known_hosts()));
-    let run = Spawned::start_with_tmpdir(&p, &["plan", "--format", "json"], tmpdir).finish(limit);
+    let run = start(&p, &["plan", "--format", "json"]).finish(limit);
     run.expect_code(1);
-    assert_no_ssh_leftovers(tmpdir, "a refused connection");
+    nothing_kept("a refused connection");
 
     // SIGTERM while apply waits for a lock another berth holds (a legacy
     // `berth-lock`, which every owner waits for): the tunnel is up (berth
@@ -539,8 +565,16 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         "berth-lock",
     ]);
     proxy.reset();
-    let mut apply =
-        Spawned::start_with_tmpdir(&p, &["apply", "--yes", "--lock-timeout", "60s"], tmpdir);
+    let mut apply = start(
+        &p,
+        &[
+            "apply",
+            "--yes",
+            "--no-ssh-persist",
+            "--lock-timeout",
+            "60s",
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !proxy
         .requests()
@@ -578,7 +612,7 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
         signalled.elapsed()
     );
     run.expect_code(130);
-    assert_no_ssh_leftovers(tmpdir, "SIGTERM during apply");
+    nothing_kept("SIGTERM during apply");
     // The lock berth waited for is someone else's: still there.
     assert_eq!(
         d2.docker_ok(&[
@@ -601,6 +635,9 @@ fn ssh_masters_and_socket_dirs_are_gone_after_every_run() {
 /// drops some handshakes before the key exchange, berth tries them again,
 /// and every server is read, every run. Prints the wall time of each run
 /// and how many handshakes sshd dropped (each one a try berth repeated).
+/// The timed runs connect afresh (`--no-ssh-persist`); then a run with
+/// reuse on (the masters it leaves launched under the same throttling)
+/// and one after it, which makes no handshake at all.
 #[test]
 fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
     const SERVERS: usize = 50;
@@ -623,12 +660,33 @@ fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
     }
     let p = Project::new();
     p.write("berth.toml", &config);
+    let runtime = tempfile::Builder::new()
+        .prefix("bt-xdg-")
+        .tempdir()
+        .expect("tempdir");
+    let plan_run = |extra: &[&str]| {
+        let mut args = vec!["plan", "--format", "json"];
+        args.extend(extra);
+        Spawned::command(
+            p.args(&args),
+            p.path(),
+            &[("XDG_RUNTIME_DIR", runtime.path().as_os_str())],
+        )
+        .finish(Duration::from_secs(120))
+    };
 
     let mut dropped_before = sshd.dropped_past_max_startups();
     let mut report = Vec::new();
-    for run_no in 1..=RUNS {
+    for run_no in 1..=RUNS + 2 {
+        // The last two runs keep and reuse their connections.
+        let extra: &[&str] = if run_no <= RUNS {
+            &["--no-ssh-persist"]
+        } else {
+            &[]
+        };
+        let accepted_before = sshd.accepted();
         let started = Instant::now();
-        let run = p.berth(&["plan", "--format", "json"]);
+        let run = plan_run(extra);
         let took = started.elapsed();
         let dropped = sshd.dropped_past_max_startups() - dropped_before;
         dropped_before += dropped;
@@ -654,10 +712,24 @@ fn fifty_servers_behind_one_sshd_with_default_limits_are_all_read_every_run() {
             SERVERS,
             "every server's destination is planned\n{run}"
         );
+        let handshakes = sshd.accepted() - accepted_before;
+        if run_no == RUNS + 2 {
+            assert_eq!(
+                handshakes, 0,
+                "the run after a run with reuse on made new handshakes\n{run}"
+            );
+        }
         report.push(format!(
-            "run {run_no}: {SERVERS}/{SERVERS} read in {} ms; sshd dropped {dropped} handshakes past MaxStartups (each tried again by berth)",
+            "run {run_no}{}: {SERVERS}/{SERVERS} read in {} ms; {handshakes} handshakes; sshd dropped {dropped} past MaxStartups (each tried again by berth)",
+            extra.first().map(|f| format!(" ({f})")).unwrap_or_else(|| " (reuse on)".into()),
             took.as_millis()
         ));
+    }
+    // The masters the last runs left, for no next run.
+    for (pid, cmd) in processes_mentioning(&runtime.path().display().to_string()) {
+        if cmd.starts_with("ssh ") {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
     }
     // Shown with `--nocapture`; BENCHMARKS.md quotes it.
     for line in &report {

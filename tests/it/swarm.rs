@@ -85,9 +85,10 @@ fn snapshot(socket: &Path) -> Snapshot {
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async {
-        let connection = berthing::docker::connect(&server, Duration::from_secs(30))
-            .await
-            .expect("connect");
+        let connection =
+            berthing::docker::connect(&server, Duration::from_secs(30), Duration::ZERO)
+                .await
+                .expect("connect");
         connection
             .client
             .snapshot(false)

@@ -37,11 +37,17 @@ impl Watcher {
     /// With `RUST_LOG` set to `rust_log` (else unset, whatever the test's
     /// environment says).
     fn start_with(cwd: &Path, args: &[&str], rust_log: Option<&str>) -> Watcher {
+        match rust_log {
+            Some(filter) => Watcher::start_env(cwd, args, &[("RUST_LOG", filter)]),
+            None => Watcher::start_env(cwd, args, &[]),
+        }
+    }
+
+    /// With these environment variables (`RUST_LOG` unset unless given).
+    pub(crate) fn start_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Watcher {
         let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
         command.env_remove("RUST_LOG");
-        if let Some(filter) = rust_log {
-            command.env("RUST_LOG", filter);
-        }
+        command.envs(env.iter().copied());
         let mut child = command
             .arg("watch")
             .args(args)
@@ -94,6 +100,11 @@ impl Watcher {
         }
     }
 
+    /// The watch process's id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn signal(&self, sig: &str) {
         let status = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
@@ -135,7 +146,7 @@ impl Drop for Watcher {
     }
 }
 
-fn args<'a>(p: &'a Project, extra: &[&'a str]) -> Vec<String> {
+pub(crate) fn args<'a>(p: &'a Project, extra: &[&'a str]) -> Vec<String> {
     let mut v = vec!["--dir".to_string(), p.path().display().to_string()];
     v.extend(extra.iter().map(|s| s.to_string()));
     v

@@ -48,6 +48,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
         owner,
         partial: settings::partial(&raw),
         strict,
+        ssh_persist: settings::ssh_persist(&raw, errors),
         servers,
         destinations,
         resources,

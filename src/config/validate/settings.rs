@@ -1,7 +1,10 @@
-//! `[settings]`: at most one table; the owner label value; `partial`.
+//! `[settings]`: at most one table; the owner label value; `partial`;
+//! `ssh_persist`.
 
 use super::super::load::RawConfig;
-use super::super::model::DEFAULT_OWNER;
+use std::time::Duration;
+
+use super::super::model::{DEFAULT_OWNER, DEFAULT_SSH_PERSIST, MAX_SSH_PERSIST};
 use crate::diag::Diagnostic;
 
 /// The owner the config declares (default `berth`); a second `[settings]`
@@ -39,6 +42,31 @@ pub(super) fn partial(raw: &RawConfig) -> bool {
         .first()
         .and_then(|s| s.raw.partial)
         .unwrap_or(false)
+}
+
+/// `ssh_persist` of the first `[settings]` table (default 60 s): a
+/// duration like `60s` or `5m`, at most a day.
+pub(super) fn ssh_persist(raw: &RawConfig, errors: &mut Vec<Diagnostic>) -> Duration {
+    let Some(first) = raw.settings.first() else {
+        return DEFAULT_SSH_PERSIST;
+    };
+    let Some(text) = &first.raw.ssh_persist else {
+        return DEFAULT_SSH_PERSIST;
+    };
+    let problem = match humantime::parse_duration(text.trim()) {
+        Ok(d) if d <= MAX_SSH_PERSIST => return d,
+        Ok(_) | Err(humantime::DurationError::NumberOverflow) => "longer than a day".to_string(),
+        Err(e) => format!("not a duration ({e})"),
+    };
+    errors.push(
+        Diagnostic::new(
+            format!("`ssh_persist` is {problem}"),
+            first.loc("ssh_persist"),
+        )
+        .label("invalid duration")
+        .help("write how long an idle SSH connection stays for the next run, e.g. \"60s\" or \"5m\" (at most \"24h\"); \"0s\" turns reuse off"),
+    );
+    DEFAULT_SSH_PERSIST
 }
 
 fn valid_label_value(s: &str) -> bool {

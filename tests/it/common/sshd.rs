@@ -173,6 +173,14 @@ AllowStreamLocalForwarding yes
             .count()
     }
 
+    /// Connections sshd authenticated so far: one per SSH handshake.
+    pub fn accepted(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("Accepted publickey"))
+            .count()
+    }
+
     /// What sshd logged so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
@@ -184,10 +192,40 @@ AllowStreamLocalForwarding yes
 }
 
 impl Drop for Sshd {
+    /// Kills sshd and the per-connection processes it forked (by pid), so
+    /// that an SSH master berth left running for a next run sees its
+    /// connection close and ends too.
     fn drop(&mut self) {
+        let forked = descendants(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for pid in forked {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
+}
+
+/// Every process forked (transitively) by `pid`, from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(p) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.filter_map(Result::ok) {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    found
 }
 
 /// A port nothing listens on right now (bound to port 0, then released).
