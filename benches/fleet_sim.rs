@@ -183,28 +183,23 @@ fn main() {
             continue;
         }
 
+        // Each cold run in a new environment (no master to reuse), then,
+        // when berth keeps its SSH masters, a warm run reusing them.
         let mut cold = Vec::new();
+        let mut warm_runs = warm.then(Vec::new);
         for _ in 0..runs {
             let env = RunEnv::new();
-            let m = measure(&plan, p.path(), &env, &simulator, sshd_pid);
+            let mut m = measure(&plan, p.path(), &env, &simulator, sshd_pid);
             m.expect_read(n, n, 0);
+            if let Some(w) = warm_runs.as_mut() {
+                let again = measure(&plan, p.path(), &env, &simulator, None);
+                again.expect_read(n, n, 0);
+                w.push(again);
+            }
             env.finish();
+            settle_sshd(&mut m);
             cold.push(m);
         }
-        let warm_runs = warm.then(|| {
-            let env = RunEnv::new();
-            let first = measure(&plan, p.path(), &env, &simulator, sshd_pid);
-            first.expect_read(n, n, 0);
-            let runs: Vec<Measured> = (0..runs)
-                .map(|_| {
-                    let m = measure(&plan, p.path(), &env, &simulator, sshd_pid);
-                    m.expect_read(n, n, 0);
-                    m
-                })
-                .collect();
-            env.finish();
-            runs
-        });
 
         let kex = classic.as_ref().map(|c| {
             let servers: Vec<String> = (0..n)
@@ -212,31 +207,19 @@ fn main() {
                 .collect();
             p.write("berth.toml", &config(&servers));
             let env = RunEnv::new();
-            let m = measure(&plan, p.path(), &env, &simulator, classic_pid);
+            let mut m = measure(&plan, p.path(), &env, &simulator, classic_pid);
             m.expect_read(n, n, 0);
             env.finish();
+            settle_sshd(&mut m);
             m
         });
 
-        // One dead server: its socket never answers.
-        let mut dead = servers.clone();
-        dead[0] = ssh_server(&sshd, sshd.port, &silent);
-        p.write("berth.toml", &config(&dead));
-        let mut args = plan.clone();
-        args.extend(["--timeout".into(), DEAD_TIMEOUT.into()]);
-        let env = RunEnv::new();
-        let silent_run = measure(&args, p.path(), &env, &simulator, sshd_pid);
-        silent_run.expect_read(n, n - 1, 1);
-        env.finish();
-
-        // One dead server: its sshd refuses the connection.
-        let mut refused = servers.clone();
-        refused[0] = ssh_server(&sshd, free_port(), simulator.socket(0));
-        p.write("berth.toml", &config(&refused));
-        let env = RunEnv::new();
-        let refused_run = measure(&plan, p.path(), &env, &simulator, sshd_pid);
-        refused_run.expect_read(n, n - 1, 1);
-        env.finish();
+        let (silent_run, refused_run) = if std::env::var("BERTH_BENCH_DEAD").is_ok_and(|v| v == "0")
+        {
+            (None, None)
+        } else {
+            dead_server(&p, &plan, &servers, &sshd, &simulator, &silent, n)
+        };
 
         let unknown = simulator.unknown();
         assert!(
@@ -250,8 +233,8 @@ fn main() {
             cold,
             warm: warm_runs,
             kex,
-            silent: Some(silent_run),
-            refused: Some(refused_run),
+            silent: silent_run,
+            refused: refused_run,
         });
     }
     assert_eq!(
@@ -352,7 +335,14 @@ fn print_tables(rows: &[Row]) {
         .map(|m| m.ssh_left)
         .max()
         .unwrap_or(0);
-    println!("  ssh processes still running when berth had exited (cold runs, at most): {left}");
+    println!(
+        "  ssh processes still running when berth had exited (cold runs, at most): {left}{}",
+        if rows.iter().any(|r| r.warm.is_some()) {
+            " (the masters kept for the next run: ssh_persist)"
+        } else {
+            ""
+        }
+    );
     for r in rows.iter().filter(|r| r.warm.is_some()) {
         let w = median(r.warm.as_ref().expect("warm"));
         let n = r.n as f64;
@@ -457,8 +447,11 @@ struct Measured {
     own_cpu: f64,
     /// user+sys of the children berth waited for (the `ssh` clients).
     children_cpu: f64,
-    /// sshd's CPU for the run (its connections' processes, once they ended).
+    /// sshd's CPU for the run (its connections' processes, once they
+    /// ended): set by `settle_sshd`.
     sshd_cpu: Option<f64>,
+    /// sshd's pid and its CPU before the run.
+    sshd_before: Option<(i32, f64)>,
     /// The bench process's CPU during the run: the simulator.
     sim_cpu: f64,
     /// Every CPU of the machine, busy, during the run (others' jobs too).
@@ -525,7 +518,12 @@ impl RunEnv {
             .tempdir()
             .expect("run dir");
         for d in ["tmp", "run"] {
-            std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
+            let path = dir.path().join(d);
+            std::fs::create_dir_all(&path).expect("mkdir");
+            // berth keeps its SSH masters under $XDG_RUNTIME_DIR/berth/ssh
+            // and refuses a directory others may enter.
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .expect("chmod 700");
         }
         RunEnv { dir }
     }
@@ -557,6 +555,53 @@ fn processes_mentioning(text: &str) -> Vec<i32> {
             comm.trim() == "ssh" && String::from_utf8_lossy(&cmdline).contains(text)
         })
         .collect()
+}
+
+/// sshd's CPU for `m`'s run, once every connection process of sshd has
+/// ended (at most 30 s after the masters were stopped).
+fn settle_sshd(m: &mut Measured) {
+    let Some((pid, before)) = m.sshd_before else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while children_of(pid) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    m.sshd_cpu = (children_of(pid) == 0).then(|| children_cpu(pid).unwrap_or(0.0) - before);
+}
+
+/// The plan with one dead server, `s0`: its socket never answering, then
+/// its sshd port refusing.
+fn dead_server(
+    p: &Project,
+    plan: &[String],
+    servers: &[String],
+    sshd: &Sshd,
+    simulator: &Simulator,
+    silent: &Path,
+    n: usize,
+) -> (Option<Measured>, Option<Measured>) {
+    // One dead server: its socket never answers.
+    let mut dead = servers.to_vec();
+    dead[0] = ssh_server(sshd, sshd.port, silent);
+    p.write("berth.toml", &config(&dead));
+    let mut args = plan.to_vec();
+    args.extend(["--timeout".into(), DEAD_TIMEOUT.into()]);
+    let env = RunEnv::new();
+    let silent_run = measure(&args, p.path(), &env, simulator, None);
+    silent_run.expect_read(n, n - 1, 1);
+    env.finish();
+
+    // One dead server: its sshd refuses the connection.
+    let mut refused = servers.to_vec();
+    refused[0] = ssh_server(sshd, free_port(), simulator.socket(0));
+    p.write("berth.toml", &config(&refused));
+    let env = RunEnv::new();
+    let refused_run = measure(plan, p.path(), &env, simulator, None);
+    refused_run.expect_read(n, n - 1, 1);
+    env.finish();
+
+    (Some(silent_run), Some(refused_run))
 }
 
 /// The pid of the listening sshd (its PidFile).
@@ -658,16 +703,11 @@ fn measure(
     let sim_cpu = self_cpu() - sim_before;
     let machine_cpu = machine_busy() - machine_before;
     let requests = simulator.requests() - requests;
-    // sshd's connection processes end once berth's ssh masters have gone
-    // (at once, unless kept for the next run).
+    // sshd's share is known once its connection processes have ended:
+    // after `RunEnv::finish` stops the masters kept for the next run
+    // (`settle_sshd`).
     let sshd_cpu = match (sshd_pid, sshd_before) {
-        (Some(p), Some(before)) => {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while children_of(p) > 0 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            (children_of(p) == 0).then(|| children_cpu(p).unwrap_or(0.0) - before)
-        }
+        (Some(p), Some(before)) => Some((p, before)),
         _ => None,
     };
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
@@ -696,7 +736,8 @@ fn measure(
         code,
         own_cpu,
         children_cpu: children,
-        sshd_cpu,
+        sshd_cpu: None,
+        sshd_before: sshd_cpu,
         sim_cpu,
         machine_cpu,
         maxrss_kib: usage.ru_maxrss,
