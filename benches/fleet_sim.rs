@@ -10,8 +10,9 @@
 //! Each server has the same three destinations, the proxy
 //! (`coolify-proxy`, `destinations = "*"`) and one application per
 //! destination: the steady state, no changes. Per size it prints the cold
-//! plan (no SSH connection to reuse), the warm plan (a second run reusing
-//! the first's SSH connections, when this berth keeps them), berth's own
+//! plan (a fresh `XDG_RUNTIME_DIR`: no SSH master to reuse), the warm plan
+//! (a second run in the same one, reusing the masters the first left:
+//! `ssh_persist`), berth's own
 //! CPU per server and that of the `ssh` clients it ran (from the exited
 //! process, `/proc/PID/stat` read before `wait4`), sshd's CPU per server,
 //! berth's peak RSS (`wait4`'s maxrss), and one dead server's effect: its
@@ -23,6 +24,8 @@
 //! ```sh
 //! cargo bench --bench fleet_sim                        # 10, 100, 500 servers
 //! BERTH_BENCH_SIZES=10,50 BERTH_BENCH_RUNS=1 cargo bench --bench fleet_sim
+//! BERTH_BENCH_ARGS="--ssh-persist 10m" BERTH_BENCH_KEX=0 BERTH_BENCH_DEAD=0 \
+//!     cargo bench --bench fleet_sim                    # cold and warm only
 //! cargo bench --bench fleet_sim -- --record            # record the fixtures again
 //! ```
 //!
@@ -145,6 +148,7 @@ fn main() {
     );
 
     let mut rows = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
     for &n in &sizes {
         eprintln!("{n} servers ...");
         let p = Project::new();
@@ -152,7 +156,14 @@ fn main() {
             .map(|i| ssh_server(&sshd, sshd.port, simulator.socket(i)))
             .collect();
         p.write("berth.toml", &config(&servers));
-        let plan = p.args(&["plan", "--format", "json"]);
+        let mut plan = p.args(&["plan", "--format", "json"]);
+        // More options for every plan over SSH (`--ssh-persist 10m`).
+        plan.extend(
+            std::env::var("BERTH_BENCH_ARGS")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(String::from),
+        );
 
         // The same fleet through unix sockets: berth's own cost, no SSH.
         let unix_config: Vec<String> = (0..n)
@@ -190,10 +201,10 @@ fn main() {
         for _ in 0..runs {
             let env = RunEnv::new();
             let mut m = measure(&plan, p.path(), &env, &simulator, sshd_pid);
-            m.expect_read(n, n, 0);
+            problems.extend(m.problem(n).map(|p| format!("{n} servers, cold: {p}")));
             if let Some(w) = warm_runs.as_mut() {
                 let again = measure(&plan, p.path(), &env, &simulator, None);
-                again.expect_read(n, n, 0);
+                problems.extend(again.problem(n).map(|p| format!("{n} servers, warm: {p}")));
                 w.push(again);
             }
             env.finish();
@@ -243,6 +254,16 @@ fn main() {
         "a plan left a lock volume behind"
     );
     print_tables(&rows);
+    if !problems.is_empty() {
+        println!("\nruns that did not read every server:");
+        for p in &problems {
+            println!("  {p}");
+        }
+        panic!(
+            "{} run(s) did not read every server (above)",
+            problems.len()
+        );
+    }
     drop(classic);
     drop(sshd);
     drop(simulator);
@@ -308,7 +329,7 @@ fn print_tables(rows: &[Row]) {
         let cold = median(&r.cold);
         let warm = r.warm.as_ref().map_or("n/a".to_string(), |w| {
             let m = median(w);
-            secs(m.wall)
+            secs(m.wall) + &read_note(m, r.n)
         });
         let (lo, hi) = (
             r.cold.iter().map(|m| m.wall).min().unwrap_or_default(),
@@ -317,7 +338,7 @@ fn print_tables(rows: &[Row]) {
         println!(
             "{:>7}  {:>20}  {:>9}  {:>12}  {:>9}  {:>11}  {:>9}  {:>9}  {:>8}  {:>7}",
             r.n,
-            format!("{} ({}-{})", secs(cold.wall), secs(lo), secs(hi)),
+            format!("{} ({}-{})", secs(cold.wall), secs(lo), secs(hi)) + &read_note(cold, r.n),
             warm,
             format!("{:.1} ms", cold.wall.as_secs_f64() * 1000.0 / n),
             format!("{:.1} ms", cold.own_cpu * 1000.0 / n),
@@ -425,6 +446,15 @@ fn print_tables(rows: &[Row]) {
     );
 }
 
+/// ` (415/500 read)` when a run did not read every server.
+fn read_note(m: &Measured, n: usize) -> String {
+    if m.servers_ok == n {
+        String::new()
+    } else {
+        format!(" ({}/{n} read)", m.servers_ok)
+    }
+}
+
 fn median(runs: &[Measured]) -> &Measured {
     let mut sorted: Vec<&Measured> = runs.iter().collect();
     sorted.sort_by_key(|m| m.wall);
@@ -473,6 +503,41 @@ struct Measured {
 impl Measured {
     /// Panics unless `ok` of `n` servers were read and `errors` were not,
     /// the plan has no changes and the exit code says so.
+    /// What is wrong with a run that should have read all `n` servers
+    /// with no changes: `None` when nothing is. Printed after the tables
+    /// (and the bench then fails), so a run that reads only some servers
+    /// still shows its figures.
+    fn problem(&self, n: usize) -> Option<String> {
+        let json: serde_json::Value = serde_json::from_str(&self.stdout).ok()?;
+        let servers = json["servers"].as_array().cloned().unwrap_or_default();
+        let mut errors: std::collections::BTreeMap<String, usize> = Default::default();
+        for s in servers.iter().filter(|s| s["status"] != "ok") {
+            let e = s["error"].as_str().unwrap_or("?");
+            // The same error on many servers once, with how many.
+            let e: String = e
+                .split_whitespace()
+                .map(|w| {
+                    if w.contains(".sock") || w.contains("127.0.0.1:") {
+                        "…"
+                    } else {
+                        w
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            *errors.entry(e).or_default() += 1;
+        }
+        let changes = json["changes"].as_array().map_or(0, Vec::len);
+        (self.servers_ok != n || changes != 0 || self.code != 0).then(|| {
+            format!(
+                "$ berth {}: exit {}, {}/{n} servers read, {changes} changes; errors: {errors:?}",
+                self.args.join(" "),
+                self.code,
+                self.servers_ok
+            )
+        })
+    }
+
     fn expect_read(&self, n: usize, ok: usize, errors: usize) {
         let show = || {
             format!(
