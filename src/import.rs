@@ -47,7 +47,7 @@ pub fn inspections(live: &Snapshot) -> Vec<String> {
 // The config file as import writes it
 // ---------------------------------------------------------------------------
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Document {
     settings: Settings,
     server: Vec<ServerTable>,
@@ -61,15 +61,17 @@ struct Document {
     service: Vec<ServiceTable>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Settings {
     owner: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, PartialEq)]
 struct ServerTable {
     name: String,
     address: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     docker_socket: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,10 +80,14 @@ struct ServerTable {
     known_hosts_file: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, PartialEq)]
 struct DestinationTable {
     name: String,
-    server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<String>,
+    /// A network with this name and spec on several servers: one table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servers: Option<ServersValue>,
     network: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     driver: Option<String>,
@@ -93,6 +99,11 @@ struct DestinationTable {
     subnet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gateway: Option<String>,
+    /// Several servers' networks from one pool (`berth.subnet_pool`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet_pool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet_prefix: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ip_range: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -105,10 +116,22 @@ struct DestinationTable {
     options: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: BTreeMap<String, String>,
+    /// The `berth.subnet_pool` label of the network: a fleet import
+    /// groups networks of one pool whatever their subnets.
+    #[serde(skip)]
+    pool_label: Option<String>,
+}
+
+/// `servers = "*"` or `servers = [...]`.
+#[derive(Serialize, Clone, PartialEq)]
+#[serde(untagged)]
+enum ServersValue {
+    All(String),
+    Listed(Vec<String>),
 }
 
 /// `[[application]]` / `[[database]]`
-#[derive(Serialize)]
+#[derive(Serialize, Clone, PartialEq)]
 struct ResourceTable {
     name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,7 +151,7 @@ struct ResourceTable {
 }
 
 /// `[[service]]`: a compose stack.
-#[derive(Serialize)]
+#[derive(Serialize, Clone, PartialEq)]
 struct ServiceTable {
     name: String,
     destination: String,
@@ -599,13 +622,16 @@ fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
         .find(|p| p.subnet.is_some_and(|s| s.addr().is_ipv6()));
     DestinationTable {
         name: d.name.clone(),
-        server: server.to_string(),
+        server: Some(server.to_string()),
+        servers: None,
         network: n.name.clone(),
         driver: (n.driver != DEFAULT_DRIVER).then(|| n.driver.clone()),
         internal: n.internal,
         attachable: n.attachable,
         subnet: v4.and_then(|p| p.subnet).map(|s| s.to_string()),
         gateway: v4.and_then(|p| p.gateway).map(|g| g.to_string()),
+        subnet_pool: None,
+        subnet_prefix: None,
         ip_range: v4.and_then(|p| p.ip_range).map(|r| r.to_string()),
         enable_ipv6: n.enable_ipv6,
         subnet_v6: v6
@@ -628,6 +654,10 @@ fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
             .filter(|(k, _)| !k.starts_with("berth."))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        pool_label: n
+            .label(labels::SUBNET_POOL)
+            .filter(|_| v4.is_some_and(|p| p.ip_range.is_none()))
+            .map(str::to_string),
     }
 }
 
@@ -635,6 +665,7 @@ fn server_table(server: &Server) -> ServerTable {
     let mut table = ServerTable {
         name: server.name.clone(),
         address: server.address.to_string(),
+        tags: server.tags.clone(),
         docker_socket: None,
         identity_file: None,
         known_hosts_file: None,
@@ -770,6 +801,12 @@ fn owner_of(owner: Option<&str>, live: &Snapshot) -> String {
 /// config's `settings.owner`; `None` (no config) takes the one owner of the
 /// networks berth created there.
 pub fn import(owner: Option<&str>, server: &Server, live: &Snapshot) -> String {
+    let (doc, notes) = document(owner, server, live);
+    render(&server.name, &doc, &notes)
+}
+
+/// The config of one server, and the notes about it.
+fn document(owner: Option<&str>, server: &Server, live: &Snapshot) -> (Document, Vec<String>) {
     let mut notes = Vec::new();
     let dests = destinations(live);
     let mut units = units(live, &mut notes);
@@ -791,7 +828,7 @@ pub fn import(owner: Option<&str>, server: &Server, live: &Snapshot) -> String {
     for u in &units {
         add(&mut doc, u, &dests, &mut names, &mut notes);
     }
-    render(&server.name, &doc, &notes)
+    (doc, notes)
 }
 
 /// Adds the tables of one unit to the document.
@@ -818,6 +855,10 @@ fn render(server: &str, doc: &Document, notes: &[String]) -> String {
     let mut out = format!(
         "#:schema ./schemas/berth.schema.json\n# What runs on server {server} now (berth import).\n# `berth plan` with this config shows no changes for this server.\n"
     );
+    finish(out.split_off(0), doc, notes)
+}
+
+fn finish(mut out: String, doc: &Document, notes: &[String]) -> String {
     for note in notes {
         // A TOML comment holds no control character but tab; notes quote
         // label values, which anyone can set.
@@ -828,6 +869,9 @@ fn render(server: &str, doc: &Document, notes: &[String]) -> String {
     out.push_str(&toml::to_string(doc).expect("import tables serialize as TOML"));
     out
 }
+
+mod fleet;
+pub use fleet::import_fleet;
 
 #[cfg(test)]
 mod tests;

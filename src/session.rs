@@ -166,7 +166,8 @@ impl Session {
             .cloned()
             .ok_or_else(|| DockerError::Api {
                 what: format!("reach server {}", server.name),
-                cause: "not connected".to_string(),
+                status: None,
+                message: "not connected".to_string(),
             })
     }
 
@@ -339,7 +340,8 @@ impl Session {
             .client(&server.name)
             .ok_or_else(|| DockerError::Api {
                 what: format!("read server {}", server.name),
-                cause: "not connected".to_string(),
+                status: None,
+                message: "not connected".to_string(),
             })?
             .clone();
         if let Some(wait) = lock.filter(|_| !self.read_only.contains(&server.name)) {

@@ -12,7 +12,7 @@ use crate::ops::{
     Applied, ApplyObserver, ApplyOutcome, ApplyRequest, CancellationToken, Progress, Refusal, Step,
 };
 use crate::plan::{Plan, SkipReason, Skipped};
-use crate::render;
+use crate::render::{self, View};
 
 pub fn run(args: &ApplyArgs) -> Exit {
     let req = ApplyRequest {
@@ -24,14 +24,16 @@ pub fn run(args: &ApplyArgs) -> Exit {
         partial: args.partial,
         target: args.target.target(),
     };
-    watched(args.yes, |observer, cancel| async move {
-        crate::ops::apply(&req, &observer, &cancel).await
-    })
+    watched(
+        args.yes,
+        View::from_verbose(args.verbose),
+        |observer, cancel| async move { crate::ops::apply(&req, &observer, &cancel).await },
+    )
 }
 
 /// Runs an apply watched from the terminal (asking first unless `yes`) and
 /// reports what it did: `berth apply`, and the post-receive hook's apply.
-pub(super) fn watched<F, Fut>(yes: bool, op: F) -> Exit
+pub(super) fn watched<F, Fut>(yes: bool, view: View, op: F) -> Exit
 where
     F: FnOnce(Terminal, CancellationToken) -> Fut,
     Fut: Future<Output = Result<Applied, crate::ops::Error>>,
@@ -40,6 +42,7 @@ where
         let observer = Terminal {
             spinners: Spinners::new(false),
             yes,
+            view,
             cancel: cancel.clone(),
         };
         op(observer, cancel)
@@ -142,6 +145,8 @@ fn refused(refusal: &Refusal) -> Exit {
 pub(super) struct Terminal {
     spinners: Spinners,
     yes: bool,
+    /// How the plan is shown (`--verbose`).
+    view: View,
     cancel: CancellationToken,
 }
 
@@ -165,7 +170,7 @@ impl ApplyObserver for Terminal {
     fn planned(&self, plan: &Plan) {
         self.spinners.clear();
         super::plan::report_unread(plan);
-        anstream::print!("{}", render::human(plan));
+        anstream::print!("{}", render::human(plan, self.view));
     }
 
     fn skipping(&self, skipped: &[Skipped]) {

@@ -162,6 +162,10 @@ pub struct StatusArgs {
     /// (two samples, about a second), and sum them per destination.
     #[arg(long)]
     pub usage: bool,
+    /// Server by server: do not collapse destinations that are the same on
+    /// many servers into one (uptime and usage are then shown per server).
+    #[arg(long)]
+    pub verbose: bool,
     /// Exit 2 when anything has drifted (a change a plan would make, a
     /// selected container that is not attached, or a declared resource
     /// that matches nothing on its server).
@@ -386,6 +390,10 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 3: blocked, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// One line per server: do not collapse the changes (warnings,
+    /// errors) that are the same on many servers into one line.
+    #[arg(long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub choices: Choices,
     /// Pull-request preview: add the config change from this revision to
@@ -429,8 +437,10 @@ impl TargetArgs {
 pub struct ImportArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The declared `[[server]]` to read; with `--address`, the name the
-    /// imported `[[server]]` gets (default `local`).
+    /// The declared `[[server]]` to read, or a glob or `tag:` pattern for
+    /// several as one config (a network alike on several is one
+    /// destination over the set); with `--address`, the name the imported
+    /// `[[server]]` gets (default `local`).
     #[arg(long, value_name = "NAME", required_unless_present = "address")]
     pub server: Option<String>,
     /// Read the server at this address (`local`, `unix:///path`,
@@ -568,6 +578,10 @@ pub struct ApplyArgs {
     /// default.
     #[arg(long)]
     pub partial: bool,
+    /// The plan shown: one line per server; do not collapse the changes (warnings,
+    /// errors) that are the same on many servers into one line.
+    #[arg(long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub choices: Choices,
     #[command(flatten)]

@@ -64,7 +64,7 @@ fn pre_receive(req: &ReceiveRequest) -> Exit {
         Some(Ok(c)) => c,
     };
     if let Some(plan) = &checked.plan {
-        anstream::print!("{}", render::human(plan));
+        anstream::print!("{}", render::human(plan, render::View::Grouped));
     }
     let said = render::hook::verdict(&req.push, &checked.verdict);
     match checked.verdict {
@@ -82,7 +82,7 @@ fn pre_receive(req: &ReceiveRequest) -> Exit {
 fn post_receive(req: ReceiveRequest) -> Exit {
     anstream::println!("{}", render::hook::applying(&req.push));
     let push = req.push.clone();
-    let code = super::apply::watched(true, |observer, cancel| async move {
+    let code = super::apply::watched(true, render::View::Grouped, |observer, cancel| async move {
         crate::ops::hook::post_receive(&req, &observer, &cancel).await
     });
     if code != Exit::Ok {

@@ -5,7 +5,7 @@ use super::progress::Spinners;
 use super::{Exit, Format, PlanArgs, block_on, failed, interrupted};
 use crate::ops::PlanRequest;
 use crate::plan::Plan;
-use crate::render;
+use crate::render::{self, View};
 
 pub fn run(args: &PlanArgs) -> Exit {
     let req = PlanRequest {
@@ -37,7 +37,7 @@ pub fn run(args: &PlanArgs) -> Exit {
             path.display()
         );
     }
-    print(&planned.plan, args.format);
+    print(&planned.plan, args.format, View::from_verbose(args.verbose));
     exit_code(&planned.plan, args.detailed_exitcode)
 }
 
@@ -57,11 +57,11 @@ fn print_error_comment(e: &crate::ops::Error) {
 }
 
 /// Renders the plan on stdout.
-pub fn print(plan: &Plan, format: Format) {
+pub fn print(plan: &Plan, format: Format, view: View) {
     match format {
-        Format::Human => anstream::print!("{}", render::human(plan)),
+        Format::Human => anstream::print!("{}", render::human(plan, view)),
         Format::Json => println!("{}", render::json(plan)),
-        Format::Markdown => print!("{}", render::markdown(plan)),
+        Format::Markdown => print!("{}", render::markdown(plan, view)),
     }
 }
 

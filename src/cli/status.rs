@@ -21,10 +21,11 @@ pub fn run(args: &StatusArgs) -> Exit {
         Some(Err(e)) => return failed(&e),
         Some(Ok(s)) => s,
     };
+    let view = render::View::from_verbose(args.verbose);
     match args.format {
-        Format::Human => anstream::print!("{}", render::status::human(&status)),
+        Format::Human => anstream::print!("{}", render::status::human(&status, view)),
         Format::Json => println!("{}", render::status::json(&status)),
-        Format::Markdown => print!("{}", render::status::markdown(&status)),
+        Format::Markdown => print!("{}", render::status::markdown(&status, view)),
     }
     if status.servers.iter().any(|s| s.error.is_some()) {
         Exit::Error

@@ -8,10 +8,21 @@ pub fn run(args: &SourceArgs) -> Exit {
             warn(&loaded.warnings);
             let config = loaded.config;
             let green = anstyle::AnsiColor::Green.on_default().bold();
+            // A destination over a set of servers is one network per server.
+            let mut declared: Vec<&str> = config
+                .destinations
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect();
+            declared.dedup();
+            let networks = match config.destinations.len() {
+                n if n == declared.len() => String::new(),
+                n => format!(" ({n} networks)"),
+            };
             anstream::println!(
-                "{green}The config is valid:{green:#} {} server(s), {} destination(s), {} application/database(s), {} service(s).",
+                "{green}The config is valid:{green:#} {} server(s), {} destination(s){networks}, {} application/database(s), {} service(s).",
                 config.servers.len(),
-                config.destinations.len(),
+                declared.len(),
                 config.resources.len(),
                 config.stacks.len()
             );

@@ -133,34 +133,74 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
             f.push(("identity_file", identity_file.clone()));
             f.push(("known_hosts_file", known_hosts_file.clone()));
         }
+        if !s.tags.is_empty() {
+            f.push(("tags", Some(s.tags.join(", "))));
+        }
         put(EntityKind::Server, &s.name, f);
     }
-    for d in &c.destinations {
+    // A destination over a set is one entity: its set as declared, and one
+    // field per member server (`server web-3`), so that a server joining
+    // or leaving it (a new tag, a new server under "*") is a change of
+    // that server's field.
+    let members: Vec<String> = c
+        .destinations
+        .iter()
+        .map(|d| format!("server {}", d.server))
+        .collect();
+    for (i, d) in c.destinations.iter().enumerate() {
+        if c.destinations[..i].iter().any(|x| x.name == d.name) {
+            continue;
+        }
         let labels = (!d.spec.labels.is_empty()).then(|| format!("{:?}", d.spec.labels));
+        let mut fields = match &d.group {
+            None => vec![("server", Some(d.server.clone()))],
+            Some(g) => {
+                let mut f = vec![("servers", Some(g.declared.text()))];
+                for (j, x) in c.destinations.iter().enumerate() {
+                    if x.name == d.name {
+                        f.push((members[j].as_str(), Some("member".to_string())));
+                    }
+                }
+                f
+            }
+        };
+        fields.extend(
+            d.pool
+                .map(|p| {
+                    vec![
+                        ("subnet_pool", Some(p.pool.to_string())),
+                        ("subnet_prefix", Some(p.prefix.to_string())),
+                    ]
+                })
+                .unwrap_or_default(),
+        );
         put(
             EntityKind::Destination,
             &d.name,
-            vec![
-                ("server", Some(d.server.clone())),
-                ("network", Some(d.network.clone())),
-                ("driver", Some(d.spec.driver.clone())),
-                ("internal", Some(d.spec.internal.to_string())),
-                ("attachable", Some(d.spec.attachable.to_string())),
-                ("subnet", d.spec.subnet.map(|s| s.to_string())),
-                ("gateway", d.spec.gateway.map(|g| g.to_string())),
-                ("ip_range", d.spec.ip_range.map(|s| s.to_string())),
-                (
-                    "enable_ipv6",
-                    d.spec.enable_ipv6.then(|| "true".to_string()),
-                ),
-                ("subnet_v6", d.spec.subnet_v6.map(|s| s.to_string())),
-                ("gateway_v6", d.spec.gateway_v6.map(|g| g.to_string())),
-                (
-                    "options",
-                    (!d.spec.options.is_empty()).then(|| format!("{:?}", d.spec.options)),
-                ),
-                ("labels", labels),
-            ],
+            [
+                fields,
+                vec![
+                    ("network", Some(d.network.clone())),
+                    ("driver", Some(d.spec.driver.clone())),
+                    ("internal", Some(d.spec.internal.to_string())),
+                    ("attachable", Some(d.spec.attachable.to_string())),
+                    ("subnet", d.spec.subnet.map(|s| s.to_string())),
+                    ("gateway", d.spec.gateway.map(|g| g.to_string())),
+                    ("ip_range", d.spec.ip_range.map(|s| s.to_string())),
+                    (
+                        "enable_ipv6",
+                        d.spec.enable_ipv6.then(|| "true".to_string()),
+                    ),
+                    ("subnet_v6", d.spec.subnet_v6.map(|s| s.to_string())),
+                    ("gateway_v6", d.spec.gateway_v6.map(|g| g.to_string())),
+                    (
+                        "options",
+                        (!d.spec.options.is_empty()).then(|| format!("{:?}", d.spec.options)),
+                    ),
+                    ("labels", labels),
+                ],
+            ]
+            .concat(),
         );
     }
     for r in &c.resources {
@@ -319,6 +359,39 @@ mod tests {
             text: text.into(),
         }];
         (load(&files).map_err(|d| d.render(false)).unwrap(), files)
+    }
+
+    #[test]
+    fn a_server_joining_a_set_is_a_field_of_the_destination() {
+        let base_text = "[[server]]\nname = \"a\"\naddress = \"local\"\ntags = [\"web\"]\n[[server]]\nname = \"b\"\naddress = \"local\"\n[[destination]]\nname = \"front\"\nservers = [\"tag:web\"]\nnetwork = \"front\"\n";
+        let (base, bf) = cfg(base_text);
+        let (head, hf) = cfg(&base_text.replacen(
+            "name = \"b\"\naddress = \"local\"\n",
+            "name = \"b\"\naddress = \"local\"\ntags = [\"web\"]\n",
+            1,
+        ));
+        let d = diff(&base, &head, &bf, &hf);
+        let fields: Vec<(&str, &str, Option<&str>, Option<&str>)> = d
+            .entities
+            .iter()
+            .flat_map(|e| {
+                e.fields.iter().map(move |f| {
+                    (
+                        e.name.as_str(),
+                        f.field.as_str(),
+                        f.base.as_deref(),
+                        f.head.as_deref(),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("b", "tags", None, Some("web")),
+                ("front", "server b", None, Some("member")),
+            ]
+        );
     }
 
     const BASE: &str = "[[server]]\nname = \"s1\"\naddress = \"unix:///run/a.sock\"\n[[destination]]\nname = \"prod\"\nserver = \"s1\"\nnetwork = \"p\"\n[[service]]\nname = \"mon\"\ndestination = \"prod\"\n";

@@ -47,13 +47,35 @@ impl Config {
         self.servers.iter().find(|s| s.name == name)
     }
 
+    /// The destination `name`: its first network when it is declared over
+    /// a set of servers (`servers`), where it has one per server; use
+    /// [`Config::destination_on`] or [`Config::instances`] there.
     pub fn destination(&self, name: &str) -> Option<&Destination> {
         self.destinations.iter().find(|d| d.name == name)
     }
 
     /// The destination `name`, if it lives on `server`.
     pub fn destination_on(&self, name: &str, server: &str) -> Option<&Destination> {
-        self.destination(name).filter(|d| d.server == server)
+        self.destinations
+            .iter()
+            .find(|d| d.name == name && d.server == server)
+    }
+
+    /// Every network of the destination `name`: one per server it lives on.
+    pub fn instances<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Destination> {
+        self.destinations.iter().filter(move |d| d.name == name)
+    }
+
+    /// Every tag some server carries, sorted, each once.
+    pub fn tags(&self) -> Vec<&str> {
+        let mut tags: Vec<&str> = self
+            .servers
+            .iter()
+            .flat_map(|s| s.tags.iter().map(String::as_str))
+            .collect();
+        tags.sort_unstable();
+        tags.dedup();
+        tags
     }
 
     pub fn destinations_on<'a>(&'a self, server: &'a str) -> impl Iterator<Item = &'a Destination> {
@@ -65,6 +87,8 @@ impl Config {
 pub struct Server {
     pub name: String,
     pub address: Address,
+    /// `tags`: the groups it belongs to (`servers = ["tag:web"]`).
+    pub tags: Vec<String>,
     pub at: Location,
 }
 
@@ -139,15 +163,101 @@ pub struct NetworkSpec {
     /// The user's labels (berth adds its own on creation).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The `subnet_pool` `subnet` was allocated from, recorded on the
+    /// network as the `berth.subnet_pool` label when berth creates it;
+    /// never compared with a live network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub subnet_pool: Option<IpNet>,
 }
 
+/// A destination's network on one server. A destination declared over a
+/// set of servers (`servers = [...]` or `"*"`) is one `Destination` per
+/// server of the set, each with the same name, network and spec: names are
+/// unique per server, not across the config.
 #[derive(Debug, Clone)]
 pub struct Destination {
     pub name: String,
     pub server: String,
     pub network: String,
+    /// With a `subnet_pool`, `spec.subnet` is `None` here: the planner
+    /// allocates each server's subnet (`plan::pools`).
     pub spec: NetworkSpec,
+    /// `servers = ...`: the set as declared. `None` for `server = "..."`.
+    pub group: Option<Group>,
+    /// `subnet_pool` and `subnet_prefix`.
+    pub pool: Option<SubnetPool>,
     pub at: Location,
+}
+
+/// A destination's set of servers as the config writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// `*`, or the entries of the list (server names, `tag:NAME`).
+    pub declared: Members,
+    /// Every server of the set, in the config's order.
+    pub servers: Vec<String>,
+    /// Where `servers` is written.
+    pub at: Location,
+}
+
+/// `servers = "*"` or `servers = [...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Members {
+    All,
+    Listed(Vec<String>),
+}
+
+impl Members {
+    /// As the config writes it: `*`, or `tag:web, db-1`.
+    pub fn text(&self) -> String {
+        match self {
+            Members::All => "*".to_string(),
+            Members::Listed(list) => list.join(", "),
+        }
+    }
+}
+
+/// `subnet_pool` with `subnet_prefix`: each server's subnet is a
+/// `prefix`-bit block of `pool`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubnetPool {
+    pub pool: IpNet,
+    pub prefix: u8,
+}
+
+impl SubnetPool {
+    /// How many subnets the pool holds (saturating).
+    pub fn slots(&self) -> u128 {
+        let bits = u32::from(self.prefix.saturating_sub(self.pool.prefix_len()));
+        1u128.checked_shl(bits.min(127)).unwrap_or(u128::MAX)
+    }
+
+    /// The `i`-th subnet of the pool, if it holds that many.
+    pub fn slot(&self, i: u128) -> Option<IpNet> {
+        if i >= self.slots() {
+            return None;
+        }
+        match self.pool {
+            IpNet::V4(p) => {
+                let host_bits = 32 - u32::from(self.prefix);
+                let base = u32::from(p.network());
+                let addr = base.checked_add(u32::try_from(i).ok()?.checked_shl(host_bits)?)?;
+                ipnet::Ipv4Net::new(addr.into(), self.prefix)
+                    .ok()
+                    .map(IpNet::V4)
+            }
+            IpNet::V6(p) => {
+                let host_bits = 128 - u32::from(self.prefix);
+                let base = u128::from(p.network());
+                let offset = if host_bits >= 128 { 0 } else { i << host_bits };
+                let addr = base.checked_add(offset)?;
+                ipnet::Ipv6Net::new(addr.into(), self.prefix)
+                    .ok()
+                    .map(IpNet::V6)
+            }
+        }
+    }
 }
 
 /// What a declared resource is. A compose stack is written `[[service]]`

@@ -79,6 +79,9 @@ pub struct RawServer {
     pub identity_file: Option<String>,
     /// ssh only: known_hosts file; host keys are always checked.
     pub known_hosts_file: Option<String>,
+    /// Group names, e.g. `["eu", "web"]`: a destination over
+    /// `servers = ["tag:web"]` lives on every server tagged `web`.
+    pub tags: Option<Vec<String>>,
 }
 
 /// `[[destination]]`
@@ -88,8 +91,12 @@ pub struct RawServer {
 pub struct RawDestination {
     /// Display name; renaming a destination touches nothing in Docker.
     pub name: String,
-    /// The `[[server]]` this network lives on.
-    pub server: String,
+    /// The `[[server]]` this network lives on. Exclusive with `servers`.
+    pub server: Option<String>,
+    /// A set of servers, one network on each (same name, same spec):
+    /// server names and `"tag:NAME"` entries, or `"*"` for every server.
+    /// Exclusive with `server`.
+    pub servers: Option<RawServers>,
     /// Docker network name: the destination's identity on its server.
     pub network: String,
     /// Network driver. Default `"bridge"`; `"overlay"` on a swarm manager.
@@ -102,6 +109,12 @@ pub struct RawDestination {
     pub subnet: Option<String>,
     /// IPAM gateway; must lie inside `subnet`.
     pub gateway: Option<String>,
+    /// Instead of `subnet`: each server of the destination gets its own
+    /// subnet of `subnet_prefix` bits carved from this pool, e.g.
+    /// `"10.40.0.0/16"`; a live network's subnet is kept.
+    pub subnet_pool: Option<String>,
+    /// With `subnet_pool`: the prefix length of each server's subnet, e.g. `24`.
+    pub subnet_prefix: Option<u8>,
     /// The part of `subnet` containers get their addresses from, e.g.
     /// `"10.30.0.128/25"`.
     pub ip_range: Option<String>,
@@ -159,6 +172,16 @@ pub enum RawDestinations {
     /// `"*"`: every destination of each server the container runs on.
     All(String),
     /// These destinations.
+    Listed(Vec<String>),
+}
+
+/// `servers = ["db-1", "tag:web"]`, or `servers = "*"`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawServers {
+    /// `"*"`: every server of the config.
+    All(String),
+    /// Server names and `"tag:NAME"` entries.
     Listed(Vec<String>),
 }
 

@@ -97,7 +97,8 @@ impl Client {
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
                 return Err(DockerError::Api {
                     what: format!("load image {reference}"),
-                    cause: err,
+                    status: None,
+                    message: err,
                 });
             }
         }
@@ -106,7 +107,8 @@ impl Client {
         } else {
             Err(DockerError::Api {
                 what: format!("stream image {reference}"),
-                cause: "the image did not arrive on the target server".to_string(),
+                status: None,
+                message: "the image did not arrive on the target server".to_string(),
             })
         }
     }
@@ -144,24 +146,41 @@ impl Client {
             _ => {
                 return Err(DockerError::Api {
                     what: format!("create network {name}"),
-                    cause: format!(
+                    status: None,
+                    message: format!(
                         "{} network(s) of that name exist and are not this stack's own; remove them or choose another project name",
                         existing.len()
                     ),
                 });
             }
         }
+        let what = format!("create network {name}");
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".to_string()),
-            labels: Some(labels.into_iter().collect()),
+            labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        self.docker
-            .create_network(req)
-            .await
-            .map(|_| true)
-            .map_err(|e| self.fail(&format!("create network {name}"), &e))
+        // Docker 20.10 checks the name only when asked (see create_network).
+        let mut body = serde_json::to_value(&req).map_err(|e| self.fail(&what, &e.into()))?;
+        body["CheckDuplicate"] = serde_json::Value::Bool(true);
+        let send = || self.exchange_json(hyper::Method::POST, "/networks/create", &body);
+        let mut answer = send().await;
+        if crate::fault::sent("create_network") {
+            answer = send().await;
+        }
+        match answer {
+            Ok(_) => Ok(true),
+            // Made since the look above: by this request (its answer lost),
+            // if it is this stack's.
+            Err(e) if super::answer::exists(&e) => match self.network_named(name).await? {
+                Some(n) if n.labels.get(crate::live::labels::COMPOSE_PROJECT) == project => {
+                    Ok(true)
+                }
+                _ => Err(self.fail(&what, &e)),
+            },
+            Err(e) => Err(self.fail(&what, &e)),
+        }
     }
 
     /// Creates a fresh, empty named volume; refuses one that exists (it may
@@ -174,7 +193,8 @@ impl Client {
         if self.docker.inspect_volume(name).await.is_ok() {
             return Err(DockerError::Api {
                 what: format!("create volume {name}"),
-                cause: format!(
+                status: None,
+                message: format!(
                     "a volume of that name already exists (left by an earlier clone?); berth will not hand its data to a new clone: remove it (`docker volume rm {name}`) or rename the clone"
                 ),
             });
@@ -184,9 +204,12 @@ impl Client {
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        self.docker
-            .create_volume(req)
-            .await
+        // Docker answers a create of an existing volume with that volume.
+        let mut answer = self.docker.create_volume(req.clone()).await;
+        if crate::fault::sent("create_volume") {
+            answer = self.docker.create_volume(req).await;
+        }
+        answer
             .map(|_| ())
             .map_err(|e| self.fail(&format!("create volume {name}"), &e))
     }
@@ -201,15 +224,21 @@ impl Client {
             .map_err(|e| self.fail(&format!("inspect volume {name}"), &e))
     }
 
-    /// Removes a volume berth created (gone already: fine).
+    /// Removes a volume berth created (gone already: done).
     pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
-        absent(
-            self.docker
+        let mut answer = self
+            .docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await;
+        if crate::fault::sent("remove_volume") {
+            answer = self
+                .docker
                 .remove_volume(name, None::<RemoveVolumeOptions>)
-                .await,
-        )
-        .map(drop)
-        .map_err(|e| self.fail(&format!("remove volume {name}"), &e))
+                .await;
+        }
+        absent(answer)
+            .map(drop)
+            .map_err(|e| self.fail(&format!("remove volume {name}"), &e))
     }
 
     /// Creates the copy (not started), mounting the fresh volumes made for
@@ -219,28 +248,69 @@ impl Client {
         source: &SourceContainer,
         copy: &ContainerCopy<'_>,
     ) -> Result<(), DockerError> {
+        let what = format!("create container {}", copy.name);
         let body = copy_body(&source.info, copy);
         let opts = CreateContainerOptionsBuilder::default()
             .name(copy.name)
             .build();
-        self.docker
-            .create_container(Some(opts), body)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.fail(&format!("create container {}", copy.name), &e))
+        let mut answer = self
+            .docker
+            .create_container(Some(opts.clone()), body.clone())
+            .await;
+        if crate::fault::sent("create_copy") {
+            answer = self.docker.create_container(Some(opts), body).await;
+        }
+        let e = match answer {
+            Ok(_) => return Ok(()),
+            Err(e) if super::answer::exists(&e) => e,
+            Err(e) => return Err(self.fail(&what, &e)),
+        };
+        // Made already (its answer lost): done if it carries this copy's
+        // labels.
+        let found = absent(
+            self.docker
+                .inspect_container(copy.name, None::<InspectContainerOptions>)
+                .await,
+        )
+        .map_err(|e| self.fail(&what, &e))?
+        .and_then(|c| c.config)
+        .and_then(|c| c.labels)
+        .unwrap_or_default();
+        if copy.labels.iter().all(|(k, v)| found.get(k) == Some(v)) {
+            Ok(())
+        } else {
+            Err(self.fail(&what, &e))
+        }
     }
 
+    /// Starts a container (running already: done).
     pub async fn start(&self, name: &str) -> Result<(), DockerError> {
-        self.docker
+        let mut answer = self
+            .docker
             .start_container(name, None::<StartContainerOptions>)
-            .await
-            .map_err(|e| self.fail(&format!("start container {name}"), &e))
+            .await;
+        if crate::fault::sent("start") {
+            answer = self
+                .docker
+                .start_container(name, None::<StartContainerOptions>)
+                .await;
+        }
+        match answer {
+            Err(e) if !super::answer::not_modified(&e) => {
+                Err(self.fail(&format!("start container {name}"), &e))
+            }
+            _ => Ok(()),
+        }
     }
 
-    /// Removes a container berth created (gone already: fine).
+    /// Removes a container berth created (gone already: done).
     pub async fn remove_container(&self, name: &str) -> Result<(), DockerError> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-        absent(self.docker.remove_container(name, Some(opts)).await)
+        let mut answer = self.docker.remove_container(name, Some(opts.clone())).await;
+        if crate::fault::sent("remove_container") {
+            answer = self.docker.remove_container(name, Some(opts)).await;
+        }
+        absent(answer)
             .map(drop)
             .map_err(|e| self.fail(&format!("remove container {name}"), &e))
     }

@@ -30,7 +30,8 @@ impl Client {
         let time = info.system_time.unwrap_or_default();
         event_time(&time).ok_or_else(|| DockerError::Api {
             what: "read the daemon's clock".to_string(),
-            cause: format!("`{time}` is not an RFC 3339 time"),
+            status: None,
+            message: format!("`{time}` is not an RFC 3339 time"),
         })
     }
 

@@ -6,9 +6,11 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, RemoveContainerOptionsBuilder,
+};
 
-use super::{Client, DockerError, absent};
+use super::{Client, DockerError, absent, answer};
 use crate::live::labels;
 
 impl Client {
@@ -23,7 +25,7 @@ impl Client {
         image: &str,
         record: String,
     ) -> Result<(), DockerError> {
-        let labels = HashMap::from([
+        let labels: HashMap<String, String> = HashMap::from([
             (labels::MANAGED.to_string(), "true".to_string()),
             (labels::OWNER.to_string(), owner.to_string()),
             (labels::JOURNAL.to_string(), action.to_string()),
@@ -33,7 +35,7 @@ impl Client {
             image: Some(image.to_string()),
             // Never run; Docker only wants a command to create it.
             cmd: Some(vec!["berth-journal: never started".to_string()]),
-            labels: Some(labels),
+            labels: Some(labels.clone()),
             host_config: Some(HostConfig {
                 network_mode: Some("none".to_string()),
                 ..Default::default()
@@ -41,20 +43,48 @@ impl Client {
             network_disabled: Some(true),
             ..Default::default()
         };
+        let what = format!("write journal {name}");
         let opts = CreateContainerOptionsBuilder::default().name(name).build();
-        self.docker
-            .create_container(Some(opts), body)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.fail(&format!("write journal {name}"), &e))?;
+        let mut answer = self
+            .docker
+            .create_container(Some(opts.clone()), body.clone())
+            .await;
+        if crate::fault::sent("write_journal") {
+            answer = self.docker.create_container(Some(opts), body).await;
+        }
+        match answer {
+            Ok(_) => {}
+            // Written already (its answer lost): done if it is this record.
+            Err(e) if answer::exists(&e) => {
+                let found = absent(
+                    self.docker
+                        .inspect_container(name, None::<InspectContainerOptions>)
+                        .await,
+                )
+                .map_err(|e| self.fail(&what, &e))?
+                .and_then(|c| c.config)
+                .and_then(|c| c.labels)
+                .unwrap_or_default();
+                if found.get(labels::JOURNAL_RECORD) != labels.get(labels::JOURNAL_RECORD)
+                    || found.get(labels::OWNER) != labels.get(labels::OWNER)
+                {
+                    return Err(self.fail(&what, &e));
+                }
+            }
+            Err(e) => return Err(self.fail(&what, &e)),
+        }
         crate::fault::point("journal.written");
         Ok(())
     }
 
-    /// Removes a journal once its change is complete (gone already: fine).
+    /// Removes a journal once its change is complete (gone already: done).
     pub async fn remove_journal(&self, name: &str) -> Result<(), DockerError> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-        absent(self.docker.remove_container(name, Some(opts)).await)
+        let mut answer = self.docker.remove_container(name, Some(opts.clone())).await;
+        if crate::fault::sent("remove_journal") {
+            answer = self.docker.remove_container(name, Some(opts)).await;
+        }
+        absent(answer)
             .map(drop)
             .map_err(|e| self.fail(&format!("remove journal {name}"), &e))
     }

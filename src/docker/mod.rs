@@ -19,6 +19,7 @@ use crate::live::{
     Container, Endpoint, Image, Inspected, IpamPool, Mount, Network, Snapshot, labels,
 };
 
+mod answer;
 mod clone;
 mod events;
 mod journal;
@@ -42,7 +43,7 @@ const INSPECT_CONCURRENCY: usize = 8;
 /// at a time (`cargo bench --bench floor`).
 const TUNNELLED_INSPECT_CONCURRENCY: usize = 32;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DockerError {
     #[error("cannot reach Docker at {address}: {cause}")]
     Unreachable {
@@ -50,8 +51,15 @@ pub enum DockerError {
         cause: String,
         hint: String,
     },
-    #[error("{what}: {cause}")]
-    Api { what: String, cause: String },
+    /// Docker answered with an error (`status`, its `message`), or the
+    /// exchange failed without an answer (`status` is `None`, `message`
+    /// says why).
+    #[error("{what}: {}", answered(*.status, message))]
+    Api {
+        what: String,
+        status: Option<u16>,
+        message: String,
+    },
     #[error("Docker at {address} did not answer within {} ({what})", humantime::format_duration(*after))]
     Timeout {
         address: String,
@@ -80,15 +88,39 @@ impl DockerError {
             DockerError::Timeout { .. } => Some(
                 "the daemon may be hung or overloaded: check it (`docker info` on the server), or raise --timeout".to_string(),
             ),
-            DockerError::Api { .. } => None,
+            DockerError::Api { status, .. } => match status {
+                Some(404) => Some(
+                    "it was removed since the plan was made: `berth plan` shows what is left"
+                        .to_string(),
+                ),
+                Some(409) => Some(
+                    "something of that name was made since the plan was made: `berth plan` shows what is left"
+                        .to_string(),
+                ),
+                Some(500..) => Some(
+                    "the daemon could not do it: its message says why, its log (`journalctl -u docker` on the server) may say more"
+                        .to_string(),
+                ),
+                _ => None,
+            },
         }
     }
 
     /// Docker's answer alone, for a step that already says what it did.
     pub fn cause(&self) -> String {
         match self {
-            DockerError::Api { cause, .. } => cause.clone(),
+            DockerError::Api {
+                status, message, ..
+            } => answered(*status, message),
             other => other.full(),
+        }
+    }
+
+    /// The HTTP status Docker answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            DockerError::Api { status, .. } => *status,
+            _ => None,
         }
     }
 
@@ -99,6 +131,24 @@ impl DockerError {
             None => self.to_string(),
         }
     }
+}
+
+/// `Docker answered 500: …`, or the message alone when Docker did not answer.
+fn answered(status: Option<u16>, message: &str) -> String {
+    match status {
+        Some(status) => format!("Docker answered {status}: {message}"),
+        None => message.to_string(),
+    }
+}
+
+/// What a network create found: the network made now, or one of that name
+/// there already (as the list call reads it), for the caller to compare
+/// with what it asked for (a create whose answer was lost, or made by a
+/// run killed before it read the answer).
+#[derive(Debug)]
+pub enum Created {
+    Made,
+    Found(Network),
 }
 
 /// A container's endpoint on one network, as an inspect tells it.
@@ -406,18 +456,24 @@ impl Client {
         })
     }
 
-    /// Creates a network with berth's ownership labels.
+    /// Creates a network with berth's ownership labels; a network of that
+    /// name there already is `Created::Found` (Docker 20.10 is asked to
+    /// check, as newer engines always do: otherwise it makes a second
+    /// network of the same name).
     pub async fn create_network(
         &self,
         name: &str,
         spec: &NetworkSpec,
         owner: &str,
         destination: &str,
-    ) -> Result<(), DockerError> {
+    ) -> Result<Created, DockerError> {
         let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
         labels.insert(labels::MANAGED.into(), "true".into());
         labels.insert(labels::OWNER.into(), owner.into());
         labels.insert(labels::DESTINATION.into(), destination.into());
+        if let Some(pool) = spec.subnet_pool {
+            labels.insert(labels::SUBNET_POOL.into(), pool.to_string());
+        }
         let mut pools = Vec::new();
         if let Some(subnet) = spec.subnet {
             pools.push(IpamConfig {
@@ -449,11 +505,37 @@ impl Client {
             labels: Some(labels),
             ..Default::default()
         };
-        self.docker
-            .create_network(req)
+        let what = format!("create network {name}");
+        let mut body = serde_json::to_value(&req).map_err(|e| self.fail(&what, &e.into()))?;
+        body["CheckDuplicate"] = serde_json::Value::Bool(true);
+        let send = || self.exchange_json(hyper::Method::POST, "/networks/create", &body);
+        let mut answer = send().await;
+        if crate::fault::sent("create_network") {
+            answer = send().await;
+        }
+        match answer {
+            Ok(_) => Ok(Created::Made),
+            Err(e) if answer::exists(&e) => match self.network_named(name).await? {
+                Some(net) => Ok(Created::Found(net)),
+                None => Err(self.fail(&what, &e)),
+            },
+            Err(e) => Err(self.fail(&what, &e)),
+        }
+    }
+
+    /// The network of that name, as the list call reads it.
+    pub(super) async fn network_named(&self, name: &str) -> Result<Option<Network>, DockerError> {
+        let opts = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+            .filters(&HashMap::from([("name", vec![name])]))
+            .build();
+        Ok(self
+            .docker
+            .list_networks(Some(opts))
             .await
-            .map(|_| ())
-            .map_err(|e| self.fail(&format!("create network {name}"), &e))
+            .map_err(|e| self.fail("list networks", &e))?
+            .into_iter()
+            .map(network)
+            .find(|n| n.name == name))
     }
 
     /// A network's labels and every container attached to it, running or
@@ -494,10 +576,14 @@ impl Client {
         )))
     }
 
+    /// Removes a network (gone already: done).
     pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
-        self.docker
-            .remove_network(name)
-            .await
+        let mut answer = self.docker.remove_network(name).await;
+        if crate::fault::sent("remove_network") {
+            answer = self.docker.remove_network(name).await;
+        }
+        absent(answer)
+            .map(drop)
             .map_err(|e| self.fail(&format!("remove network {name}"), &e))
     }
 
@@ -600,12 +686,17 @@ impl Client {
         }))
     }
 
+    /// Attaches `container` to `network` with `aliases`. Attached already
+    /// with those aliases (in any order; a lost answer, or a killed run's
+    /// request that landed late): done. Attached with others: an error
+    /// naming both.
     pub async fn connect(
         &self,
         network: &str,
         container: &str,
         aliases: &[String],
     ) -> Result<(), DockerError> {
+        let what = format!("connect {container} to {network}");
         let req = NetworkConnectRequest {
             container: container.to_string(),
             endpoint_config: Some(EndpointSettings {
@@ -613,41 +704,88 @@ impl Client {
                 ..Default::default()
             }),
         };
-        self.docker
-            .connect_network(network, req)
-            .await
-            .map_err(|e| self.fail(&format!("connect {container} to {network}"), &e))
+        let mut answer = self.docker.connect_network(network, req.clone()).await;
+        if crate::fault::sent("connect") {
+            answer = self.docker.connect_network(network, req).await;
+        }
+        let e = match answer {
+            Ok(()) => return Ok(()),
+            Err(e) if answer::already_attached(&e) => e,
+            Err(e) => return Err(self.fail(&what, &e)),
+        };
+        let have = self
+            .attachment(container, network)
+            .await?
+            .and_then(|a| a.aliases);
+        let Some(mut have) = have else {
+            return Err(self.fail(&what, &e));
+        };
+        let mut want = aliases.to_vec();
+        have.sort();
+        have.dedup();
+        want.sort();
+        want.dedup();
+        if have == want {
+            return Ok(());
+        }
+        Err(DockerError::Api {
+            what,
+            status: answer_status(&e),
+            message: format!(
+                "{container} is attached to {network} already, with aliases [{}], not [{}]",
+                have.join(", "),
+                want.join(", ")
+            ),
+        })
     }
 
+    /// Detaches `container` from `network`. Not attached (or gone): done.
     pub async fn disconnect(&self, network: &str, container: &str) -> Result<(), DockerError> {
         let req = NetworkDisconnectRequest {
             container: container.to_string(),
             force: Some(true),
         };
-        self.docker
-            .disconnect_network(network, req)
-            .await
-            .map_err(|e| self.fail(&format!("disconnect {container} from {network}"), &e))
+        let mut answer = self.docker.disconnect_network(network, req.clone()).await;
+        if crate::fault::sent("disconnect") {
+            answer = self.docker.disconnect_network(network, req).await;
+        }
+        match answer {
+            Err(e) if !answer::not_connected(&e) => {
+                Err(self.fail(&format!("disconnect {container} from {network}"), &e))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
 /// "404 means absent": Docker's "no such container, network or volume"
 /// becomes `None` (a removal finds it gone already, an inspection finds
-/// nothing); any other error stays one. The one place berth reads a 404.
+/// nothing); any other error stays one (`answer::gone` reads the 404).
 fn absent<T>(r: Result<T, bollard::errors::Error>) -> Result<Option<T>, bollard::errors::Error> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(None),
+        Err(e) if answer::gone(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
+/// The status of Docker's answer, if it answered.
+fn answer_status(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
 fn api(what: &str, e: &bollard::errors::Error) -> DockerError {
+    let message = match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        _ => root_cause(e),
+    };
     DockerError::Api {
         what: what.to_string(),
-        cause: root_cause(e),
+        status: answer_status(e),
+        message,
     }
 }
 
@@ -658,7 +796,7 @@ fn root_cause(e: &bollard::errors::Error) -> String {
         message,
     } = e
     {
-        return format!("Docker answered {status_code}: {message}");
+        return answered(Some(*status_code), message);
     }
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);

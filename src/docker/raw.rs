@@ -38,6 +38,21 @@ impl Client {
         serde_json::from_slice(&answer).map_err(|e| self.fail(what, &e.into()))
     }
 
+    /// `method path` with a JSON body, bounded by the client's timeout;
+    /// a refusal stays bollard's error, for `answer` to read.
+    pub(super) async fn exchange_json(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Bytes, bollard::errors::Error> {
+        let body = serde_json::to_vec(body)?;
+        match tokio::time::timeout(self.timeout, self.exchange(method, path, Some(body))).await {
+            Err(_) => Err(bollard::errors::Error::RequestTimeoutError),
+            Ok(answer) => answer,
+        }
+    }
+
     async fn send(
         &self,
         method: hyper::Method,

@@ -54,9 +54,6 @@ pub enum Progress {
     Failed(String),
 }
 
-/// Docker answers an update made against an old version with this.
-const OUT_OF_SEQUENCE: &str = "update out of sequence";
-
 impl Client {
     /// Sets the networks of `service`'s task template (and clears the
     /// deprecated service-level list, which would otherwise win): the
@@ -91,7 +88,7 @@ impl Client {
             );
             match self.post_json(&path, &spec, &what).await {
                 Ok(_) => return Ok(mark),
-                Err(e) if tries < 2 && e.cause().contains(OUT_OF_SEQUENCE) => continue,
+                Err(e) if tries < 2 && super::answer::out_of_sequence(&e) => continue,
                 Err(e) => return Err(e),
             }
         }

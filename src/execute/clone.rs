@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::StepError;
 use crate::docker::{Client, ContainerCopy, DockerError, SourceContainer, VolumeRename};
 use crate::live::labels;
 use crate::plan::journal::Record;
@@ -24,10 +25,10 @@ pub async fn run(
     target: &Client,
     owner: &str,
     c: &CloneResource,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let sources = read_sources(source, target, c)
         .await
-        .map_err(|e| format!("{}; nothing was made", e.full()))?;
+        .map_err(|e| StepError::request(e).leaving("nothing was made"))?;
     let journal = crate::docker::journal_name();
     let image = sources.first().map(|s| s.image()).unwrap_or_default();
     let record = Record {
@@ -38,13 +39,13 @@ pub async fn run(
     target
         .write_journal(&journal, owner, "clone", &image, record.to_label())
         .await
-        .map_err(|e| format!("{}; nothing was made", e.full()))?;
+        .map_err(|e| StepError::request(e).leaving("nothing was made"))?;
     let mut created = Created::default();
     match make(target, owner, c, &sources, &mut created).await {
         Ok(()) => target
             .remove_journal(&journal)
             .await
-            .map_err(|e| format!("the clone is complete, but {}", e.full())),
+            .map_err(|e| StepError::request(e).after("the clone is complete")),
         Err(e) => Err(undo(target, created, &journal, e).await),
     }
 }
@@ -189,7 +190,7 @@ pub(super) async fn finish(target: &Client, c: &CloneResource) -> Result<(), Doc
 /// Removes what the failed step made, then the journal; the message says
 /// what failed and whether anything is left (then the journal stays, and
 /// the next apply completes the clone).
-async fn undo(target: &Client, created: Created, journal: &str, cause: DockerError) -> String {
+async fn undo(target: &Client, created: Created, journal: &str, cause: DockerError) -> StepError {
     let mut left = Vec::new();
     for name in &created.containers {
         if let Err(e) = target.remove_container(name).await {
@@ -206,17 +207,17 @@ async fn undo(target: &Client, created: Created, journal: &str, cause: DockerErr
             left.push(format!("network {net} ({})", e.cause()));
         }
     }
+    let cause = StepError::request(cause);
     if left.is_empty() && target.remove_journal(journal).await.is_ok() {
-        format!("{}; nothing was left behind", cause.full())
+        cause.leaving("nothing was left behind")
     } else {
-        format!(
-            "{}; left behind: {} — the journal {journal} on the server records the clone: the next apply completes it",
-            cause.full(),
+        cause.leaving(format!(
+            "left behind: {} — the journal {journal} on the server records the clone: the next apply completes it",
             if left.is_empty() {
                 "the journal".to_string()
             } else {
                 left.join(", ")
             }
-        )
+        ))
     }
 }

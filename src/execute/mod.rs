@@ -7,10 +7,14 @@
 use futures_util::stream::{self, StreamExt};
 
 mod clone;
+mod error;
 mod restore;
 mod service;
 
-use crate::docker::{Client, DockerError};
+pub use error::{Cause, StepError};
+
+use crate::config::NetworkSpec;
+use crate::docker::{Client, Created};
 use crate::plan::journal::{Member, Record};
 use crate::plan::{Change, ChangeStatus, Connect, Plan, ReplaceNetwork};
 use crate::session::{Progress, Session};
@@ -18,7 +22,7 @@ use crate::session::{Progress, Session};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Failed(String),
+    Failed(StepError),
     NotAttempted,
 }
 
@@ -78,9 +82,12 @@ pub async fn execute(
                     Outcome::NotAttempted
                 } else {
                     match session.client(change.server()) {
-                        None => {
-                            Outcome::Failed(format!("server {} is not connected", change.server()))
-                        }
+                        None => Outcome::Failed(
+                            Cause::NotConnected {
+                                server: change.server().to_string(),
+                            }
+                            .into(),
+                        ),
                         Some(client) => match step(client, session, owner, change).await {
                             Ok(()) => Outcome::Done,
                             Err(e) => Outcome::Failed(e),
@@ -110,34 +117,48 @@ pub async fn execute(
     }
 }
 
-async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Result<(), String> {
+async fn step(
+    client: &Client,
+    session: &Session,
+    owner: &str,
+    c: &Change,
+) -> Result<(), StepError> {
     match c {
         Change::Restore(r) => restore::run(client, session, owner, r).await,
-        Change::CreateNetwork(c) => client
-            .create_network(&c.network, &c.spec, owner, &c.destination)
+        Change::CreateNetwork(c) => create(client, owner, &c.network, &c.spec, &c.destination)
             .await
-            .map_err(|e| e.cause()),
+            .map_err(|e| match e.cause {
+                Cause::Docker { error, .. } => StepError::answer(error),
+                _ => e,
+            }),
         Change::RemoveNetwork(c) => {
-            guard(client, owner, &c.network, &[]).await?;
+            if !guard(client, owner, &c.network, &[]).await? {
+                return Ok(()); // removed already
+            }
             client
                 .remove_network(&c.network)
                 .await
-                .map_err(|e| e.cause())
+                .map_err(StepError::answer)
         }
         Change::ReplaceNetwork(c) => {
             let planned: Vec<&str> = c.attached.iter().map(|a| a.container.as_str()).collect();
-            guard(client, owner, &c.network, &planned).await?;
+            if !guard(client, owner, &c.network, &planned).await? {
+                return Err(StepError::refused(
+                    format!("network {} is gone since the plan was made", c.network),
+                    "`berth plan` shows what is left",
+                ));
+            }
             replace(client, owner, c).await
         }
         Change::Connect(c) => connect(client, owner, c).await,
         Change::Disconnect(c) => client
             .disconnect(&c.network, &c.container)
             .await
-            .map_err(|e| e.cause()),
+            .map_err(StepError::answer),
         Change::Clone(c) => {
-            let source = session.client(&c.clone.source_server).ok_or_else(|| {
-                format!("source server {} is not connected", c.clone.source_server)
-            })?;
+            let source = session
+                .client(&c.clone.source_server)
+                .ok_or_else(|| not_connected(&c.clone.source_server))?;
             clone::run(source, client, owner, c).await
         }
         Change::UpdateService(c) => service::update(client, session, c).await,
@@ -145,25 +166,84 @@ async fn step(client: &Client, session: &Session, owner: &str, c: &Change) -> Re
     }
 }
 
+fn not_connected(server: &str) -> StepError {
+    Cause::NotConnected {
+        server: server.to_string(),
+    }
+    .into()
+}
+
+/// Creates a destination's network. One of that name there already (the
+/// answer to an earlier create was lost, or a killed run's request landed
+/// late) is done if it is this owner's with the spec's properties, and
+/// refused otherwise.
+async fn create(
+    client: &Client,
+    owner: &str,
+    network: &str,
+    spec: &NetworkSpec,
+    destination: &str,
+) -> Result<(), StepError> {
+    let found = match client
+        .create_network(network, spec, owner, destination)
+        .await
+        .map_err(StepError::request)?
+    {
+        Created::Made => return Ok(()),
+        Created::Found(found) => found,
+    };
+    if !owned(&found.labels, owner) {
+        return Err(StepError::refused(
+            format!(
+                "a network {network} that is not berth's (owner {owner}) was made since the plan"
+            ),
+            "`berth plan` shows it: berth never changes a network it does not own",
+        ));
+    }
+    let differences = crate::plan::differences(spec, &found, true);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(StepError::refused(
+        format!(
+            "network {network} was made since the plan, with other properties ({})",
+            differences
+                .iter()
+                .map(|d| format!("{}: {} instead of {}", d.property, d.live, d.desired))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        "`berth plan` shows what is left (a replace, with --allow-replace)",
+    ))
+}
+
+/// Berth's labels, this owner's.
+fn owned(labels: &std::collections::BTreeMap<String, String>, owner: &str) -> bool {
+    labels.get(crate::live::labels::MANAGED).map(String::as_str) == Some("true")
+        && labels.get(crate::live::labels::OWNER).map(String::as_str) == Some(owner)
+}
+
 /// The last look before a network is removed or replaced, whatever the
 /// plan said: it must be berth's (this owner's), and nothing may be
 /// attached but what the plan knew of (`expected`): a container attached
-/// since the plan blocks the change.
+/// since the plan blocks the change. `false`: the network is gone.
 async fn guard(
     client: &Client,
     owner: &str,
     network: &str,
     expected: &[&str],
-) -> Result<(), String> {
-    let Some((labels, attached)) = client.network_guard(network).await.map_err(|e| e.cause())?
+) -> Result<bool, StepError> {
+    let Some((labels, attached)) = client
+        .network_guard(network)
+        .await
+        .map_err(StepError::request)?
     else {
-        return Err(format!("network {network} is gone"));
+        return Ok(false);
     };
-    let owned = labels.get(crate::live::labels::MANAGED).map(String::as_str) == Some("true")
-        && labels.get(crate::live::labels::OWNER).map(String::as_str) == Some(owner);
-    if !owned {
-        return Err(format!(
-            "network {network} is not berth's (owner {owner}): berth never changes or removes it"
+    if !owned(&labels, owner) {
+        return Err(StepError::refused(
+            format!("network {network} is not berth's (owner {owner})"),
+            "berth never changes or removes a network it does not own",
         ));
     }
     let since: Vec<&String> = attached
@@ -171,34 +251,42 @@ async fn guard(
         .filter(|a| !expected.contains(&a.as_str()))
         .collect();
     if !since.is_empty() {
-        return Err(format!(
-            "refused: attached to {network} since the plan was made: {}; plan again",
-            since
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+        return Err(StepError::refused(
+            format!(
+                "refused: attached to {network} since the plan was made: {}",
+                since
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "plan again",
         ));
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Attaches a container; for an alias fix, disconnects and connects again
 /// (Docker cannot edit aliases in place), journaled: a run killed between
 /// the two leaves a journal the next apply completes. If the new aliases
 /// fail, the old ones are restored.
-async fn connect(client: &Client, owner: &str, c: &Connect) -> Result<(), String> {
+async fn connect(client: &Client, owner: &str, c: &Connect) -> Result<(), StepError> {
     let Some(old) = &c.live_aliases else {
         return client
             .connect(&c.network, &c.container, &c.aliases)
             .await
-            .map_err(|e| e.cause());
+            .map_err(StepError::answer);
     };
     let now = client
         .attachment(&c.container, &c.network)
         .await
-        .map_err(|e| e.cause())?
-        .ok_or_else(|| format!("container {} is gone", c.container))?;
+        .map_err(StepError::request)?
+        .ok_or_else(|| {
+            StepError::refused(
+                format!("container {} is gone", c.container),
+                "`berth plan` shows what is left",
+            )
+        })?;
     let journal = crate::docker::journal_name();
     let record = Record {
         change: Box::new(Change::Connect(c.clone())),
@@ -208,43 +296,46 @@ async fn connect(client: &Client, owner: &str, c: &Connect) -> Result<(), String
     client
         .write_journal(&journal, owner, "connect", &now.image, record.to_label())
         .await
-        .map_err(|e| e.cause())?;
+        .map_err(StepError::request)?;
     client
         .disconnect(&c.network, &c.container)
         .await
-        .map_err(|e| e.cause())?;
+        .map_err(StepError::request)?;
     crate::fault::point("alias_fix.disconnected");
     if let Err(e) = client.connect(&c.network, &c.container, &c.aliases).await {
+        let e = StepError::request(e);
         return Err(match client.connect(&c.network, &c.container, old).await {
             Ok(()) => {
                 let _ = client.remove_journal(&journal).await;
-                format!("{}; the old aliases were restored", e.cause())
+                e.leaving("the old aliases were restored")
             }
-            Err(r) => format!(
-                "{}; {} is now disconnected from {} (restoring its old aliases failed: {}); the journal {journal} records it: the next apply attaches it again",
-                e.cause(),
+            Err(r) => e.leaving(format!(
+                "{} is now disconnected from {} (restoring its old aliases failed: {}); the journal {journal} records it: the next apply attaches it again",
                 c.container,
                 c.network,
-                r.cause()
-            ),
+                r.full()
+            )),
         });
     }
     crate::fault::point("alias_fix.connected");
-    client.remove_journal(&journal).await.map_err(|e| e.cause())
+    client
+        .remove_journal(&journal)
+        .await
+        .map_err(|e| StepError::request(e).after("the aliases are set"))
 }
 
 /// Disconnects every attached container (remembering its aliases),
 /// recreates the network, reconnects them. Journaled before the first
 /// disconnect: a run killed part-way leaves a journal the next apply
 /// completes, reattaching every container with its aliases.
-async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(), String> {
+async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(), StepError> {
     let mut saved: Vec<Member> = Vec::new();
     let mut image = None;
     for a in &c.attached {
         let now = client
             .attachment(&a.container, &c.network)
             .await
-            .map_err(|e| e.full())?;
+            .map_err(StepError::request)?;
         if let Some(now) = now {
             let Some(aliases) = now.aliases else {
                 continue; // detached since the plan
@@ -267,28 +358,31 @@ async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(),
             client
                 .write_journal(&name, owner, "replace_network", &image, record.to_label())
                 .await
-                .map_err(|e| format!("{}; the network was left as it was", e.full()))?;
+                .map_err(|e| StepError::request(e).leaving("the network was left as it was"))?;
             Some(name)
         }
         None => None,
     };
     let outcome = replace_steps(client, owner, c, &saved).await;
     if let (Ok(()) | Err(Undone(_)), Some(j)) = (&outcome, &journal) {
-        client.remove_journal(j).await.map_err(|e| e.cause())?;
+        client
+            .remove_journal(j)
+            .await
+            .map_err(|e| StepError::request(e).after(format!("replaced network {}", c.network)))?;
     }
     outcome.map_err(|e| match (e, journal) {
-        (Undone(m), _) => m,
-        (Stranded(m), Some(j)) => format!(
-            "{m}; the journal {j} on the server records every container and its aliases: the next apply attaches them again"
-        ),
-        (Stranded(m), None) => m,
+        (Undone(e), _) => e,
+        (Stranded(e), Some(j)) => e.leaving(format!(
+            "the journal {j} on the server records every container and its aliases: the next apply attaches them again"
+        )),
+        (Stranded(e), None) => e,
     })
 }
 
 /// How a replace failed: put back as it was, or part-way.
 enum ReplaceFailure {
-    Undone(String),
-    Stranded(String),
+    Undone(StepError),
+    Stranded(StepError),
 }
 use ReplaceFailure::{Stranded, Undone};
 
@@ -305,12 +399,13 @@ async fn replace_steps(
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let left = |done: &str, e: DockerError, from: usize| {
+    let left = |done: &str, e: StepError, from: usize| {
         let rest = pending(from);
+        let e = e.after(done);
         Stranded(if rest.is_empty() {
-            format!("{done}; then {}", e.full())
+            e
         } else {
-            format!("{done}; then {}. Not reconnected: {rest}", e.full())
+            e.leaving(format!("not reconnected: {rest}"))
         })
     };
     for (i, m) in saved.iter().enumerate() {
@@ -322,14 +417,11 @@ async fn replace_steps(
                     undo.push(format!("{}: {}", m.container, u.full()));
                 }
             }
+            let e = StepError::request(e);
             return Err(if undo.is_empty() {
-                Undone(format!("{}; the network was left as it was", e.full()))
+                Undone(e.leaving("the network was left as it was"))
             } else {
-                Stranded(format!(
-                    "{}; reconnecting failed too: {}",
-                    e.full(),
-                    undo.join("; ")
-                ))
+                Stranded(e.leaving(format!("reconnecting failed too: {}", undo.join("; "))))
             });
         }
     }
@@ -338,10 +430,9 @@ async fn replace_steps(
     client
         .remove_network(&c.network)
         .await
-        .map_err(|e| left(&gone, e, 0))?;
+        .map_err(|e| left(&gone, StepError::request(e), 0))?;
     crate::fault::point("replace.removed");
-    client
-        .create_network(&c.network, &c.spec, owner, &c.destination)
+    create(client, owner, &c.network, &c.spec, &c.destination)
         .await
         .map_err(|e| left(&format!("{gone} and removed network {}", c.network), e, 0))?;
     crate::fault::point("replace.created");
@@ -349,7 +440,13 @@ async fn replace_steps(
         client
             .connect(&c.network, &m.container, &m.aliases)
             .await
-            .map_err(|e| left(&format!("recreated network {}", c.network), e, i))?;
+            .map_err(|e| {
+                left(
+                    &format!("recreated network {}", c.network),
+                    StepError::request(e),
+                    i,
+                )
+            })?;
         crate::fault::point("replace.reconnected");
     }
     Ok(())

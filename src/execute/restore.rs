@@ -3,7 +3,8 @@
 //! then removes the journal. A restore interrupted in turn leaves the
 //! journal, and the next apply starts over.
 
-use crate::docker::{Client, DockerError};
+use super::StepError;
+use crate::docker::Client;
 use crate::plan::journal::Member;
 use crate::plan::{Change, CloneResource, Connect, ReplaceNetwork, Restore};
 use crate::session::Session;
@@ -13,34 +14,42 @@ pub async fn run(
     session: &Session,
     owner: &str,
     r: &Restore,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let done = match &*r.record.change {
         Change::ReplaceNetwork(c) => replace(client, owner, c, &r.record.reattach).await,
-        Change::Connect(c) => aliases(client, c).await,
+        Change::Connect(c) => aliases(client, c).await.map_err(StepError::request),
         Change::Clone(c) => {
-            let source = session.client(&c.clone.source_server).ok_or_else(|| {
-                format!("source server {} is not connected", c.clone.source_server)
-            })?;
-            clone(source, client, owner, c).await
+            let source = session
+                .client(&c.clone.source_server)
+                .ok_or_else(|| super::not_connected(&c.clone.source_server))?;
+            clone(source, client, owner, c)
+                .await
+                .map_err(StepError::request)
         }
         other => {
-            return Err(format!(
-                "the journal records a {}, which berth does not journal",
-                other.action().as_str()
+            return Err(StepError::refused(
+                format!(
+                    "the journal {} records a {}, which berth does not journal",
+                    r.journal,
+                    other.action().as_str()
+                ),
+                format!(
+                    "a journal berth did not write: look at it (`docker inspect {}`) and remove it",
+                    r.journal
+                ),
             ));
         }
     };
     done.map_err(|e| {
-        format!(
-            "{}; the journal {} stays for the next apply",
-            e.full(),
+        e.leaving(format!(
+            "the journal {} stays for the next apply",
             r.journal
-        )
+        ))
     })?;
     client
         .remove_journal(&r.journal)
         .await
-        .map_err(|e| e.cause())
+        .map_err(|e| StepError::request(e).after("restored"))
 }
 
 /// The network exists with its spec and every recorded container is on it
@@ -51,20 +60,20 @@ async fn replace(
     owner: &str,
     c: &ReplaceNetwork,
     reattach: &[Member],
-) -> Result<(), DockerError> {
-    let live = client.snapshot(false).await?;
+) -> Result<(), StepError> {
+    let live = client.snapshot(false).await.map_err(StepError::request)?;
+    crate::fault::point("restore.read");
     let mut members = reattach.to_vec();
     match live.network(&c.network) {
-        None => {
-            client
-                .create_network(&c.network, &c.spec, owner, &c.destination)
-                .await?
-        }
+        None => super::create(client, owner, &c.network, &c.spec, &c.destination).await?,
         Some(net) if !crate::plan::differences(&c.spec, net, true).is_empty() => {
             // Containers attached since (not in the journal) keep their aliases too.
             for x in live.attached_to(&c.network) {
                 if !members.iter().any(|m| m.container == x.name) {
-                    let now = client.attachment(&x.name, &c.network).await?;
+                    let now = client
+                        .attachment(&x.name, &c.network)
+                        .await
+                        .map_err(StepError::request)?;
                     members.push(Member {
                         container: x.name.clone(),
                         aliases: now.and_then(|n| n.aliases).unwrap_or_default(),
@@ -72,27 +81,37 @@ async fn replace(
                 }
             }
             for x in live.attached_to(&c.network) {
-                client.disconnect(&c.network, &x.name).await?;
+                client
+                    .disconnect(&c.network, &x.name)
+                    .await
+                    .map_err(StepError::request)?;
             }
-            client.remove_network(&c.network).await?;
             client
-                .create_network(&c.network, &c.spec, owner, &c.destination)
-                .await?;
+                .remove_network(&c.network)
+                .await
+                .map_err(StepError::request)?;
+            super::create(client, owner, &c.network, &c.spec, &c.destination).await?;
         }
         Some(_) => {}
     }
     for m in &members {
         // A container removed since has nothing to attach.
-        let now = client.attachment(&m.container, &c.network).await?;
+        let now = client
+            .attachment(&m.container, &c.network)
+            .await
+            .map_err(StepError::request)?;
         if now.is_some_and(|n| n.aliases.is_none()) {
-            client.connect(&c.network, &m.container, &m.aliases).await?;
+            client
+                .connect(&c.network, &m.container, &m.aliases)
+                .await
+                .map_err(StepError::request)?;
         }
     }
     Ok(())
 }
 
 /// The container is on the network with the new aliases.
-async fn aliases(client: &Client, c: &Connect) -> Result<(), DockerError> {
+async fn aliases(client: &Client, c: &Connect) -> Result<(), crate::docker::DockerError> {
     let Some(now) = client.attachment(&c.container, &c.network).await? else {
         return Ok(()); // removed since: nothing to attach
     };
@@ -119,7 +138,7 @@ async fn clone(
     target: &Client,
     owner: &str,
     c: &CloneResource,
-) -> Result<(), DockerError> {
+) -> Result<(), crate::docker::DockerError> {
     let live = target.snapshot(false).await?;
     let exists = |name: &str| live.containers.iter().any(|x| x.name == name);
     if c.clone.members.iter().all(|m| exists(&m.target)) {

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use super::{Cause, StepError};
 use crate::docker::{Client, DockerError, Progress, ServiceAttachment, ServiceCopy, VolumeRename};
 use crate::live::labels;
 use crate::plan::{CloneService, UpdateService};
@@ -16,7 +17,11 @@ use crate::session::Session;
 /// How often the manager is asked how far it has got.
 const POLL: Duration = Duration::from_millis(500);
 
-pub async fn update(client: &Client, session: &Session, c: &UpdateService) -> Result<(), String> {
+pub async fn update(
+    client: &Client,
+    session: &Session,
+    c: &UpdateService,
+) -> Result<(), StepError> {
     let networks: Vec<ServiceAttachment> = c
         .networks
         .iter()
@@ -28,7 +33,7 @@ pub async fn update(client: &Client, session: &Session, c: &UpdateService) -> Re
     let mark = client
         .update_service_networks(&c.service, &networks)
         .await
-        .map_err(|e| e.cause())?;
+        .map_err(StepError::answer)?;
     wait(session, &c.service, "update", || {
         client.update_progress(&c.service, &mark)
     })
@@ -40,7 +45,7 @@ pub async fn clone(
     session: &Session,
     owner: &str,
     c: &CloneService,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let volumes: Vec<VolumeRename> = c
         .volumes
         .iter()
@@ -67,7 +72,7 @@ pub async fn clone(
     client
         .create_service_copy(&copy)
         .await
-        .map_err(|e| format!("{}; nothing was made", e.cause()))?;
+        .map_err(|e| StepError::answer(e).leaving("nothing was made"))?;
     wait(session, &c.service, "start", || {
         client.tasks_progress(&c.service)
     })
@@ -81,7 +86,7 @@ async fn wait<F, Fut>(
     service: &str,
     what: &str,
     progress: F,
-) -> Result<(), String>
+) -> Result<(), StepError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Progress, DockerError>>,
@@ -92,28 +97,37 @@ where
         format!("the manager carries on with it: `docker service ps {service}` shows how far");
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let last = match progress().await.map_err(|e| e.cause())? {
+        let last = match progress().await.map_err(StepError::request)? {
             Progress::Converged => return Ok(()),
             Progress::Failed(message) => {
-                return Err(format!(
-                    "the manager stopped the {what} of swarm service {service}: {message}; see `docker service ps {service}`"
+                return Err(rollout(
+                    format!("the manager stopped the {what} of swarm service {service}: {message}"),
+                    format!("see `docker service ps {service}`"),
                 ));
             }
             Progress::Progressing(message) => message,
         };
         tokio::select! {
             () = cancel.cancelled() => {
-                return Err(format!(
-                    "interrupted while swarm service {service} rolled out ({last}); {carry_on}"
+                return Err(rollout(
+                    format!("interrupted while swarm service {service} rolled out ({last})"),
+                    carry_on,
                 ));
             }
             () = tokio::time::sleep_until(deadline) => {
-                return Err(format!(
-                    "swarm service {service} did not finish its {what} within {} ({last}); {carry_on}",
-                    humantime::format_duration(limit)
+                return Err(rollout(
+                    format!(
+                        "swarm service {service} did not finish its {what} within {} ({last})",
+                        humantime::format_duration(limit)
+                    ),
+                    carry_on,
                 ));
             }
             () = tokio::time::sleep(POLL) => {}
         }
     }
+}
+
+fn rollout(message: String, hint: String) -> StepError {
+    Cause::Rollout { message, hint }.into()
 }

@@ -174,9 +174,11 @@ pub fn live(subnet_matches: bool) -> LiveState {
 
 /// Every view of a plan, as `plan` and `apply` print them.
 fn render(plan: &Plan) {
-    let _ = crate::render::human(plan);
+    let _ = crate::render::human(plan, crate::render::View::Grouped);
+    let _ = crate::render::human(plan, crate::render::View::PerServer);
     let _ = crate::render::json(plan);
-    let _ = crate::render::markdown(plan);
+    let _ = crate::render::markdown(plan, crate::render::View::Grouped);
+    let _ = crate::render::markdown(plan, crate::render::View::PerServer);
 }
 
 /// Renders every diagnostic, which must name its file with a line and a

@@ -627,3 +627,100 @@ fn a_label_value_with_control_characters_never_breaks_the_toml() {
         "{text}"
     );
 }
+
+/// Several servers imported as one config (`import --server 'web-*'`):
+/// it loads, groups what is alike, and plans no change on any of them.
+#[test]
+fn a_fleet_import_groups_networks_alike_and_plans_no_change() {
+    let servers = load(&[SourceFile {
+        path: "b.toml".into(),
+        text: "[[server]]\nname = \"a\"\naddress = \"local\"\ntags = [\"web\"]\n\
+               [[server]]\nname = \"b\"\naddress = \"local\"\ntags = [\"web\"]\n\
+               [[server]]\nname = \"c\"\naddress = \"local\"\n"
+            .into(),
+    }])
+    .unwrap()
+    .servers;
+    let proxy = |n: &[(&'static str, &'static [&'static str])]| container("proxy", n, &[]);
+    let pooled = |subnet: &str| {
+        let mut n = berth_net("pooled", subnet, "pooled");
+        n.labels
+            .insert("berth.subnet_pool".into(), "10.64.0.0/14".into());
+        n
+    };
+    let a = snapshot(
+        vec![
+            net("coolify", "10.0.1.0/24", &[]),
+            net("apps", "10.9.0.0/24", &[]),
+            net("solo", "10.7.0.0/24", &[]),
+            pooled("10.64.0.0/24"),
+        ],
+        vec![
+            proxy(&[("coolify", &["proxy"]), ("apps", &["proxy"])]),
+            container("api", &[("apps", &["api"])], &[]),
+        ],
+    );
+    let b = snapshot(
+        vec![
+            net("coolify", "10.0.1.0/24", &[]),
+            net("apps", "10.9.0.0/24", &[]),
+            pooled("10.64.1.0/24"),
+        ],
+        vec![proxy(&[("coolify", &["proxy"]), ("apps", &["proxy"])])],
+    );
+    let c = snapshot(
+        vec![
+            net("coolify", "10.0.1.0/24", &[]),
+            // Same name, another spec: its own destination.
+            net("apps", "10.5.0.0/24", &[]),
+        ],
+        vec![container("api", &[("apps", &["api", "v2"])], &[])],
+    );
+    let fleet: Vec<(&Server, &Snapshot)> =
+        vec![(&servers[0], &a), (&servers[1], &b), (&servers[2], &c)];
+    let text = import_fleet(None, &fleet);
+    let config = load(&[SourceFile {
+        path: "import.toml".into(),
+        text: text.clone(),
+    }])
+    .map_err(|d| d.render(false))
+    .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let dests = doc["destination"].as_array().unwrap();
+    let find = |name: &str| {
+        dests
+            .iter()
+            .find(|d| d["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no destination {name}\n{text}"))
+    };
+    assert_eq!(find("coolify")["servers"].as_str(), Some("*"), "{text}");
+    assert_eq!(
+        find("apps")["servers"].as_array().unwrap()[0].as_str(),
+        Some("tag:web"),
+        "{text}"
+    );
+    assert_eq!(find("apps-c")["server"].as_str(), Some("c"), "{text}");
+    assert_eq!(find("solo")["server"].as_str(), Some("a"), "{text}");
+    // Networks of one pool are one destination, whatever their subnets.
+    let pool = find("pooled");
+    assert_eq!(pool["subnet_pool"].as_str(), Some("10.64.0.0/14"), "{text}");
+    assert_eq!(pool["subnet_prefix"].as_integer(), Some(24), "{text}");
+    assert!(
+        pool.get("subnet").is_none() && pool.get("gateway").is_none(),
+        "{text}"
+    );
+    // The proxy alike on a and b is one table; api differs on c.
+    assert_eq!(doc["application"].as_array().unwrap().len(), 3, "{text}");
+    assert!(
+        text.contains("name = \"api-c\"\ndestination = \"apps-c\"\ncontainer = \"api\""),
+        "{text}"
+    );
+
+    let mut live = LiveState::default();
+    for (s, snap) in &fleet {
+        live.servers.insert(s.name.clone(), Ok((*snap).clone()));
+    }
+    let p = plan(&config, &live, Options::default());
+    assert!(p.changes.is_empty(), "{:#?}\n{text}", p.changes);
+    assert!(p.errors.is_empty(), "{:#?}\n{text}", p.errors);
+}

@@ -20,6 +20,9 @@ pub mod labels {
     pub const RESOURCE: &str = "berth.resource";
     pub const KIND: &str = "berth.kind";
     pub const CLONE_OF: &str = "berth.clone-of";
+    /// On a network berth created with a subnet from a destination's
+    /// `subnet_pool`: the pool.
+    pub const SUBNET_POOL: &str = "berth.subnet_pool";
     pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
     pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
     pub const COOLIFY_TYPE: &str = "coolify.type";

@@ -33,30 +33,65 @@ pub async fn import(
     fleet: FleetOptions,
     cancel: &CancellationToken,
 ) -> Result<String, Error> {
-    let (owner, server) = match from {
-        ImportFrom::Declared(name) => {
+    let (owner, servers) = match from {
+        ImportFrom::Declared(pattern) => {
             let loaded = super::load(spec).map_err(no_config_hint)?;
-            let server = super::unlock::find_server(&loaded.config, name)?.clone();
-            (Some(loaded.config.owner), server)
+            let servers = match super::unlock::find_server(&loaded.config, pattern) {
+                Ok(server) => vec![server.clone()],
+                // A glob or `tag:` pattern: every server it matches, as one
+                // config (a network alike on several is one destination).
+                Err(not_a_name) if is_pattern(pattern) => {
+                    let target = crate::plan::Target {
+                        servers: vec![pattern.clone()],
+                        ..Default::default()
+                    };
+                    let selection =
+                        crate::plan::select(&loaded.config, &target).map_err(|_| not_a_name)?;
+                    loaded
+                        .config
+                        .servers
+                        .iter()
+                        .filter(|s| selection.servers.contains(&s.name))
+                        .cloned()
+                        .collect()
+                }
+                Err(e) => return Err(e),
+            };
+            (Some(loaded.config.owner), servers)
         }
-        ImportFrom::Address { address, name } => (None, server_at(name, address)?),
+        ImportFrom::Address { address, name } => (None, vec![server_at(name, address)?]),
     };
-    let read = async {
-        let connection =
-            crate::docker::connect(&server, fleet.timeout, std::time::Duration::ZERO).await?;
+    let reads = servers.iter().map(|server| async move {
+        // `import` connects for the run only (no kept SSH master).
+        let connection = crate::docker::connect(server, fleet.timeout, std::time::Duration::ZERO)
+            .await
+            .map_err(|e| Error::server(&server.name, &e))?;
         let client = &connection.client;
-        let mut snapshot = client.snapshot(false).await?;
+        let mut snapshot = client
+            .snapshot(false)
+            .await
+            .map_err(|e| Error::server(&server.name, &e))?;
         let details = client
             .inspect_many(crate::import::inspections(&snapshot))
-            .await?;
+            .await
+            .map_err(|e| Error::server(&server.name, &e))?;
         snapshot.enrich(details);
-        Ok::<_, crate::docker::DockerError>(snapshot)
-    };
-    let snapshot = tokio::select! {
-        r = read => r.map_err(|e| Error::server(&server.name, &e))?,
+        Ok::<_, Error>(snapshot)
+    });
+    let snapshots = tokio::select! {
+        r = futures_util::future::try_join_all(reads) => r?,
         _ = cancel.cancelled() => return Err(Error::Interrupted),
     };
-    Ok(crate::import::import(owner.as_deref(), &server, &snapshot))
+    if let ([server], [snapshot]) = (servers.as_slice(), snapshots.as_slice()) {
+        return Ok(crate::import::import(owner.as_deref(), server, snapshot));
+    }
+    let fleet: Vec<_> = servers.iter().zip(&snapshots).collect();
+    Ok(crate::import::import_fleet(owner.as_deref(), &fleet))
+}
+
+/// A glob or a `tag:` pattern rather than one server's name.
+fn is_pattern(s: &str) -> bool {
+    s.starts_with("tag:") || s.contains(['*', '?', '['])
 }
 
 /// A directory without config files: say what to do first.

@@ -706,7 +706,7 @@ async fn apply(
     let on_step = |step: &crate::execute::Step| {
         let (ok, error) = match &step.outcome {
             Outcome::Done => (true, None),
-            Outcome::Failed(e) => (false, Some(e.clone())),
+            Outcome::Failed(e) => (false, Some(e.full())),
             Outcome::NotAttempted => (false, Some("not attempted".to_string())),
         };
         if ok {

@@ -106,7 +106,7 @@ pub fn short_alias_conflicts(config: &Config, server: &str, live: &Snapshot) -> 
         .into_iter()
         .filter(|(_, stacks)| stacks.len() > 1)
         .map(|((destination, alias), stacks)| {
-            let dest = config.destination(destination);
+            let dest = config.destination_on(destination, server);
             PlanError {
                 server: server.to_string(),
                 destination: Some(destination.to_string()),

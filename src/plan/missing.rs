@@ -64,6 +64,9 @@ pub fn resources(config: &Config, server: &str, live: &Snapshot, all: &LiveState
             ),
         };
         let others = elsewhere(all, server, |c| selects(r.kind, &r.name, &r.selector, c));
+        if over_set_elsewhere(config, server, &others, |d| r.belongs_to(d)) {
+            continue;
+        }
         let (note, suggestions) = if others.is_empty() {
             (
                 note(
@@ -105,6 +108,12 @@ pub fn resources(config: &Config, server: &str, live: &Snapshot, all: &LiveState
         {
             continue;
         }
+        let others = elsewhere(all, server, |c| {
+            c.label(labels::COMPOSE_PROJECT) == Some(s.project.as_str())
+        });
+        if over_set_elsewhere(config, server, &others, |d| d == s.destination) {
+            continue;
+        }
         let declared = |p: &str| config.stacks.iter().any(|s| s.project == p);
         let projects = live
             .containers
@@ -129,6 +138,28 @@ pub fn resources(config: &Config, server: &str, live: &Snapshot, all: &LiveState
         });
     }
     out
+}
+
+/// A resource whose destinations here are declared over a set of servers
+/// runs wherever it runs on the set: absent here is no problem when it
+/// runs on another server it has a destination on.
+fn over_set_elsewhere(
+    config: &Config,
+    server: &str,
+    others: &[String],
+    belongs: impl Fn(&str) -> bool,
+) -> bool {
+    let here: Vec<_> = config
+        .destinations_on(server)
+        .filter(|d| belongs(&d.name))
+        .collect();
+    !here.is_empty()
+        && here.iter().all(|d| d.group.is_some())
+        && others.iter().any(|o| {
+            config
+                .destinations_on(o)
+                .any(|d| d.group.is_some() && belongs(&d.name))
+        })
 }
 
 /// The other servers (read) where a container `wanted` runs.

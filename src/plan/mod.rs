@@ -14,6 +14,7 @@ mod missing;
 mod model;
 mod networks;
 mod partial;
+mod pools;
 mod scope;
 pub mod simulate;
 mod suggest;
@@ -42,6 +43,9 @@ use crate::live::{LiveState, Snapshot};
 /// networks, clones, assignments and swarm services.
 pub fn plan(config: &Config, live: &LiveState, opts: Options) -> Plan {
     let mut p = empty();
+    // Each server's subnet from a destination's pool, given the servers read.
+    let resolved = pools::resolve(config, live, &mut p.errors, &mut p.warnings);
+    let config = resolved.as_ref().unwrap_or(config);
     // Interrupted changes first: the rest is planned against the state
     // their restoration leaves.
     let (mut restores, restored) = restorations(config, live, &mut p.errors);
@@ -223,6 +227,8 @@ pub fn inspections(config: &Config, server: &str, all: &LiveState) -> BTreeSet<S
         .collect()
 }
 
+#[cfg(test)]
+mod fleet_tests;
 #[cfg(test)]
 mod tests;
 

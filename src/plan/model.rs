@@ -1039,6 +1039,10 @@ pub enum WarningCode {
     /// assigned to; `suggestions` holds the closest live names. An error
     /// instead with `--strict` or `settings.strict`.
     DeclaredNotFound,
+    /// A destination's network is not created on a server because its
+    /// subnet comes from a `subnet_pool` and the run does not read the
+    /// destination's other servers (`watch` plans one server at a time).
+    PoolNotAllocated,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]

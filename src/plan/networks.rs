@@ -38,6 +38,8 @@ fn declared(
     let mut changes = Vec::new();
     for dest in config.destinations_on(server) {
         match live.network(&dest.network) {
+            // No subnet from its pool (an error of `pools` says why).
+            None if dest.pool.is_some() && dest.spec.subnet.is_none() => {}
             None => changes.push(Change::CreateNetwork(CreateNetwork {
                 server: server.to_string(),
                 destination: dest.name.clone(),

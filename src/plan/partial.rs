@@ -199,6 +199,7 @@ mod tests {
                 gateway_v6: None,
                 options: Default::default(),
                 labels: Default::default(),
+                subnet_pool: None,
             },
         })
     }

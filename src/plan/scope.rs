@@ -180,7 +180,10 @@ mod tests {
                 gateway_v6: None,
                 options: BTreeMap::new(),
                 labels: BTreeMap::new(),
+                subnet_pool: None,
             },
+            group: None,
+            pool: None,
             at: at.clone(),
         };
         let resource = |name: &str, destination: &str, selector: Selector| Resource {

@@ -178,6 +178,9 @@ fn create_network(
     labels.insert(labels::MANAGED.into(), "true".into());
     labels.insert(labels::OWNER.into(), owner.into());
     labels.insert(labels::DESTINATION.into(), destination.into());
+    if let Some(pool) = spec.subnet_pool {
+        labels.insert(labels::SUBNET_POOL.into(), pool.to_string());
+    }
     let v4 = spec.subnet.map(|subnet| IpamPool {
         subnet: Some(subnet),
         gateway: spec.gateway.or_else(|| subnet.hosts().next()),

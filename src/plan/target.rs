@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::model::{Plan, Target, summarize};
-use crate::config::Config;
+use crate::config::{Config, Members};
 
 /// What a target selects in a config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,10 +33,6 @@ impl Selection {
 pub enum TargetError {
     #[error("`{pattern}` is not a valid pattern: {why}")]
     BadPattern { pattern: String, why: String },
-    #[error(
-        "`{pattern}`: server tags (`tag:`) do not exist yet; name servers, or match them with a glob like `web-*`"
-    )]
-    Tag { pattern: String },
     /// `what` is `server` or `destination`.
     #[error("no {what} matches `{pattern}`")]
     NoMatch {
@@ -75,13 +71,52 @@ impl TargetError {
 /// pattern must match something.
 pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError> {
     let server_names: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
-    let dest_names: Vec<&str> = config
+    let mut dest_names: Vec<&str> = config
         .destinations
         .iter()
         .map(|d| d.name.as_str())
         .collect();
-    let servers = matching("server", &target.servers, &server_names)?;
-    let destinations = matching("destination", &target.destinations, &dest_names)?;
+    // A destination over a set is one entry per server, one after another.
+    dest_names.dedup();
+    let tags = config.tags();
+    // `tag:GLOB`: servers carrying a matching tag; destinations declared
+    // over one (`servers = ["tag:web"]`).
+    let tagged_servers = |glob: &glob::Pattern| -> Vec<&str> {
+        config
+            .servers
+            .iter()
+            .filter(|s| s.tags.iter().any(|t| glob.matches(t)))
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    let tagged_destinations = |glob: &glob::Pattern| -> Vec<&str> {
+        let mut out: Vec<&str> = config
+            .destinations
+            .iter()
+            .filter(|d| match d.group.as_ref().map(|g| &g.declared) {
+                Some(Members::Listed(list)) => list
+                    .iter()
+                    .filter_map(|e| e.strip_prefix("tag:"))
+                    .any(|t| glob.matches(t)),
+                _ => false,
+            })
+            .map(|d| d.name.as_str())
+            .collect();
+        out.dedup();
+        out
+    };
+    let servers = matching(
+        "server",
+        &target.servers,
+        &server_names,
+        (&tags, &tagged_servers),
+    )?;
+    let destinations = matching(
+        "destination",
+        &target.destinations,
+        &dest_names,
+        (&tags, &tagged_destinations),
+    )?;
     let mut chosen: BTreeSet<String> = server_names
         .iter()
         .filter(|s| servers.as_ref().is_none_or(|m| m.contains(**s)))
@@ -104,9 +139,23 @@ pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError
         }
         chosen.retain(|s| config.destinations_on(s).any(|d| dests.contains(&d.name)));
     }
+    // A subnet pool allocates against every server of its destination:
+    // they are read too (read-only) when a targeted server has its network.
+    let pool_servers = chosen.iter().flat_map(|s| {
+        config
+            .destinations_on(s)
+            .filter(|d| d.pool.is_some())
+            .filter(|d| {
+                destinations
+                    .as_ref()
+                    .is_none_or(|set| set.contains(&d.name))
+            })
+            .flat_map(|d| d.group.iter().flat_map(|g| g.servers.iter().cloned()))
+    });
     let read_only: BTreeSet<String> = chosen
         .iter()
         .flat_map(|s| super::clone::source_servers(config, s))
+        .chain(pool_servers)
         .filter(|s| !chosen.contains(s))
         .collect();
     let not_targeted = server_names
@@ -122,27 +171,52 @@ pub fn select(config: &Config, target: &Target) -> Result<Selection, TargetError
     })
 }
 
+/// The names a `tag:GLOB` pattern matches, given the glob.
+type ByTag<'a> = dyn Fn(&glob::Pattern) -> Vec<&'a str> + 'a;
+
 /// The names among `names` that some pattern matches (`None` without
 /// patterns); a pattern matching none is an error with the closest names.
-fn matching(
+/// A `tag:GLOB` pattern matches the names `by_tag` gives for it; `tags` are
+/// the config's tags, for the error.
+fn matching<'a>(
     what: &'static str,
     patterns: &[String],
     names: &[&str],
+    (tags, by_tag): (&[&str], &ByTag<'a>),
 ) -> Result<Option<BTreeSet<String>>, TargetError> {
     if patterns.is_empty() {
         return Ok(None);
     }
     let mut out = BTreeSet::new();
     for pattern in patterns {
-        if pattern.starts_with("tag:") {
-            return Err(TargetError::Tag {
+        let glob = |p: &str| {
+            glob::Pattern::new(p).map_err(|e| TargetError::BadPattern {
                 pattern: pattern.clone(),
-            });
+                why: e.msg.to_string(),
+            })
+        };
+        if let Some(tag) = pattern.strip_prefix("tag:") {
+            let hits = by_tag(&glob(tag)?);
+            if hits.is_empty() {
+                let what = if what == "server" {
+                    "server's tag"
+                } else {
+                    "destination's set of servers"
+                };
+                return Err(TargetError::NoMatch {
+                    what,
+                    pattern: pattern.clone(),
+                    closest: super::suggest::closest(tag, tags.iter().copied())
+                        .into_iter()
+                        .map(|t| format!("tag:{t}"))
+                        .collect(),
+                    known: tags.iter().map(|t| format!("tag:{t}")).collect(),
+                });
+            }
+            out.extend(hits.into_iter().map(str::to_string));
+            continue;
         }
-        let glob = glob::Pattern::new(pattern).map_err(|e| TargetError::BadPattern {
-            pattern: pattern.clone(),
-            why: e.msg.to_string(),
-        })?;
+        let glob = glob(pattern)?;
         let hits: Vec<&str> = names.iter().copied().filter(|n| glob.matches(n)).collect();
         if hits.is_empty() {
             return Err(TargetError::NoMatch {
@@ -295,10 +369,61 @@ clone_of = "app"
         assert!(e.hint().contains("front-1"));
     }
 
+    fn grouped() -> Config {
+        let text = r#"
+[[server]]
+name = "web-1"
+address = "local"
+tags = ["web", "eu"]
+[[server]]
+name = "web-2"
+address = "unix:///tmp/w2.sock"
+tags = ["web"]
+[[server]]
+name = "db-1"
+address = "unix:///tmp/d1.sock"
+tags = ["db"]
+[[destination]]
+name = "front"
+servers = ["tag:web"]
+network = "front"
+subnet_pool = "10.40.0.0/16"
+subnet_prefix = 24
+[[destination]]
+name = "data"
+server = "db-1"
+network = "data"
+"#;
+        let files = vec![SourceFile {
+            path: "berth.toml".into(),
+            text: text.to_string(),
+        }];
+        let checked = check(&files);
+        assert!(
+            checked.diagnostics.errors.is_empty(),
+            "{:?}",
+            checked.diagnostics
+        );
+        checked.config
+    }
+
     #[test]
-    fn tags_are_refused_until_servers_have_them() {
-        let e = select(&config(), &t(&["tag:web"], &[])).unwrap_err();
-        assert!(matches!(e, TargetError::Tag { .. }));
-        assert!(e.to_string().contains("do not exist yet"));
+    fn tags_select_servers_and_destinations() {
+        let c = grouped();
+        let s = select(&c, &t(&["tag:web"], &[])).unwrap();
+        assert_eq!(s.servers, set(&["web-1", "web-2"]));
+        assert_eq!(s.not_targeted, vec!["db-1".to_string()]);
+        let s = select(&c, &t(&["tag:e*"], &[])).unwrap();
+        // The pool's other server is read, read-only, to allocate against.
+        assert_eq!(s.servers, set(&["web-1"]));
+        assert_eq!(s.read_only, set(&["web-2"]));
+        let s = select(&c, &t(&[], &["tag:web"])).unwrap();
+        assert_eq!(s.destinations, Some(set(&["front"])));
+        assert_eq!(s.servers, set(&["web-1", "web-2"]));
+        let e = select(&c, &t(&["tag:wbe"], &[])).unwrap_err();
+        assert!(e.to_string().contains("`tag:wbe`"), "{e}");
+        assert!(e.hint().contains("did you mean tag:web"), "{}", e.hint());
+        let e = select(&c, &t(&[], &["tag:db"])).unwrap_err();
+        assert!(matches!(e, TargetError::NoMatch { .. }), "{e}");
     }
 }

@@ -31,6 +31,7 @@ fn spec(subnet: Option<&str>) -> NetworkSpec {
         gateway_v6: None,
         options: Default::default(),
         labels: BTreeMap::new(),
+        subnet_pool: None,
     }
 }
 
@@ -40,6 +41,8 @@ fn dest(name: &str, network: &str, subnet: Option<&str>) -> Destination {
         server: "s1".into(),
         network: network.into(),
         spec: spec(subnet),
+        group: None,
+        pool: None,
         at: at(),
     }
 }
@@ -53,6 +56,7 @@ fn config(destinations: Vec<Destination>) -> Config {
         servers: vec![Server {
             name: "s1".into(),
             address: Address::Local,
+            tags: Vec::new(),
             at: at(),
         }],
         destinations,
@@ -856,6 +860,7 @@ fn a_missing_container_is_noted_with_where_it_still_runs() {
     c.servers.push(Server {
         name: "s2".into(),
         address: Address::Local,
+        tags: Vec::new(),
         at: at(),
     });
     c.resources
@@ -962,6 +967,7 @@ fn two_servers(destinations: Vec<Destination>) -> Config {
     c.servers.push(Server {
         name: "s2".into(),
         address: Address::Local,
+        tags: Vec::new(),
         at: at(),
     });
     c

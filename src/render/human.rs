@@ -2,10 +2,12 @@
 //! `-/+`, `~`) and verb (`plan::Verb`), blocked changes with their reasons and
 //! what unblocks them, and a closing summary.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
+use super::fleet::{self, View, said_of};
 use crate::execute::{Outcome, Report, Step};
 use crate::plan::{Change, Plan, ServerHealth, ServerReading, Skipped};
 
@@ -148,7 +150,11 @@ fn interrupted_subject(r: &crate::plan::Restore) -> String {
     }
 }
 
-pub fn plan(plan: &Plan) -> String {
+/// The plan for a terminal: grouped by destination network across the
+/// servers, each change once with the servers it is on
+/// ([`View::Grouped`]), or server by server ([`View::PerServer`],
+/// `--verbose`).
+pub fn plan(plan: &Plan, view: View) -> String {
     let mut out = String::new();
     for w in plan.warnings.iter().filter(|w| w.server.is_none()) {
         let _ = writeln!(out, "{} {}", paint(YELLOW.bold(), "warning:"), w.message);
@@ -156,9 +162,14 @@ pub fn plan(plan: &Plan) -> String {
     if plan.warnings.iter().any(|w| w.server.is_none()) {
         out.push('\n');
     }
-    for server in plan.shown_servers() {
-        self::server(&mut out, plan, server);
-        out.push('\n');
+    match view {
+        View::PerServer => {
+            for server in plan.shown_servers() {
+                self::server(&mut out, plan, server);
+                out.push('\n');
+            }
+        }
+        View::Grouped => grouped(&mut out, plan),
     }
     if let n @ 1.. = plan.not_targeted().len() {
         let _ = writeln!(
@@ -170,6 +181,157 @@ pub fn plan(plan: &Plan) -> String {
     out.push_str(&summary(plan));
     out.push('\n');
     out
+}
+
+/// The grouped view: one part per destination network across the
+/// servers, each distinct change once with the servers it is on; then the
+/// servers' warnings, the servers not read, and those with nothing to do,
+/// each collapsed the same way.
+fn grouped(out: &mut String, plan: &Plan) {
+    let shown: std::collections::HashSet<&str> =
+        plan.shown_servers().map(|s| s.name.as_str()).collect();
+    let changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| shown.contains(c.server()))
+        .collect();
+    let errors: Vec<&crate::plan::PlanError> = plan
+        .errors
+        .iter()
+        .filter(|e| shown.contains(e.server.as_str()))
+        .collect();
+    let nets = fleet::networks(
+        changes
+            .iter()
+            .map(|c| c.network())
+            .chain(errors.iter().map(|e| e.network.as_str())),
+    );
+    let mut by_net: HashMap<&str, Vec<&Change>> = HashMap::new();
+    for c in &changes {
+        by_net.entry(c.network()).or_default().push(c);
+    }
+    let mut errors_by_net: HashMap<&str, Vec<&crate::plan::PlanError>> = HashMap::new();
+    for e in &errors {
+        errors_by_net.entry(e.network.as_str()).or_default().push(e);
+    }
+    for net in nets {
+        let mine = by_net.remove(net).unwrap_or_default();
+        let _ = writeln!(out, "{}", paint(BOLD, &heading(net, &mine)));
+        for group in fleet::group(mine.iter().copied(), |c| fleet::change_key(c)) {
+            let names: Vec<&str> = group.iter().map(|c| c.server()).collect();
+            change(out, &group, Some(&format!("on {}", fleet::servers(&names))));
+        }
+        let errs = errors_by_net.remove(net).unwrap_or_default();
+        for group in fleet::group(errs, |e| {
+            fleet::normalize(&format!("{}\n{}", e.message, e.hint), &e.server)
+        }) {
+            let e = group[0];
+            let n = group.len();
+            let names: Vec<&str> = group.iter().map(|e| e.server.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  {} {}  {}",
+                paint(BLOCKED, "error:"),
+                said_of(&e.message, &e.server, n),
+                paint(DIM, &format!("on {}", fleet::servers(&names)))
+            );
+            let _ = writeln!(
+                out,
+                "      {} {}",
+                paint(DIM, "hint:"),
+                said_of(&e.hint, &e.server, n)
+            );
+        }
+        out.push('\n');
+    }
+    let warnings = plan.warnings.iter().filter_map(|w| {
+        w.server
+            .as_deref()
+            .filter(|s| shown.contains(s))
+            .map(|s| (s, w))
+    });
+    let mut any = false;
+    for group in fleet::group(warnings, |(s, w)| fleet::normalize(&w.message, s)) {
+        let (server, w) = group[0];
+        let names: Vec<&str> = group.iter().map(|(s, _)| *s).collect();
+        let _ = writeln!(
+            out,
+            "{} {}  {}",
+            paint(YELLOW.bold(), "warning:"),
+            said_of(&w.message, server, group.len()),
+            paint(DIM, &format!("on {}", fleet::servers(&names)))
+        );
+        any = true;
+    }
+    if any {
+        out.push('\n');
+    }
+    let unread = plan
+        .shown_servers()
+        .filter(|s| s.status != ServerHealth::Ok);
+    let mut any = false;
+    for group in fleet::group(unread, |s| {
+        let why = s.error.as_deref().unwrap_or("unknown error");
+        format!("{:?}{}", s.status, fleet::normalize(why, &s.name))
+    }) {
+        let s = group[0];
+        let names: Vec<&str> = group.iter().map(|s| s.name.as_str()).collect();
+        let (label, why) = match s.status {
+            ServerHealth::Skipped => (paint(DIM, "skipped:"), "not contacted:"),
+            _ => (
+                paint(BLOCKED, "error:"),
+                "not planned: berth could not read",
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "{label} {}",
+            said_of(
+                s.error.as_deref().unwrap_or("unknown error"),
+                &s.name,
+                group.len()
+            )
+        );
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint(DIM, &format!("{why} {}", fleet::servers(&names)))
+        );
+        any = true;
+    }
+    if any {
+        out.push('\n');
+    }
+    let busy: std::collections::HashSet<&str> = changes
+        .iter()
+        .map(|c| c.server())
+        .chain(errors.iter().map(|e| e.server.as_str()))
+        .collect();
+    let idle: Vec<&str> = plan
+        .shown_servers()
+        .filter(|s| s.status == ServerHealth::Ok && !busy.contains(s.name.as_str()))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !idle.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint(DIM, &format!("no changes on {}", fleet::servers(&idle)))
+        );
+    }
+}
+
+/// `destination prod · network prod-net`; a network whose changes belong
+/// to several destinations (one per server) names them.
+fn heading(net: &str, changes: &[&Change]) -> String {
+    match fleet::destinations(changes.iter().copied()).as_slice() {
+        [] => format!("network {net}"),
+        [d] => format!("destination {d} · network {net}"),
+        many => format!(
+            "network {net} · destinations {}",
+            fleet::listed(many, |d| d.to_string())
+        ),
+    }
 }
 
 /// One server's part: its changes grouped per network, then its errors and
@@ -218,7 +380,7 @@ fn server(out: &mut String, plan: &Plan, server: &ServerReading) {
         };
         let _ = writeln!(out, "  {}", paint(BOLD, &heading));
         for c in group {
-            change(out, c);
+            change(out, &[*c], None);
         }
     }
     for e in errors {
@@ -280,28 +442,51 @@ fn clone_details(out: &mut String, c: &Change) {
     }
 }
 
-fn change(out: &mut String, c: &Change) {
+/// One change, or a group of the same change on many servers (told of
+/// each server, with `where_` naming them after the first line).
+fn change(out: &mut String, group: &[&Change], where_: Option<&str>) {
+    let c = group[0];
+    let n = group.len();
+    let server = c.server();
     let (style, sym) = symbol(c);
     let blocked = c.is_blocked();
+    let text = short(c);
+    let (first, rest) = match text.split_once('\n') {
+        Some((first, rest)) => (first.to_string(), Some(rest.to_string())),
+        None => (text, None),
+    };
     let _ = write!(
         out,
         "    {} {}",
         paint(style, &format!("{sym:>3}")),
-        short(c)
+        said_of(&first, server, n)
     );
     if blocked {
         let _ = write!(out, "  {}", paint(BLOCKED, "BLOCKED"));
     }
+    if let Some(w) = where_ {
+        let _ = write!(out, "  {}", paint(DIM, w));
+    }
+    if let Some(rest) = rest {
+        out.push('\n');
+        out.push_str(&rest);
+    }
     out.push('\n');
     if let Change::CreateNetwork(create) = c {
         let spec = &create.spec;
+        let per_server = super::fleet::subnets(group);
         {
             let mut parts = vec![format!("driver {}", spec.driver)];
-            if let Some(s) = spec.subnet {
-                parts.push(format!("subnet {s}"));
-            }
-            if let Some(g) = spec.gateway {
-                parts.push(format!("gateway {g}"));
+            match per_server {
+                Some(k) => parts.push(format!("subnet per server ({k} different)")),
+                None => {
+                    if let Some(s) = spec.subnet {
+                        parts.push(format!("subnet {s}"));
+                    }
+                    if let Some(g) = spec.gateway {
+                        parts.push(format!("gateway {g}"));
+                    }
+                }
             }
             if spec.internal {
                 parts.push("internal".into());
@@ -332,10 +517,15 @@ fn change(out: &mut String, c: &Change) {
         } else {
             paint(DIM, "·")
         };
-        let _ = writeln!(out, "          {mark} {r}");
+        let _ = writeln!(out, "          {mark} {}", said_of(r, server, n));
     }
     if let Some(hint) = c.hint() {
-        let _ = writeln!(out, "          {} {hint}", paint(DIM, "hint:"));
+        let _ = writeln!(
+            out,
+            "          {} {}",
+            paint(DIM, "hint:"),
+            said_of(hint, server, n)
+        );
     }
 }
 
@@ -410,7 +600,17 @@ pub fn step_line(step: &Step) -> String {
     let what = format!("{} on {}", describe(&step.change), step.change.server());
     match &step.outcome {
         Outcome::Done => format!("  {} {what}", paint(GREEN, "✓")),
-        Outcome::Failed(e) => format!("  {} {what}: {}", paint(BLOCKED, "✗"), paint(RED, e)),
+        Outcome::Failed(e) => {
+            let mut line = format!(
+                "  {} {what}: {}",
+                paint(BLOCKED, "✗"),
+                paint(RED, &e.to_string())
+            );
+            if let Some(hint) = e.hint() {
+                let _ = write!(line, "\n      {} {hint}", paint(DIM, "hint:"));
+            }
+            line
+        }
         Outcome::NotAttempted => format!("  {} {what}: not attempted", paint(DIM, "·")),
     }
 }

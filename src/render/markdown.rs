@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use super::fleet::{self, View, said_of};
 use crate::config::diff::{ChangeKind, ConfigDiff};
 use crate::plan::{Change, Plan, ServerHealth, TopoState, Verb};
 
@@ -26,28 +27,35 @@ const COLUMNS: [Option<Verb>; 7] = [
     Some(Verb::Clone),
 ];
 
-pub fn markdown(plan: &Plan) -> String {
+/// The comment. [`View::Grouped`] says once what repeats across servers
+/// (table rows, blocked changes, conflicts, warnings, the change list),
+/// with the servers it is on; [`View::PerServer`] gives one row and one
+/// line per server.
+pub fn markdown(plan: &Plan, view: View) -> String {
     // Most detailed first; fold until it fits.
     for level in [
         Detail::Full,
         Detail::NoFileDiffs,
+        Detail::NoDiagram,
         Detail::NoChangeList,
         Detail::Minimal,
     ] {
-        let text = render(plan, level);
+        let text = render(plan, level, view);
         if text.len() <= COMMENT_LIMIT {
             return text;
         }
     }
-    render(plan, Detail::Minimal)
+    render(plan, Detail::Minimal, view)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Detail {
     Full,
     NoFileDiffs,
-    NoChangeList,
+    /// The diagram goes before the change list: at fleet size it is the
+    /// larger and the less readable.
     NoDiagram,
+    NoChangeList,
     /// The config change and warnings as counts; blocked reasons stay whole.
     Minimal,
 }
@@ -129,20 +137,20 @@ fn fenced(info: &str, body: &str) -> String {
     format!("{fence}{info}\n{body}{nl}{fence}")
 }
 
-fn render(plan: &Plan, detail: Detail) -> String {
+fn render(plan: &Plan, detail: Detail, view: View) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{MARKER}");
     let _ = writeln!(out, "### berth plan: {}\n", verdict(plan));
     let _ = writeln!(out, "Source: {}\n", source(plan));
-    table(&mut out, plan);
-    blocked(&mut out, plan);
-    servers_and_conflicts(&mut out, plan);
-    warnings(&mut out, plan, detail);
+    table(&mut out, plan, view);
+    blocked(&mut out, plan, view);
+    servers_and_conflicts(&mut out, plan, view);
+    warnings(&mut out, plan, detail, view);
     if let Some(d) = &plan.config_diff {
         config_change(&mut out, d, detail);
     }
-    if detail <= Detail::NoFileDiffs {
-        change_list(&mut out, plan);
+    if detail < Detail::NoChangeList {
+        change_list(&mut out, plan, view);
     }
     if detail < Detail::NoDiagram {
         if let Some(t) = &plan.topology {
@@ -175,7 +183,7 @@ fn source(plan: &Plan) -> String {
 }
 
 /// The summary table: per server, its status and changes per action.
-fn table(out: &mut String, plan: &Plan) {
+fn table(out: &mut String, plan: &Plan, view: View) {
     // A restore column only when an earlier apply was interrupted, a
     // reconnect column only for a plan with alias fixes, swarm columns
     // only for a plan with swarm changes.
@@ -201,25 +209,28 @@ fn table(out: &mut String, plan: &Plan) {
     }
     let _ = writeln!(out, " blocked |");
     let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(columns.len()));
-    for s in plan.shown_servers() {
+    let mut by_server: std::collections::HashMap<&str, Vec<&Change>> = Default::default();
+    for c in &plan.changes {
+        by_server.entry(c.server()).or_default().push(c);
+    }
+    // Each server's row after its name; identical rows collapse.
+    let rows = plan.shown_servers().map(|s| {
         let status = match s.status {
             ServerHealth::Ok => "ok",
             ServerHealth::Error => "❌ error",
             ServerHealth::Skipped => "⏭ not contacted",
         };
-        let _ = write!(out, "| {} | {status} |", code(&s.name));
-        let mine: Vec<&Change> = plan
-            .changes
-            .iter()
-            .filter(|c| c.server() == s.name)
-            .collect();
+        let mine = by_server
+            .get(s.name.as_str())
+            .map_or(&[][..], Vec::as_slice);
         let planned = super::planned_by_verb(mine.iter().copied());
+        let mut row = format!(" {status} |");
         for verb in &columns {
-            let _ = write!(out, " {} |", planned.get(verb).copied().unwrap_or(0));
+            let _ = write!(row, " {} |", planned.get(verb).copied().unwrap_or(0));
         }
         let blocked = mine.iter().filter(|c| c.is_blocked()).count();
-        let _ = writeln!(
-            out,
+        let _ = write!(
+            row,
             " {} |",
             if blocked > 0 {
                 format!("**{blocked}**")
@@ -227,6 +238,19 @@ fn table(out: &mut String, plan: &Plan) {
                 "0".into()
             }
         );
+        (s.name.as_str(), row)
+    });
+    let groups = match view {
+        View::PerServer => rows.map(|r| vec![r]).collect(),
+        View::Grouped => fleet::group(rows, |(_, row)| row.clone()),
+    };
+    for group in groups {
+        let names: Vec<&str> = group.iter().map(|(n, _)| *n).collect();
+        let who = match names.as_slice() {
+            [one] => code(one),
+            many => format!("{} servers: {}", many.len(), fleet::listed(many, code)),
+        };
+        let _ = writeln!(out, "| {who} |{}", group[0].1);
     }
     if let n @ 1.. = plan.not_targeted().len() {
         let _ = writeln!(out, "\n{n} server(s) not targeted, not contacted.");
@@ -234,26 +258,52 @@ fn table(out: &mut String, plan: &Plan) {
     out.push('\n');
 }
 
-/// What stops the apply, in plain sight.
-fn blocked(out: &mut String, plan: &Plan) {
+/// What stops the apply, in plain sight; the same blocked change on many
+/// servers once, with them.
+fn blocked(out: &mut String, plan: &Plan, view: View) {
     let blocked: Vec<&Change> = plan.changes.iter().filter(|c| c.is_blocked()).collect();
     if blocked.is_empty() {
         return;
     }
     let _ = writeln!(out, "#### ⛔ Blocked\n");
-    for c in blocked {
-        let _ = writeln!(out, "- **{}** · {}", text(c.server()), describe(c));
+    for group in grouped_changes(blocked, view) {
+        let c = group[0];
+        let n = group.len();
+        let names: Vec<&str> = group.iter().map(|c| c.server()).collect();
+        let _ = writeln!(
+            out,
+            "- {} · {}",
+            who(&names),
+            said_of(&describe(c), c.server(), n)
+        );
         for r in c.reasons() {
-            let _ = writeln!(out, "  - {}", text(r));
+            let _ = writeln!(out, "  - {}", text(&said_of(r, c.server(), n)));
         }
         if let Some(hint) = c.hint() {
-            let _ = writeln!(out, "  - **hint**: {}", text(hint));
+            let _ = writeln!(out, "  - **hint**: {}", text(&said_of(hint, c.server(), n)));
         }
     }
     out.push('\n');
 }
 
-fn servers_and_conflicts(out: &mut String, plan: &Plan) {
+/// Changes grouped when the view collapses (identical but for the
+/// server), else one each.
+fn grouped_changes(changes: Vec<&Change>, view: View) -> Vec<Vec<&Change>> {
+    match view {
+        View::PerServer => changes.into_iter().map(|c| vec![c]).collect(),
+        View::Grouped => fleet::group(changes, |c| fleet::change_key(c)),
+    }
+}
+
+/// `**s1**`, or `**500 servers** (`a`, `b`, `c` and 497 more)`.
+fn who(names: &[&str]) -> String {
+    match names {
+        [one] => format!("**{}**", text(one)),
+        many => format!("**{} servers** ({})", many.len(), fleet::listed(many, code)),
+    }
+}
+
+fn servers_and_conflicts(out: &mut String, plan: &Plan, view: View) {
     let failed: Vec<_> = plan
         .servers
         .iter()
@@ -263,27 +313,50 @@ fn servers_and_conflicts(out: &mut String, plan: &Plan) {
         return;
     }
     let _ = writeln!(out, "#### Servers and conflicts\n");
-    for s in failed {
+    let failed = by_view(failed, view, |s| {
+        fleet::normalize(s.error.as_deref().unwrap_or("not read"), &s.name)
+    });
+    for group in failed {
+        let s = group[0];
+        let names: Vec<&str> = group.iter().map(|s| s.name.as_str()).collect();
         let _ = writeln!(
             out,
-            "- **{}**: {}",
-            s.name,
-            s.error.as_deref().unwrap_or("not read")
+            "- {}: {}",
+            who(&names),
+            text(&said_of(
+                s.error.as_deref().unwrap_or("not read"),
+                &s.name,
+                names.len()
+            ))
         );
     }
-    for e in &plan.errors {
+    let errors = by_view(plan.errors.iter().collect(), view, |e| {
+        fleet::normalize(&format!("{}\n{}", e.message, e.hint), &e.server)
+    });
+    for group in errors {
+        let e = group[0];
+        let names: Vec<&str> = group.iter().map(|e| e.server.as_str()).collect();
+        let n = names.len();
         let _ = writeln!(
             out,
-            "- **{}**: {} ({})",
-            text(&e.server),
-            text(&e.message),
-            text(&e.hint)
+            "- {}: {} ({})",
+            who(&names),
+            text(&said_of(&e.message, &e.server, n)),
+            text(&said_of(&e.hint, &e.server, n))
         );
     }
     out.push('\n');
 }
 
-fn warnings(out: &mut String, plan: &Plan, detail: Detail) {
+/// `items` grouped by `key` when the view collapses, else one each.
+fn by_view<T>(items: Vec<T>, view: View, key: impl Fn(&T) -> String) -> Vec<Vec<T>> {
+    match view {
+        View::PerServer => items.into_iter().map(|i| vec![i]).collect(),
+        View::Grouped => fleet::group(items, key),
+    }
+}
+
+fn warnings(out: &mut String, plan: &Plan, detail: Detail, view: View) {
     if plan.warnings.is_empty() {
         return;
     }
@@ -291,8 +364,29 @@ fn warnings(out: &mut String, plan: &Plan, detail: Detail) {
     if detail == Detail::Minimal {
         let _ = writeln!(out, "{} warning(s); see the CI log.", plan.warnings.len());
     } else {
-        for w in &plan.warnings {
-            let _ = writeln!(out, "- {}", text(&w.message));
+        let groups = by_view(plan.warnings.iter().collect(), view, |w| match &w.server {
+            Some(s) => fleet::normalize(&w.message, s),
+            None => w.message.clone(),
+        });
+        for group in groups {
+            let w = group[0];
+            match (group.len(), w.server.as_deref()) {
+                (n @ 2.., Some(server)) => {
+                    let names: Vec<&str> =
+                        group.iter().filter_map(|w| w.server.as_deref()).collect();
+                    let _ = writeln!(
+                        out,
+                        "- {} (on {})",
+                        text(&said_of(&w.message, server, n)),
+                        fleet::servers_with(&names, code)
+                    );
+                }
+                _ => {
+                    for w in group {
+                        let _ = writeln!(out, "- {}", text(&w.message));
+                    }
+                }
+            }
         }
     }
     out.push('\n');
@@ -371,8 +465,9 @@ fn config_change(out: &mut String, d: &ConfigDiff, detail: Detail) {
     }
 }
 
-/// Every change, per server, folded.
-fn change_list(out: &mut String, plan: &Plan) {
+/// Every change, folded: per destination network, each distinct change
+/// once with the servers it is on, or (`View::PerServer`) per server.
+fn change_list(out: &mut String, plan: &Plan, view: View) {
     if plan.changes.is_empty() {
         return;
     }
@@ -381,6 +476,39 @@ fn change_list(out: &mut String, plan: &Plan) {
         "<details><summary>All {} change(s)</summary>\n",
         plan.changes.len()
     );
+    if view == View::Grouped {
+        let mut by_net: std::collections::HashMap<&str, Vec<&Change>> = Default::default();
+        for c in &plan.changes {
+            by_net.entry(c.network()).or_default().push(c);
+        }
+        for net in fleet::networks(plan.changes.iter().map(Change::network)) {
+            let mine = by_net.remove(net).unwrap_or_default();
+            let heading = match fleet::destinations(mine.iter().copied()).as_slice() {
+                [] => format!("network {}", code(net)),
+                [d] => format!("destination {} · network {}", code(d), code(net)),
+                many => format!(
+                    "network {} · destinations {}",
+                    code(net),
+                    fleet::listed(many, code)
+                ),
+            };
+            let _ = writeln!(out, "**{heading}**\n");
+            for group in fleet::group(mine, |c| fleet::change_key(c)) {
+                let c = group[0];
+                let names: Vec<&str> = group.iter().map(|c| c.server()).collect();
+                let state = if c.is_blocked() { " (blocked)" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "- {}{state} on {}",
+                    said_of(&describe(c), c.server(), names.len()),
+                    fleet::servers_with(&names, code)
+                );
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "</details>\n");
+        return;
+    }
     for s in &plan.servers {
         let changes: Vec<&Change> = plan
             .changes
@@ -596,7 +724,7 @@ mod tests {
         let p = plan_for(
             "[[server]]\nname = \"s\\\"1\"\naddress = \"local\"\n[[destination]]\nname = \"a<b>\"\nserver = \"s\\\"1\"\nnetwork = \"n\"\n[[application]]\nname = \"api\"\ndestination = \"a<b>\"\n",
         );
-        let md = markdown(&p);
+        let md = markdown(&p, View::Grouped);
         assert!(
             md.starts_with("<!-- berth-plan -->\n### berth plan: 🔶 1 change(s)"),
             "{md}"
@@ -648,10 +776,11 @@ mod tests {
                         gateway_v6: None,
                         options: Default::default(),
                         labels: Default::default(),
+                        subnet_pool: None,
                     },
                 }));
         }
-        let md = markdown(&p);
+        let md = markdown(&p, View::Grouped);
         assert!(md.len() <= COMMENT_LIMIT, "{} characters", md.len());
         assert!(md.starts_with("<!-- berth-plan -->\n### berth plan: ⛔ **blocked**"));
         for i in 0..400 {

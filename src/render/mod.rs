@@ -2,6 +2,7 @@
 //! by `anstream` for `NO_COLOR` and non-terminals), JSON, and Markdown for
 //! pull-request comments.
 
+mod fleet;
 pub mod hook;
 mod human;
 pub mod locks;
@@ -9,6 +10,7 @@ mod markdown;
 pub mod status;
 pub mod watch;
 
+pub use fleet::View;
 pub use human::{apply_report, describe, plan as human, skipped, step_line};
 pub use markdown::{COMMENT_LIMIT, MARKER, markdown, markdown_error, mermaid};
 

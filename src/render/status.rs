@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
+use super::fleet::{self, View, said_of};
 use super::markdown::{code, text};
 use crate::plan::ServerHealth;
 use crate::status::{DestinationState, DestinationStatus, Report, ServiceStatus, Usage};
@@ -55,43 +56,177 @@ pub fn json(status: &Report) -> String {
     serde_json::to_string_pretty(status).expect("a status serializes")
 }
 
-pub fn human(status: &Report) -> String {
+/// The status for a terminal: grouped by destination network across the
+/// servers, a destination the same on many servers told once with them
+/// ([`View::Grouped`]), or server by server ([`View::PerServer`],
+/// `--verbose`).
+pub fn human(status: &Report, view: View) -> String {
     let mut out = String::new();
-    for s in &status.servers {
+    match view {
+        View::PerServer => per_server(&mut out, status),
+        View::Grouped => grouped(&mut out, status),
+    }
+    totals(&mut out, status);
+    out
+}
+
+/// What makes two servers' destinations the same: all but the server,
+/// its address and name (one per server), the live subnet and gateway (each
+/// server's own, from a pool), uptimes and usage, with the server's name
+/// made a placeholder wherever a text names it.
+fn destination_key(d: &DestinationStatus) -> String {
+    let mut value = serde_json::to_value(d).expect("a status serializes");
+    if let Some(map) = value.as_object_mut() {
+        for k in ["server", "address", "name", "subnet", "gateway", "usage"] {
+            map.remove(k);
+        }
+        if let Some(list) = map.get_mut("attached").and_then(|a| a.as_array_mut()) {
+            for a in list.iter_mut().filter_map(|a| a.as_object_mut()) {
+                a.remove("uptime");
+                a.remove("usage");
+            }
+        }
+    }
+    fleet::normalize(&value.to_string(), &d.server)
+}
+
+/// Destinations per network across the servers, each the same on many
+/// servers once; then servers not read, swarm managers and orphans, each
+/// the same on many servers once.
+fn grouped(out: &mut String, status: &Report) {
+    let nets = fleet::networks(status.destinations.iter().map(|d| d.network.as_str()));
+    let mut by_net: std::collections::HashMap<&str, Vec<&DestinationStatus>> = Default::default();
+    for d in &status.destinations {
+        by_net.entry(d.network.as_str()).or_default().push(d);
+    }
+    for net in nets {
+        for group in fleet::group(by_net.remove(net).unwrap_or_default(), |d| {
+            destination_key(d)
+        }) {
+            let mut part = String::new();
+            let names: Vec<&str> = group.iter().map(|d| d.server.as_str()).collect();
+            destination(
+                &mut part,
+                &group,
+                Some(&format!("on {}", fleet::servers(&names))),
+            );
+            for line in part.lines() {
+                let _ = writeln!(out, "{}", line.strip_prefix("  ").unwrap_or(line));
+            }
+        }
+    }
+    if !status.destinations.is_empty() {
+        out.push('\n');
+    }
+    let mut any = false;
+    let unread = status
+        .servers
+        .iter()
+        .filter(|s| s.status != ServerHealth::Ok);
+    for group in fleet::group(unread, |s| {
+        fleet::normalize(s.error.as_deref().unwrap_or("not read"), &s.name)
+    }) {
+        let s = group[0];
+        let names: Vec<&str> = group.iter().map(|s| s.name.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "{} {}  {}",
+            paint(RED.bold(), "error:"),
+            said_of(
+                s.error.as_deref().unwrap_or("not read"),
+                &s.name,
+                names.len()
+            ),
+            paint(DIM, &format!("on {}", fleet::servers(&names)))
+        );
+        any = true;
+    }
+    for s in status.servers.iter().filter(|s| s.swarm.is_some()) {
+        let _ = writeln!(
+            out,
+            "{}{}",
+            paint(BOLD, &format!("server {}", s.name)),
+            swarm(s)
+        );
+        any = true;
+    }
+    let orphans = status.orphans.iter();
+    for group in fleet::group(orphans, |o| {
+        format!("{}\n{:?}\n{}", o.network, o.destination, o.attached)
+    }) {
+        let names: Vec<&str> = group.iter().map(|o| o.server.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "{}  {}",
+            orphan(group[0]),
+            paint(DIM, &format!("on {}", fleet::servers(&names)))
+        );
+        any = true;
+    }
+    if any {
+        out.push('\n');
+    }
+}
+
+/// ` · swarm manager, 2 of 3 node(s) ready · node n3 down active`
+fn swarm(s: &crate::plan::ServerReading) -> String {
+    let mut out = String::new();
+    if let Some(swarm) = &s.swarm {
+        let ready = swarm.nodes.iter().filter(|n| n.state == "ready").count();
         let _ = write!(
             out,
-            "{} {}",
-            paint(BOLD, &format!("server {}", s.name)),
-            paint(DIM, &format!("({})", s.address))
+            " {}",
+            paint(
+                DIM,
+                &format!(
+                    "· swarm manager, {ready} of {} node(s) ready",
+                    swarm.nodes.len()
+                )
+            )
         );
-        if let Some(swarm) = &s.swarm {
-            let ready = swarm.nodes.iter().filter(|n| n.state == "ready").count();
+        for n in swarm
+            .nodes
+            .iter()
+            .filter(|n| n.state != "ready" || n.availability != "active")
+        {
             let _ = write!(
                 out,
                 " {}",
                 paint(
-                    DIM,
-                    &format!(
-                        "· swarm manager, {ready} of {} node(s) ready",
-                        swarm.nodes.len()
-                    )
+                    YELLOW,
+                    &format!("· node {} {} {}", n.name, n.state, n.availability)
                 )
             );
-            for n in swarm
-                .nodes
-                .iter()
-                .filter(|n| n.state != "ready" || n.availability != "active")
-            {
-                let _ = write!(
-                    out,
-                    " {}",
-                    paint(
-                        YELLOW,
-                        &format!("· node {} {} {}", n.name, n.state, n.availability)
-                    )
-                );
-            }
         }
+    }
+    out
+}
+
+/// `orphan: network old (berth's, once destination d) no destination
+/// declares it; 0 attached`
+fn orphan(o: &crate::status::Orphan) -> String {
+    format!(
+        "{} network {} (berth's{}) no destination declares it; {} attached",
+        paint(YELLOW, "orphan:"),
+        o.network,
+        o.destination
+            .as_ref()
+            .map(|d| format!(", once destination {d}"))
+            .unwrap_or_default(),
+        o.attached
+    )
+}
+
+/// Server by server, each destination with everything on it.
+fn per_server(out: &mut String, status: &Report) {
+    for s in &status.servers {
+        let _ = write!(
+            out,
+            "{} {}{}",
+            paint(BOLD, &format!("server {}", s.name)),
+            paint(DIM, &format!("({})", s.address)),
+            swarm(s)
+        );
         match s.status {
             ServerHealth::Ok => out.push('\n'),
             _ => {
@@ -104,23 +239,17 @@ pub fn human(status: &Report) -> String {
             }
         }
         for d in status.destinations.iter().filter(|d| d.server == s.name) {
-            destination(&mut out, d);
+            destination(out, &[d], None);
         }
         for o in status.orphans.iter().filter(|o| o.server == s.name) {
-            let _ = writeln!(
-                out,
-                "  {} network {} (berth's{}) no destination declares it; {} attached",
-                paint(YELLOW, "orphan:"),
-                o.network,
-                o.destination
-                    .as_ref()
-                    .map(|d| format!(", once destination {d}"))
-                    .unwrap_or_default(),
-                o.attached
-            );
+            let _ = writeln!(out, "  {}", orphan(o));
         }
         out.push('\n');
     }
+}
+
+/// The closing line: destinations per state, drift, sampling time.
+fn totals(out: &mut String, status: &Report) {
     let n = status.destinations.len();
     let count = |st: DestinationState| status.destinations.iter().filter(|d| d.state == st).count();
     let unused = status.destinations.iter().filter(|d| d.unused).count();
@@ -141,19 +270,37 @@ pub fn human(status: &Report) -> String {
         let _ = write!(out, " Usage sampled in {ms} ms.");
     }
     out.push('\n');
-    out
 }
 
-fn destination(out: &mut String, d: &DestinationStatus) {
+/// A destination, or the same destination on a group of servers (told
+/// with them, `where_`; uptimes and usage then left to `--verbose`).
+fn destination(out: &mut String, group: &[&DestinationStatus], where_: Option<&str>) {
+    let d = group[0];
+    let n = group.len();
     let (style, word) = state_word(d.state);
+    let names = fleet::networks(group.iter().map(|d| d.name.as_str()));
     let _ = write!(
         out,
         "  {} · network {} · {}",
-        paint(BOLD, &format!("destination {}", d.name)),
+        paint(
+            BOLD,
+            &match names.as_slice() {
+                [one] => format!("destination {one}"),
+                many => format!("destinations {}", fleet::listed(many, |d| d.to_string())),
+            }
+        ),
         d.network,
         paint(style, word)
     );
-    let shape = shape(d);
+    let subnets = fleet::networks(group.iter().filter_map(|d| d.subnet.as_deref()));
+    let shape = if subnets.len() > 1 {
+        let driver = d.driver.clone().unwrap_or_default();
+        format!("{driver} subnet per server ({} different)", subnets.len())
+            .trim()
+            .to_string()
+    } else {
+        shape(d)
+    };
     if !shape.is_empty() {
         let _ = write!(out, " · {}", paint(DIM, &shape));
     }
@@ -163,7 +310,7 @@ fn destination(out: &mut String, d: &DestinationStatus) {
     if !d.detached.is_empty() || !d.not_found.is_empty() {
         let _ = write!(out, " · {}", paint(YELLOW, "drift"));
     }
-    if let Some(u) = &d.usage {
+    if let Some(u) = d.usage.as_ref().filter(|_| n == 1) {
         let _ = write!(out, " · {}", usage(u));
     }
     if d.changes > 0 {
@@ -172,6 +319,9 @@ fn destination(out: &mut String, d: &DestinationStatus) {
             " · {}",
             paint(YELLOW, &format!("{} change(s) planned", d.changes))
         );
+    }
+    if let Some(w) = where_ {
+        let _ = write!(out, " · {}", paint(DIM, w));
     }
     out.push('\n');
     for a in &d.attached {
@@ -191,10 +341,10 @@ fn destination(out: &mut String, d: &DestinationStatus) {
             let style = if h == "healthy" { GREEN } else { RED };
             let _ = write!(out, "  {}", paint(style, h));
         }
-        if let Some(up) = &a.uptime {
+        if let Some(up) = a.uptime.as_ref().filter(|_| n == 1) {
             let _ = write!(out, "  {}", paint(DIM, &format!("up {up}")));
         }
-        if let Some(u) = &a.usage {
+        if let Some(u) = a.usage.as_ref().filter(|_| n == 1) {
             let _ = write!(out, "  {}", usage(u));
         }
         out.push('\n');
@@ -219,7 +369,7 @@ fn destination(out: &mut String, d: &DestinationStatus) {
             "    {} {} {}",
             paint(RED, "!"),
             paint(YELLOW.bold(), "not found:"),
-            m.describe()
+            said_of(&m.describe(), &d.server, n)
         );
     }
 }
@@ -273,19 +423,19 @@ fn service(out: &mut String, s: &ServiceStatus) {
     }
 }
 
-pub fn markdown(status: &Report) -> String {
+/// The status as a Markdown table and notes; [`View::Grouped`] gives a
+/// destination the same on many servers one row (and a note the same on
+/// many servers one line), with the servers it is on.
+pub fn markdown(status: &Report, view: View) -> String {
     let mut out = String::from("### berth status\n\n");
     let _ = writeln!(
         out,
         "| server | destination | network | state | attached | detached | not found | unused |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-    for d in &status.destinations {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            code(&d.server),
-            code(&d.name),
+    let rows = status.destinations.iter().map(|d| {
+        let row = format!(
+            " {} | {} | {} | {} | {} | {} |",
             code(&d.network),
             state_word(d.state).1,
             d.attached.len(),
@@ -293,15 +443,37 @@ pub fn markdown(status: &Report) -> String {
             d.not_found.len(),
             if d.unused { "yes" } else { "" }
         );
+        (d, row)
+    });
+    let rows: Vec<Vec<(&DestinationStatus, String)>> = match view {
+        View::PerServer => rows.map(|r| vec![r]).collect(),
+        View::Grouped => fleet::group(rows, |(_, row)| row.clone()),
+    };
+    for group in rows {
+        let servers: Vec<&str> = group.iter().map(|(d, _)| d.server.as_str()).collect();
+        let names = fleet::networks(group.iter().map(|(d, _)| d.name.as_str()));
+        let who = match servers.as_slice() {
+            [one] => code(one),
+            many => format!("{} servers: {}", many.len(), fleet::listed(many, code)),
+        };
+        let _ = writeln!(
+            out,
+            "| {who} | {} |{}",
+            fleet::listed(&names, code),
+            group[0].1
+        );
     }
+    // Each note with its server, as said of it alone and as said of many;
+    // the same note on many servers once.
+    let mut notes: Vec<(&str, String, String)> = Vec::new();
     for d in &status.destinations {
         for m in &d.not_found {
-            let _ = writeln!(
-                out,
-                "\n- ⚠️ not found on {}: {}",
-                code(&d.name),
-                text(&m.describe())
-            );
+            let what = text(&m.describe());
+            notes.push((
+                &d.server,
+                format!("⚠️ not found on {}: {what}", code(&d.name)),
+                format!("⚠️ not found on network {}: {what}", code(&d.network)),
+            ));
         }
     }
     for s in status
@@ -309,32 +481,65 @@ pub fn markdown(status: &Report) -> String {
         .iter()
         .filter(|s| s.status != ServerHealth::Ok)
     {
-        let _ = writeln!(
-            out,
-            "\n- server {}: {}",
-            code(&s.name),
-            text(s.error.as_deref().unwrap_or("not read"))
-        );
+        let why = text(s.error.as_deref().unwrap_or("not read"));
+        notes.push((
+            &s.name,
+            format!("server {}: {why}", code(&s.name)),
+            format!("not read: {why}"),
+        ));
     }
     for d in &status.destinations {
         for s in &d.services {
-            let _ = writeln!(
-                out,
-                "\n- swarm service {} on {}: {}/{} running",
-                code(&s.service),
-                code(&d.name),
-                s.running,
-                s.desired
-            );
+            let state = format!("{}/{} running", s.running, s.desired);
+            notes.push((
+                &d.server,
+                format!(
+                    "swarm service {} on {}: {state}",
+                    code(&s.service),
+                    code(&d.name)
+                ),
+                format!(
+                    "swarm service {} on network {}: {state}",
+                    code(&s.service),
+                    code(&d.network)
+                ),
+            ));
         }
     }
     for o in &status.orphans {
-        let _ = writeln!(
-            out,
-            "\n- orphan network {} on {}: no destination declares it",
-            code(&o.network),
-            code(&o.server)
-        );
+        notes.push((
+            &o.server,
+            format!(
+                "orphan network {} on {}: no destination declares it",
+                code(&o.network),
+                code(&o.server)
+            ),
+            format!(
+                "orphan network {}: no destination declares it",
+                code(&o.network)
+            ),
+        ));
+    }
+    let notes: Vec<Vec<(&str, String, String)>> = match view {
+        View::PerServer => notes.into_iter().map(|n| vec![n]).collect(),
+        View::Grouped => fleet::group(notes, |(server, _, note)| fleet::normalize(note, server)),
+    };
+    for group in notes {
+        let (server, alone, note) = &group[0];
+        match group.len() {
+            1 => {
+                let _ = writeln!(out, "\n- {alone}");
+            }
+            n => {
+                let names: Vec<&str> = group.iter().map(|(s, _, _)| *s).collect();
+                let _ = writeln!(
+                    out,
+                    "\n- {} (on {})",
+                    said_of(note, server, n),
+                    fleet::servers_with(&names, code)
+                );
+            }
+        }
     }
     let _ = writeln!(out, "\nDrift: {}", status.drift);
     out

@@ -130,12 +130,20 @@ fn a_replace_killed_after_any_step_is_completed_by_the_next_apply() {
     // Unmanaged: berth never declared it, but it must not be lost either.
     docker_ok(&["network", "connect", "--alias", "legacy", &net, &stray]);
 
+    // After each step, and between each kind of request and its answer
+    // (Docker did it, berth died before reading the answer).
     let points = [
         "journal.written",
         "replace.disconnected",
         "replace.removed",
         "replace.created",
         "replace.reconnected",
+        "sent.write_journal",
+        "sent.disconnect",
+        "sent.remove_network",
+        "sent.create_network",
+        "sent.connect",
+        "sent.remove_journal",
     ];
     for (i, point) in points.iter().enumerate() {
         let subnet = format!("10.241.{}.0/24", 2 + i);
@@ -148,8 +156,16 @@ fn a_replace_killed_after_any_step_is_completed_by_the_next_apply() {
         assert_killed(&run, point);
         // No --allow-replace: the journal recorded the consent. (The killed
         // run's lock is broken by whichever apply on this daemon comes
-        // next: see the second-daemon test below.)
-        let run = restore_completes(&p, &owner, "replace_network");
+        // next: see the second-daemon test below.) Killed as it removed
+        // the journal, the replace is complete: nothing is left to do.
+        let run = if *point == "sent.remove_journal" {
+            assert!(journals(&owner).is_empty(), "the journal was removed");
+            let (run, plan) = plan(&p, 0);
+            crate::common::plan::assert_no_changes(&run, &plan);
+            run
+        } else {
+            restore_completes(&p, &owner, "replace_network")
+        };
         assert_eq!(
             network_subnet(&net).as_deref(),
             Some(subnet.as_str()),
@@ -459,4 +475,333 @@ fn an_ssh_connection_cut_mid_apply_is_reported_and_the_next_apply_completes() {
     apply(&p, &[], 0);
     assert!(nets.iter().all(|n| exists_on(&d, n)));
     assert_settled(&p);
+}
+
+/// The state letter of process `pid` (`T`: stopped), from /proc.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) S …`: the state follows the last `)`.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Waits until `run` has stopped itself (a `stop` fault point).
+fn wait_stopped(run: &mut Spawned) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while process_state(run.pid()) != Some('T') {
+        assert!(
+            std::time::Instant::now() < deadline && run.still_running(),
+            "berth never reached its stop point"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 19's "recovery trips on its own steps": berth is SIGKILLed
+/// during `apply --allow-replace` of a network with 25 containers, while
+/// a disconnect is on its way; that request lands after the next apply
+/// has read the server, so the container it was about to disconnect is
+/// not connected any more. The next apply converges all the same, first
+/// time: every container back with its alias, the journal removed.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_killed_runs_request_landing_after_the_next_apply_read_the_server_is_done_not_failed() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("fault-late");
+    let net = cleanup.network(&unique("fault-late-n"));
+    let p = Project::new();
+    let config = |subnet: &str| {
+        local_header(&owner) + &destination_with_subnet("prod", "local", &net, subnet)
+    };
+    p.write("berth.toml", &config("10.242.1.0/24"));
+    apply(&p, &[], 0);
+    let members: Vec<(String, String)> = (0..25)
+        .map(|i| {
+            (
+                cleanup.container(&unique(&format!("fault-late-{i}"))),
+                format!("app-{i}"),
+            )
+        })
+        .collect();
+    for (c, alias) in &members {
+        run_container(c, &net, &[alias]);
+    }
+
+    // Killed between a disconnect request and its answer, half-way.
+    p.write("berth.toml", &config("10.242.2.0/24"));
+    let run = with_fault(
+        &p,
+        &["apply", "--yes", "--allow-replace"],
+        "sent.disconnect@13:kill",
+    );
+    assert_killed(&run, "sent.disconnect");
+    assert_eq!(journals(&owner).len(), 1, "the journal records the replace");
+
+    // The next apply reads the server; then the killed run's next request
+    // lands: one more container leaves the network.
+    let mut next = Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", OsStr::new("restore.read:stop"))],
+    );
+    wait_stopped(&mut next);
+    let late = crate::common::network_containers(&net)
+        .into_iter()
+        .next()
+        .expect("containers still attached after the kill");
+    docker_ok(&["network", "disconnect", &net, &late]);
+    let cont = std::process::Command::new("kill")
+        .args(["-CONT", &next.pid().to_string()])
+        .status()
+        .expect("kill -CONT");
+    assert!(cont.success());
+    let run = next.finish(Duration::from_secs(120));
+    run.expect_code(0);
+    assert!(journals(&owner).is_empty(), "the journal stays\n{run}");
+    assert_eq!(
+        network_subnet(&net).as_deref(),
+        Some("10.242.2.0/24"),
+        "{run}"
+    );
+    for (c, alias) in &members {
+        assert!(
+            container_networks(c)
+                .get(&net)
+                .is_some_and(|a| a.contains(alias)),
+            "{c} is back on {net} with its alias {alias}\n{run}"
+        );
+    }
+    assert_settled(&p);
+}
+
+/// How many networks of exactly that name the local daemon has.
+fn networks_named(name: &str) -> usize {
+    docker_ok(&[
+        "network",
+        "ls",
+        "--filter",
+        &format!("name=^{name}$"),
+        "--format",
+        "{{.Name}}",
+    ])
+    .lines()
+    .filter(|l| *l == name)
+    .count()
+}
+
+/// Every Docker step idempotent: with `sent.*:again` each change request
+/// goes to Docker twice and berth reads the second answer, Docker's
+/// "already done" (connected already, not connected, exists, gone, the
+/// journal written or removed already). Every kind of change a plan makes
+/// — create, connect, alias fix, replace, a move (connect and
+/// disconnect), remove, and the restore of an interrupted replace —
+/// succeeds, leaves one network of each name and an empty plan.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn every_step_of_every_change_kind_sent_twice_is_done_once() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("twice");
+    let net_a = cleanup.network(&unique("twice-a"));
+    let net_b = cleanup.network(&unique("twice-b"));
+    let web = cleanup.container(&unique("twice-web"));
+    run_container(&web, "bridge", &[]);
+    let p = Project::new();
+    let config = |subnet_a: Option<&str>, subnet_b: &str, on: &str, aliases: &[&str]| {
+        let mut text = local_header(&owner);
+        if let Some(subnet) = subnet_a {
+            text += &destination_with_subnet("a", "local", &net_a, subnet);
+        }
+        text += &destination_with_subnet("b", "local", &net_b, subnet_b);
+        text + &resource("application", "web", on, &web, Some(aliases))
+    };
+    // Applies `text` with every request sent twice, after checking that
+    // the plan makes each change in `actions` (a verb, for the alias fix).
+    let twice = |text: String, extra: &[&str], actions: &[&str], requests: &[&str]| {
+        p.write("berth.toml", &text);
+        let (run, before) = crate::common::plan::plan_json(&p, extra, 0);
+        for action in actions {
+            assert!(
+                changes(&before)
+                    .iter()
+                    .any(|c| c["action"] == *action || c["verb"] == *action),
+                "the plan makes a {action}\n{run}"
+            );
+        }
+        let mut args = vec!["apply", "--yes"];
+        args.extend(extra);
+        let run = with_fault(&p, &args, "sent.*:again");
+        run.expect_code(0);
+        for request in requests {
+            assert!(
+                run.stderr
+                    .contains(&format!("fault injected at sent.{request}: again")),
+                "{request} was sent twice\n{run}"
+            );
+        }
+        assert!(journals(&owner).is_empty(), "{run}");
+        assert_settled(&p);
+        assert!(networks_named(&net_b) == 1, "one network {net_b}\n{run}");
+        run
+    };
+
+    twice(
+        config(Some("10.243.1.0/24"), "10.243.2.0/24", "a", &["web"]),
+        &[],
+        &["create_network", "connect"],
+        &["create_network", "connect"],
+    );
+    assert_eq!(networks_named(&net_a), 1, "one network {net_a}");
+    assert!(container_networks(&web)[&net_a].contains(&"web".into()));
+
+    twice(
+        config(Some("10.243.1.0/24"), "10.243.2.0/24", "a", &["web", "www"]),
+        &[],
+        &["reconnect"],
+        &["write_journal", "disconnect", "connect", "remove_journal"],
+    );
+    let aliases = &container_networks(&web)[&net_a];
+    assert!(aliases.contains(&"www".into()), "{aliases:?}");
+
+    twice(
+        config(Some("10.243.3.0/24"), "10.243.2.0/24", "a", &["web", "www"]),
+        &["--allow-replace"],
+        &["replace_network"],
+        &[
+            "write_journal",
+            "disconnect",
+            "remove_network",
+            "create_network",
+            "connect",
+            "remove_journal",
+        ],
+    );
+    assert_eq!(network_subnet(&net_a).as_deref(), Some("10.243.3.0/24"));
+    assert_eq!(networks_named(&net_a), 1, "one network {net_a}");
+    assert!(container_networks(&web)[&net_a].contains(&"www".into()));
+
+    twice(
+        config(Some("10.243.3.0/24"), "10.243.2.0/24", "b", &["web"]),
+        &[],
+        &["connect", "disconnect"],
+        &["connect", "disconnect"],
+    );
+    let nets = container_networks(&web);
+    assert!(
+        !nets.contains_key(&net_a) && nets.contains_key(&net_b),
+        "{nets:?}"
+    );
+
+    twice(
+        config(None, "10.243.2.0/24", "b", &["web"]),
+        &[],
+        &["remove_network"],
+        &["remove_network"],
+    );
+    assert_eq!(networks_named(&net_a), 0, "{net_a} is removed");
+
+    // A replace killed after the network was removed, restored with every
+    // request sent twice.
+    p.write("berth.toml", &config(None, "10.243.4.0/24", "b", &["web"]));
+    let run = with_fault(
+        &p,
+        &["apply", "--yes", "--allow-replace"],
+        "replace.removed:kill",
+    );
+    assert_killed(&run, "replace.removed");
+    twice(
+        config(None, "10.243.4.0/24", "b", &["web"]),
+        &[],
+        &["restore"],
+        &["create_network", "connect", "remove_journal"],
+    );
+    assert_eq!(network_subnet(&net_b).as_deref(), Some("10.243.4.0/24"));
+    assert!(container_networks(&web)[&net_b].contains(&"web".into()));
+}
+
+/// A clone, and the restore of one killed part-way, with every request
+/// sent twice: the journal, the fresh volume, the copy, its start. One
+/// copy, one fresh volume, an empty plan.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_clone_with_every_request_sent_twice_is_made_once() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("twice-clone");
+    let net = cleanup.network(&unique("twice-clone-n"));
+    let api = cleanup.container(&unique("twice-clone-api"));
+    let copy = cleanup.container(&unique("twice-clone-copy"));
+    let volume = unique("twice-clone-v");
+    let fresh = format!("{volume}-api-copy");
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &net)
+            + &application("api", "prod", &api)
+            + &resource_head("application", "api-copy", "prod")
+            + &format!("container = \"{copy}\"\nclone_of = \"api\"\n")
+            + &aliases_line(&["copy"])),
+    );
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &api,
+        "-v",
+        &format!("{volume}:/data"),
+        crate::common::TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    let check = |run: &Run, requests: &[&str]| {
+        run.expect_code(0);
+        for request in requests {
+            assert!(
+                run.stderr
+                    .contains(&format!("fault injected at sent.{request}: again")),
+                "{request} was sent twice\n{run}"
+            );
+        }
+        assert!(journals(&owner).is_empty(), "{run}");
+        assert_settled(&p);
+        assert!(container_running(&copy), "the copy runs\n{run}");
+        assert!(
+            container_networks(&copy)[&net].contains(&"copy".into()),
+            "the copy is attached with its alias\n{run}"
+        );
+        let volumes = docker_ok(&["volume", "ls", "-q", "--filter", &format!("name={fresh}")]);
+        assert_eq!(volumes.lines().filter(|v| *v == fresh).count(), 1, "{run}");
+    };
+    let run = with_fault(&p, &["apply", "--yes"], "sent.*:again");
+    check(
+        &run,
+        &[
+            "write_journal",
+            "create_volume",
+            "create_copy",
+            "start",
+            "remove_journal",
+        ],
+    );
+
+    // Killed after the copy was made (not started yet); the restore starts
+    // it, every request twice.
+    docker_ok(&["rm", "-f", &copy]);
+    docker_ok(&["volume", "rm", &fresh]);
+    let run = with_fault(&p, &["apply", "--yes"], "clone.created:kill");
+    assert_killed(&run, "clone.created");
+    let run = with_fault(&p, &["apply", "--yes"], "sent.*:again");
+    check(&run, &["start", "remove_journal"]);
+    let _ = docker(&["rm", "-f", &copy, &api]);
+    let _ = docker(&["volume", "rm", &fresh, &volume]);
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use berthing::config::{Config, SourceFile};
 use berthing::live::{Container, Endpoint, Image, IpamPool, LiveState, Mount, Network, Snapshot};
+use berthing::render::View;
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -322,13 +323,26 @@ fn golden_plan_json_is_byte_identical() {
 
 #[test]
 fn golden_human_view_is_unchanged() {
-    let text = anstream::adapter::strip_str(&berthing::render::human(&golden_plan())).to_string();
-    check("plan.txt", &text);
+    for (view, file) in [
+        (View::Grouped, "plan.txt"),
+        (View::PerServer, "plan.verbose.txt"),
+    ] {
+        let text = anstream::adapter::strip_str(&berthing::render::human(&golden_plan(), view))
+            .to_string();
+        check(file, &text);
+    }
 }
 
 #[test]
 fn golden_markdown_view_is_unchanged() {
-    check("plan.md", &berthing::render::markdown(&golden_plan()));
+    check(
+        "plan.md",
+        &berthing::render::markdown(&golden_plan(), View::Grouped),
+    );
+    check(
+        "plan.verbose.md",
+        &berthing::render::markdown(&golden_plan(), View::PerServer),
+    );
 }
 
 // The views' golden plan: one plan with every kind of change, made by the
@@ -347,7 +361,7 @@ mod every_kind {
     use berthing::plan::journal::Record;
     use berthing::plan::{Change, ChangeStatus, Connect, Plan, ResourceRef, Verb};
 
-    use super::{C, check, files, labels, network, owned};
+    use super::{C, View, check, files, labels, network, owned};
 
     /// An alias fix that an earlier apply began and did not finish.
     fn journal() -> Journal {
@@ -475,7 +489,7 @@ mod every_kind {
     }
 
     fn human(p: &Plan) -> String {
-        anstream::adapter::strip_str(&berthing::render::human(p)).to_string()
+        anstream::adapter::strip_str(&berthing::render::human(p, View::Grouped)).to_string()
     }
 
     /// The verb a view's line starts with after `prefix` and the symbol:
@@ -505,7 +519,19 @@ mod every_kind {
         let p = plan();
         check("kinds/plan.json", &(berthing::render::json(&p) + "\n"));
         check("kinds/plan.txt", &human(&p));
-        check("kinds/plan.md", &berthing::render::markdown(&p));
+        check(
+            "kinds/plan.md",
+            &berthing::render::markdown(&p, View::Grouped),
+        );
+        check(
+            "kinds/plan.verbose.txt",
+            &anstream::adapter::strip_str(&berthing::render::human(&p, View::PerServer))
+                .to_string(),
+        );
+        check(
+            "kinds/plan.verbose.md",
+            &berthing::render::markdown(&p, View::PerServer),
+        );
     }
 
     #[test]
@@ -536,7 +562,7 @@ mod every_kind {
         );
 
         // Markdown: the change list, `` - `<symbol>` <verb> … ``.
-        let md = berthing::render::markdown(&p);
+        let md = berthing::render::markdown(&p, View::Grouped);
         let list = md
             .split("<details><summary>All ")
             .nth(1)

@@ -15,6 +15,7 @@ mod faults;
 mod fuzz;
 mod git;
 mod golden;
+mod groups;
 mod harness;
 mod hostile;
 mod import;

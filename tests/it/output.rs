@@ -3,7 +3,8 @@
 
 use std::process::{Command, Stdio};
 
-use crate::common::config::{destination, destination_with_subnet, local_header};
+use crate::common::config::{destination, destination_with_subnet, local_header, server, settings};
+use crate::common::daemon::SecondDaemon;
 use crate::common::plan::apply;
 use crate::common::{Cleanup, Project, docker_ok, network_exists, unique};
 
@@ -92,9 +93,14 @@ fn docker_error_mid_apply_reports_done_failed_and_not_attempted() {
 }
 
 fn plan_output(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    plan_output_with(dir, env, &[])
+}
+
+fn plan_output_with(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
     cmd.args(["plan", "--dir"])
         .arg(dir)
+        .args(args)
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE");
     cmd.envs(env.iter().copied()).stdin(Stdio::null());
@@ -127,6 +133,19 @@ fn colour_only_on_request_when_not_a_terminal_and_never_with_no_color() {
     );
     let no_color = plan_output(p.path(), &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
     assert!(!no_color.contains('\x1b'), "NO_COLOR wins:\n{no_color:?}");
+    // The same for the per-server view.
+    let env = [("CLICOLOR_FORCE", "1")];
+    let forced = plan_output_with(p.path(), &env, &["--verbose"]);
+    assert!(
+        forced.contains("\x1b[") && forced.contains("server local"),
+        "{forced:?}"
+    );
+    let env = [("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")];
+    let no_color = plan_output_with(p.path(), &env, &["--verbose"]);
+    assert!(
+        !no_color.contains('\x1b') && no_color.contains("server local (local)"),
+        "NO_COLOR wins with --verbose:\n{no_color:?}"
+    );
 }
 
 /// Runs `berth ARGS` on a pseudo-terminal (util-linux `script`), typing
@@ -200,4 +219,97 @@ fn apply_asks_on_a_terminal_and_shows_spinners_only_there() {
         "{run}"
     );
     assert!(!run.stdout.contains("Only `yes`"), "{run}");
+}
+
+/// The same destination network on two real engines: the plan, the
+/// Markdown and the status say each identical change once, naming both
+/// servers; `--verbose` goes back to one part per server; the JSON stays
+/// one change per server.
+#[test]
+fn the_same_network_on_two_engines_is_one_line_unless_verbose() {
+    let d = SecondDaemon::start();
+    let cleanup = Cleanup::new();
+    let owner = unique("fleet");
+    let net = cleanup.network(&unique("fleet-net"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(settings(&owner)
+            + &server("local", "local")
+            + &server("d", &d.address())
+            + &destination("web-a", "local", &net)
+            + &destination("web-b", "d", &net)),
+    );
+    let plan = p.berth(&["plan"]);
+    plan.expect_code(0);
+    assert!(
+        plan.stdout
+            .contains(&format!("network {net} · destinations web-a, web-b\n")),
+        "{plan}"
+    );
+    assert!(
+        plan.stdout
+            .contains("+ create network  on 2 servers (d, local)\n"),
+        "{plan}"
+    );
+    assert_eq!(plan.stdout.matches("create network").count(), 1, "{plan}");
+    assert!(plan.stdout.contains("Plan: 2 to create."), "{plan}");
+
+    let verbose = p.berth(&["plan", "--verbose"]);
+    verbose.expect_code(0);
+    assert!(
+        verbose.stdout.contains("server local (local)\n")
+            && verbose
+                .stdout
+                .contains(&format!("server d ({})\n", d.address())),
+        "{verbose}"
+    );
+    assert_eq!(
+        verbose.stdout.matches("+ create network").count(),
+        2,
+        "{verbose}"
+    );
+
+    let json = p.berth(&["plan", "--format", "json"]);
+    let mut creates: Vec<String> = json.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["server"].as_str().unwrap().to_string())
+        .collect();
+    creates.sort();
+    assert_eq!(creates, ["d", "local"], "{json}");
+
+    let md = p.berth(&["plan", "--format", "markdown"]);
+    assert!(
+        md.stdout
+            .contains("| 2 servers: `d`, `local` | ok | 1 | 0 | 0 | 0 | 0 | 0 | 0 |"),
+        "{md}"
+    );
+
+    p.berth(&["apply", "--yes"]).expect_code(0);
+    let status = p.berth(&["status"]);
+    status.expect_code(0);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("destinations web-a, web-b · network {net} · ok"))
+            && status.stdout.contains("on 2 servers (d, local)\n"),
+        "{status}"
+    );
+    let status = p.berth(&["status", "--verbose"]);
+    assert!(
+        status.stdout.contains("server local (local)\n")
+            && status
+                .stdout
+                .contains(&format!("destination web-b · network {net} · ok")),
+        "{status}"
+    );
+    let no_changes = p.berth(&["plan"]);
+    assert!(
+        no_changes
+            .stdout
+            .contains("No changes. The servers match the config."),
+        "{no_changes}"
+    );
 }

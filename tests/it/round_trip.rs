@@ -160,6 +160,77 @@ fn import_round_trips_every_scenario() {
     );
 }
 
+/// Two engines imported as one config (`import --server '*'`): a network
+/// alike on both is one destination over `"*"`, networks from one subnet
+/// pool one destination with the pool, the proxy on both one table; the import plans no change on either, and applied to two fresh
+/// engines where only the containers exist, rebuilds them to the same TOML.
+#[test]
+fn a_fleet_import_round_trips_in_the_grouped_form() {
+    ensure_image();
+    let a = Engine::start("10.203.0.0/16");
+    let b = Engine::start("10.204.0.0/16");
+    let setup = |e: &Engine| e.run("proxy", &[]);
+    let config = |a: &Engine, b: &Engine| {
+        format!(
+            "[settings]\nowner = \"rt-fleet\"\n\n[[server]]\nname = \"a\"\naddress = \"{}\"\ntags = [\"web\"]\n\n[[server]]\nname = \"b\"\naddress = \"{}\"\ntags = [\"web\"]\n",
+            a.address(),
+            b.address()
+        )
+    };
+    setup(&a);
+    setup(&b);
+    let original = Project::new();
+    original.write(
+        "berth.toml",
+        &(config(&a, &b)
+            + "\n[[destination]]\nname = \"front\"\nservers = \"*\"\nnetwork = \"front\"\nsubnet = \"10.210.0.0/24\"\n\n[[destination]]\nname = \"apps\"\nservers = [\"tag:web\"]\nnetwork = \"apps\"\nsubnet_pool = \"10.211.0.0/16\"\nsubnet_prefix = 24\n\n[[application]]\nname = \"proxy\"\ndestinations = \"*\"\n"),
+    );
+    run_ok(&original, &["apply", "--yes"]).unwrap();
+    let first = run_ok(&original, &["import", "--server", "*"])
+        .unwrap()
+        .stdout;
+    let t: toml::Table = toml::from_str(&first).unwrap();
+    let front = table(&t, "destination", "front").unwrap_or_else(|| panic!("{first}"));
+    assert_eq!(front.get("servers"), Some(&s("*")), "{first}");
+    assert_eq!(tables(&t, "application").len(), 1, "{first}");
+    assert_eq!(tables(&t, "destination").len(), 2, "{first}");
+    let apps = table(&t, "destination", "apps").unwrap_or_else(|| panic!("{first}"));
+    assert_eq!(
+        apps.get("subnet_pool"),
+        Some(&s("10.211.0.0/16")),
+        "{first}"
+    );
+
+    let imported = Project::new();
+    imported.write("berth.toml", &first);
+    let run = imported.berth(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "the import plans something\n{run}\n{first}");
+
+    // Fresh engines with the containers only: the import rebuilds them.
+    let (c, d) = (
+        Engine::start("10.205.0.0/16"),
+        Engine::start("10.206.0.0/16"),
+    );
+    setup(&c);
+    setup(&d);
+    let swap = |text: &str, from: (&Engine, &Engine), to: (&Engine, &Engine)| {
+        text.replace(&from.0.address(), &to.0.address())
+            .replace(&from.1.address(), &to.1.address())
+    };
+    let rebuilt = Project::new();
+    rebuilt.write("berth.toml", &swap(&first, (&a, &b), (&c, &d)));
+    run_ok(&rebuilt, &["apply", "--yes"]).unwrap();
+    let second = run_ok(&rebuilt, &["import", "--server", "tag:web"])
+        .unwrap()
+        .stdout;
+    assert_eq!(
+        swap(&second, (&c, &d), (&a, &b)),
+        first,
+        "{}",
+        diff(&first, &second)
+    );
+}
+
 /// One case, start to end; the first thing that differs, with the runs.
 fn round_trip(s: &Scenario, a: &Engine, b: &Engine) -> Result<(), String> {
     a.wipe();

@@ -78,6 +78,7 @@ fn snapshot(socket: &Path) -> Snapshot {
     let server = Server {
         name: "s".into(),
         address: Address::Unix(socket.to_path_buf()),
+        tags: Vec::new(),
         at: Location {
             file: String::new(),
             span: 0..0,

@@ -75,7 +75,10 @@ fn a_targeted_plan_never_contacts_the_other_servers_and_a_saved_one_keeps_its_ta
     assert!(run.stderr.contains("did you mean prod?"), "{run}");
     let run = p.berth(&["plan", "--server", "tag:web"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("do not exist yet"), "{run}");
+    assert!(
+        run.stderr.contains("no server's tag matches `tag:web`"),
+        "{run}"
+    );
 
     // A saved plan records its target; applying it applies only that.
     let saved = p.path().join("reviewed.json");

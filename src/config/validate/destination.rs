@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 
-use super::super::load::{Entry, RawConfig};
-use super::super::model::{DEFAULT_DRIVER, Destination, NetworkSpec};
-use super::super::raw::RawDestination;
+use std::collections::BTreeSet;
+
+use super::super::load::{Entry, RawConfig, did_you_mean};
+use super::super::model::{DEFAULT_DRIVER, Destination, Group, Members, NetworkSpec, SubnetPool};
+use super::super::raw::{RawDestination, RawServers};
 use super::{dangling, ipam, names};
 use crate::diag::Diagnostic;
 
@@ -20,23 +22,16 @@ pub fn valid_docker_name(s: &str) -> bool {
         && s.len() <= 255
 }
 
+/// The destination's network on each server of its set (one for
+/// `server = "..."`); empty when the table has an error.
 pub(super) fn destination(
     e: &Entry<RawDestination>,
     raw: &RawConfig,
     errors: &mut Vec<Diagnostic>,
-) -> Option<Destination> {
+) -> Vec<Destination> {
     let r = &e.raw;
     let mut ok = true;
-    if !raw.servers.iter().any(|s| s.raw.name == r.server) {
-        ok = false;
-        errors.push(dangling(
-            &format!("destination `{}`", r.name),
-            "server",
-            &r.server,
-            e.loc("server"),
-            names(&raw.servers, |s| &s.raw.name),
-        ));
-    }
+    let members = members(e, raw, errors);
     if !valid_docker_name(&r.network) {
         ok = false;
         errors.push(
@@ -45,14 +40,327 @@ pub(super) fn destination(
                 .help("network names start with a letter or digit, continue with letters, digits, `_`, `.` or `-`, and are at most 255 characters"),
         );
     }
-    let spec = network_spec(e, errors)?;
-    ok.then(|| Destination {
-        name: r.name.clone(),
-        server: r.server.clone(),
-        network: r.network.clone(),
-        spec,
-        at: e.loc("name"),
-    })
+    let pool = pool(e, members.as_ref().map(|(s, _)| s.as_slice()), errors);
+    let Some(mut spec) = network_spec(e, errors) else {
+        return Vec::new();
+    };
+    let (Some((servers, group)), Some(pool), true) = (members, pool, ok) else {
+        return Vec::new();
+    };
+    spec.subnet_pool = pool.map(|p| p.pool);
+    servers
+        .into_iter()
+        .map(|server| Destination {
+            name: r.name.clone(),
+            server,
+            network: r.network.clone(),
+            spec: spec.clone(),
+            group: group.clone(),
+            pool,
+            at: e.loc("name"),
+        })
+        .collect()
+}
+
+/// The servers a destination lives on, in the config's order, and the set
+/// as declared (`servers`); `None` after an error.
+fn members(
+    e: &Entry<RawDestination>,
+    raw: &RawConfig,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<(Vec<String>, Option<Group>)> {
+    let r = &e.raw;
+    let who = format!("destination `{}`", r.name);
+    let all: Vec<&str> = names(&raw.servers, |s| &s.raw.name);
+    match (&r.server, &r.servers) {
+        (Some(_), Some(_)) => {
+            errors.push(
+                Diagnostic::new("`server` and `servers` exclude each other", e.loc("servers"))
+                    .label("second placement")
+                    .related(e.loc("server"), "server named here")
+                    .help("one server (`server = \"db-1\"`), or a set (`servers = [\"tag:web\", \"db-1\"]` or `\"*\"`)"),
+            );
+            None
+        }
+        (None, None) => {
+            errors.push(
+                Diagnostic::new(format!("{who} has no `server`"), e.at.clone())
+                    .label("no server")
+                    .help("add `server = \"…\"`, or `servers = [\"…\", \"tag:…\"]` (or \"*\") for one network on each server of a set"),
+            );
+            None
+        }
+        (Some(server), None) => {
+            if all.contains(&server.as_str()) {
+                Some((vec![server.clone()], None))
+            } else {
+                errors.push(dangling(&who, "server", server, e.loc("server"), all));
+                None
+            }
+        }
+        (None, Some(RawServers::All(star))) if star == "*" => {
+            let servers: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+            if servers.is_empty() {
+                errors.push(empty_set(
+                    e,
+                    "`servers = \"*\"` matches no server: the config declares none",
+                ));
+                return None;
+            }
+            let group = Group {
+                declared: Members::All,
+                servers: servers.clone(),
+                at: e.loc("servers"),
+            };
+            Some((servers, Some(group)))
+        }
+        (None, Some(RawServers::All(other))) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("`servers = \"{other}\"`: only \"*\" (every server) is a string here"),
+                    e.loc("servers"),
+                )
+                .label("not a list")
+                .help(format!(
+                    "write `servers = [\"{other}\"]`, or `server = \"{other}\"` for one"
+                )),
+            );
+            None
+        }
+        (None, Some(RawServers::Listed(list))) => listed(e, raw, list, errors),
+    }
+}
+
+/// `servers = [...]`: server names and `tag:NAME` entries, each naming at
+/// least one server.
+fn listed(
+    e: &Entry<RawDestination>,
+    raw: &RawConfig,
+    list: &[String],
+    errors: &mut Vec<Diagnostic>,
+) -> Option<(Vec<String>, Option<Group>)> {
+    let who = format!("destination `{}`", e.raw.name);
+    if list.is_empty() {
+        errors.push(empty_set(e, "`servers` is empty"));
+        return None;
+    }
+    let all: Vec<&str> = names(&raw.servers, |s| &s.raw.name);
+    let mut tags: Vec<&str> = raw
+        .servers
+        .iter()
+        .flat_map(|s| s.raw.tags.iter().flatten().map(String::as_str))
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    let mut wanted: BTreeSet<&str> = BTreeSet::new();
+    let mut ok = true;
+    for entry in list {
+        if let Some(tag) = entry.strip_prefix("tag:") {
+            let tagged: Vec<&str> = raw
+                .servers
+                .iter()
+                .filter(|s| s.raw.tags.iter().flatten().any(|t| t == tag))
+                .map(|s| s.raw.name.as_str())
+                .collect();
+            if tagged.is_empty() {
+                ok = false;
+                let d = Diagnostic::new(
+                    format!("{who} refers to unknown tag `{tag}`"),
+                    e.loc("servers"),
+                )
+                .label("no server carries this tag");
+                let d = match did_you_mean(tag, &tags) {
+                    Some(best) => d.help(format!("did you mean `tag:{best}`?")),
+                    None if tags.is_empty() => d.help(
+                        "no server has tags yet: add `tags = [\"…\"]` to its [[server]] table",
+                    ),
+                    None => d.help(format!("known tags: {}", tags.join(", "))),
+                };
+                errors.push(d);
+            }
+            wanted.extend(tagged);
+        } else if entry == "*" {
+            ok = false;
+            errors.push(
+                Diagnostic::new("`\"*\"` inside a list", e.loc("servers"))
+                    .label("not a server name")
+                    .help("write `servers = \"*\"` (no list) for every server"),
+            );
+        } else if all.contains(&entry.as_str()) {
+            wanted.insert(entry);
+        } else {
+            ok = false;
+            errors.push(dangling(
+                &who,
+                "server",
+                entry,
+                e.loc("servers"),
+                all.clone(),
+            ));
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let servers: Vec<String> = all
+        .iter()
+        .filter(|s| wanted.contains(*s))
+        .map(|s| s.to_string())
+        .collect();
+    let mut seen = BTreeSet::new();
+    let servers: Vec<String> = servers
+        .into_iter()
+        .filter(|s| seen.insert(s.clone()))
+        .collect();
+    let group = Group {
+        declared: Members::Listed(list.to_vec()),
+        servers: servers.clone(),
+        at: e.loc("servers"),
+    };
+    Some((servers, Some(group)))
+}
+
+fn empty_set(e: &Entry<RawDestination>, what: &str) -> Diagnostic {
+    Diagnostic::new(
+        format!("destination `{}`: {what}", e.raw.name),
+        e.loc("servers"),
+    )
+    .label("empty set of servers")
+    .help("list server names or `tag:NAME` entries, or write `servers = \"*\"` for every server")
+}
+
+/// `subnet_pool` with `subnet_prefix` (instead of `subnet`): an IPv4 pool
+/// holding a subnet for every server of the set. `Some(None)` without a
+/// pool, `None` after an error. `servers` is `None` when the set itself
+/// has an error.
+fn pool(
+    e: &Entry<RawDestination>,
+    servers: Option<&[String]>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Option<SubnetPool>> {
+    let r = &e.raw;
+    let Some(text) = r.subnet_pool.as_deref() else {
+        if r.subnet_prefix.is_some() {
+            errors.push(
+                Diagnostic::new(
+                    "`subnet_prefix` needs a `subnet_pool`",
+                    e.loc("subnet_prefix"),
+                )
+                .label("prefix without pool")
+                .help("add `subnet_pool = \"10.40.0.0/16\"`, or remove `subnet_prefix`"),
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    if r.subnet.is_some() {
+        errors.push(
+            Diagnostic::new("`subnet` and `subnet_pool` exclude each other", e.loc("subnet_pool"))
+                .label("second subnet")
+                .related(e.loc("subnet"), "subnet given here")
+                .help("one subnet for one server (`subnet`), or a pool each server's subnet comes from (`subnet_pool`)"),
+        );
+        return None;
+    }
+    let pool = match text.parse::<IpNet>() {
+        Ok(IpNet::V4(net)) if net.trunc() == net => IpNet::V4(net),
+        Ok(IpNet::V4(net)) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("subnet_pool `{net}` has host bits set"),
+                    e.loc("subnet_pool"),
+                )
+                .label("not a network address")
+                .help(format!("did you mean `{}`?", net.trunc())),
+            );
+            return None;
+        }
+        Ok(IpNet::V6(_)) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("subnet_pool `{text}` is an IPv6 network"),
+                    e.loc("subnet_pool"),
+                )
+                .label("not IPv4")
+                .help("pools are IPv4; give IPv6 networks a `subnet_v6`"),
+            );
+            return None;
+        }
+        Err(_) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("`{text}` is not a subnet in CIDR form"),
+                    e.loc("subnet_pool"),
+                )
+                .label("invalid subnet_pool")
+                .help("write it like `10.40.0.0/16`"),
+            );
+            return None;
+        }
+    };
+    let Some(prefix) = r.subnet_prefix else {
+        errors.push(
+            Diagnostic::new(
+                "`subnet_pool` needs a `subnet_prefix`",
+                e.loc("subnet_pool"),
+            )
+            .label("no prefix")
+            .help(format!(
+                "add the size of each server's subnet, e.g. `subnet_prefix = {}`",
+                pool.prefix_len().clamp(24, 30)
+            )),
+        );
+        return None;
+    };
+    if prefix < pool.prefix_len() || prefix > 30 {
+        errors.push(
+            Diagnostic::new(
+                format!("subnet_prefix {prefix} does not fit pool {pool}"),
+                e.loc("subnet_prefix"),
+            )
+            .label("invalid prefix")
+            .help(format!(
+                "a prefix from {} (the whole pool) to 30",
+                pool.prefix_len()
+            )),
+        );
+        return None;
+    }
+    let p = SubnetPool { pool, prefix };
+    let servers = servers?;
+    let slots = usize::try_from(p.slots()).unwrap_or(usize::MAX);
+    if servers.len() > slots {
+        let left = &servers[slots..];
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "subnet_pool {pool} holds {slots} /{prefix} subnets for {} servers: {} left without one",
+                    servers.len(),
+                    list_some(left)
+                ),
+                e.loc("subnet_pool"),
+            )
+            .label("pool too small")
+            .related(e.loc("subnet_prefix"), "subnet size")
+            .help("give a larger pool, or a longer `subnet_prefix`"),
+        );
+        return None;
+    }
+    Some(Some(p))
+}
+
+/// Names for a message: all of a few, the first ones of many.
+pub(super) fn list_some(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
 }
 
 /// The network a destination declares: driver, IPAM and labels, each
@@ -88,6 +396,7 @@ fn network_spec(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) -> Opti
         gateway_v6: ipam.gateway_v6,
         options: r.options.clone(),
         labels: r.labels.clone(),
+        subnet_pool: None,
     })
 }
 
@@ -107,26 +416,41 @@ fn reserved_labels(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) {
     }
 }
 
-pub(super) fn same_network_twice(entries: &[Entry<RawDestination>], errors: &mut Vec<Diagnostic>) {
-    let mut seen: BTreeMap<(&str, &str), &Entry<RawDestination>> = BTreeMap::new();
-    for e in entries {
-        let key = (e.raw.server.as_str(), e.raw.network.as_str());
-        if let Some(first) = seen.get(&key) {
-            errors.push(
-                Diagnostic::new(
-                    format!(
-                        "destinations `{}` and `{}` both use network `{}` on server `{}`",
-                        first.raw.name, e.raw.name, e.raw.network, e.raw.server
-                    ),
-                    e.loc("network"),
-                )
-                .label("same network again")
-                .related(first.loc("network"), "first used here")
-                .help("a network is one destination: give each destination its own network"),
-            );
-        } else {
-            seen.insert(key, e);
+/// Two destinations with one network on one server (each destination
+/// over a set counts on each of its servers).
+pub(super) fn same_network_twice(
+    entries: &[Entry<RawDestination>],
+    valid: &[Destination],
+    errors: &mut Vec<Diagnostic>,
+) {
+    let entry = |d: &Destination| entries.iter().find(|e| e.raw.name == d.name);
+    let mut seen: BTreeMap<(&str, &str), &Destination> = BTreeMap::new();
+    let mut reported: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for d in valid {
+        let key = (d.server.as_str(), d.network.as_str());
+        let Some(first) = seen.get(&key) else {
+            seen.insert(key, d);
+            continue;
+        };
+        // Two sets meeting on many servers: one error per pair.
+        if !reported.insert((first.name.as_str(), d.name.as_str())) {
+            continue;
         }
+        let (Some(ef), Some(ed)) = (entry(first), entry(d)) else {
+            continue;
+        };
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "destinations `{}` and `{}` both use network `{}` on server `{}`",
+                    first.name, d.name, d.network, d.server
+                ),
+                ed.loc("network"),
+            )
+            .label("same network again")
+            .related(ef.loc("network"), "first used here")
+            .help("a network is one destination: give each destination its own network"),
+        );
     }
 }
 
@@ -140,11 +464,13 @@ pub(super) fn overlapping_subnets(
         .filter_map(|d| d.spec.subnet.map(|s| (d, s)))
         .collect();
     let entry = |d: &Destination| entries.iter().find(|e| e.raw.name == d.name);
+    let mut reported: BTreeSet<(&str, &str)> = BTreeSet::new();
     for (i, (a, na)) in with_subnet.iter().enumerate() {
         for (b, nb) in &with_subnet[..i] {
             if a.server == b.server
                 && a.network != b.network
                 && (na.contains(nb) || nb.contains(na))
+                && reported.insert((a.name.as_str(), b.name.as_str()))
             {
                 let (Some(ea), Some(eb)) = (entry(a), entry(b)) else {
                     continue;
@@ -177,5 +503,197 @@ mod tests {
         assert!(!valid_docker_name("-net"));
         assert!(!valid_docker_name("has space"));
         assert!(!valid_docker_name(&"a".repeat(256)));
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use crate::config::{Members, SourceFile, check};
+
+    const SERVERS: &str = r#"
+[[server]]
+name = "web-1"
+address = "local"
+tags = ["web", "eu"]
+[[server]]
+name = "web-2"
+address = "unix:///tmp/w2.sock"
+tags = ["web"]
+[[server]]
+name = "db-1"
+address = "unix:///tmp/d1.sock"
+"#;
+
+    /// The config of `SERVERS` plus `text`: its destinations' (name,
+    /// server) pairs, or every error message with its line and help.
+    fn load(text: &str) -> Result<Vec<(String, String)>, Vec<String>> {
+        let full = format!("{SERVERS}{text}");
+        let checked = check(&[SourceFile {
+            path: "berth.toml".into(),
+            text: full.clone(),
+        }]);
+        if checked.diagnostics.errors.is_empty() {
+            return Ok(checked
+                .config
+                .destinations
+                .iter()
+                .map(|d| (d.name.clone(), d.server.clone()))
+                .collect());
+        }
+        Err(checked
+            .diagnostics
+            .errors
+            .iter()
+            .map(|d| {
+                let line = full[..d.at.span.start].lines().count();
+                format!(
+                    "{} @{line} ({})",
+                    d.message,
+                    d.help.clone().unwrap_or_default()
+                )
+            })
+            .collect())
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_set_is_one_network_per_server() {
+        let got = load(
+            "[[destination]]\nname = \"front\"\nservers = [\"tag:web\", \"db-1\", \"web-1\"]\nnetwork = \"front\"\n\
+             [[destination]]\nname = \"all\"\nservers = \"*\"\nnetwork = \"all\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            pairs(&[
+                ("front", "web-1"),
+                ("front", "web-2"),
+                ("front", "db-1"),
+                ("all", "web-1"),
+                ("all", "web-2"),
+                ("all", "db-1"),
+            ])
+        );
+        let checked = check(&[SourceFile {
+            path: "b.toml".into(),
+            text: format!(
+                "{SERVERS}[[destination]]\nname = \"f\"\nservers = [\"tag:web\"]\nnetwork = \"f\"\n"
+            ),
+        }]);
+        let c = checked.config;
+        assert_eq!(c.destinations_on("web-2").count(), 1);
+        assert_eq!(c.destinations_on("db-1").count(), 0);
+        assert_eq!(c.destination_on("f", "web-2").unwrap().server, "web-2");
+        assert_eq!(
+            c.destinations[0].group.as_ref().unwrap().declared,
+            Members::Listed(vec!["tag:web".into()])
+        );
+        assert_eq!(c.server("web-1").unwrap().tags, vec!["web", "eu"]);
+    }
+
+    #[test]
+    fn every_set_error_is_located_with_a_hint() {
+        let e = load(
+            "[[destination]]\nname = \"x\"\nserver = \"db-1\"\nservers = \"*\"\nnetwork = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e[0].starts_with("`server` and `servers` exclude each other @16"),
+            "{e:?}"
+        );
+        let e = load("[[destination]]\nname = \"x\"\nnetwork = \"x\"\n").unwrap_err();
+        assert!(e[0].contains("has no `server`"), "{e:?}");
+        let e = load("[[destination]]\nname = \"x\"\nservers = [\"tag:webs\"]\nnetwork = \"x\"\n")
+            .unwrap_err();
+        assert!(
+            e[0].contains("unknown tag `webs` @15 (did you mean `tag:web`?)"),
+            "{e:?}"
+        );
+        let e = load("[[destination]]\nname = \"x\"\nservers = [\"db-2\"]\nnetwork = \"x\"\n")
+            .unwrap_err();
+        assert!(
+            e[0].contains("unknown server `db-2` @15 (did you mean `db-1`?)"),
+            "{e:?}"
+        );
+        let e = load("[[destination]]\nname = \"x\"\nservers = []\nnetwork = \"x\"\n").unwrap_err();
+        assert!(e[0].contains("`servers` is empty @15"), "{e:?}");
+        let e = load("[[destination]]\nname = \"x\"\nservers = \"web\"\nnetwork = \"x\"\n")
+            .unwrap_err();
+        assert!(e[0].contains("only \"*\""), "{e:?}");
+        let e = load("[[destination]]\nname = \"x\"\nservers = [\"*\"]\nnetwork = \"x\"\n")
+            .unwrap_err();
+        assert!(e[0].contains("inside a list"), "{e:?}");
+    }
+
+    #[test]
+    fn tags_are_checked() {
+        let e = load(
+            "[[server]]\nname = \"z\"\naddress = \"local\"\ntags = [\"a\", \"a\", \"\", \"b c\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].contains("listed twice"), "{e:?}");
+        assert!(e[1].contains("invalid tag ``"), "{e:?}");
+        assert!(e[2].contains("invalid tag `b c`"), "{e:?}");
+    }
+
+    #[test]
+    fn one_network_per_server_across_sets() {
+        let e = load(
+            "[[destination]]\nname = \"a\"\nservers = \"*\"\nnetwork = \"n\"\n\
+             [[destination]]\nname = \"b\"\nservers = [\"tag:web\"]\nnetwork = \"n\"\n",
+        )
+        .unwrap_err();
+        // One error for the pair, not one per shared server.
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("both use network `n` on server `web-1`"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn pools() {
+        let ok = load(
+            "[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/16\"\nsubnet_prefix = 24\n",
+        );
+        assert_eq!(ok.unwrap().len(), 3);
+        let e = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/23\"\nsubnet_prefix = 24\n").unwrap_err();
+        assert!(
+            e[0].contains("holds 2 /24 subnets for 3 servers: db-1 left without one"),
+            "{e:?}"
+        );
+        let e = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet = \"10.1.0.0/24\"\nsubnet_pool = \"10.40.0.0/16\"\nsubnet_prefix = 24\n").unwrap_err();
+        assert!(e[0].contains("exclude each other"), "{e:?}");
+        let e = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/16\"\n").unwrap_err();
+        assert!(e[0].contains("needs a `subnet_prefix`"), "{e:?}");
+        let e = load("[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_pool = \"10.40.0.0/16\"\nsubnet_prefix = 8\n").unwrap_err();
+        assert!(e[0].contains("does not fit"), "{e:?}");
+        let e = load(
+            "[[destination]]\nname = \"p\"\nservers = \"*\"\nnetwork = \"p\"\nsubnet_prefix = 24\n",
+        )
+        .unwrap_err();
+        assert!(e[0].contains("needs a `subnet_pool`"), "{e:?}");
+    }
+
+    #[test]
+    fn a_clone_over_a_set_is_refused() {
+        let e = load(
+            "[[destination]]\nname = \"all\"\nservers = \"*\"\nnetwork = \"all\"\n\
+             [[destination]]\nname = \"one\"\nserver = \"db-1\"\nnetwork = \"one\"\n\
+             [[application]]\nname = \"api\"\ndestination = \"all\"\n\
+             [[application]]\nname = \"api-copy\"\ndestination = \"one\"\nclone_of = \"api\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("its source's destination `all` spans a set of servers"),
+            "{e:?}"
+        );
     }
 }

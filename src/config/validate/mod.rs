@@ -18,7 +18,7 @@ use crate::diag::Diagnostic;
 pub use destination::valid_docker_name;
 pub use stack::repo_relative;
 
-use refs::{clone_ref, dangling, destination_ref, names};
+use refs::{clone_over_set, clone_ref, dangling, destination_ref, names};
 
 /// The valid part of the config; every problem found goes to `errors`.
 pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
@@ -33,9 +33,9 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     let destinations: Vec<Destination> = raw
         .destinations
         .iter()
-        .filter_map(|e| destination::destination(e, &raw, errors))
+        .flat_map(|e| destination::destination(e, &raw, errors))
         .collect();
-    destination::same_network_twice(&raw.destinations, errors);
+    destination::same_network_twice(&raw.destinations, &destinations, errors);
     destination::overlapping_subnets(&raw.destinations, &destinations, errors);
     let resources = resource::resources(&raw, errors);
     let stacks = raw

@@ -93,6 +93,48 @@ pub(super) fn destination_ref(
     false
 }
 
+/// A clone copies one resource on one server into one destination on one
+/// server: neither the clone's destination (`dest`) nor its source's
+/// (`source_dest`) may be declared over a set of servers (`servers`).
+pub(super) fn clone_over_set(
+    who: &str,
+    dest: Option<&str>,
+    source_dest: Option<&str>,
+    at: Location,
+    raw: &RawConfig,
+    errors: &mut Vec<Diagnostic>,
+) -> bool {
+    let over_set = |name: Option<&str>| {
+        raw.destinations
+            .iter()
+            .find(|d| Some(d.raw.name.as_str()) == name && d.raw.servers.is_some())
+    };
+    let mut ok = true;
+    let both = dest.is_some() && dest == source_dest;
+    for (whose, d) in [("its", dest), ("its source's", source_dest)] {
+        if both && whose != "its" {
+            continue;
+        }
+        let whose = if both { "its and its source's" } else { whose };
+        if let Some(e) = over_set(d) {
+            ok = false;
+            errors.push(
+                Diagnostic::new(
+                    format!(
+                        "{who} is a clone, and {whose} destination `{}` spans a set of servers",
+                        e.raw.name
+                    ),
+                    at.clone(),
+                )
+                .label("clone over a set of servers")
+                .related(e.loc("servers"), "the set is declared here")
+                .help("a clone copies one resource from one server to one server: clone between destinations declared with `server = \"…\"`"),
+            );
+        }
+    }
+    ok
+}
+
 /// `clone_of` names another declared resource of the same kind.
 pub(super) fn clone_ref<'a>(
     kind: &str,

@@ -6,7 +6,7 @@ use super::super::load::{Entry, RawConfig};
 use super::super::model::{Placement, Resource, ResourceKind, Selector};
 use super::super::raw::{RawDestinations, RawResource};
 use super::destination::valid_docker_name;
-use super::{clone_ref, destination_ref};
+use super::{clone_over_set, clone_ref, destination_ref};
 use crate::diag::Diagnostic;
 
 /// Every valid application, then every valid database.
@@ -38,7 +38,15 @@ fn resource(
     let aliases = r.aliases.clone().unwrap_or_else(|| vec![r.name.clone()]);
     let mut ok = selector_ok & valid_aliases(e, &aliases, errors);
     if let Some(source) = &r.clone_of {
-        ok &= clone(kind, e, source, same_kind, &selector, &placement, errors);
+        ok &= clone(
+            kind,
+            e,
+            source,
+            same_kind,
+            (&selector, &placement),
+            raw,
+            errors,
+        );
     }
     ok.then(|| Resource {
         kind,
@@ -74,8 +82,8 @@ fn clone(
     e: &Entry<RawResource>,
     source: &str,
     same_kind: &[Entry<RawResource>],
-    selector: &Selector,
-    placement: &Placement,
+    (selector, placement): (&Selector, &Placement),
+    raw: &RawConfig,
     errors: &mut Vec<Diagnostic>,
 ) -> bool {
     let names = same_kind.iter().map(|s| &s.raw.name);
@@ -117,7 +125,16 @@ fn clone(
     }
     let ok = found && problems.is_empty();
     errors.extend(problems);
-    ok
+    let source_dest = same_kind
+        .iter()
+        .find(|x| x.raw.name == source)
+        .and_then(|x| x.raw.destination.as_deref());
+    let own = match placement {
+        Placement::One(d) => Some(d.as_str()),
+        _ => None,
+    };
+    let who = format!("{kind} `{}`", e.raw.name);
+    clone_over_set(&who, own, source_dest, e.loc("clone_of"), raw, errors) && ok
 }
 
 /// Where a resource belongs: one `destination`, or `destinations` (a list

@@ -48,11 +48,55 @@ pub(super) fn server(e: &Entry<RawServer>, errors: &mut Vec<Diagnostic>) -> Opti
             Address::Local
         }
     };
+    let tags = tags(e, errors);
     Some(Server {
         name: r.name.clone(),
         address,
+        tags,
         at: e.loc("name"),
     })
+}
+
+/// `tags`: names without spaces, control characters, `*` or `:` (so that
+/// `tag:NAME` reads one way), each once.
+fn tags(e: &Entry<RawServer>, errors: &mut Vec<Diagnostic>) -> Vec<String> {
+    let Some(tags) = &e.raw.tags else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let bad = if tag.trim().is_empty() {
+            Some("a tag is empty")
+        } else if tag.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '*' | ':' | ',' | '?' | '[' | ']')
+        }) {
+            Some("a tag is one word: no spaces, `*`, `?`, `[`, `]`, `:` or `,`")
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            errors.push(
+                Diagnostic::new(
+                    format!("invalid tag `{}`", tag.escape_default()),
+                    e.loc("tags"),
+                )
+                .label("invalid tag")
+                .help(format!("{why}; e.g. `tags = [\"eu\", \"web\"]`")),
+            );
+        } else if out.contains(tag) {
+            errors.push(
+                Diagnostic::new(
+                    format!("tag `{tag}` is listed twice for server `{}`", e.raw.name),
+                    e.loc("tags"),
+                )
+                .label("duplicate tag")
+                .help("list each tag once"),
+            );
+        } else {
+            out.push(tag.clone());
+        }
+    }
+    out
 }
 
 /// Each ssh-only key written for a server that is not `ssh://`.

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use super::super::load::{Entry, RawConfig};
 use super::super::model::{FileRef, Stack};
 use super::super::raw::RawService;
-use super::{clone_ref, destination_ref};
+use super::{clone_over_set, clone_ref, destination_ref};
 use crate::diag::Diagnostic;
 
 pub(super) fn stack(
@@ -32,6 +32,19 @@ pub(super) fn stack(
             source,
             e.loc("clone_of"),
             raw.stacks.iter().map(|s| &s.raw.name),
+            errors,
+        );
+        let source_dest = raw
+            .stacks
+            .iter()
+            .find(|s| s.raw.name == *source)
+            .map(|s| s.raw.destination.as_str());
+        ok &= clone_over_set(
+            &format!("service `{}`", r.name),
+            Some(&r.destination),
+            source_dest,
+            e.loc("clone_of"),
+            raw,
             errors,
         );
     }
