@@ -33,7 +33,17 @@ impl Sshd {
         Sshd::start_with(false)
     }
 
+    /// As [`start`](Self::start), with more `sshd_config` lines (e.g.
+    /// `KexAlgorithms curve25519-sha256`).
+    pub fn start_with_options(extra: &str) -> Sshd {
+        Sshd::start_configured(true, extra)
+    }
+
     fn start_with(raised_limits: bool) -> Sshd {
+        Sshd::start_configured(raised_limits, "")
+    }
+
+    fn start_configured(raised_limits: bool, extra: &str) -> Sshd {
         // Privilege separation directory; sshd refuses to start without it.
         std::fs::create_dir_all("/run/sshd").expect("mkdir /run/sshd");
         let dir = tempfile::Builder::new()
@@ -86,7 +96,7 @@ StrictModes no
 UsePAM no
 AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
-{limits}LogLevel VERBOSE
+{limits}{extra}LogLevel VERBOSE
 ",
             host = d.join("host_ed25519").display(),
             pid = d.join("sshd.pid").display(),
