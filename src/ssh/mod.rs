@@ -24,6 +24,9 @@ pub struct Tunnel {
     session: Option<Session>,
     socket: PathBuf,
     dir: Option<tempfile::TempDir>,
+    /// For a persistent master: the task holding one connection through
+    /// it open while the run lasts ([`hold`]).
+    hold: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Tunnel {
@@ -35,6 +38,9 @@ impl Tunnel {
 
 impl Drop for Tunnel {
     fn drop(&mut self) {
+        if let Some(hold) = self.hold.take() {
+            hold.abort();
+        }
         drop(self.session.take());
         drop(self.dir.take());
     }
@@ -77,11 +83,7 @@ pub async fn forward(t: &Target<'_>, persist: Duration) -> Result<Tunnel, SshErr
         return forward_once(t).await;
     };
     if let Some(socket) = control::reuse(&keyed, t.docker_socket).await {
-        return Ok(Tunnel {
-            session: None,
-            socket,
-            dir: None,
-        });
+        return Ok(kept(socket));
     }
     let secs = persist.as_secs_f64().ceil().max(1.0) as usize;
     let mut b = builder(t);
@@ -106,11 +108,38 @@ pub async fn forward(t: &Target<'_>, persist: Duration) -> Result<Tunnel, SshErr
     tracing::debug!(target: "berth::ssh", control_socket = %session.control_socket().display(), persist_secs = secs, "new SSH connection, kept for reuse");
     // The master outlives this run: no shutdown when the session drops.
     let _ = session.detach();
-    Ok(Tunnel {
+    Ok(kept(local))
+}
+
+/// A tunnel through a master that outlives the run: held open while the
+/// run lasts, so its `ControlPersist` window counts from the run's end.
+fn kept(socket: PathBuf) -> Tunnel {
+    Tunnel {
+        hold: Some(tokio::spawn(hold(socket.clone()))),
         session: None,
-        socket: local,
+        socket,
         dir: None,
-    })
+    }
+}
+
+/// Keeps one connection through the forwarded socket open until aborted.
+/// OpenSSH counts a master idle (and starts its `ControlPersist` clock)
+/// whenever no channel is open; between a run's requests — 500 servers
+/// connected before the first is read, a confirmation answered late — none
+/// may be, and the master would end under the run. An open forwarded
+/// connection is a channel. Docker may close one that sends nothing
+/// (Engine 23 and newer after 5 minutes): it is opened again; a master
+/// that is gone ends the hold.
+async fn hold(socket: PathBuf) {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let Ok(mut stream) = tokio::net::UnixStream::connect(&socket).await else {
+            return;
+        };
+        let mut byte = [0u8; 1];
+        let _ = stream.read(&mut byte).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Is the control directory where connections are kept for the next run
@@ -161,6 +190,7 @@ async fn forward_once(t: &Target<'_>) -> Result<Tunnel, SshError> {
         session: Some(session),
         socket: local,
         dir: Some(dir),
+        hold: None,
     })
 }
 

@@ -75,15 +75,18 @@ known_hosts_file = "{known}"
 
     /// `berth ARGS` with this fixture's XDG_RUNTIME_DIR and RUST_LOG.
     fn berth(&self, args: &[&str]) -> Run {
-        Spawned::command(
-            self.project.args(args),
-            self.project.path(),
-            &[
-                ("XDG_RUNTIME_DIR", self.runtime.path().as_os_str()),
-                ("RUST_LOG", "berth::ssh=debug".as_ref()),
-            ],
-        )
-        .finish(Duration::from_secs(120))
+        self.berth_env(args, &[])
+    }
+
+    /// `berth ARGS` as [`Fixture::berth`], with more environment.
+    fn berth_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut all: Vec<(&str, &std::ffi::OsStr)> = vec![
+            ("XDG_RUNTIME_DIR", self.runtime.path().as_os_str()),
+            ("RUST_LOG", "berth::ssh=debug".as_ref()),
+        ];
+        all.extend(env.iter().map(|(k, v)| (*k, v.as_ref())));
+        Spawned::command(self.project.args(args), self.project.path(), &all)
+            .finish(Duration::from_secs(120))
     }
 
     /// `berth plan --format json ARGS`: exits 0 with the server read.
@@ -205,6 +208,25 @@ fn after_the_window_the_master_is_gone_and_the_next_run_connects_again() {
             .any(|(pid, cmd)| pid == &kept.to_string() && cmd.contains("ControlPersist=60s")),
         "the master was not started with ControlPersist=60s\n{run}"
     );
+}
+
+/// The window counts from the end of a run, never inside one: a run that
+/// holds its connection idle for longer than `ssh_persist` (500 servers
+/// connected before the first is read, a confirmation prompt answered
+/// late) still reads its server through it. Before the run held a channel
+/// open, the master ended 2 s into the 5 s pause and the read failed with
+/// `Connection refused`.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_run_idle_for_longer_than_the_window_keeps_its_connection() {
+    let f = Fixture::new("ssh_persist = \"2s\"\n");
+    let mut args = vec!["plan", "--format", "json"];
+    args.extend(["--timeout", "30s"]);
+    let run = f.berth_env(&args, &[("BERTH_FAULT", "read.server:sleep=5000")]);
+    run.expect_code(0);
+    assert_eq!(run.json()["servers"][0]["status"], "ok", "{run}");
+    // And the window still runs from the end of the run.
+    outlives_no_window(f.master("a run idle for 5 s"));
 }
 
 /// Waits (at most 30 s) for a master started with a 2 s window to end.
