@@ -74,9 +74,10 @@ impl Config {
 
     /// The destination `name`, if it lives on `server`.
     pub fn destination_on(&self, name: &str, server: &str) -> Option<&Destination> {
-        self.destinations
+        self.positions(server)
             .iter()
-            .find(|d| d.name == name && d.server == server)
+            .map(|&i| &self.destinations[i])
+            .find(|d| d.name == name)
     }
 
     /// Every network of the destination `name`: one per server it lives on.
@@ -97,6 +98,13 @@ impl Config {
     }
 
     pub fn destinations_on<'a>(&'a self, server: &'a str) -> impl Iterator<Item = &'a Destination> {
+        self.positions(server)
+            .iter()
+            .map(|&i| &self.destinations[i])
+    }
+
+    /// Where `server`'s destinations sit in `destinations`, in config order.
+    fn positions(&self, server: &str) -> &[usize] {
         let index = self.by_server.0.get_or_init(|| {
             let mut index: HashMap<String, Vec<usize>> = HashMap::new();
             for (i, d) in self.destinations.iter().enumerate() {
@@ -104,11 +112,7 @@ impl Config {
             }
             index
         });
-        index
-            .get(server)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.destinations[i])
+        index.get(server).map_or(&[], Vec::as_slice)
     }
 }
 

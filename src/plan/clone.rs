@@ -258,6 +258,12 @@ pub fn needs_images(config: &Config, server: &str) -> bool {
 
 /// Containers on `server` that are sources of clones still to be made.
 pub fn sources_to_inspect(config: &Config, server: &str, live: &LiveState) -> Vec<String> {
+    // Asked once per server, and each answer walks every server's pending
+    // clones: without a clone declared, skip the walk (a fleet of 500
+    // servers spent 40% of its plan's CPU here).
+    if !declared(config).any(|d| d.clone_of.is_some()) {
+        return Vec::new();
+    }
     config
         .servers
         .iter()
