@@ -6,7 +6,7 @@
 //! the crate launched; which of them still answers, and the dead ones
 //! cleared away.
 
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -206,6 +206,41 @@ pub fn keyed(root: &Path, identity: &str) -> Result<Option<PathBuf>, SshError> {
         }
     }
 }
+
+/// Takes the connection identity's lock (`lock` in its directory), so that
+/// one run at a time, and one server at a time within a run, reuses or
+/// launches its master: two servers of one identity (one engine listed
+/// twice) or two runs at once would otherwise find a master still being
+/// set up, and the one would remove the forwarded socket the other had
+/// just made. Waits at most `CLAIM_WAIT` (a master is launched within the
+/// SSH timeouts); `None` when the lock cannot be had, and the caller
+/// connects for its run only. The lock is released when the file drops.
+pub async fn claim(keyed: &Path) -> Option<std::fs::File> {
+    let path = keyed.join("lock");
+    let take = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .ok()?;
+        // flock: released when the file closes, whatever ends the run.
+        // SAFETY: `file` is open for the duration of the call.
+        let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+        (locked == 0).then_some(file)
+    });
+    match tokio::time::timeout(CLAIM_WAIT, take).await {
+        Ok(Ok(file)) => file,
+        _ => {
+            tracing::debug!(target: "berth::ssh", dir = %keyed.display(), "the connection's lock was not had in time; connecting for this run only");
+            None
+        }
+    }
+}
+
+/// How long [`claim`] waits for another run's master to be set up.
+const CLAIM_WAIT: Duration = Duration::from_secs(60);
 
 /// A live master in `keyed` whose forwarded Docker socket answers: the
 /// path of that socket. Masters that do not answer (killed, gone idle)

@@ -82,6 +82,10 @@ pub async fn forward(t: &Target<'_>, persist: Duration) -> Result<Tunnel, SshErr
     let Some(keyed) = control::keyed(&root, &identity(t))? else {
         return forward_once(t).await;
     };
+    // Held until this server's master is reused or launched and forwarding.
+    let Some(_claim) = control::claim(&keyed).await else {
+        return forward_once(t).await;
+    };
     if let Some(socket) = control::reuse(&keyed, t.docker_socket).await {
         return Ok(kept(socket));
     }
