@@ -10,7 +10,7 @@ mod validate;
 
 pub use load::{SourceFile, TOP_LEVEL};
 pub use model::*;
-pub use validate::{repo_relative, valid_docker_name};
+pub use validate::{list_some, repo_relative, valid_docker_name};
 
 use crate::diag::{Diagnostics, SourceMap};
 

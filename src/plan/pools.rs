@@ -96,7 +96,7 @@ pub fn resolve(
                         d.network,
                         d.name,
                         pool.pool,
-                        some(&left_out)
+                        crate::config::list_some(&left_out)
                     ),
                 ));
                 continue;
@@ -129,20 +129,6 @@ pub fn resolve(
         }
     }
     Some(resolved)
-}
-
-/// Names for a message: all of a few, the first ones of many.
-fn some(names: &[String]) -> String {
-    const SHOWN: usize = 5;
-    if names.len() <= SHOWN {
-        names.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
-    }
 }
 
 /// The IPv4 subnet of a live network, if it has one.

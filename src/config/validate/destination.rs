@@ -350,7 +350,7 @@ fn pool(
 }
 
 /// Names for a message: all of a few, the first ones of many.
-pub(super) fn list_some(names: &[String]) -> String {
+pub fn list_some(names: &[String]) -> String {
     const SHOWN: usize = 5;
     if names.len() <= SHOWN {
         names.join(", ")

@@ -15,7 +15,7 @@ use super::load::RawConfig;
 use super::model::{Config, Destination, StackFile};
 use crate::diag::Diagnostic;
 
-pub use destination::valid_docker_name;
+pub use destination::{list_some, valid_docker_name};
 pub use stack::repo_relative;
 
 use refs::{clone_over_set, clone_ref, dangling, destination_ref, names};
