@@ -310,6 +310,20 @@ mod tests {
     use crate::config::SourceFile;
     use crate::config::check;
 
+    /// The config of `text` (`berth.toml`), which must have no error.
+    fn valid(text: &str) -> Config {
+        let checked = check(&[SourceFile {
+            path: "berth.toml".into(),
+            text: text.to_string(),
+        }]);
+        assert!(
+            checked.diagnostics.errors.is_empty(),
+            "{:?}",
+            checked.diagnostics
+        );
+        checked.config
+    }
+
     fn config() -> Config {
         let text = r#"
 [[server]]
@@ -343,17 +357,7 @@ destination = "front-2"
 container = "app-copy"
 clone_of = "app"
 "#;
-        let files = vec![SourceFile {
-            path: "berth.toml".into(),
-            text: text.to_string(),
-        }];
-        let checked = check(&files);
-        assert!(
-            checked.diagnostics.errors.is_empty(),
-            "{:?}",
-            checked.diagnostics
-        );
-        checked.config
+        valid(text)
     }
 
     fn t(servers: &[&str], destinations: &[&str]) -> Target {
@@ -443,17 +447,7 @@ name = "data"
 server = "db-1"
 network = "data"
 "#;
-        let files = vec![SourceFile {
-            path: "berth.toml".into(),
-            text: text.to_string(),
-        }];
-        let checked = check(&files);
-        assert!(
-            checked.diagnostics.errors.is_empty(),
-            "{:?}",
-            checked.diagnostics
-        );
-        checked.config
+        valid(text)
     }
 
     #[test]
