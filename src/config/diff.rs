@@ -164,6 +164,12 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
                 f
             }
         };
+        if d.manage {
+            fields.push(("manage", Some("true".to_string())));
+        }
+        if d.prevent_removal.is_some() {
+            fields.push(("prevent_removal", Some("true".to_string())));
+        }
         fields.extend(
             d.pool
                 .map(|p| {

@@ -49,7 +49,22 @@ pub fn check(files: &[SourceFile]) -> Checked {
         load::parse_file(f, &mut raw, &mut errors);
     }
     let compose_files = validate::compose_files(&raw);
-    let config = validate::validate(raw, &mut errors);
+    // Where each `prevent_removal` is written, for the plan errors that name it.
+    let guards: std::collections::BTreeMap<String, String> = raw
+        .destinations
+        .iter()
+        .filter_map(|e| {
+            let at = e.fields.get("prevent_removal")?;
+            let (line, col) = sources.line_col(&at.file, at.span.start);
+            Some((e.raw.name.clone(), format!("{}:{line}:{col}", at.file)))
+        })
+        .collect();
+    let mut config = validate::validate(raw, &mut errors);
+    for d in &mut config.destinations {
+        if d.prevent_removal.is_some() {
+            d.prevent_removal = guards.get(&d.name).cloned().or(d.prevent_removal.take());
+        }
+    }
     Checked {
         config,
         compose_files,

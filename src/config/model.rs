@@ -202,6 +202,11 @@ pub struct NetworkSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub subnet_pool: Option<IpNet>,
+    /// `prevent_removal = true`, recorded on the network as the
+    /// `berth.prevent_removal` label when berth creates it; never compared
+    /// with a live network.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_removal: bool,
 }
 
 /// A destination's network on one server. A destination declared over a
@@ -220,6 +225,13 @@ pub struct Destination {
     pub group: Option<Group>,
     /// `subnet_pool` and `subnet_prefix`.
     pub pool: Option<SubnetPool>,
+    /// `manage = true`: berth takes over the network when it did not
+    /// create it (never another berth owner's).
+    pub manage: bool,
+    /// `prevent_removal = true`: where the key is written
+    /// (`file:line:col`), for the plan error that names it. The spec's
+    /// `prevent_removal` says the same.
+    pub prevent_removal: Option<String>,
     pub at: Location,
 }
 

@@ -99,6 +99,17 @@ pub struct RawDestination {
     pub servers: Option<RawServers>,
     /// Docker network name: the destination's identity on its server.
     pub network: String,
+    /// berth manages this network even if it did not create it (Coolify's
+    /// `coolify`, one made by hand): its differences are planned like
+    /// berth's own, a replace that recreates it with berth's labels, after
+    /// which it is berth's. Without it a network berth did not create is
+    /// used as it is and never changed. Default `false`.
+    pub manage: Option<bool>,
+    /// A plan that would remove or replace this network is a plan error.
+    /// Recorded on networks berth creates as the `berth.prevent_removal`
+    /// label, so it still holds once the destination is no longer declared
+    /// on a server. Default `false`.
+    pub prevent_removal: Option<bool>,
     /// Network driver. Default `"bridge"`; `"overlay"` on a swarm manager.
     pub driver: Option<String>,
     /// Restrict external access to the network. Default `false`.

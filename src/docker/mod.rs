@@ -147,6 +147,15 @@ pub enum Created {
     Found(Network),
 }
 
+/// A network as the guard's last look reads it.
+#[derive(Debug, Clone)]
+pub struct Guarded {
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+    /// Every container attached, running or stopped, by name.
+    pub attached: Vec<String>,
+}
+
 /// A container's endpoint on one network, as an inspect tells it.
 #[derive(Debug, Clone)]
 pub struct Attachment {
@@ -461,6 +470,9 @@ impl Client {
         if let Some(pool) = spec.subnet_pool {
             labels.insert(labels::SUBNET_POOL.into(), pool.to_string());
         }
+        if spec.prevent_removal {
+            labels.insert(labels::PREVENT_REMOVAL.into(), "true".into());
+        }
         let mut pools = Vec::new();
         if let Some(subnet) = spec.subnet {
             pools.push(IpamConfig {
@@ -526,14 +538,11 @@ impl Client {
             .find(|n| n.name == name))
     }
 
-    /// A network's labels and every container attached to it, running or
-    /// stopped (Docker's network inspect lists running ones only); `None`
-    /// when there is no such network. Two calls: for the guard's last look
-    /// before a network is removed or replaced.
-    pub async fn network_guard(
-        &self,
-        name: &str,
-    ) -> Result<Option<(BTreeMap<String, String>, Vec<String>)>, DockerError> {
+    /// A network's id and labels and every container attached to it,
+    /// running or stopped (Docker's network inspect lists running ones
+    /// only); `None` when there is no such network. Two calls: for the
+    /// guard's last look before a network is removed or replaced.
+    pub async fn network_guard(&self, name: &str) -> Result<Option<Guarded>, DockerError> {
         let Some(net) = self
             .get_json_opt::<read::NetworkLabels>(
                 &format!("/networks/{}", service::path_segment(name)),
@@ -553,10 +562,11 @@ impl Client {
                 &format!("list containers on {name}"),
             )
             .await?;
-        Ok(Some((
-            net.labels,
-            attached.iter().map(|c| c.name().to_string()).collect(),
-        )))
+        Ok(Some(Guarded {
+            id: net.id,
+            labels: net.labels,
+            attached: attached.iter().map(|c| c.name().to_string()).collect(),
+        }))
     }
 
     /// Removes a network (gone already: done).

@@ -94,9 +94,11 @@ impl NetworkJson {
     }
 }
 
-/// `GET /networks/{name}`: its labels (the guard's last look).
+/// `GET /networks/{name}`: its id and labels (the guard's last look).
 #[derive(Deserialize)]
 pub(super) struct NetworkLabels {
+    #[serde(rename = "Id", default, deserialize_with = "nullable")]
+    pub(super) id: String,
     #[serde(rename = "Labels", default, deserialize_with = "nullable")]
     pub(super) labels: BTreeMap<String, String>,
 }
@@ -451,6 +453,7 @@ pub(super) mod tests {
                 map(&[("berth.test", "fixture")]),
                 "Engine {v}"
             );
+            assert_eq!(inspected.id.len(), 64, "Engine {v}");
         }
     }
 

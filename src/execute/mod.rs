@@ -14,9 +14,9 @@ mod service;
 pub use error::{Cause, StepError};
 
 use crate::config::NetworkSpec;
-use crate::docker::{Client, Created};
+use crate::docker::{Client, Created, Guarded};
 use crate::plan::journal::{Member, Record};
-use crate::plan::{Change, ChangeStatus, Connect, Plan, ReplaceNetwork};
+use crate::plan::{Change, ChangeStatus, Connect, Plan, ReplaceNetwork, Takeover};
 use crate::session::{Progress, Session};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +132,7 @@ async fn step(
                 _ => e,
             }),
         Change::RemoveNetwork(c) => {
-            if !guard(client, owner, &c.network, &[]).await? {
+            if !guard(client, owner, &c.network, &[], None).await? {
                 return Ok(()); // removed already
             }
             client
@@ -142,7 +142,7 @@ async fn step(
         }
         Change::ReplaceNetwork(c) => {
             let planned: Vec<&str> = c.attached.iter().map(|a| a.container.as_str()).collect();
-            if !guard(client, owner, &c.network, &planned).await? {
+            if !guard(client, owner, &c.network, &planned, c.takeover.as_ref()).await? {
                 return Err(StepError::refused(
                     format!("network {} is gone since the plan was made", c.network),
                     "`berth plan` shows what is left",
@@ -224,7 +224,9 @@ fn owned(labels: &std::collections::BTreeMap<String, String>, owner: &str) -> bo
 }
 
 /// The last look before a network is removed or replaced, whatever the
-/// plan said: it must be berth's (this owner's), and nothing may be
+/// plan said: it must be berth's (this owner's) — or, for a takeover, the
+/// very network the plan took over (its id: Docker never relabels a
+/// network, so the same id is the same labels) —, and nothing may be
 /// attached but what the plan knew of (`expected`): a container attached
 /// since the plan blocks the change. `false`: the network is gone.
 async fn guard(
@@ -232,19 +234,36 @@ async fn guard(
     owner: &str,
     network: &str,
     expected: &[&str],
+    takeover: Option<&Takeover>,
 ) -> Result<bool, StepError> {
-    let Some((labels, attached)) = client
+    let Some(Guarded {
+        id,
+        labels,
+        attached,
+    }) = client
         .network_guard(network)
         .await
         .map_err(StepError::request)?
     else {
         return Ok(false);
     };
-    if !owned(&labels, owner) {
-        return Err(StepError::refused(
-            format!("network {network} is not berth's (owner {owner})"),
-            "berth never changes or removes a network it does not own",
-        ));
+    match takeover {
+        Some(t) if t.network_id != id => {
+            return Err(StepError::refused(
+                format!(
+                    "network {network} is not the one the plan takes over: it was made again since the plan"
+                ),
+                "plan again",
+            ));
+        }
+        Some(_) => {}
+        None if !owned(&labels, owner) => {
+            return Err(StepError::refused(
+                format!("network {network} is not berth's (owner {owner})"),
+                "berth never changes or removes a network it does not own (`manage = true` on its destination lets berth take it over)",
+            ));
+        }
+        None => {}
     }
     let since: Vec<&String> = attached
         .iter()

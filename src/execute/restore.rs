@@ -66,7 +66,22 @@ async fn replace(
     let mut members = reattach.to_vec();
     match live.network(&c.network) {
         None => super::create(client, owner, &c.network, &c.spec, &c.destination).await?,
-        Some(net) if !crate::plan::differences(&c.spec, net, true).is_empty() => {
+        // Not berth's: a takeover cut before the network was removed.
+        Some(net)
+            if !net.owned_by(owner)
+                && c.takeover.as_ref().is_none_or(|t| t.network_id != net.id) =>
+        {
+            return Err(StepError::refused(
+                format!(
+                    "network {} is not berth's, and not the one the journal takes over",
+                    c.network
+                ),
+                "berth never changes a network it does not own: `berth plan` shows it",
+            ));
+        }
+        Some(net)
+            if !net.owned_by(owner) || !crate::plan::differences(&c.spec, net, true).is_empty() =>
+        {
             // Containers attached since (not in the journal) keep their aliases too.
             for x in live.attached_to(&c.network) {
                 if !members.iter().any(|m| m.container == x.name) {

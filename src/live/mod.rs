@@ -23,6 +23,10 @@ pub mod labels {
     /// On a network berth created with a subnet from a destination's
     /// `subnet_pool`: the pool.
     pub const SUBNET_POOL: &str = "berth.subnet_pool";
+    /// `true` on a network whose destination had `prevent_removal = true`
+    /// when berth created it: its removal is a plan error even once no
+    /// destination declares it.
+    pub const PREVENT_REMOVAL: &str = "berth.prevent_removal";
     pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
     pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
     pub const COOLIFY_TYPE: &str = "coolify.type";

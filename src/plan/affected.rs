@@ -87,13 +87,16 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
             spec,
             group: _,
             pool,
+            manage,
+            prevent_removal,
             at: _,
         } = d;
         out.insert(
             format!("destination {name}"),
             format!(
-                "network={network:?} spec={} pool={pool:?}",
-                serde_json::to_string(spec).unwrap_or_default()
+                "network={network:?} spec={} pool={pool:?} manage={manage} prevent_removal={}",
+                serde_json::to_string(spec).unwrap_or_default(),
+                prevent_removal.is_some()
             ),
         );
     }

@@ -56,8 +56,21 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
         .network(network)
         .is_none_or(|n| n.owned_by(&config.owner));
     let declared = config.destinations_on(server).any(|d| d.network == network);
+    let takeover = match change {
+        Change::ReplaceNetwork(ReplaceNetwork {
+            takeover: Some(t), ..
+        }) => Some(t),
+        _ => None,
+    };
+    if let Some(t) = takeover {
+        if let Some(why) =
+            super::consent::refuse_restore(config, server, network, t, live.network(network))
+        {
+            return Err(why);
+        }
+    }
     let what = match change {
-        Change::ReplaceNetwork(_) if owned_or_absent => format!(
+        Change::ReplaceNetwork(_) if owned_or_absent || takeover.is_some() => format!(
             "replace network {network}; attach again: {}",
             record
                 .reattach

@@ -9,6 +9,7 @@
 pub mod affected;
 mod attach;
 mod clone;
+mod consent;
 mod guard;
 pub mod journal;
 mod missing;

@@ -456,6 +456,22 @@ pub struct ReplaceNetwork {
     pub spec: NetworkSpec,
     /// Properties that differ between the live network and its destination.
     pub differences: Vec<Difference>,
+    /// Set when the network is not berth's and its destination says
+    /// `manage = true`: berth takes it over, recreating it with its own
+    /// labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<Takeover>,
+}
+
+/// A network berth did not create, replaced because its destination says
+/// `manage = true`: once recreated it carries berth's labels and is
+/// berth's from then on.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Takeover {
+    /// The live network's id when the plan was made: the executor replaces
+    /// that network and no other (one recreated since is refused).
+    pub network_id: String,
 }
 
 /// A new instance of a resource (never a move, never the data).

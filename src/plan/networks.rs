@@ -20,7 +20,10 @@ pub fn plan(
     let mut changes = declared(config, server, live, opts, errors);
     let mut removals = Removals::new(config, server, live);
     for net in removal_candidates(config, server, live) {
-        changes.extend(removals.remove(net));
+        match super::consent::removal_refused(config, server, net) {
+            Some(refused) => errors.push(refused),
+            None => changes.extend(removals.remove(net)),
+        }
     }
     changes
 }
@@ -48,16 +51,33 @@ fn declared(
                 reasons: Vec::new(),
                 spec: dest.spec.clone(),
             })),
-            Some(net) if net.owned_by(&config.owner) => {
-                let differences = differences(&dest.spec, net, true);
-                if !differences.is_empty() {
-                    changes.push(replace(config, server, dest, live, differences, opts));
-                }
-            }
             Some(net) => {
-                let differences = differences(&dest.spec, net, false);
-                if !differences.is_empty() {
-                    errors.push(adoption_conflict(config, server, dest, net, &differences));
+                let owned = net.owned_by(&config.owner);
+                let differences = differences(&dest.spec, net, owned);
+                if differences.is_empty() {
+                    continue;
+                }
+                let takeover = super::consent::takeover(config, dest, net);
+                if !owned && takeover.is_none() {
+                    errors.push(
+                        super::consent::foreign_owner_error(
+                            config,
+                            server,
+                            dest,
+                            net,
+                            &differences,
+                        )
+                        .unwrap_or_else(|| {
+                            adoption_conflict(config, server, dest, net, &differences)
+                        }),
+                    );
+                } else if let Some(refused) =
+                    super::consent::replace_refused(server, dest, &differences)
+                {
+                    errors.push(refused);
+                } else {
+                    let replace = replace(config, server, dest, live, differences, opts);
+                    changes.push(take_over(replace, takeover));
                 }
             }
         }
@@ -389,7 +409,24 @@ fn replace(
         hint,
         spec: dest.spec.clone(),
         differences,
+        takeover: None,
     })
+}
+
+/// A replace of a network berth did not create says so, in its reasons
+/// and its `takeover`.
+fn take_over(mut change: Change, takeover: Option<Takeover>) -> Change {
+    if let (Change::ReplaceNetwork(r), Some(t)) = (&mut change, takeover) {
+        r.reasons.insert(
+            0,
+            format!(
+                "takes over network {}, which berth did not create (manage = true): it is recreated with berth's labels and is berth's from then on",
+                r.network
+            ),
+        );
+        r.takeover = Some(t);
+    }
+    change
 }
 
 fn adoption_conflict(

@@ -200,6 +200,7 @@ mod tests {
                 options: Default::default(),
                 labels: Default::default(),
                 subnet_pool: None,
+                prevent_removal: false,
             },
         })
     }

@@ -181,9 +181,12 @@ mod tests {
                 options: BTreeMap::new(),
                 labels: BTreeMap::new(),
                 subnet_pool: None,
+                prevent_removal: false,
             },
             group: None,
             pool: None,
+            manage: false,
+            prevent_removal: None,
             at: at.clone(),
         };
         let resource = |name: &str, destination: &str, selector: Selector| Resource {

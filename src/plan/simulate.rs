@@ -101,9 +101,10 @@ pub fn restore(live: &mut LiveState, r: &Restore, owner: &str) {
     match &*r.record.change {
         Change::ReplaceNetwork(c) => {
             if let Some(s) = snapshot(live, &c.server) {
-                let stale = s
-                    .network(&c.network)
-                    .map(|n| !super::networks::differences(&c.spec, n, true).is_empty());
+                let stale = s.network(&c.network).map(|n| {
+                    // A network taken over is replaced while it is not berth's.
+                    !n.owned_by(owner) || !super::networks::differences(&c.spec, n, true).is_empty()
+                });
                 match stale {
                     None => create_network(s, &c.network, &c.spec, owner, &c.destination),
                     Some(true) => {
@@ -180,6 +181,9 @@ fn create_network(
     labels.insert(labels::DESTINATION.into(), destination.into());
     if let Some(pool) = spec.subnet_pool {
         labels.insert(labels::SUBNET_POOL.into(), pool.to_string());
+    }
+    if spec.prevent_removal {
+        labels.insert(labels::PREVENT_REMOVAL.into(), "true".into());
     }
     let v4 = spec.subnet.map(|subnet| IpamPool {
         subnet: Some(subnet),

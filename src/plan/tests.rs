@@ -32,6 +32,7 @@ fn spec(subnet: Option<&str>) -> NetworkSpec {
         options: Default::default(),
         labels: BTreeMap::new(),
         subnet_pool: None,
+        prevent_removal: false,
     }
 }
 
@@ -43,6 +44,8 @@ fn dest(name: &str, network: &str, subnet: Option<&str>) -> Destination {
         spec: spec(subnet),
         group: None,
         pool: None,
+        manage: false,
+        prevent_removal: None,
         at: at(),
     }
 }

@@ -557,6 +557,10 @@ fn describe(c: &Change) -> String {
         }
         Change::CreateNetwork(c) => code(&c.network),
         Change::RemoveNetwork(c) => code(&c.network),
+        Change::ReplaceNetwork(c) if c.takeover.is_some() => format!(
+            "{}: taken over, berth did not create it (`manage = true`); recreated with berth's labels, berth's from then on",
+            code(&c.network)
+        ),
         Change::ReplaceNetwork(c) => code(&c.network),
         Change::Connect(c) => match &c.live_aliases {
             Some(live) => format!(
@@ -783,6 +787,7 @@ mod tests {
                         options: Default::default(),
                         labels: Default::default(),
                         subnet_pool: None,
+                        prevent_removal: false,
                     },
                 }));
         }

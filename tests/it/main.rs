@@ -33,6 +33,7 @@ mod ssh;
 mod ssh_persist;
 mod status;
 mod swarm;
+mod takeover;
 mod target;
 mod validate;
 mod watch;

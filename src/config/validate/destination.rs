@@ -57,6 +57,10 @@ pub(super) fn destination(
             spec: spec.clone(),
             group: group.clone(),
             pool,
+            manage: r.manage.unwrap_or(false),
+            // The file for now; `config::check` makes it `file:line:col`.
+            prevent_removal: (r.prevent_removal == Some(true))
+                .then(|| e.loc("prevent_removal").file),
             at: e.loc("name"),
         })
         .collect()
@@ -397,6 +401,7 @@ fn network_spec(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) -> Opti
         options: r.options.clone(),
         labels: r.labels.clone(),
         subnet_pool: None,
+        prevent_removal: r.prevent_removal.unwrap_or(false),
     })
 }
 
