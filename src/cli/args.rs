@@ -134,6 +134,16 @@ pub enum Command {
     /// config's owner only: other owners' locks are theirs (run unlock from
     /// their config). `berth locks` lists who holds what.
     Unlock(UnlockArgs),
+    /// Stop managing networks berth created, without removing them.
+    ///
+    /// Like Terraform's `removed { destroy = false }`: berth writes a marker
+    /// on the server (a never-started container `berth-forgotten-…`
+    /// labelled with the network's id and this config's owner), and from
+    /// then on every plan reads the network as one berth did not create:
+    /// never removed (drop its destination from the config), never
+    /// replaced, adopted if a destination still names it. Running it again
+    /// is harmless.
+    Forget(ForgetArgs),
     /// Print the JSON schema of the config or of the plan.
     Schema {
         #[arg(value_enum)]
@@ -558,6 +568,21 @@ pub struct UnlockArgs {
     /// berth that took it is gone.
     #[arg(long)]
     pub legacy: bool,
+    /// How long one Docker API call may take (at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The networks (Docker names) this owner no longer manages.
+    #[arg(value_name = "NETWORK", required = true)]
+    pub networks: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The declared `[[server]]` the networks are on.
+    #[arg(long, value_name = "NAME")]
+    pub server: String,
     /// How long one Docker API call may take (at most 1h).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = api_timeout)]
     pub timeout: Duration,

@@ -5,6 +5,7 @@
 
 mod apply;
 mod args;
+mod forget;
 mod hook;
 mod import;
 mod locks;
@@ -94,6 +95,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Hook(args) => hook::run(&args),
         Command::Locks(args) => locks::run(&args),
         Command::Unlock(args) => unlock::run(&args),
+        Command::Forget(args) => forget::run(&args),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Config => crate::config::schema(),

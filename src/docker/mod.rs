@@ -17,6 +17,7 @@ use crate::live::{Container, Inspected, Network, Snapshot, labels};
 mod answer;
 mod clone;
 mod events;
+mod forget;
 mod journal;
 mod lock;
 mod raw;
@@ -26,6 +27,7 @@ mod swarm;
 mod usage;
 
 pub use clone::{ContainerCopy, SourceContainer, VolumeRename};
+pub use forget::{Forgot, marker_name};
 pub use journal::journal_name;
 pub use lock::{LEGACY_LOCK_VOLUME, LockHolder, lock_volume};
 pub use service::{Progress, ServiceAttachment, ServiceCopy, UpdateMark};
@@ -433,10 +435,12 @@ impl Client {
                 ))
             }
         )?;
-        let (journals, containers): (Vec<Container>, Vec<Container>) = containers
+        let (journals, mut containers): (Vec<Container>, Vec<Container>) = containers
             .into_iter()
             .map(read::ContainerSummary::into_live)
             .partition(|c| c.label(labels::JOURNAL).is_some());
+        let mut networks = networks;
+        forget::apply_markers(&mut networks, &mut containers);
         Ok(Snapshot {
             networks,
             containers,

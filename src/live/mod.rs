@@ -27,6 +27,11 @@ pub mod labels {
     /// when berth created it: its removal is a plan error even once no
     /// destination declares it.
     pub const PREVENT_REMOVAL: &str = "berth.prevent_removal";
+    /// On the marker `berth forget` writes (a never-started container):
+    /// the id of the network this owner no longer manages.
+    pub const FORGOTTEN: &str = "berth.forgotten";
+    /// On that marker: the network's name, for a person reading it.
+    pub const FORGOTTEN_NETWORK: &str = "berth.forgotten.network";
     pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
     pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
     pub const COOLIFY_TYPE: &str = "coolify.type";

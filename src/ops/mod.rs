@@ -5,6 +5,7 @@
 //! tunnels and locks belong to its [`Session`](crate::session::Session).
 
 mod apply;
+mod forget;
 pub mod hook;
 mod import;
 mod load;
@@ -19,6 +20,7 @@ mod watch;
 use std::path::PathBuf;
 
 pub use apply::{Applied, ApplyObserver, ApplyOutcome, ApplyRequest, Refusal, apply};
+pub use forget::{ForgetRequest, Forgot, Forgotten, forget};
 pub use import::{ImportFrom, import};
 pub use load::{Loaded, SourceSpec, check, load};
 pub use locks::{LocksRequest, locks};

@@ -276,3 +276,64 @@ fn prevent_removal_keeps_a_network_whose_destination_is_deleted() {
     assert_ne!(run.code, 0, "{run}");
     assert!(network_exists(&net), "the network is kept\n{run}");
 }
+
+#[test]
+fn forget_keeps_the_network_and_berth_never_removes_it_again() {
+    let cleanup = Cleanup::new();
+    ensure_image();
+    let owner = unique("forget");
+    let net = cleanup.network(&unique("forget-n"));
+    let app = cleanup.container(&unique("forget-app"));
+    let p = Project::new();
+    let declared = local_header(&owner)
+        + &destination("old", "local", &net)
+        + "subnet = \"10.244.50.0/24\"\nprevent_removal = true\n";
+    p.write("berth.toml", &declared);
+    apply(&p, &[], 0);
+    crate::common::run_container(&app, &net, &["app"]);
+    let id = docker_ok(&["network", "inspect", "--format", "{{.Id}}", &net]);
+    let marker = berthing::docker::marker_name(id.trim(), &owner);
+    cleanup.container(&marker);
+
+    let run = p.berth(&["forget", &net, "--server", "local"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains(&format!("Forgot network {net}")), "{run}");
+    // Again: done already, harmless.
+    let run = p.berth(&["forget", &net, "--server", "local"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("forgotten already"), "{run}");
+    // The marker is on the server, labelled with the network's id.
+    let labels = docker_ok(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"berth.forgotten\"}}",
+        &marker,
+    ]);
+    assert_eq!(labels.trim(), id.trim());
+
+    // The block deleted: no removal, no error (prevent_removal no longer
+    // applies: berth does not manage it), and the network stays.
+    p.write("berth.toml", &local_header(&owner));
+    assert_settled(&p);
+    apply(&p, &[], 0);
+    assert!(network_exists(&net));
+    assert!(container_networks(&app)[&net].contains(&"app".to_string()));
+    // Declared again (another subnet): adopted, so a difference is an
+    // error, never a replace.
+    p.write(
+        "berth.toml",
+        &declared.replace("10.244.50.0/24", "10.244.51.0/24"),
+    );
+    let (run, _) = plan(&p, 1);
+    assert!(run.stdout.contains("berth did not create it"), "{run}");
+    // Status names it as adopted.
+    p.write("berth.toml", &declared);
+    let status = p.berth(&["status"]);
+    assert!(status.stdout.contains("adopted"), "{status}");
+    // A network that is not berth's: nothing to forget.
+    let foreign = cleanup.network(&unique("forget-foreign"));
+    docker_ok(&["network", "create", &foreign]);
+    let run = p.berth(&["forget", &foreign, "--server", "local"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("is not berth's"), "{run}");
+}
