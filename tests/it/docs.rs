@@ -495,6 +495,7 @@ fn the_reference_synopsis_names_every_flag_of_every_command() {
         "hook install",
         "import",
         "unlock",
+        "forget",
         "schema",
         "completions",
     ];

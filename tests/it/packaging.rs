@@ -90,6 +90,7 @@ fn generate_man_writes_a_page_for_berth_and_each_command() {
         "berth-hook-pre-receive.1",
         "berth-import.1",
         "berth-unlock.1",
+        "berth-forget.1",
         "berth-schema.1",
         "berth-completions.1",
     ] {

@@ -297,7 +297,10 @@ fn forget_keeps_the_network_and_berth_never_removes_it_again() {
 
     let run = p.berth(&["forget", &net, "--server", "local"]);
     run.expect_code(0);
-    assert!(run.stdout.contains(&format!("Forgot network {net}")), "{run}");
+    assert!(
+        run.stdout.contains(&format!("Forgot network {net}")),
+        "{run}"
+    );
     // Again: done already, harmless.
     let run = p.berth(&["forget", &net, "--server", "local"]);
     run.expect_code(0);
