@@ -340,3 +340,50 @@ fn forget_keeps_the_network_and_berth_never_removes_it_again() {
     run.expect_code(1);
     assert!(run.stderr.contains("is not berth's"), "{run}");
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_foreign_network_made_again_since_the_plan_is_not_taken_over() {
+    let cleanup = Cleanup::new();
+    let owner = unique("takeover-race");
+    let first = cleanup.network(&unique("takeover-race-first"));
+    let net = cleanup.network(&unique("takeover-race-n"));
+    docker_ok(&["network", "create", "--subnet", "10.244.60.0/24", &net]);
+    let p = Project::new();
+    // The apply creates `first`, then takes `net` over; in between, someone
+    // makes `net` again (same name, another network).
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("first", "local", &first)
+            + &destination("n", "local", &net)
+            + "manage = true\nsubnet = \"10.244.60.0/24\"\nenable_ipv6 = true\nsubnet_v6 = \"fd44:60::/64\"\n"),
+    );
+    let mut run = Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", OsStr::new("apply.step@1:sleep=3000"))],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !network_exists(&first) {
+        assert!(std::time::Instant::now() < deadline && run.still_running());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    docker_ok(&["network", "rm", &net]);
+    docker_ok(&["network", "create", "--subnet", "10.244.60.0/24", &net]);
+    let run = run.finish(Duration::from_secs(120));
+    run.expect_code(1);
+    assert!(
+        run.stdout
+            .contains("is not the one the plan takes over: it was made again since the plan"),
+        "{run}"
+    );
+    assert!(
+        !enable_ipv6(&net),
+        "the network made since is left as it is"
+    );
+    assert!(!network_labels(&net).contains_key("berth.owner"));
+}
