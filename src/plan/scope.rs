@@ -225,6 +225,7 @@ mod tests {
                 clone_of: None,
                 at: at.clone(),
             }],
+            alerts: Vec::new(),
             by_server: Default::default(),
         }
     }
