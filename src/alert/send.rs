@@ -464,6 +464,121 @@ mod tests {
         }
     }
 
+    /// HTTPS works through rustls (its crypto provider chosen, the roots
+    /// built in): a server that speaks plain HTTP on the port is a TLS
+    /// error, said without the URL, and no panic.
+    #[test]
+    fn https_goes_through_rustls_and_its_errors_never_show_the_url() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten().take(1) {
+                let mut stream = stream;
+                let mut hello = [0u8; 512];
+                let _ = stream.read(&mut hello);
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("url");
+        std::fs::write(&file, format!("https://127.0.0.1:{port}/sEcReT-topic")).expect("write");
+        let mut a = alert(UrlFrom::File(file));
+        a.kind = AlertKind::Webhook;
+        let r = receiver(&a).expect("a receiver");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let failure = rt.block_on(async {
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_webpki_roots()
+                .https_or_http()
+                .enable_http1()
+                .build();
+            let client: Client<Https, Full<Bytes>> =
+                Client::builder(TokioExecutor::new()).build(https);
+            post(&client, &r, &notice(NoticeState::Firing)).await
+        });
+        let failure = failure.expect_err("not TLS");
+        assert!(failure.retry);
+        assert!(!failure.message.contains("sEcReT"), "{}", failure.message);
+        assert!(
+            failure.message.contains("corrupt message"),
+            "not rustls's error: {}",
+            failure.message
+        );
+    }
+
+    /// A local receiver: answers 200 to each request, or never answers.
+    fn listen(answer: bool) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut stream in listener.incoming().flatten() {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                if answer {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                } else {
+                    held.push(stream);
+                }
+            }
+        });
+        port
+    }
+
+    fn local(port: u16, max_per_hour: u32) -> Receiver {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("url");
+        std::fs::write(&file, format!("http://127.0.0.1:{port}/hook")).expect("write");
+        let mut a = alert(UrlFrom::File(file));
+        a.kind = AlertKind::Webhook;
+        a.max_per_hour = max_per_hour;
+        receiver(&a).expect("a receiver")
+    }
+
+    #[test]
+    fn the_hourly_rate_and_a_full_queue_drop_notices_and_say_so() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (tx, mut rx) = mpsc::channel(16);
+            let d = Dispatcher::start(vec![local(listen(true), 1)], tx);
+            assert!(d.dispatch(notice(NoticeState::Firing)).is_none());
+            assert!(d.dispatch(notice(NoticeState::Resolved)).is_none());
+            let first = rx.recv().await.expect("a delivery");
+            assert_eq!(first.outcome, Outcome::Sent { attempts: 1 });
+            assert_eq!(first.from, first.from.trim());
+            let second = rx.recv().await.expect("a delivery");
+            assert_eq!(
+                second.outcome,
+                Outcome::Dropped {
+                    why: "max_per_hour (1) reached".into()
+                }
+            );
+
+            // A receiver that never answers: the queue fills, and the
+            // notices after it are dropped at once.
+            let (tx, _rx) = mpsc::channel(16);
+            let d = Dispatcher::start(vec![local(listen(false), 1000)], tx);
+            let started = Instant::now();
+            let dropped: Vec<Delivery> = (0..QUEUE + 8)
+                .filter_map(|_| d.dispatch(notice(NoticeState::Firing)))
+                .collect();
+            assert!(started.elapsed() < Duration::from_millis(100));
+            assert!(dropped.len() >= 6, "{dropped:?}");
+            assert!(matches!(&dropped[0].outcome, Outcome::Dropped { why } if why.contains("waiting for the receiver")));
+        });
+    }
+
     #[test]
     fn slack_and_ntfy_say_the_summary_and_detail() {
         let body = slack(&notice(NoticeState::Firing));
