@@ -1,10 +1,10 @@
 //! `[[alert]]` from `berth watch`, against a local HTTP receiver in the
 //! test: a server that goes down and comes back, a change held back past
-//! its grace, an invalid commit on the watched ref and a failing fetch each
-//! give exactly one `firing` and one `resolved` notice, with the bodies a
-//! webhook, an ntfy topic and a Slack hook get; a receiver that hangs does
-//! not slow healing; the URL never reaches watch's output; `validate`
-//! checks the tables.
+//! its grace, a failing apply, an invalid commit on the watched ref and a
+//! failing fetch each give exactly one `firing` and one `resolved` notice,
+//! with the bodies a webhook, an ntfy topic and a Slack hook get; a
+//! receiver that hangs does not slow healing; the URL never reaches
+//! watch's output; `validate` checks the tables.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -557,4 +557,61 @@ fn validate_checks_alert_tables_and_watch_names_a_missing_variable() {
             .contains("hint: set BERTH_TEST_UNSET_ALERT_URL"),
         "{watch}"
     );
+}
+
+#[test]
+fn a_failing_apply_alerts_at_once_and_resolves_when_it_is_no_longer_planned() {
+    ensure_image();
+    let hook = Receiver::start(false);
+    let cleanup = Cleanup::new();
+    let owner = unique("alert-fail");
+    let net = cleanup.network(&unique("alert-fail-n"));
+    let app = cleanup.container(&unique("alert-fail-app"));
+    // Docker refuses to connect a container in `none` network mode.
+    docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        &app,
+        crate::common::TEST_IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    let p = Project::new();
+    let base = local_header(&owner)
+        + &destination("prod", "local", &net)
+        + &alert("webhook", &["apply_failed"], "1h");
+    p.write(
+        "berth.toml",
+        &(base.clone() + &application("web", "prod", &app)),
+    );
+    let w = watch(&p, &hook, &["--resync", "1s"]);
+    hook.wait_for(&w, 1);
+    let firing = &hook.json()[0];
+    assert_eq!(firing["condition"], "apply_failed");
+    assert_eq!(firing["state"], "firing");
+    assert_eq!(
+        firing["subject"],
+        format!("server local: connect {app} on network {net} (destination prod)")
+    );
+    assert!(
+        !firing["detail"].as_str().unwrap_or("").is_empty(),
+        "{firing}"
+    );
+    // It fails again at every resync: still the one notice.
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(hook.requests().len(), 1, "{:#?}", hook.json());
+
+    p.write("berth.toml", &base);
+    hook.wait_for(&w, 2);
+    let resolved = &hook.json()[1];
+    assert_eq!(resolved["state"], "resolved");
+    assert_eq!(resolved["subject"], firing["subject"]);
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(hook.requests().len(), 2, "{:#?}", hook.json());
+    let (code, log) = w.stop();
+    assert_eq!(code, 0, "{log}");
+    no_secret(&log, &hook);
 }
