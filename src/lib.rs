@@ -6,6 +6,7 @@
 //! [`docker`]; a run's connections and locks belong to a [`session`].
 //! ARCHITECTURE.md has the map.
 
+pub mod alert;
 pub mod cli;
 pub mod compose;
 pub mod config;

@@ -256,6 +256,8 @@ pub enum SchemaKind {
     Plan,
     /// `schemas/status.schema.json`: `berth status --format json`.
     Status,
+    /// `schemas/alert.schema.json`: the body `watch` POSTs to a webhook `[[alert]]`.
+    Alert,
 }
 
 #[derive(Debug, Clone, Copy, Args)]

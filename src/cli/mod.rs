@@ -101,6 +101,7 @@ pub fn run(cli: Cli) -> Exit {
                 SchemaKind::Config => crate::config::schema(),
                 SchemaKind::Plan => crate::plan::schema(),
                 SchemaKind::Status => crate::status::schema(),
+                SchemaKind::Alert => crate::alert::schema(),
             };
             println!(
                 "{}",

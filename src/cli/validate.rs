@@ -7,6 +7,18 @@ pub fn run(args: &SourceArgs) -> Exit {
         Ok(loaded) => {
             warn(&loaded.warnings);
             let config = loaded.config;
+            // A receiver's URL is read where watch runs, not where the
+            // config is checked: a warning here, an error at watch start.
+            let yellow = anstyle::AnsiColor::Yellow.on_default().bold();
+            for problem in crate::ops::alert_problems(&config) {
+                anstream::eprintln!(
+                    "{yellow}warning:{yellow:#} {problem} (watch will not start without it)"
+                );
+                if let Some(hint) = problem.hint() {
+                    let cyan = anstyle::AnsiColor::Cyan.on_default().bold();
+                    anstream::eprintln!("  {cyan}hint:{cyan:#} {hint}");
+                }
+            }
             let green = anstyle::AnsiColor::Green.on_default().bold();
             // A destination over a set of servers is one network per server.
             let mut declared: Vec<&str> = config
@@ -19,8 +31,12 @@ pub fn run(args: &SourceArgs) -> Exit {
                 n if n == declared.len() => String::new(),
                 n => format!(" ({n} networks)"),
             };
+            let alerts = match config.alerts.len() {
+                0 => String::new(),
+                n => format!(", {n} alert(s)"),
+            };
             anstream::println!(
-                "{green}The config is valid:{green:#} {} server(s), {} destination(s){networks}, {} application/database(s), {} service(s).",
+                "{green}The config is valid:{green:#} {} server(s), {} destination(s){networks}, {} application/database(s), {} service(s){alerts}.",
                 config.servers.len(),
                 declared.len(),
                 config.resources.len(),

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::raw::{self, RawDestination, RawResource, RawServer, RawService, RawSettings};
+use super::raw::{self, RawAlert, RawDestination, RawResource, RawServer, RawService, RawSettings};
 use crate::diag::{Diagnostic, Location};
 
 /// One config file: its path as shown to the user, and its text.
@@ -48,16 +48,19 @@ pub struct RawConfig {
     pub databases: Vec<Entry<RawResource>>,
     /// `[[service]]` tables: compose stacks.
     pub stacks: Vec<Entry<RawService>>,
+    /// `[[alert]]` tables: where `watch` notifies.
+    pub alerts: Vec<Entry<RawAlert>>,
 }
 
 /// The top-level tables of a config file, in the order berth lists them.
-pub const TOP_LEVEL: [&str; 6] = [
+pub const TOP_LEVEL: [&str; 7] = [
     "settings",
     "server",
     "destination",
     "application",
     "database",
     "service",
+    "alert",
 ];
 
 /// Parses one file into `into`, pushing every problem found onto `errors`.
@@ -101,6 +104,7 @@ pub fn parse_file(file: &SourceFile, into: &mut RawConfig, errors: &mut Vec<Diag
             "application" => into.applications.extend(tables(file, name, value, errors)),
             "database" => into.databases.extend(tables(file, name, value, errors)),
             "service" => into.stacks.extend(tables(file, name, value, errors)),
+            "alert" => into.alerts.extend(tables(file, name, value, errors)),
             other => errors.push(unknown_key(other, "the top level", &TOP_LEVEL, key_at)),
         }
     }
@@ -187,6 +191,13 @@ fn table<T: DeserializeOwned + JsonSchema>(
         let name = k.get_ref().as_ref();
         if allowed.contains(&name) {
             fields.insert(name.to_string(), at(v.span()));
+        } else if kind == "alert" && name == "url" {
+            errors.push(
+                Diagnostic::new("an alert's URL is never written in the config", at(k.span()))
+                    .label("a URL in the repository")
+                    .help("a receiver's URL is a secret (Slack's and ntfy's carry the token): put it in an environment variable and write `url_env = \"BERTH_ALERT_URL\"`, or in a file and write `url_file = \"/etc/berth/alert-url\"`"),
+            );
+            unknown.push(name.to_string());
         } else {
             errors.push(unknown_key(
                 name,

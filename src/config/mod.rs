@@ -2,12 +2,14 @@
 //! found, each with `file:line:col`; the change between two configs
 //! ([`diff`]); the config JSON schema.
 
+mod alert;
 pub mod diff;
 mod load;
 mod model;
 pub mod raw;
 mod validate;
 
+pub use alert::*;
 pub use load::{SourceFile, TOP_LEVEL};
 pub use model::*;
 pub use validate::{list_some, repo_relative, valid_docker_name};

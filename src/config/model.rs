@@ -41,6 +41,8 @@ pub struct Config {
     pub resources: Vec<Resource>,
     /// Compose stacks (`[[service]]` tables, Coolify's word).
     pub stacks: Vec<Stack>,
+    /// `[[alert]]` tables: where `watch` notifies what it cannot heal.
+    pub alerts: Vec<super::Alert>,
     /// Which `destinations` live on each server, built on first use.
     pub by_server: ServerIndex,
 }

@@ -33,6 +33,9 @@ pub struct RawFile {
     /// Compose stacks assigned to destinations.
     #[serde(default)]
     pub service: Vec<RawService>,
+    /// Where `berth watch` tells a person what it cannot heal.
+    #[serde(default)]
+    pub alert: Vec<RawAlert>,
 }
 
 /// `[settings]`
@@ -217,6 +220,36 @@ pub struct RawService {
     pub compose_file: Option<String>,
     /// If the stack does not exist, create it as a clone of this service.
     pub clone_of: Option<String>,
+}
+
+/// `[[alert]]`: a receiver `berth watch` notifies when it cannot heal (a
+/// server down, a change it does not apply, a failed apply or fetch, an
+/// invalid config). The URL is never written in the repository: it comes
+/// from an environment variable or a file on the machine watch runs on.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Alert")]
+pub struct RawAlert {
+    /// Unique alert name, shown in the log (`alert ops: …`).
+    pub name: String,
+    /// `"webhook"` (a JSON body, `schemas/alert.schema.json`), `"slack"`
+    /// (a Slack-compatible incoming webhook) or `"ntfy"` (an ntfy topic URL).
+    pub kind: String,
+    /// The environment variable holding the URL, e.g. `"BERTH_ALERT_URL"`.
+    /// Exclusive with `url_file`.
+    pub url_env: Option<String>,
+    /// A file on the machine watch runs on holding the URL (its first
+    /// line), e.g. `"/etc/berth/alert-url"`. Exclusive with `url_env`.
+    pub url_file: Option<String>,
+    /// The conditions to notify: `server_down`, `not_healing`,
+    /// `apply_failed`, `fetch_failed`, `config_invalid`.
+    pub on: Vec<String>,
+    /// How long `server_down`, `not_healing` and `fetch_failed` must hold
+    /// before the alert fires, e.g. `"30s"`. Default `"2m"`.
+    pub grace: Option<String>,
+    /// At most this many notifications in any hour; more are dropped (and
+    /// counted). Default `30`.
+    pub max_per_hour: Option<u32>,
 }
 
 /// The keys a table of type `T` accepts, read from its JSON schema so the

@@ -29,7 +29,7 @@ pub use preview::{Preview, compare};
 pub use saved::parse as parse_saved_plan;
 pub use status::{StatusRequest, status};
 pub use unlock::{UnlockRequest, Unlocked, unlock};
-pub use watch::{WatchEvent, WatchObserver, WatchRequest, watch};
+pub use watch::{DeliveryOutcome, WatchEvent, WatchObserver, WatchRequest, alert_problems, watch};
 
 pub use crate::execute::{Outcome, Report, Step};
 pub use crate::session::{FleetOptions, Interrupted, Progress, Quiet};
@@ -108,6 +108,10 @@ pub enum Error {
     /// `--server`/`--destination` select nothing they could mean.
     #[error("{0}")]
     Target(crate::plan::TargetError),
+    /// An `[[alert]]` whose URL cannot be read (its variable unset, its
+    /// file unreadable) or is not an http(s) URL: named, never shown.
+    #[error("{0}")]
+    Alert(crate::alert::AlertError),
     /// Cancelled (Ctrl-C, SIGTERM): locks released, nothing more done.
     #[error("interrupted")]
     Interrupted,
@@ -129,6 +133,7 @@ impl Error {
             }
             Error::Server { hint, .. } => hint.clone(),
             Error::Target(e) => Some(e.hint()),
+            Error::Alert(e) => Some(e.hint()),
             Error::RefUpdate { .. } => Some(
                 "receive hooks read what git writes on their stdin: run them from git, or feed them `<old-sha> <new-sha> refs/heads/<branch>` lines".to_string(),
             ),

@@ -11,7 +11,10 @@
 //! person's `berth apply` works beside it. A server that drops is
 //! reconnected with backoff (started again at every outage) and planned in
 //! full again, its events followed from before that plan; one that stays
-//! down does not stop the others.
+//! down does not stop the others. What it cannot heal (a server down, a
+//! change held back or failed, a failed fetch, an invalid commit) goes to
+//! the config's `[[alert]]` receivers: the events are turned into
+//! `alert::Signal`s here, tracked and sent by `alert` off the healing path.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -21,11 +24,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
+use tokio::sync::mpsc;
 use tokio::sync::watch as channel;
 
 use super::load::{Loaded, SourceSpec};
 use super::{CancellationToken, Error, FleetOptions, Quiet};
-use crate::config::{Address, Config};
+use crate::alert::{AlertCondition, NoticeState, Signal};
+use crate::config::{Address, Alert, Config};
 use crate::execute::Outcome;
 use crate::plan::{Action, Change, Plan, Scope};
 use crate::session::Session;
@@ -72,6 +77,12 @@ pub enum WatchEvent {
     /// previous one stays in force.
     ConfigInvalid {
         message: String,
+        /// The invalid commit, when the config comes from a git ref.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        commit: Option<String>,
+        /// The commit whose config stays in force.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        keeping: Option<String>,
     },
     Connected {
         server: String,
@@ -145,7 +156,49 @@ pub enum WatchEvent {
         server: Option<String>,
         message: String,
     },
+    /// An alert fired or resolved; its notice goes to the alert's
+    /// receiver (what became of it: `AlertDelivery`).
+    Alert {
+        alert: String,
+        condition: AlertCondition,
+        state: NoticeState,
+        subject: String,
+        summary: String,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        detail: String,
+        /// When the condition began (RFC 3339).
+        since: String,
+    },
+    /// What became of an alert's notice: `sent`, `failed` (after its
+    /// retries) or `dropped` (the hourly rate reached, or the receiver's
+    /// queue full). The receiver is named by where its URL came from.
+    AlertDelivery {
+        alert: String,
+        /// `url from $BERTH_ALERT_URL`, never the URL.
+        from: String,
+        condition: AlertCondition,
+        state: NoticeState,
+        subject: String,
+        outcome: DeliveryOutcome,
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        attempts: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     Stopped,
+}
+
+/// What became of an alert's notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    Sent,
+    Failed,
+    Dropped,
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -193,10 +246,21 @@ pub async fn watch(
             })?;
     }
     let loaded = load(req)?;
+    // Every alert's URL is read now: a missing one stops watch here.
+    let receivers = crate::alert::receivers(&loaded.config.alerts).map_err(Error::Alert)?;
+    let alerts = loaded.config.alerts.clone();
+    let owner = loaded.config.owner.clone();
+    let (signals, signals_rx) = mpsc::channel(SIGNALS);
+    let feed = Feed((!receivers.is_empty()).then_some(signals));
+    let alerting = Alerting {
+        inner: observer,
+        feed: &feed,
+    };
     observer.event(&WatchEvent::Config {
         commit: loaded.source.commit.clone(),
         reference: loaded.source.reference.clone(),
     });
+    let last_good = loaded.source.commit.clone();
     let (config_tx, config_rx) = channel::channel(Arc::new(loaded.config));
     let servers: Vec<String> = config_rx
         .borrow()
@@ -209,12 +273,183 @@ pub async fn watch(
     });
     let loops: FuturesUnordered<_> = servers
         .iter()
-        .map(|name| server_loop(req, name, config_rx.clone(), observer, cancel))
+        .map(|name| server_loop(req, name, config_rx.clone(), &alerting, cancel))
         .collect();
-    let follow = follow_source(req, config_tx, observer, cancel);
-    tokio::join!(loops.collect::<Vec<()>>(), follow);
+    let follow = follow_source(req, config_tx, &alerting, &feed, last_good, cancel);
+    let alerting_loop = alert_loop(receivers, &alerts, &owner, signals_rx, observer, cancel);
+    tokio::join!(loops.collect::<Vec<()>>(), follow, alerting_loop);
     observer.event(&WatchEvent::Stopped);
     Ok(())
+}
+
+/// Each `[[alert]]` whose URL watch could not read here and now (its
+/// variable unset, its file unreadable, not an http(s) URL): what
+/// `validate` warns of, and what would stop `watch` from starting.
+pub fn alert_problems(config: &Config) -> Vec<Error> {
+    config
+        .alerts
+        .iter()
+        .filter_map(|a| crate::alert::receivers(std::slice::from_ref(a)).err())
+        .map(Error::Alert)
+        .collect()
+}
+
+/// Signals waiting for the alert loop; more are dropped (and counted).
+const SIGNALS: usize = 1024;
+
+/// Where what watch sees goes to be tracked for alerts: never waits (a
+/// full queue drops the signal and counts it). `None` without alerts.
+struct Feed(Option<mpsc::Sender<(Signal, SystemTime)>>);
+
+impl Feed {
+    fn send(&self, signal: Signal) {
+        if let Some(tx) = &self.0 {
+            if tx.try_send((signal, SystemTime::now())).is_err() {
+                metrics::counter!("berth_alert_signals_dropped_total").increment(1);
+            }
+        }
+    }
+}
+
+/// Passes every event on, and feeds what concerns alerts to the alert
+/// loop.
+struct Alerting<'a> {
+    inner: &'a dyn WatchObserver,
+    feed: &'a Feed,
+}
+
+impl WatchObserver for Alerting<'_> {
+    fn event(&self, event: &WatchEvent) {
+        self.inner.event(event);
+        if self.feed.0.is_none() {
+            return;
+        }
+        let signal = match event {
+            WatchEvent::Down { server, error, .. } => Signal::Down {
+                server: server.clone(),
+                error: error.clone(),
+            },
+            WatchEvent::Connected { server } => Signal::Up {
+                server: server.clone(),
+            },
+            WatchEvent::Held {
+                server,
+                change,
+                why,
+            } => Signal::Held {
+                server: server.clone(),
+                change: change_subject(change),
+                why: why.clone(),
+            },
+            WatchEvent::Applied {
+                server,
+                change,
+                ok: true,
+                ..
+            } => Signal::Applied {
+                server: server.clone(),
+                change: change_subject(change),
+            },
+            // A step not attempted (an earlier one failed, or watch is
+            // stopping) is no failure of its own.
+            WatchEvent::Applied { error, .. } if error.as_deref() == Some(NOT_ATTEMPTED) => {
+                return;
+            }
+            WatchEvent::Applied {
+                server,
+                change,
+                error,
+                ..
+            } => Signal::Failed {
+                server: server.clone(),
+                change: change_subject(change),
+                error: error.clone().unwrap_or_else(|| "failed".to_string()),
+            },
+            WatchEvent::Synced { server, .. } => Signal::Synced {
+                server: server.clone(),
+            },
+            _ => return,
+        };
+        self.feed.send(signal);
+    }
+}
+
+/// A change as an alert's subject: `connect api-1 on network prod-net
+/// (destination prod)`.
+fn change_subject(c: &Change) -> String {
+    let mut s = c.verb().to_string();
+    match (c.container(), c.resource()) {
+        (Some(container), _) => s.push_str(&format!(" {container}")),
+        (None, Some(r)) => s.push_str(&format!(" {} {}", r.kind, r.name)),
+        (None, None) => {}
+    }
+    s.push_str(&format!(" on network {}", c.network()));
+    if let Some(d) = c.destination() {
+        s.push_str(&format!(" (destination {d})"));
+    }
+    s
+}
+
+/// Tracks the alert conditions and hands each notice to its receiver's
+/// queue; logs every notice and what became of it. Runs until watch stops.
+async fn alert_loop(
+    receivers: Vec<crate::alert::Receiver>,
+    alerts: &[Alert],
+    owner: &str,
+    mut signals: mpsc::Receiver<(Signal, SystemTime)>,
+    observer: &dyn WatchObserver,
+    cancel: &CancellationToken,
+) {
+    if receivers.is_empty() {
+        return;
+    }
+    let mut tracker = crate::alert::Tracker::new(alerts, owner);
+    let (done, mut deliveries) = mpsc::channel(256);
+    let dispatcher = crate::alert::Dispatcher::start(receivers, done);
+    let announce = |notices: Vec<crate::alert::Notice>| {
+        for n in notices {
+            observer.event(&WatchEvent::Alert {
+                alert: n.alert.clone(),
+                condition: n.condition,
+                state: n.state,
+                subject: n.subject.clone(),
+                summary: n.summary.clone(),
+                detail: n.detail.clone(),
+                since: n.since.clone(),
+            });
+            if let Some(dropped) = dispatcher.dispatch(n) {
+                observer.event(&delivery(dropped));
+            }
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            Some((signal, at)) = signals.recv() => announce(tracker.observe(signal, at)),
+            _ = tick.tick() => announce(tracker.due(SystemTime::now())),
+            Some(d) = deliveries.recv() => observer.event(&delivery(d)),
+            _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+fn delivery(d: crate::alert::Delivery) -> WatchEvent {
+    use crate::alert::Outcome;
+    let (outcome, attempts, error) = match d.outcome {
+        Outcome::Sent { attempts } => (DeliveryOutcome::Sent, attempts, None),
+        Outcome::Failed { attempts, error } => (DeliveryOutcome::Failed, attempts, Some(error)),
+        Outcome::Dropped { why } => (DeliveryOutcome::Dropped, 0, Some(why)),
+    };
+    WatchEvent::AlertDelivery {
+        alert: d.alert,
+        from: d.from,
+        condition: d.condition,
+        state: d.state,
+        subject: d.subject,
+        outcome,
+        attempts,
+        error,
+    }
 }
 
 /// The config, cut to one server (and reached locally) in pull mode.
@@ -260,6 +495,8 @@ async fn follow_source(
     req: &WatchRequest,
     config_tx: channel::Sender<Arc<Config>>,
     observer: &dyn WatchObserver,
+    feed: &Feed,
+    mut last_good: Option<String>,
     cancel: &CancellationToken,
 ) {
     let git = req.source.rev.is_some() || req.source.repo.is_some();
@@ -268,6 +505,9 @@ async fn follow_source(
         _ => req.resync,
     };
     let mut last = config_fingerprint(&config_tx.borrow());
+    // The invalid commit (or, from a work tree, the errors) last reported:
+    // each is logged once, not at every fetch.
+    let mut invalid: Option<String> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -275,15 +515,26 @@ async fn follow_source(
         }
         if git && req.fetch_interval.is_some() {
             if let Err(message) = fetch(req).await {
+                feed.send(Signal::FetchFailed {
+                    what: format!("git fetch in {}", repo_of(req).display()),
+                    error: message.clone(),
+                });
                 observer.event(&WatchEvent::Error {
                     server: None,
                     message,
                 });
                 continue;
             }
+            feed.send(Signal::Fetched);
         }
         match load(req) {
             Ok(loaded) => {
+                if invalid.take().is_some() {
+                    feed.send(Signal::ConfigValid {
+                        commit: loaded.source.commit.clone(),
+                    });
+                }
+                last_good.clone_from(&loaded.source.commit);
                 let now = config_fingerprint(&loaded.config);
                 if now != last {
                     last = now;
@@ -294,12 +545,37 @@ async fn follow_source(
                     let _ = config_tx.send(Arc::new(loaded.config));
                 }
             }
-            Err(e) => observer.event(&WatchEvent::ConfigInvalid {
-                message: match e.diagnostics() {
+            Err(e) => {
+                let message = match e.diagnostics() {
                     Some(d) => d.render(false),
                     None => e.to_string(),
-                },
-            }),
+                };
+                let commit = git
+                    .then(|| {
+                        crate::source::commit_of(
+                            &repo_of(req),
+                            req.source.rev.as_deref().unwrap_or("HEAD"),
+                        )
+                        .ok()
+                    })
+                    .flatten();
+                let seen = commit.clone().unwrap_or_else(|| message.clone());
+                if invalid.as_ref() == Some(&seen) {
+                    continue;
+                }
+                invalid = Some(seen);
+                feed.send(Signal::ConfigInvalid {
+                    commit: commit.clone(),
+                    reference: req.source.rev.clone(),
+                    last_good: last_good.clone(),
+                    message: message.clone(),
+                });
+                observer.event(&WatchEvent::ConfigInvalid {
+                    message,
+                    commit,
+                    keeping: last_good.clone(),
+                });
+            }
         }
     }
 }
@@ -313,11 +589,7 @@ fn config_fingerprint(config: &Config) -> String {
 /// credentials; gix's network support would add a whole HTTP and SSH
 /// stack to berth for this one call).
 async fn fetch(req: &WatchRequest) -> Result<(), String> {
-    let repo = req
-        .source
-        .repo
-        .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let repo = repo_of(req);
     let out = tokio::time::timeout(
         Duration::from_secs(120),
         tokio::process::Command::new("git")
@@ -336,9 +608,42 @@ async fn fetch(req: &WatchRequest) -> Result<(), String> {
         Err(format!(
             "git fetch in {} failed: {}",
             repo.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            hide_credentials(String::from_utf8_lossy(&out.stderr).trim())
         ))
     }
+}
+
+/// The watched repository.
+fn repo_of(req: &WatchRequest) -> std::path::PathBuf {
+    req.source
+        .repo
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// Git's message with the credentials of any URL in it (`https://user:
+/// token@host/…`) taken out: they reach neither the log nor an alert.
+fn hide_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The waits between reconnections within one outage: 1 s, doubling, the
@@ -674,6 +979,9 @@ async fn plan_server(
     Ok((crate::plan::plan(config, &live, Default::default()), scope))
 }
 
+/// What a step not attempted says.
+const NOT_ATTEMPTED: &str = "not attempted";
+
 fn choose_one(req: &WatchRequest, plan: &Plan, c: &Change) -> bool {
     plan.errors.is_empty()
         && !c.is_blocked()
@@ -707,7 +1015,7 @@ async fn apply(
         let (ok, error) = match &step.outcome {
             Outcome::Done => (true, None),
             Outcome::Failed(e) => (false, Some(e.full())),
-            Outcome::NotAttempted => (false, Some("not attempted".to_string())),
+            Outcome::NotAttempted => (false, Some(NOT_ATTEMPTED.to_string())),
         };
         if ok {
             metrics::counter!("berth_applies_total", "server" => server.to_string()).increment(1);
@@ -723,4 +1031,24 @@ async fn apply(
         });
     };
     crate::execute::execute(&chosen, &config.owner, session, &Quiet, &on_step).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_gits_messages_are_hidden() {
+        assert_eq!(
+            hide_credentials(
+                "fatal: unable to access 'https://bot:ghp_s3cret@git.example/infra.git/': 403"
+            ),
+            "fatal: unable to access 'https://***@git.example/infra.git/': 403"
+        );
+        assert_eq!(
+            hide_credentials("fatal: 'ssh://git@host/r' and http://plain.example/x"),
+            "fatal: 'ssh://***@host/r' and http://plain.example/x"
+        );
+        assert_eq!(hide_credentials("no url here"), "no url here");
+    }
 }

@@ -52,7 +52,8 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
     };
     // Settings change every server's plan (owner: whose networks; strict:
     // errors or warnings; partial: how an apply goes). How long an SSH
-    // connection is kept is how berth connects, not what lands anywhere.
+    // connection is kept is how berth connects, not what lands anywhere;
+    // alerts are watch's, not any server's.
     let Config {
         owner,
         partial,
@@ -62,6 +63,7 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
         destinations: _,
         resources,
         stacks,
+        alerts: _,
         by_server: _,
     } = config;
     out.insert(

@@ -228,6 +228,7 @@ mod tests {
                 clone_of: None,
                 at: at.clone(),
             }],
+            alerts: Vec::new(),
             by_server: Default::default(),
         }
     }

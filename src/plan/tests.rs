@@ -65,6 +65,7 @@ fn config(destinations: Vec<Destination>) -> Config {
         destinations,
         resources: Vec::new(),
         stacks: Vec::new(),
+        alerts: Vec::new(),
         by_server: Default::default(),
     }
 }

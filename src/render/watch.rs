@@ -7,7 +7,8 @@ use std::time::SystemTime;
 
 use tracing::Level;
 
-use crate::ops::WatchEvent;
+use crate::alert::NoticeState;
+use crate::ops::{DeliveryOutcome, WatchEvent};
 
 /// How much a watch event matters: what `--log-level` compares.
 pub fn level(event: &WatchEvent) -> Level {
@@ -16,8 +17,20 @@ pub fn level(event: &WatchEvent) -> Level {
         WatchEvent::Error { .. }
         | WatchEvent::ConfigInvalid { .. }
         | WatchEvent::NotFound { error: true, .. }
-        | WatchEvent::Applied { ok: false, .. } => Level::ERROR,
-        WatchEvent::Down { .. }
+        | WatchEvent::Applied { ok: false, .. }
+        | WatchEvent::AlertDelivery {
+            outcome: DeliveryOutcome::Failed,
+            ..
+        } => Level::ERROR,
+        WatchEvent::Alert {
+            state: NoticeState::Firing,
+            ..
+        }
+        | WatchEvent::AlertDelivery {
+            outcome: DeliveryOutcome::Dropped,
+            ..
+        }
+        | WatchEvent::Down { .. }
         | WatchEvent::Note { .. }
         | WatchEvent::Held { .. }
         | WatchEvent::NotFound { .. } => Level::WARN,
@@ -93,9 +106,54 @@ pub fn text(event: &WatchEvent) -> String {
                 (None, None) => "config: the work tree".to_string(),
             }
         }
-        WatchEvent::ConfigInvalid { message } => format!(
+        WatchEvent::ConfigInvalid {
+            message,
+            commit: Some(commit),
+            keeping,
+        } => {
+            let short = |c: &String| c.chars().take(12).collect::<String>();
+            let keeping = match keeping {
+                Some(k) => format!("commit {}", short(k)),
+                None => "the previous one".to_string(),
+            };
+            format!(
+                "config: commit {} is invalid, {keeping} stays in force:\n{message}",
+                short(commit)
+            )
+        }
+        WatchEvent::ConfigInvalid { message, .. } => format!(
             "config: the new config is invalid, the previous one stays in force:\n{message}"
         ),
+        WatchEvent::Alert {
+            alert,
+            condition,
+            state,
+            summary,
+            ..
+        } => format!("alert {alert}: {state}: {summary} ({condition})"),
+        WatchEvent::AlertDelivery {
+            alert,
+            from,
+            condition,
+            state,
+            outcome,
+            attempts,
+            error,
+            ..
+        } => {
+            let what = format!("alert {alert} ({from}): {state} {condition}");
+            let why = error.as_deref().unwrap_or("");
+            match outcome {
+                DeliveryOutcome::Sent => format!(
+                    "{what} sent ({attempts} attempt{})",
+                    if *attempts == 1 { "" } else { "s" }
+                ),
+                DeliveryOutcome::Failed => {
+                    format!("{what} not delivered after {attempts} attempt(s): {why}")
+                }
+                DeliveryOutcome::Dropped => format!("{what} dropped: {why}"),
+            }
+        }
         WatchEvent::Note { server, message } => format!("server {server}: {message}"),
         WatchEvent::Connected { server } => {
             format!("server {server}: connected, following its events")
@@ -207,9 +265,59 @@ mod tests {
         assert_eq!(text(&note), "server s: broke the lock of a@b (pid 1)");
         let invalid = WatchEvent::ConfigInvalid {
             message: "bad".into(),
+            commit: None,
+            keeping: None,
         };
         assert_eq!(level(&invalid), Level::ERROR);
         assert_eq!(level(&WatchEvent::Stopped), Level::INFO);
+    }
+
+    #[test]
+    fn alerts_and_their_delivery_name_the_receiver_by_where_its_url_comes_from() {
+        use crate::alert::AlertCondition;
+        let firing = WatchEvent::Alert {
+            alert: "ops".into(),
+            condition: AlertCondition::ServerDown,
+            state: NoticeState::Firing,
+            subject: "server s1".into(),
+            summary: "server s1 is unreachable".into(),
+            detail: "refused".into(),
+            since: "2027-01-15T08:00:00Z".into(),
+        };
+        assert_eq!(level(&firing), Level::WARN);
+        assert_eq!(
+            text(&firing),
+            "alert ops: firing: server s1 is unreachable (server_down)"
+        );
+        let v: serde_json::Value = serde_json::from_str(&json(&firing)).expect("JSON");
+        assert_eq!(
+            (v["event"].as_str(), v["state"].as_str()),
+            (Some("alert"), Some("firing"))
+        );
+        let failed = WatchEvent::AlertDelivery {
+            alert: "ops".into(),
+            from: "url from $HOOK".into(),
+            condition: AlertCondition::ServerDown,
+            state: NoticeState::Resolved,
+            subject: "server s1".into(),
+            outcome: DeliveryOutcome::Failed,
+            attempts: 4,
+            error: Some("the receiver answered 500".into()),
+        };
+        assert_eq!(level(&failed), Level::ERROR);
+        assert_eq!(
+            text(&failed),
+            "alert ops (url from $HOOK): resolved server_down not delivered after 4 attempt(s): the receiver answered 500"
+        );
+        let invalid = WatchEvent::ConfigInvalid {
+            message: "error: bad".into(),
+            commit: Some("2222222222222222".into()),
+            keeping: Some("1111111111111111".into()),
+        };
+        assert_eq!(
+            text(&invalid),
+            "config: commit 222222222222 is invalid, commit 111111111111 stays in force:\nerror: bad"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod alerts;
 mod architecture;
 mod assignments;
 mod clones;

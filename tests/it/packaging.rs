@@ -122,6 +122,7 @@ fn schema_prints_the_files_the_package_ships() {
         ("config", "schemas/berth.schema.json"),
         ("plan", "schemas/plan.schema.json"),
         ("status", "schemas/status.schema.json"),
+        ("alert", "schemas/alert.schema.json"),
     ] {
         let run = berth(&["schema", kind]);
         run.expect_code(0);
@@ -140,7 +141,12 @@ fn json_formats_stay_at_version_1() {
     // do it only with the change described in docs/reference.md and CHANGELOG.md.
     assert_eq!(berthing::plan::FORMAT_VERSION, 1);
     assert_eq!(berthing::status::FORMAT_VERSION, 1);
-    for file in ["schemas/plan.schema.json", "schemas/status.schema.json"] {
+    assert_eq!(berthing::alert::FORMAT_VERSION, 1);
+    for file in [
+        "schemas/plan.schema.json",
+        "schemas/status.schema.json",
+        "schemas/alert.schema.json",
+    ] {
         let text =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
         assert!(text.contains("(format_version 1)"), "{file}");

@@ -33,6 +33,11 @@ fn status_schema_is_current() {
 }
 
 #[test]
+fn alert_schema_is_current() {
+    check("schemas/alert.schema.json", berthing::alert::schema());
+}
+
+#[test]
 fn example_configs_declare_their_schema_and_validate() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut seen = 0;

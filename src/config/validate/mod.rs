@@ -3,6 +3,7 @@
 //! file per table (`settings`, `server`, `destination` with its `ipam`,
 //! `resource`, `stack`), and `refs` for names and references across tables.
 
+mod alert;
 mod destination;
 mod ipam;
 mod refs;
@@ -44,6 +45,11 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
         .filter_map(|e| stack::stack(e, &raw, errors))
         .collect();
     refs::clone_loops(&raw, errors);
+    let alerts = raw
+        .alerts
+        .iter()
+        .filter_map(|e| alert::alert(e, errors))
+        .collect();
     Config {
         owner,
         partial: settings::partial(&raw),
@@ -53,6 +59,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
         destinations,
         resources,
         stacks,
+        alerts,
         by_server: Default::default(),
     }
 }

@@ -15,6 +15,7 @@ pub(super) fn unique_names(raw: &RawConfig, errors: &mut Vec<Diagnostic>) {
     unique("application", &raw.applications, |r| &r.name, errors);
     unique("database", &raw.databases, |r| &r.name, errors);
     unique("service", &raw.stacks, |r| &r.name, errors);
+    unique("alert", &raw.alerts, |r| &r.name, errors);
 }
 
 fn unique<T>(
