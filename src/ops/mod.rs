@@ -7,6 +7,7 @@
 mod apply;
 pub mod hook;
 mod import;
+pub mod listen;
 mod load;
 mod locks;
 mod plan;
@@ -27,6 +28,7 @@ pub use preview::{Preview, compare};
 pub use saved::parse as parse_saved_plan;
 pub use status::{StatusRequest, status};
 pub use unlock::{UnlockRequest, Unlocked, unlock};
+pub use listen::{Held, Listen, TokenSource, WatchBoard, WatchPages};
 pub use watch::{WatchEvent, WatchObserver, WatchRequest, watch};
 
 pub use crate::execute::{Outcome, Report, Step};
@@ -98,6 +100,14 @@ pub enum Error {
     /// The metrics listener could not start.
     #[error("cannot serve metrics on {address}: {cause}")]
     Metrics { address: String, cause: String },
+    /// `watch --listen` cannot serve: the address cannot be bound, or a
+    /// token is needed and missing or unreadable.
+    #[error("watch --listen {address}: {message}")]
+    Listen {
+        address: String,
+        message: String,
+        hint: String,
+    },
     /// SSH connections are to be kept for the next run, and the control
     /// directory they would be kept in cannot be used (not private, not the
     /// user's, cannot be created).
@@ -118,7 +128,8 @@ impl Error {
             Error::Source { hint, .. } => Some(hint.to_string()),
             Error::Base { hint, .. }
             | Error::SavedPlan { hint, .. }
-            | Error::SshControl { hint, .. } => Some(hint.clone()),
+            | Error::SshControl { hint, .. }
+            | Error::Listen { hint, .. } => Some(hint.clone()),
             Error::UnknownServer { known, .. } => {
                 Some(format!("declared servers: {}", known.join(", ")))
             }
