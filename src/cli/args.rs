@@ -210,7 +210,12 @@ pub struct WatchArgs {
     pub listen: Option<std::net::SocketAddr>,
     /// The environment variable holding --listen's bearer token (default
     /// BERTH_LISTEN_TOKEN).
-    #[arg(long, value_name = "NAME", requires = "listen", conflicts_with = "listen_token_file")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "listen",
+        conflicts_with = "listen_token_file"
+    )]
     pub listen_token_env: Option<String>,
     /// A file whose first line is --listen's bearer token.
     #[arg(long, value_name = "PATH", requires = "listen")]

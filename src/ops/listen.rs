@@ -141,6 +141,13 @@ impl Board {
         });
     }
 
+    /// A server down that was never read: its destinations, `unknown`.
+    pub fn unreachable(&self, server: &str, report: Report) {
+        self.write(|s| {
+            s.reports.entry(server.to_string()).or_insert(report);
+        });
+    }
+
     /// Keeps an event for the page, and a server's outage.
     pub fn event(&self, event: &WatchEvent) {
         if matches!(
@@ -176,7 +183,12 @@ impl Board {
         };
         let mut held = Vec::new();
         for (name, address) in &state.servers {
-            if !self.filter.servers.as_ref().is_none_or(|s| s.contains(name)) {
+            if !self
+                .filter
+                .servers
+                .as_ref()
+                .is_none_or(|s| s.contains(name))
+            {
                 continue;
             }
             let error = state.down.get(name).cloned().or_else(|| {
@@ -305,7 +317,9 @@ fn token(listen: &Listen) -> Result<Option<Token>, Error> {
                 return Err(Error::Listen {
                     address,
                     message: format!("{from} holds an empty token"),
-                    hint: "a token is any string that is hard to guess, e.g. `openssl rand -hex 32`".to_string(),
+                    hint:
+                        "a token is any string that is hard to guess, e.g. `openssl rand -hex 32`"
+                            .to_string(),
                 });
             }
             Ok(Some(Token::new(value)))
@@ -448,7 +462,10 @@ fn respond(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Bod
         },
         "/events" if !head => events(shared),
         "/events" => typed(String::new(), "text/event-stream"),
-        _ => plain(StatusCode::NOT_FOUND, "not found: /, /events, /status.json, /metrics, /healthz\n"),
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            "not found: /, /events, /status.json, /metrics, /healthz\n",
+        ),
     };
     finish(r, head)
 }
@@ -500,7 +517,10 @@ fn finish(mut r: Response<Body>, head: bool) -> Response<Body> {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -588,7 +608,10 @@ mod tests {
 
     #[test]
     fn an_event_is_data_lines() {
-        assert_eq!(sse("page", "<a>\n<b>"), "event: page\ndata: <a>\ndata: <b>\n\n");
+        assert_eq!(
+            sse("page", "<a>\n<b>"),
+            "event: page\ndata: <a>\ndata: <b>\n\n"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 
 pub use apply::{Applied, ApplyObserver, ApplyOutcome, ApplyRequest, Refusal, apply};
 pub use import::{ImportFrom, import};
+pub use listen::{Held, Listen, TokenSource, WatchBoard, WatchPages};
 pub use load::{Loaded, SourceSpec, check, load};
 pub use locks::{LocksRequest, locks};
 pub use plan::{PlanRequest, Planned, assemble, plan};
@@ -28,7 +29,6 @@ pub use preview::{Preview, compare};
 pub use saved::parse as parse_saved_plan;
 pub use status::{StatusRequest, status};
 pub use unlock::{UnlockRequest, Unlocked, unlock};
-pub use listen::{Held, Listen, TokenSource, WatchBoard, WatchPages};
 pub use watch::{WatchEvent, WatchObserver, WatchRequest, watch};
 
 pub use crate::execute::{Outcome, Report, Step};

@@ -497,6 +497,7 @@ async fn server_loop(
                     .unwrap_or(MAX_RETRY)
                     .min(MAX_RETRY);
                 metrics::gauge!("berth_server_up", "server" => server.to_string()).set(0.0);
+                unreachable(&config.borrow().clone(), server, &error, board);
                 observer.event(&WatchEvent::Down {
                     server: server.to_string(),
                     error,
@@ -548,7 +549,9 @@ async fn follow_server(
     // What the stream brings while the first sync runs, handled after it.
     let mut early = VecDeque::new();
     let first = {
-        let first = sync(req, server, session, &current, "start", &mut seen, observer, board);
+        let first = sync(
+            req, server, session, &current, "start", &mut seen, observer, board,
+        );
         let mut first = std::pin::pin!(first);
         let mut open = true;
         loop {
@@ -733,6 +736,30 @@ async fn sync(
     // A window for a test to change the server while a sync is under way.
     crate::fault::point("watch.synced");
     Ok(Some(scope))
+}
+
+/// A server not read yet and down: its destinations on the board, as
+/// `status` shows a server it cannot read.
+fn unreachable(config: &Config, server: &str, error: &str, board: &Board) {
+    let Some(one) = only(config, server) else {
+        return;
+    };
+    let mut live = crate::live::LiveState::default();
+    live.servers
+        .insert(server.to_string(), Err(error.to_string()));
+    let plan = crate::plan::plan(&one, &live, Default::default());
+    let filter = crate::status::Filter {
+        servers: Some(std::iter::once(server.to_string()).collect()),
+        destinations: board.destinations(),
+    };
+    let report = crate::status::status(
+        &one,
+        &live,
+        &plan,
+        &filter,
+        &std::collections::BTreeMap::new(),
+    );
+    board.unreachable(server, report);
 }
 
 /// Logs what the session did on its own (a stale lock broken).

@@ -77,7 +77,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .servers{display:flex;flex-wrap:wrap;gap:.5rem}
 .server{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.4rem .8rem}
 .dest{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:.8rem 1rem;margin-bottom:.9rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr));gap:.6rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(19rem,1fr));gap:.6rem}
 .cell{border:1px solid var(--line);border-left:4px solid var(--idle);border-radius:8px;padding:.5rem .7rem}
 .cell.s-ok{border-left-color:var(--ok)}.cell.s-adopted{border-left-color:var(--info)}
 .cell.s-missing,.cell.s-unknown{border-left-color:var(--bad)}.cell.s-differs{border-left-color:var(--warn)}
@@ -88,6 +88,7 @@ ul.boxes{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;g
 .dot.ok{background:var(--ok)}.dot.warn{background:var(--warn)}.dot.bad{background:var(--bad)}
 .box small{color:var(--muted)}
 .box.detached{background:var(--bad-bg)}
+.note{margin-top:.35rem;padding:.25rem .45rem;border-radius:6px;font-size:.85rem}
 table{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line);border-radius:8px}
 td,th{text-align:left;padding:.35rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600}
@@ -117,7 +118,10 @@ fn document(status: &Report, board: Option<&WatchBoard>, now: SystemTime) -> Str
         out.push_str("<noscript><meta http-equiv=\"refresh\" content=\"10\"></noscript>\n");
     }
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
-    let _ = write!(out, "<header><h1>berth</h1><span class=\"muted\">{title}</span>");
+    let _ = write!(
+        out,
+        "<header><h1>berth</h1><span class=\"muted\">{title}</span>"
+    );
     if board.is_some() {
         out.push_str(" <span id=\"live\" class=\"pill idle\">snapshot</span>");
     } else {
@@ -419,7 +423,7 @@ fn cell(out: &mut String, d: &DestinationStatus) {
     for m in &d.not_found {
         let _ = writeln!(
             out,
-            "<div class=\"pill bad\" style=\"white-space:normal;margin-top:.3rem\">not found: {}</div>",
+            "<div class=\"note bad\"><b>not found:</b> {}</div>",
             escape(&m.describe())
         );
     }
@@ -440,9 +444,7 @@ fn held(out: &mut String, board: &WatchBoard) {
         out.push_str("<p class=\"muted\">Nothing: every change the plans make was applied.</p>\n");
         return;
     }
-    out.push_str(
-        "<table id=\"held\"><tr><th>server</th><th>change</th><th>why</th></tr>\n",
-    );
+    out.push_str("<table id=\"held\"><tr><th>server</th><th>change</th><th>why</th></tr>\n");
     for h in &board.held {
         let class = if h.change.is_blocked() { "bad" } else { "warn" };
         let _ = writeln!(
@@ -479,6 +481,9 @@ fn orphans(out: &mut String, status: &Report) {
     out.push_str("</table>\n");
 }
 
+/// How many of the recent events the page lists.
+const SHOWN_EVENTS: usize = 30;
+
 /// Watch's recent events, newest first, each as its log line says it.
 fn events(out: &mut String, board: &WatchBoard) {
     out.push_str("<h2>Recent events</h2>\n");
@@ -487,7 +492,7 @@ fn events(out: &mut String, board: &WatchBoard) {
         return;
     }
     out.push_str("<table id=\"events\"><tr><th>time (UTC)</th><th>what</th><th>event</th></tr>\n");
-    for (t, e) in board.events.iter().rev() {
+    for (t, e) in board.events.iter().rev().take(SHOWN_EVENTS) {
         let class = match super::watch::level(e) {
             tracing::Level::ERROR => "bad",
             tracing::Level::WARN => "warn",

@@ -31,6 +31,18 @@ def fail(message, page=None):
     sys.exit(1)
 
 
+def wait_until(page, expression, timeout_s):
+    """Polls `expression` in the page every 50 ms (page.evaluate: the page's
+    Content-Security-Policy forbids the eval that wait_for_function uses)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if page.evaluate(expression):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 def cell_selector(server, destination):
     return f'div.cell[data-server="{server}"][data-destination="{destination}"]'
 
@@ -55,12 +67,11 @@ def main():
         )
         page.goto(spec["url"], wait_until="load")
         # The script takes over: the first push from /events marks it live.
-        try:
-            page.wait_for_function(
-                "document.getElementById('live') && document.getElementById('live').textContent === 'live'",
-                timeout=10_000,
-            )
-        except Exception:
+        if not wait_until(
+            page,
+            "document.getElementById('live') !== null && document.getElementById('live').textContent === 'live'",
+            10,
+        ):
             fail("the page never said `live` (no push from /events)", page)
         for server, destination in spec["cells"]:
             if page.locator(cell_selector(server, destination)).count() != 1:
@@ -82,15 +93,14 @@ def main():
         subprocess.run(d["command"], check=True)
         started = time.monotonic()
         print(f"detached: {' '.join(d['command'])}")
-        try:
-            page.wait_for_function(
-                f"""() => window.__berthNoReload === true
-                    && {heal_rows} > {before}
-                    && document.querySelector({json.dumps(box)}) !== null""",
-                timeout=spec.get("within_s", 5) * 1000,
-                polling=50,
-            )
-        except Exception:
+        healed_shown = wait_until(
+            page,
+            f"""window.__berthNoReload === true
+                && {heal_rows} > {before}
+                && document.querySelector({json.dumps(box)}) !== null""",
+            spec.get("within_s", 5),
+        )
+        if not healed_shown:
             fail(
                 f"the page did not show {d['container']} attached again within {spec.get('within_s', 5)} s",
                 page,
