@@ -237,7 +237,7 @@ pub async fn watch(
     });
     let loops: FuturesUnordered<_> = servers
         .iter()
-        .map(|name| server_loop(req, name, config_rx.clone(), observer, &board, cancel))
+        .map(|name| server_loop(req, name, config_rx.clone(), observer, cancel))
         .collect();
     let follow = follow_source(req, config_tx, observer, cancel);
     tokio::join!(loops.collect::<Vec<()>>(), follow);
@@ -456,8 +456,7 @@ async fn server_loop(
     req: &WatchRequest,
     server: &str,
     mut config: channel::Receiver<Arc<Config>>,
-    observer: &dyn WatchObserver,
-    board: &Board,
+    observer: &Tee<'_>,
     cancel: &CancellationToken,
 ) {
     use backon::BackoffBuilder;
@@ -478,7 +477,6 @@ async fn server_loop(
             &mut session,
             &mut config,
             observer,
-            board,
             cancel,
             &mut connected,
         )
@@ -497,7 +495,7 @@ async fn server_loop(
                     .unwrap_or(MAX_RETRY)
                     .min(MAX_RETRY);
                 metrics::gauge!("berth_server_up", "server" => server.to_string()).set(0.0);
-                unreachable(&config.borrow().clone(), server, &error, board);
+                unreachable(&config.borrow().clone(), server, &error, observer.board);
                 observer.event(&WatchEvent::Down {
                     server: server.to_string(),
                     error,
@@ -525,8 +523,7 @@ async fn follow_server(
     server: &str,
     session: &mut Session,
     config: &mut channel::Receiver<Arc<Config>>,
-    observer: &dyn WatchObserver,
-    board: &Board,
+    observer: &Tee<'_>,
     cancel: &CancellationToken,
     connected: &mut bool,
 ) -> Result<(), String> {
@@ -549,9 +546,7 @@ async fn follow_server(
     // What the stream brings while the first sync runs, handled after it.
     let mut early = VecDeque::new();
     let first = {
-        let first = sync(
-            req, server, session, &current, "start", &mut seen, observer, board,
-        );
+        let first = sync(req, server, session, &current, "start", &mut seen, observer);
         let mut first = std::pin::pin!(first);
         let mut open = true;
         loop {
@@ -606,13 +601,13 @@ async fn follow_server(
             _ = tokio::time::sleep_until(due), if dirty.is_some() => {
                 dirty = None;
                 let current = config.borrow().clone();
-                if let Some(s) = sync(req, server, session, &current, "event", &mut seen, observer, board).await? {
+                if let Some(s) = sync(req, server, session, &current, "event", &mut seen, observer).await? {
                     scope = s;
                 }
             }
             _ = resync.tick() => {
                 let current = config.borrow().clone();
-                if let Some(s) = sync(req, server, session, &current, "resync", &mut seen, observer, board).await? {
+                if let Some(s) = sync(req, server, session, &current, "resync", &mut seen, observer).await? {
                     scope = s;
                 }
             }
@@ -621,7 +616,7 @@ async fn follow_server(
                     return Ok(());
                 }
                 let current = config.borrow_and_update().clone();
-                if let Some(s) = sync(req, server, session, &current, "config", &mut seen, observer, board).await? {
+                if let Some(s) = sync(req, server, session, &current, "config", &mut seen, observer).await? {
                     scope = s;
                 }
             }
@@ -653,8 +648,7 @@ async fn sync(
     config: &Config,
     trigger: &str,
     seen: &mut Vec<crate::plan::Missing>,
-    observer: &dyn WatchObserver,
-    board: &Board,
+    observer: &Tee<'_>,
 ) -> Result<Option<Scope>, String> {
     let Some(one) = only(config, server) else {
         return Ok(None); // no longer declared: its loop ends with the next config
@@ -717,7 +711,7 @@ async fn sync(
     metrics::gauge!("berth_last_sync_timestamp_seconds", "server" => server.to_string()).set(now);
     let filter = crate::status::Filter {
         servers: Some(std::iter::once(server.to_string()).collect()),
-        destinations: board.destinations(),
+        destinations: observer.board.destinations(),
     };
     let report = crate::status::status(
         &one,
@@ -726,7 +720,7 @@ async fn sync(
         &filter,
         &std::collections::BTreeMap::new(),
     );
-    board.synced(server, report, held);
+    observer.board.synced(server, report, held);
     observer.event(&WatchEvent::Synced {
         server: server.to_string(),
         trigger: trigger.to_string(),
