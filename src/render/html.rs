@@ -526,6 +526,70 @@ mod tests {
         );
     }
 
+    /// Names and labels come from config and Docker: a hostile one (a
+    /// Coolify label, a container's name in an event) is shown as text.
+    #[test]
+    fn what_config_and_docker_say_reaches_the_live_page_escaped() {
+        use crate::status::{AttachedStatus, DestinationStatus};
+        let hostile = "<img src=x onerror=alert(1)>";
+        let report = Report {
+            format_version: 1,
+            servers: Vec::new(),
+            destinations: vec![DestinationStatus {
+                server: "s1".into(),
+                address: "local".into(),
+                name: "prod".into(),
+                network: "prod-net".into(),
+                state: DestinationState::Ok,
+                driver: Some("bridge".into()),
+                subnet: None,
+                gateway: None,
+                attached: vec![AttachedStatus {
+                    container: "web".into(),
+                    kind: crate::plan::AttachedKind::Coolify(hostile.into()),
+                    resource: Some(hostile.into()),
+                    state: "running".into(),
+                    health: Some(hostile.into()),
+                    uptime: Some(hostile.into()),
+                    aliases: Some(vec![hostile.into()]),
+                    usage: None,
+                }],
+                detached: Vec::new(),
+                not_found: Vec::new(),
+                unused: false,
+                changes: 0,
+                usage: None,
+                services: Vec::new(),
+            }],
+            orphans: Vec::new(),
+            drift: 0,
+            usage_ms: None,
+        };
+        let board = WatchBoard {
+            status: report,
+            held: Vec::new(),
+            events: vec![(
+                SystemTime::UNIX_EPOCH,
+                WatchEvent::Docker {
+                    server: "s1".into(),
+                    kind: "container".into(),
+                    action: "start".into(),
+                    name: hostile.into(),
+                },
+            )],
+            started: SystemTime::UNIX_EPOCH,
+            updated: SystemTime::UNIX_EPOCH,
+        };
+        let html = Pages.page(&board);
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("<script>"), "the live page has its script");
+        assert_eq!(
+            Pages.fragment(&board),
+            main(&board.status, Some(&board), board.updated)
+        );
+    }
+
     #[test]
     fn the_static_page_is_self_contained() {
         let report = Report {
