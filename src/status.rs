@@ -126,6 +126,11 @@ pub struct AttachedStatus {
     pub health: Option<String>,
     /// As Docker says it (`3 hours`), when running.
     pub uptime: Option<String>,
+    /// Its aliases on the network (without the short id Docker adds), when
+    /// berth read them: a plan inspects the containers whose aliases it
+    /// compares (those the config declares); absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<Vec<String>>,
     /// `--usage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
@@ -287,6 +292,7 @@ fn destination(
                 state: c.state.clone(),
                 health: c.health().map(str::to_string),
                 uptime: c.uptime().map(str::to_string),
+                aliases: c.aliases_on(&d.network),
                 usage: used(c),
             }
         })

@@ -167,7 +167,7 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: StatusFormat,
     /// Also sample CPU and memory of every running attached container
     /// (two samples, about a second), and sum them per destination.
     #[arg(long)]
@@ -212,6 +212,24 @@ pub struct WatchArgs {
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Serve the live page of the fleet on this address (`/`, and
+    /// `/status.json`, `/metrics`, `/healthz`), read-only. Any address but
+    /// loopback needs a token: BERTH_LISTEN_TOKEN, --listen-token-env or
+    /// --listen-token-file.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The environment variable holding --listen's bearer token (default
+    /// BERTH_LISTEN_TOKEN).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "listen",
+        conflicts_with = "listen_token_file"
+    )]
+    pub listen_token_env: Option<String>,
+    /// A file whose first line is --listen's bearer token.
+    #[arg(long, value_name = "PATH", requires = "listen")]
+    pub listen_token_file: Option<std::path::PathBuf>,
     /// One line of text per event, or one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -387,6 +405,20 @@ pub enum Format {
     Json,
     /// A pull-request comment (GitHub/GitLab flavoured).
     Markdown,
+}
+
+/// `status --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Grouped per server, for people.
+    Human,
+    /// The status as data, for scripts (schemas/status.schema.json).
+    Json,
+    /// A pull-request comment (GitHub/GitLab flavoured).
+    Markdown,
+    /// One self-contained HTML page (a CI artifact): the page `watch
+    /// --listen` serves, as a static snapshot.
+    Html,
 }
 
 #[derive(Debug, Args)]

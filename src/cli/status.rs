@@ -2,7 +2,7 @@
 //! asked.
 
 use super::progress::Spinners;
-use super::{Exit, Format, StatusArgs, block_on, failed, interrupted};
+use super::{Exit, StatusArgs, StatusFormat, block_on, failed, interrupted};
 use crate::ops::StatusRequest;
 use crate::render;
 
@@ -13,7 +13,7 @@ pub fn run(args: &StatusArgs) -> Exit {
         target: args.target.target(),
         usage: args.usage,
     };
-    let spinners = Spinners::new(args.format != Format::Human);
+    let spinners = Spinners::new(args.format != StatusFormat::Human);
     let result =
         block_on(|cancel| async move { crate::ops::status(&req, &spinners, &cancel).await });
     let status = match result {
@@ -23,9 +23,13 @@ pub fn run(args: &StatusArgs) -> Exit {
     };
     let view = render::View::from_verbose(args.verbose);
     match args.format {
-        Format::Human => anstream::print!("{}", render::status::human(&status, view)),
-        Format::Json => println!("{}", render::status::json(&status)),
-        Format::Markdown => print!("{}", render::status::markdown(&status, view)),
+        StatusFormat::Human => anstream::print!("{}", render::status::human(&status, view)),
+        StatusFormat::Json => println!("{}", render::status::json(&status)),
+        StatusFormat::Markdown => print!("{}", render::status::markdown(&status, view)),
+        StatusFormat::Html => print!(
+            "{}",
+            render::html::page(&status, std::time::SystemTime::now())
+        ),
     }
     if status.servers.iter().any(|s| s.error.is_some()) {
         Exit::Error

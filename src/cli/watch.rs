@@ -14,7 +14,9 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::{Exit, LogFormat, LogLevel, WatchArgs, block_on, error, failed};
-use crate::ops::{WatchEvent, WatchObserver, WatchRequest};
+use std::sync::Arc;
+
+use crate::ops::{Listen, TokenSource, WatchEvent, WatchObserver, WatchPages, WatchRequest};
 use crate::render;
 
 /// The target of watch's own lines: `RUST_LOG=berth=debug` selects them.
@@ -53,11 +55,22 @@ pub fn run(args: &WatchArgs) -> Exit {
         target: args.target.target(),
         local: args.local,
         metrics: args.metrics,
+        listen: args.listen.map(|address| Listen {
+            address,
+            token: match (&args.listen_token_file, &args.listen_token_env) {
+                (Some(path), _) => TokenSource::File(path.clone()),
+                (None, Some(name)) => TokenSource::Env(name.clone()),
+                (None, None) => TokenSource::Env(crate::ops::listen::TOKEN_ENV.to_string()),
+            },
+        }),
     };
+    let pages: Option<Arc<dyn WatchPages>> = args
+        .listen
+        .map(|_| Arc::new(render::html::Pages) as Arc<dyn WatchPages>);
     let log = Log {
         json: args.log_format == LogFormat::Json,
     };
-    match block_on(|cancel| async move { crate::ops::watch(&req, &log, &cancel).await }) {
+    match block_on(|cancel| async move { crate::ops::watch(&req, &log, pages, &cancel).await }) {
         // Stopped by a signal: the step under way finished, locks released.
         None | Some(Ok(())) => Exit::Ok,
         Some(Err(e)) => failed(&e),

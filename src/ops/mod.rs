@@ -8,6 +8,7 @@ mod apply;
 mod forget;
 pub mod hook;
 mod import;
+pub mod listen;
 mod load;
 mod locks;
 mod plan;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 pub use apply::{Applied, ApplyObserver, ApplyOutcome, ApplyRequest, Refusal, apply};
 pub use forget::{ForgetRequest, Forgot, Forgotten, forget};
 pub use import::{ImportFrom, import};
+pub use listen::{Held, Listen, TokenSource, WatchBoard, WatchPages};
 pub use load::{Loaded, SourceSpec, check, load};
 pub use locks::{LocksRequest, locks};
 pub use plan::{PlanRequest, Planned, assemble, plan};
@@ -100,6 +102,14 @@ pub enum Error {
     /// The metrics listener could not start.
     #[error("cannot serve metrics on {address}: {cause}")]
     Metrics { address: String, cause: String },
+    /// `watch --listen` cannot serve: the address cannot be bound, or a
+    /// token is needed and missing or unreadable.
+    #[error("watch --listen {address}: {message}")]
+    Listen {
+        address: String,
+        message: String,
+        hint: String,
+    },
     /// SSH connections are to be kept for the next run, and the control
     /// directory they would be kept in cannot be used (not private, not the
     /// user's, cannot be created).
@@ -124,7 +134,8 @@ impl Error {
             Error::Source { hint, .. } => Some(hint.to_string()),
             Error::Base { hint, .. }
             | Error::SavedPlan { hint, .. }
-            | Error::SshControl { hint, .. } => Some(hint.clone()),
+            | Error::SshControl { hint, .. }
+            | Error::Listen { hint, .. } => Some(hint.clone()),
             Error::UnknownServer { known, .. } => {
                 Some(format!("declared servers: {}", known.join(", ")))
             }

@@ -27,6 +27,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::sync::watch as channel;
 
+use super::listen::{Board, Held, WatchPages};
 use super::load::{Loaded, SourceSpec};
 use super::{CancellationToken, Error, FleetOptions, Quiet};
 use crate::alert::{AlertCondition, NoticeState, Signal};
@@ -57,6 +58,8 @@ pub struct WatchRequest {
     pub local: bool,
     /// Serve Prometheus metrics here.
     pub metrics: Option<SocketAddr>,
+    /// Serve the live page, `/status.json`, `/metrics` and `/healthz` here.
+    pub listen: Option<super::listen::Listen>,
 }
 
 /// What happened, one line of the log each.
@@ -231,20 +234,21 @@ fn heals(c: &Change) -> bool {
 
 /// Runs until cancelled; then finishes the step under way, releases its
 /// locks and returns.
+///
+/// With `req.listen`, it also serves `pages`' views of what it knows
+/// (`ops::listen`) until it stops; the address and its token are checked
+/// before anything else.
 pub async fn watch(
     req: &WatchRequest,
     observer: &dyn WatchObserver,
+    pages: Option<Arc<dyn WatchPages>>,
     cancel: &CancellationToken,
 ) -> Result<(), Error> {
-    if let Some(addr) = req.metrics {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .map_err(|e| Error::Metrics {
-                address: addr.to_string(),
-                cause: e.to_string(),
-            })?;
-    }
+    let server = match &req.listen {
+        Some(listen) => Some(super::listen::bind(listen).await?),
+        None => None,
+    };
+    let metrics = recorder(req)?;
     let loaded = load(req)?;
     // Every alert's URL is read now: a missing one stops watch here.
     let receivers = crate::alert::receivers(&loaded.config.alerts).map_err(Error::Alert)?;
@@ -255,6 +259,22 @@ pub async fn watch(
     let alerting = Alerting {
         inner: observer,
         feed: &feed,
+    };
+    let board = Arc::new(Board::new(filter(&loaded.config, req)?));
+    let observer = Tee {
+        observer: &alerting,
+        board: &board,
+    };
+    let observer = &observer;
+    let serving = match (server, pages) {
+        (Some(server), Some(pages)) => Some(tokio::spawn(super::listen::serve(
+            server,
+            board.clone(),
+            pages,
+            metrics,
+            cancel.child_token(),
+        ))),
+        _ => None,
     };
     observer.event(&WatchEvent::Config {
         commit: loaded.source.commit.clone(),
@@ -268,17 +288,28 @@ pub async fn watch(
         .iter()
         .map(|s| s.name.clone())
         .collect();
+    board.servers(
+        config_rx
+            .borrow()
+            .servers
+            .iter()
+            .map(|s| (s.name.clone(), s.address.to_string()))
+            .collect(),
+    );
     observer.event(&WatchEvent::Started {
         servers: servers.clone(),
     });
     let loops: FuturesUnordered<_> = servers
         .iter()
-        .map(|name| server_loop(req, name, config_rx.clone(), &alerting, cancel))
+        .map(|name| server_loop(req, name, config_rx.clone(), observer, cancel))
         .collect();
-    let follow = follow_source(req, config_tx, &alerting, &feed, last_good, cancel);
+    let follow = follow_source(req, config_tx, observer, &feed, last_good, cancel);
     let alerting_loop = alert_loop(receivers, &alerts, &owner, signals_rx, observer, cancel);
     tokio::join!(loops.collect::<Vec<()>>(), follow, alerting_loop);
     observer.event(&WatchEvent::Stopped);
+    if let Some(serving) = serving {
+        serving.abort();
+    }
     Ok(())
 }
 
@@ -449,6 +480,67 @@ fn delivery(d: crate::alert::Delivery) -> WatchEvent {
         outcome,
         attempts,
         error,
+    }
+}
+
+/// The metrics recorder, with `--metrics`' own listener when asked; its
+/// handle renders `/metrics` for `--listen`. `None` when neither is asked.
+fn recorder(
+    req: &WatchRequest,
+) -> Result<Option<metrics_exporter_prometheus::PrometheusHandle>, Error> {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    let failed = |address: String, cause: String| Error::Metrics { address, cause };
+    let handle = match (req.metrics, &req.listen) {
+        (Some(addr), _) => {
+            let (recorder, exporter) = PrometheusBuilder::new()
+                .with_http_listener(addr)
+                .build()
+                .map_err(|e| failed(addr.to_string(), e.to_string()))?;
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder)
+                .map_err(|e| failed(addr.to_string(), e.to_string()))?;
+            tokio::spawn(exporter);
+            handle
+        }
+        (None, Some(listen)) => {
+            let handle = PrometheusBuilder::new()
+                .install_recorder()
+                .map_err(|e| failed(listen.address.to_string(), e.to_string()))?;
+            let upkeep = handle.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    upkeep.run_upkeep();
+                }
+            });
+            handle
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(handle))
+}
+
+/// What the page shows of the fleet: the servers and destinations
+/// `--server`/`--destination` select.
+fn filter(config: &Config, req: &WatchRequest) -> Result<crate::status::Filter, Error> {
+    let mut filter = crate::status::Filter::default();
+    if let Some((selection, _)) = super::targeted(config, &req.target)? {
+        filter.servers = Some(selection.servers);
+        filter.destinations = selection.destinations;
+    }
+    Ok(filter)
+}
+
+/// Every event to the caller's observer and to the board.
+struct Tee<'a> {
+    observer: &'a dyn WatchObserver,
+    board: &'a Board,
+}
+
+impl WatchObserver for Tee<'_> {
+    fn event(&self, event: &WatchEvent) {
+        self.board.event(event);
+        self.observer.event(event);
     }
 }
 
@@ -669,7 +761,7 @@ async fn server_loop(
     req: &WatchRequest,
     server: &str,
     mut config: channel::Receiver<Arc<Config>>,
-    observer: &dyn WatchObserver,
+    observer: &Tee<'_>,
     cancel: &CancellationToken,
 ) {
     use backon::BackoffBuilder;
@@ -708,6 +800,7 @@ async fn server_loop(
                     .unwrap_or(MAX_RETRY)
                     .min(MAX_RETRY);
                 metrics::gauge!("berth_server_up", "server" => server.to_string()).set(0.0);
+                unreachable(&config.borrow().clone(), server, &error, observer.board);
                 observer.event(&WatchEvent::Down {
                     server: server.to_string(),
                     error,
@@ -735,7 +828,7 @@ async fn follow_server(
     server: &str,
     session: &mut Session,
     config: &mut channel::Receiver<Arc<Config>>,
-    observer: &dyn WatchObserver,
+    observer: &Tee<'_>,
     cancel: &CancellationToken,
     connected: &mut bool,
 ) -> Result<(), String> {
@@ -860,20 +953,20 @@ async fn sync(
     config: &Config,
     trigger: &str,
     seen: &mut Vec<crate::plan::Missing>,
-    observer: &dyn WatchObserver,
+    observer: &Tee<'_>,
 ) -> Result<Option<Scope>, String> {
     let Some(one) = only(config, server) else {
         return Ok(None); // no longer declared: its loop ends with the next config
     };
-    let (plan, scope) = plan_server(session, &one, None).await?;
+    let (plan, scope, live) = plan_server(session, &one, None).await?;
     let chosen = choose(req, &plan);
-    let (plan, scope) = if chosen.is_empty() {
-        (plan, scope)
+    let (plan, scope, live) = if chosen.is_empty() {
+        (plan, scope, live)
     } else {
         let locked = plan_server(session, &one, Some(req.lock_timeout)).await;
         notes(server, session, observer);
         let plan = match locked {
-            Ok((plan, _)) => plan,
+            Ok((plan, _, _)) => plan,
             Err(e) => {
                 release(server, session, observer).await;
                 return Err(e);
@@ -883,6 +976,7 @@ async fn sync(
         release(server, session, observer).await;
         plan_server(session, &one, None).await?
     };
+    let mut held = Vec::new();
     for c in plan.changes.iter().filter(|c| !choose_one(req, &plan, c)) {
         let why = if !plan.errors.is_empty() {
             "the plan has errors: nothing is applied until they are resolved".to_string()
@@ -891,6 +985,11 @@ async fn sync(
         } else {
             "watch applies only what heals (networks, attachments, aliases, restorations); run `berth apply`, or watch with --apply-all".to_string()
         };
+        held.push(Held {
+            server: server.to_string(),
+            change: c.clone(),
+            why: why.clone(),
+        });
         observer.event(&WatchEvent::Held {
             server: server.to_string(),
             change: Box::new(c.clone()),
@@ -915,6 +1014,18 @@ async fn sync(
         .unwrap_or_default()
         .as_secs_f64();
     metrics::gauge!("berth_last_sync_timestamp_seconds", "server" => server.to_string()).set(now);
+    let filter = crate::status::Filter {
+        servers: Some(std::iter::once(server.to_string()).collect()),
+        destinations: observer.board.destinations(),
+    };
+    let report = crate::status::status(
+        &one,
+        &live,
+        &plan,
+        &filter,
+        &std::collections::BTreeMap::new(),
+    );
+    observer.board.synced(server, report, held);
     observer.event(&WatchEvent::Synced {
         server: server.to_string(),
         trigger: trigger.to_string(),
@@ -924,6 +1035,30 @@ async fn sync(
     // A window for a test to change the server while a sync is under way.
     crate::fault::point("watch.synced");
     Ok(Some(scope))
+}
+
+/// A server not read yet and down: its destinations on the board, as
+/// `status` shows a server it cannot read.
+fn unreachable(config: &Config, server: &str, error: &str, board: &Board) {
+    let Some(one) = only(config, server) else {
+        return;
+    };
+    let mut live = crate::live::LiveState::default();
+    live.servers
+        .insert(server.to_string(), Err(error.to_string()));
+    let plan = crate::plan::plan(&one, &live, Default::default());
+    let filter = crate::status::Filter {
+        servers: Some(std::iter::once(server.to_string()).collect()),
+        destinations: board.destinations(),
+    };
+    let report = crate::status::status(
+        &one,
+        &live,
+        &plan,
+        &filter,
+        &std::collections::BTreeMap::new(),
+    );
+    board.unreachable(server, report);
 }
 
 /// Logs what the session did on its own (a stale lock broken).
@@ -966,7 +1101,7 @@ async fn plan_server(
     session: &mut Session,
     config: &Config,
     lock: Option<Duration>,
-) -> Result<(Plan, Scope), String> {
+) -> Result<(Plan, Scope, crate::live::LiveState), String> {
     let live = session
         .read(config, lock, &Quiet)
         .await
@@ -976,7 +1111,8 @@ async fn plan_server(
         Some((server, Ok(snapshot))) => Scope::new(config, server, snapshot),
         None => return Err("the server was not read".to_string()),
     };
-    Ok((crate::plan::plan(config, &live, Default::default()), scope))
+    let plan = crate::plan::plan(config, &live, Default::default());
+    Ok((plan, scope, live))
 }
 
 /// What a step not attempted says.

@@ -4,6 +4,7 @@
 
 mod fleet;
 pub mod hook;
+pub mod html;
 mod human;
 pub mod locks;
 mod markdown;

@@ -20,6 +20,7 @@ mod groups;
 mod harness;
 mod hostile;
 mod import;
+mod live_page;
 mod locks;
 mod not_found;
 mod output;
