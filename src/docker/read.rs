@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::live::{Container, Endpoint, Image, Inspected, IpamPool, Mount, Network};
+use crate::live::{Container, Endpoint, Image, Inspected, IpamPool, Mount, Network, Requested};
 
 /// A field Docker may send as `null`: its default then.
 pub(super) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -135,6 +135,37 @@ struct EndpointJson {
     /// `null` in every container list (20.10 to 28.5); an inspect has them.
     #[serde(rename = "Aliases", default)]
     aliases: Option<Vec<String>>,
+    /// What the endpoint asked for. Read from inspects only: Engine 20.10's
+    /// list leaves out what a `network connect` asked for.
+    #[serde(rename = "IPAMConfig", default, deserialize_with = "nullable")]
+    ipam_config: EndpointIpamJson,
+    #[serde(rename = "DriverOpts", default, deserialize_with = "nullable")]
+    driver_opts: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+struct EndpointIpamJson {
+    #[serde(rename = "IPv4Address", default, deserialize_with = "nullable")]
+    ipv4_address: String,
+    #[serde(rename = "IPv6Address", default, deserialize_with = "nullable")]
+    ipv6_address: String,
+    #[serde(rename = "LinkLocalIPs", default, deserialize_with = "nullable")]
+    link_local_ips: Vec<String>,
+}
+
+impl EndpointJson {
+    /// What it asked for; an address that does not parse (never seen) reads
+    /// as none.
+    fn requested(&self) -> Requested {
+        let ip = |s: &str| s.parse().ok();
+        let ipam = &self.ipam_config;
+        Requested {
+            ipv4_address: ip(&ipam.ipv4_address),
+            ipv6_address: ip(&ipam.ipv6_address),
+            link_local_ips: ipam.link_local_ips.iter().filter_map(|s| ip(s)).collect(),
+            driver_opts: self.driver_opts.clone(),
+        }
+    }
 }
 
 impl ContainerSummary {
@@ -165,6 +196,7 @@ impl ContainerSummary {
                         net,
                         Endpoint {
                             aliases: ep.aliases,
+                            requested: None,
                         },
                     )
                 })
@@ -241,17 +273,25 @@ impl ContainerInspect {
     }
 
     /// Its aliases on `network` without the short container id Docker adds
-    /// by itself; `None` when it is not attached there.
-    pub(super) fn aliases_on(&mut self, network: &str) -> Option<Vec<String>> {
+    /// by itself, and what the endpoint asked for; `None` when it is not
+    /// attached there.
+    pub(super) fn endpoint_on(&mut self, network: &str) -> Option<(Vec<String>, Requested)> {
         let endpoint = self.network_settings.networks.remove(network)?;
-        Some(
+        let requested = endpoint.requested();
+        Some((
             endpoint
                 .aliases
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|a| !crate::live::is_short_id(&self.id, a))
                 .collect(),
-        )
+            requested,
+        ))
+    }
+
+    #[cfg(test)]
+    pub(super) fn aliases_on(&mut self, network: &str) -> Option<Vec<String>> {
+        self.endpoint_on(network).map(|(aliases, _)| aliases)
     }
 
     pub(super) fn into_inspected(self) -> Inspected {
@@ -268,6 +308,12 @@ impl ContainerInspect {
                 None => (kv, String::new()),
             })
             .collect();
+        let requested = self
+            .network_settings
+            .networks
+            .iter()
+            .map(|(net, ep)| (net.clone(), ep.requested()))
+            .collect();
         let aliases = self
             .network_settings
             .networks
@@ -278,6 +324,7 @@ impl ContainerInspect {
         Inspected {
             env,
             aliases,
+            requested,
             mounts,
             ports: published(self.host_config.port_bindings),
         }

@@ -192,6 +192,7 @@ mod tests {
             placement: Placement::One(destination.into()),
             selector,
             aliases: vec![],
+            endpoint: Default::default(),
             clone_of: None,
             at: at.clone(),
         };
@@ -223,6 +224,7 @@ mod tests {
                 short_aliases: false,
                 compose_file: None,
                 clone_of: None,
+                attachments: Default::default(),
                 at: at.clone(),
             }],
             by_server: Default::default(),

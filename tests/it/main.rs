@@ -6,6 +6,7 @@ mod common;
 
 mod architecture;
 mod assignments;
+mod attachments;
 mod clones;
 mod compose_files;
 mod config_errors;

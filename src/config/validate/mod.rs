@@ -4,6 +4,7 @@
 //! `resource`, `stack`), and `refs` for names and references across tables.
 
 mod destination;
+mod endpoint;
 mod ipam;
 mod refs;
 mod resource;
@@ -38,6 +39,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     destination::same_network_twice(&raw.destinations, &destinations, errors);
     destination::overlapping_subnets(&raw.destinations, &destinations, errors);
     let resources = resource::resources(&raw, errors);
+    endpoint::check_addresses(&raw, &destinations, errors);
     let stacks = raw
         .stacks
         .iter()
@@ -68,6 +70,12 @@ pub fn compose_files(raw: &RawConfig) -> Vec<StackFile> {
             Some(StackFile {
                 stack: e.raw.name.clone(),
                 file,
+                attachments: e
+                    .raw
+                    .attachments
+                    .keys()
+                    .map(|service| (service.clone(), e.loc("attachments")))
+                    .collect(),
             })
         })
         .collect()
