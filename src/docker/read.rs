@@ -610,6 +610,46 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn an_endpoints_requested_settings_read_from_the_inspect_not_the_list() {
+        // The recorded container asked for nothing beyond its aliases.
+        for e in engines() {
+            let v = e.version.trim();
+            let web: ContainerInspect = parse(e.inspect_web, "GET /containers/fx-web/json", v);
+            assert_eq!(
+                web.into_inspected().requested["fx-net"],
+                Requested::default(),
+                "Engine {v}"
+            );
+        }
+        // As Engine 20.10 answers after `docker network connect --ip
+        // 10.219.33.7 --link-local-ip 169.254.9.9 --driver-opt com.foo=bar`.
+        let inspect: ContainerInspect = serde_json::from_str(
+            r#"{"Id": "770c1d395fd6aa", "NetworkSettings": {"Networks": {"n": {
+                "IPAMConfig": {"IPv4Address": "10.219.33.7", "LinkLocalIPs": ["169.254.9.9"]},
+                "Aliases": ["x", "770c1d395fd6"], "DriverOpts": {"com.foo": "bar"},
+                "IPAddress": "10.219.33.7"}}}}"#,
+        )
+        .expect("an inspect");
+        let requested = inspect.into_inspected().requested.remove("n").unwrap();
+        assert_eq!(
+            requested,
+            Requested {
+                ipv4_address: Some("10.219.33.7".parse().unwrap()),
+                ipv6_address: None,
+                link_local_ips: vec!["169.254.9.9".parse().unwrap()],
+                driver_opts: map(&[("com.foo", "bar")]),
+            }
+        );
+        // The list call is never trusted for them (20.10 leaves them out).
+        let listed: ContainerSummary = serde_json::from_str(
+            r#"{"Id": "a", "Names": ["/a"], "NetworkSettings": {"Networks": {"n": {
+                "IPAMConfig": {}, "DriverOpts": null}}}}"#,
+        )
+        .expect("a listed container");
+        assert_eq!(listed.into_live().networks["n"].requested, None);
+    }
+
+    #[test]
     fn images_read_as_each_engine_lists_them() {
         for e in engines() {
             let v = e.version.trim();
