@@ -200,8 +200,13 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot) -> Vec<Change> {
                     )
                 });
                 if !settings.is_empty() {
+                    let aliases = if connect.reasons.is_empty() {
+                        " with the same aliases"
+                    } else {
+                        ""
+                    };
                     connect.reasons.push(format!(
-                        "endpoint settings differ ({}); Docker cannot change them in place, so berth disconnects and connects again with the same aliases",
+                        "endpoint settings differ ({}); Docker cannot change them in place, so berth disconnects and connects again{aliases}",
                         settings.join("; ")
                     ));
                 }
