@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::common::config::{destination, local_header, resource};
-use crate::common::plan::{apply, changes, plan, plan_detailed};
+use crate::common::plan::{apply, changes, plan, plan_detailed, plan_json};
 use crate::common::{
     Cleanup, ComposeStack, Project, docker_ok, ensure_image, run_container, unique, unique_project,
 };
@@ -305,12 +305,19 @@ fn a_replace_reconnects_with_the_static_address_link_local_ips_and_driver_opts()
     let api = cleanup.container(&unique("api"));
     run_container(&api, "bridge", &[]);
     let p = Project::new();
-    let config = |internal: bool| {
+    let config_in = |internal: bool, net24: &str| {
         local_header(&owner)
-            + &subnet_destination(&net, "10.219.56.0/24", &format!("internal = {internal}\n"))
+            + &subnet_destination(
+                &net,
+                &format!("{net24}.0/24"),
+                &format!("internal = {internal}\n"),
+            )
             + &resource("application", "api", "prod", &api, Some(&["api", "api-2"]))
-            + "ipv4_address = \"10.219.56.40\"\nlink_local_ips = [\"169.254.56.4\"]\ndriver_opts = { \"com.example.tier\" = \"bronze\" }\n"
+            + &format!(
+                "ipv4_address = \"{net24}.40\"\nlink_local_ips = [\"169.254.56.4\"]\ndriver_opts = {{ \"com.example.tier\" = \"bronze\" }}\n"
+            )
     };
+    let config = |internal: bool| config_in(internal, "10.219.56");
     p.write("berth.toml", &config(false));
     apply(&p, &[], 0);
     let id_before = docker_ok(&["network", "inspect", "--format", "{{.Id}}", &net]);
@@ -333,4 +340,63 @@ fn a_replace_reconnects_with_the_static_address_link_local_ips_and_driver_opts()
     assert_eq!(ep["DriverOpts"]["com.example.tier"], "bronze", "{ep}");
     assert_eq!(aliases(&ep, &api), ["api", "api-2"], "{ep}");
     plan_detailed(&p, 0);
+
+    // A new subnet with the address moved into it: the replace leaves the
+    // old address behind (it no longer fits), the same apply's reconnect
+    // sets the new one.
+    p.write("berth.toml", &config_in(true, "10.219.57"));
+    let (run, planned) = plan_json(&p, &["--allow-replace"], 0);
+    let verbs: Vec<&str> = changes(&planned)
+        .iter()
+        .filter_map(|c| c["verb"].as_str())
+        .collect();
+    assert_eq!(verbs, ["replace network", "reconnect"], "{run}");
+    apply(&p, &["--allow-replace"], 0);
+    let ep = endpoint(&api, &net);
+    assert_eq!(ep["IPAddress"], "10.219.57.40", "{ep}");
+    assert_eq!(ep["IPAMConfig"]["LinkLocalIPs"][0], "169.254.56.4", "{ep}");
+    assert_eq!(ep["DriverOpts"]["com.example.tier"], "bronze", "{ep}");
+    assert_eq!(aliases(&ep, &api), ["api", "api-2"], "{ep}");
+    plan_detailed(&p, 0);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_static_address_reconnect_killed_after_any_step_is_completed_by_the_next_apply() {
+    use crate::faults::{assert_killed, restore_completes, with_fault};
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("own");
+    let net = cleanup.network(&unique("kilnet"));
+    let api = cleanup.container(&unique("api"));
+    run_container(&api, "bridge", &[]);
+    let p = Project::new();
+    let config = |ip: &str| {
+        local_header(&owner)
+            + &subnet_destination(&net, "10.219.58.0/24", "")
+            + &resource("application", "api", "prod", &api, Some(&["api", "www"]))
+            + &format!("ipv4_address = \"{ip}\"\n")
+    };
+    p.write("berth.toml", &config("10.219.58.10"));
+    apply(&p, &[], 0);
+    for (i, point) in [
+        "journal.written",
+        "alias_fix.disconnected",
+        "alias_fix.connected",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ip = format!("10.219.58.{}", 11 + i);
+        p.write("berth.toml", &config(&ip));
+        let run = with_fault(&p, &["apply", "--yes"], &format!("{point}:kill"));
+        assert_killed(&run, point);
+        restore_completes(&p, &owner, "connect");
+        let ep = endpoint(&api, &net);
+        assert_eq!(ep["IPAddress"], ip.as_str(), "after {point}: {ep}");
+        assert_eq!(aliases(&ep, &api), ["api", "www"], "after {point}: {ep}");
+    }
 }
