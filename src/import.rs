@@ -146,8 +146,47 @@ struct ResourceTable {
     #[serde(skip_serializing_if = "Option::is_none")]
     match_labels: Option<BTreeMap<String, String>>,
     aliases: Vec<String>,
+    #[serde(flatten)]
+    endpoint: EndpointKeys,
     #[serde(skip_serializing_if = "Option::is_none")]
     clone_of: Option<String>,
+}
+
+/// What an endpoint asked for beyond aliases, as the config writes it
+/// (`ipv4_address`, …): only what the endpoint set.
+#[derive(Serialize, Clone, PartialEq, Default)]
+struct EndpointKeys {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv6_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link_local_ips: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver_opts: Option<BTreeMap<String, String>>,
+}
+
+impl EndpointKeys {
+    /// The keys of `c`'s endpoint on `network`; static addresses only when
+    /// `addresses` (one container on one destination).
+    fn of(c: &Container, network: &str, addresses: bool) -> EndpointKeys {
+        let Some(r) = c.requested_on(network) else {
+            return EndpointKeys::default();
+        };
+        let addresses = addresses.then_some(r);
+        EndpointKeys {
+            ipv4_address: addresses.and_then(|r| r.ipv4_address.map(|a| a.to_string())),
+            ipv6_address: addresses.and_then(|r| r.ipv6_address.map(|a| a.to_string())),
+            link_local_ips: addresses
+                .filter(|r| !r.link_local_ips.is_empty())
+                .map(|r| r.link_local_ips.iter().map(ToString::to_string).collect()),
+            driver_opts: (!r.driver_opts.is_empty()).then(|| r.driver_opts.clone()),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == EndpointKeys::default()
+    }
 }
 
 /// `[[service]]`: a compose stack.
@@ -162,6 +201,9 @@ struct ServiceTable {
     short_aliases: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     clone_of: Option<String>,
+    /// By compose service: what its endpoint asked for beyond aliases.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attachments: BTreeMap<String, EndpointKeys>,
 }
 
 // ---------------------------------------------------------------------------
@@ -704,7 +746,17 @@ fn unit_destinations<'d, 'a>(u: &Unit<'_>, dests: &'d [Dest<'a>]) -> Vec<&'d Des
 fn resource_tables(u: &Unit<'_>, dests: &[Dest<'_>], names: &mut Names) -> Vec<ResourceTable> {
     let on = unit_destinations(u, dests);
     let aliases: Vec<Vec<String>> = on.iter().map(|d| u.aliases_on(&d.net.name)).collect();
-    if on.len() > 1 && !u.is_clone() && !u.source && aliases.windows(2).all(|w| w[0] == w[1]) {
+    let settings = on.iter().any(|d| {
+        u.containers
+            .iter()
+            .any(|c| !EndpointKeys::of(c, &d.net.name, true).is_empty())
+    });
+    if on.len() > 1
+        && !u.is_clone()
+        && !u.source
+        && !settings
+        && aliases.windows(2).all(|w| w[0] == w[1])
+    {
         let name = names.take(u.kind, &u.base, &on[0].net.name);
         let all = on.iter().map(|d| d.name.clone()).collect();
         return vec![resource_table(
@@ -712,6 +764,7 @@ fn resource_tables(u: &Unit<'_>, dests: &[Dest<'_>], names: &mut Names) -> Vec<R
             name,
             (None, Some(all)),
             &aliases[0],
+            None,
             None,
         )];
     }
@@ -725,6 +778,7 @@ fn resource_tables(u: &Unit<'_>, dests: &[Dest<'_>], names: &mut Names) -> Vec<R
             (Some(d.name.clone()), None),
             aliases,
             clone_of,
+            Some(&d.net.name),
         ));
     }
     out
@@ -737,12 +791,26 @@ fn resource_table(
     (destination, destinations): (Option<String>, Option<Vec<String>>),
     aliases: &[String],
     clone_of: Option<String>,
+    network: Option<&str>,
 ) -> ResourceTable {
     let (container, swarm_service, match_labels) = match &u.pick {
         Pick::Named(c) => ((c.name != name).then(|| c.name.clone()), None, None),
         Pick::Swarm(s) => (None, Some(s.name.clone()), None),
         Pick::Labels(selector) => (None, None, Some(selector.clone())),
         Pick::Stack(_) => (None, None, None),
+    };
+    // One named container on one destination may keep a static address;
+    // a label selector (a redeploy's new container beside the old one) or
+    // a shared container may not.
+    let endpoint = match (&u.pick, network) {
+        (Pick::Named(c), Some(net)) => EndpointKeys::of(c, net, true),
+        (Pick::Labels(_), Some(net)) => u
+            .containers
+            .iter()
+            .map(|c| EndpointKeys::of(c, net, false))
+            .find(|k| !k.is_empty())
+            .unwrap_or_default(),
+        _ => EndpointKeys::default(),
     };
     ResourceTable {
         name,
@@ -752,6 +820,7 @@ fn resource_table(
         swarm_service,
         match_labels,
         aliases: aliases.to_vec(),
+        endpoint,
         clone_of,
     }
 }
@@ -775,6 +844,15 @@ fn service_table(
         connect_to_predefined_networks: u.on(&dest.net.name),
         short_aliases: u.short_aliases_on(&dest.net.name, project),
         clone_of: u.clone.as_ref().map(|(s, _)| s.clone()),
+        attachments: u
+            .containers
+            .iter()
+            .filter_map(|c| {
+                let keys = EndpointKeys::of(c, &dest.net.name, true);
+                let service = c.label(labels::COMPOSE_SERVICE)?;
+                (!keys.is_empty()).then(|| (service.to_string(), keys))
+            })
+            .collect(),
     })
 }
 

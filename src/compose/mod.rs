@@ -247,7 +247,12 @@ pub fn check(
     into: &mut Diagnostics,
 ) -> Vec<DefinesNetworks> {
     let mut warnings = Vec::new();
-    for StackFile { stack, file } in files {
+    for StackFile {
+        stack,
+        file,
+        attachments,
+    } in files
+    {
         let text = match read(file) {
             Ok(t) => t,
             Err(why) => {
@@ -257,14 +262,34 @@ pub fn check(
         };
         into.sources.insert(&file.path, &text);
         match parse(&file.path, &text) {
-            Ok(compose) if compose.defines_networks() => {
-                warnings.push(defines_networks(stack, &file.path, &compose));
+            Ok(compose) => {
+                for (service, at) in attachments {
+                    if !compose.services.contains(service) {
+                        into.errors
+                            .push(unknown_service(service, &file.path, &compose, at));
+                    }
+                }
+                if compose.defines_networks() {
+                    warnings.push(defines_networks(stack, &file.path, &compose));
+                }
             }
-            Ok(_) => {}
             Err(d) => into.errors.push(*d),
         }
     }
     warnings
+}
+
+/// `attachments` names a compose service the compose file lacks.
+fn unknown_service(service: &str, path: &str, compose: &Compose, at: &Location) -> Diagnostic {
+    Diagnostic::new(
+        format!("`attachments` names `{service}`, which is not a service of {path}"),
+        at.clone(),
+    )
+    .label("no such compose service")
+    .help(format!(
+        "the compose file's services: {}",
+        crate::config::list_some(&compose.services)
+    ))
 }
 
 /// The error for a compose file that could not be read, at the

@@ -211,6 +211,136 @@ pub struct NetworkSpec {
     pub prevent_removal: bool,
 }
 
+/// What a container's endpoint on a destination network asks of Docker
+/// beyond its aliases (`docker network connect --ip --ip6 --link-local-ip
+/// --driver-opt`). `None` is the daemon's choice and never compared; a
+/// value, an empty list or map included, is enforced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub ipv4_address: Option<std::net::Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub ipv6_address: Option<std::net::Ipv6Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub link_local_ips: Option<Vec<IpAddr>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_opts: Option<BTreeMap<String, String>>,
+}
+
+impl EndpointSpec {
+    /// Nothing asked for: the daemon's choice for everything.
+    pub fn is_empty(&self) -> bool {
+        *self == EndpointSpec::default()
+    }
+
+    /// Static addresses (IPv4, IPv6, link-local): each must be unique on
+    /// its network.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        self.ipv4_address
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(self.ipv6_address.map(IpAddr::V6))
+            .chain(self.link_local_ips.iter().flatten().copied())
+            .collect()
+    }
+
+    /// `ipv4 10.0.0.5, driver_opts {a=b}`, for plan text; empty when nothing
+    /// is asked for.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(a) = self.ipv4_address {
+            parts.push(format!("ipv4 {a}"));
+        }
+        if let Some(a) = self.ipv6_address {
+            parts.push(format!("ipv6 {a}"));
+        }
+        if let Some(l) = &self.link_local_ips {
+            let l: Vec<String> = l.iter().map(ToString::to_string).collect();
+            parts.push(format!("link-local [{}]", l.join(", ")));
+        }
+        if let Some(o) = &self.driver_opts {
+            let o: Vec<String> = o.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            parts.push(format!("driver_opts {{{}}}", o.join(", ")));
+        }
+        parts.join(", ")
+    }
+
+    /// How an endpoint that asked for these (`ipv4`, `ipv6`, link-local
+    /// addresses, driver options: its `IPAMConfig` and `DriverOpts`)
+    /// differs from `self`: one line per key `self` sets and the endpoint
+    /// does not match; keys `self` leaves unset are never compared.
+    pub fn differences(
+        &self,
+        ipv4: Option<IpAddr>,
+        ipv6: Option<IpAddr>,
+        link_local: &[IpAddr],
+        driver_opts: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let show = |a: Option<IpAddr>| a.map_or_else(|| "none".to_string(), |a| a.to_string());
+        let list = |l: &[IpAddr]| {
+            let l: Vec<String> = l.iter().map(ToString::to_string).collect();
+            format!("[{}]", l.join(", "))
+        };
+        let opts = |o: &BTreeMap<String, String>| {
+            let o: Vec<String> = o.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{{{}}}", o.join(", "))
+        };
+        let mut out = Vec::new();
+        if let Some(want) = self.ipv4_address.map(IpAddr::V4) {
+            if ipv4 != Some(want) {
+                out.push(format!("ipv4_address: live {}, desired {want}", show(ipv4)));
+            }
+        }
+        if let Some(want) = self.ipv6_address.map(IpAddr::V6) {
+            if ipv6 != Some(want) {
+                out.push(format!("ipv6_address: live {}, desired {want}", show(ipv6)));
+            }
+        }
+        if let Some(want) = &self.link_local_ips {
+            let mut a = want.clone();
+            let mut b = link_local.to_vec();
+            a.sort();
+            a.dedup();
+            b.sort();
+            b.dedup();
+            if a != b {
+                out.push(format!(
+                    "link_local_ips: live {}, desired {}",
+                    list(link_local),
+                    list(want)
+                ));
+            }
+        }
+        if let Some(want) = &self.driver_opts {
+            if want != driver_opts {
+                out.push(format!(
+                    "driver_opts: live {}, desired {}",
+                    opts(driver_opts),
+                    opts(want)
+                ));
+            }
+        }
+        out
+    }
+
+    /// Fills what `self` leaves to the daemon from `other` (two resources
+    /// selecting one container on one network).
+    pub fn merge(&mut self, other: &EndpointSpec) {
+        self.ipv4_address = self.ipv4_address.or(other.ipv4_address);
+        self.ipv6_address = self.ipv6_address.or(other.ipv6_address);
+        if self.link_local_ips.is_none() {
+            self.link_local_ips.clone_from(&other.link_local_ips);
+        }
+        if self.driver_opts.is_none() {
+            self.driver_opts.clone_from(&other.driver_opts);
+        }
+    }
+}
+
 /// A destination's network on one server. A destination declared over a
 /// set of servers (`servers = [...]` or `"*"`) is one `Destination` per
 /// server of the set, each with the same name, network and spec: names are
@@ -378,6 +508,8 @@ pub struct Resource {
     pub placement: Placement,
     pub selector: Selector,
     pub aliases: Vec<String>,
+    /// `ipv4_address`, `ipv6_address`, `link_local_ips`, `driver_opts`.
+    pub endpoint: EndpointSpec,
     pub clone_of: Option<String>,
     pub at: Location,
 }
@@ -434,6 +566,9 @@ pub struct Stack {
     pub short_aliases: bool,
     pub compose_file: Option<FileRef>,
     pub clone_of: Option<String>,
+    /// `attachments`: by compose service name, what its endpoint on the
+    /// destination network asks beyond aliases.
+    pub attachments: BTreeMap<String, EndpointSpec>,
     pub at: Location,
 }
 
@@ -451,4 +586,7 @@ pub struct StackFile {
     /// The service (stack) that names it.
     pub stack: String,
     pub file: FileRef,
+    /// The compose services its `attachments` name, and where: each must be
+    /// a service of the file.
+    pub attachments: Vec<(String, Location)>,
 }

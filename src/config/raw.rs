@@ -177,6 +177,34 @@ pub struct RawResource {
     pub aliases: Option<Vec<String>>,
     /// If the container does not exist, create it as a clone of this resource (same kind).
     pub clone_of: Option<String>,
+    /// A static IPv4 address on the destination network (`docker network
+    /// connect --ip`); it must lie in the destination's `subnet`. Unset:
+    /// the daemon's choice. Only with `destination` and a `container`.
+    pub ipv4_address: Option<String>,
+    /// A static IPv6 address (`--ip6`); the destination needs `enable_ipv6`
+    /// and a `subnet_v6` holding it. Unset: the daemon's choice.
+    pub ipv6_address: Option<String>,
+    /// Link-local addresses on the destination network (`--link-local-ip`).
+    /// Unset: none asked for, never compared.
+    pub link_local_ips: Option<Vec<String>>,
+    /// Endpoint driver options (`--driver-opt`). Unset: never compared.
+    pub driver_opts: Option<BTreeMap<String, String>>,
+}
+
+/// `[service.attachments.<compose service>]`: one compose service's
+/// endpoint on the stack's destination network.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Attachment")]
+pub struct RawAttachment {
+    /// A static IPv4 address (`--ip`) inside the destination's `subnet`.
+    pub ipv4_address: Option<String>,
+    /// A static IPv6 address (`--ip6`) inside the destination's `subnet_v6`.
+    pub ipv6_address: Option<String>,
+    /// Link-local addresses (`--link-local-ip`).
+    pub link_local_ips: Option<Vec<String>>,
+    /// Endpoint driver options (`--driver-opt`).
+    pub driver_opts: Option<BTreeMap<String, String>>,
 }
 
 /// `destinations = ["a", "b"]`, or `destinations = "*"`.
@@ -220,6 +248,12 @@ pub struct RawService {
     pub compose_file: Option<String>,
     /// If the stack does not exist, create it as a clone of this service.
     pub clone_of: Option<String>,
+    /// Per compose service (by its name in the compose file): a static
+    /// address, link-local addresses or driver options on the destination
+    /// network, e.g. `attachments = { web = { ipv4_address = "10.30.0.5" } }`.
+    /// Needs `connect_to_predefined_networks = true`.
+    #[serde(default)]
+    pub attachments: BTreeMap<String, RawAttachment>,
 }
 
 /// `[[alert]]`: a receiver `berth watch` notifies when it cannot heal (a

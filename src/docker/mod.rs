@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{
-    EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
-    NetworkDisconnectRequest,
+    EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkDisconnectRequest,
 };
 
-use crate::config::{Address, NetworkSpec, Server};
-use crate::live::{Container, Inspected, Network, Snapshot, labels};
+use crate::config::{Address, EndpointSpec, NetworkSpec, Server};
+use crate::live::{Container, Inspected, Network, Requested, Snapshot, labels};
 
 mod answer;
 mod clone;
@@ -163,6 +163,8 @@ pub struct Guarded {
 pub struct Attachment {
     /// Its aliases there; `None` when it is not attached.
     pub aliases: Option<Vec<String>>,
+    /// What its endpoint there asked for (default when not attached).
+    pub requested: Requested,
     /// Its image id (`sha256:…`).
     pub image: String,
     pub running: bool,
@@ -614,8 +616,13 @@ impl Client {
         let Some(mut info) = self.inspect_container(container).await? else {
             return Ok(None);
         };
+        let (aliases, requested) = match info.endpoint_on(network) {
+            Some((aliases, requested)) => (Some(aliases), requested),
+            None => (None, Requested::default()),
+        };
         Ok(Some(Attachment {
-            aliases: info.aliases_on(network),
+            aliases,
+            requested,
             running: info.running(),
             image: info.image,
         }))
@@ -643,12 +650,26 @@ impl Client {
         network: &str,
         container: &str,
         aliases: &[String],
+        endpoint: &EndpointSpec,
     ) -> Result<(), DockerError> {
         let what = format!("connect {container} to {network}");
+        let ipam = EndpointIpamConfig {
+            ipv4_address: endpoint.ipv4_address.map(|a| a.to_string()),
+            ipv6_address: endpoint.ipv6_address.map(|a| a.to_string()),
+            link_local_ips: endpoint
+                .link_local_ips
+                .as_ref()
+                .map(|l| l.iter().map(ToString::to_string).collect()),
+        };
         let req = NetworkConnectRequest {
             container: container.to_string(),
             endpoint_config: Some(EndpointSettings {
                 aliases: Some(aliases.to_vec()),
+                ipam_config: (ipam != EndpointIpamConfig::default()).then_some(ipam),
+                driver_opts: endpoint
+                    .driver_opts
+                    .as_ref()
+                    .map(|o| o.clone().into_iter().collect()),
                 ..Default::default()
             }),
         };
@@ -661,11 +682,12 @@ impl Client {
             Err(e) if answer::already_attached(&e) => e,
             Err(e) => return Err(self.fail(&what, &e)),
         };
-        let have = self
-            .attachment(container, network)
-            .await?
-            .and_then(|a| a.aliases);
-        let Some(mut have) = have else {
+        let Some(Attachment {
+            aliases: Some(mut have),
+            requested,
+            ..
+        }) = self.attachment(container, network).await?
+        else {
             return Err(self.fail(&what, &e));
         };
         let mut want = aliases.to_vec();
@@ -673,17 +695,30 @@ impl Client {
         have.dedup();
         want.sort();
         want.dedup();
-        if have == want {
+        let settings = endpoint.differences(
+            requested.ipv4_address,
+            requested.ipv6_address,
+            &requested.link_local_ips,
+            &requested.driver_opts,
+        );
+        if have == want && settings.is_empty() {
             return Ok(());
+        }
+        let mut message = format!("{container} is attached to {network} already");
+        if have != want {
+            message.push_str(&format!(
+                ", with aliases [{}], not [{}]",
+                have.join(", "),
+                want.join(", ")
+            ));
+        }
+        if !settings.is_empty() {
+            message.push_str(&format!(" ({})", settings.join("; ")));
         }
         Err(DockerError::Api {
             what,
             status: answer_status(&e),
-            message: format!(
-                "{container} is attached to {network} already, with aliases [{}], not [{}]",
-                have.join(", "),
-                want.join(", ")
-            ),
+            message,
         })
     }
 

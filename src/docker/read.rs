@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::live::{Container, Endpoint, Image, Inspected, IpamPool, Mount, Network};
+use crate::live::{Container, Endpoint, Image, Inspected, IpamPool, Mount, Network, Requested};
 
 /// A field Docker may send as `null`: its default then.
 pub(super) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -137,6 +137,37 @@ struct EndpointJson {
     /// `null` in every container list (20.10 to 28.5); an inspect has them.
     #[serde(rename = "Aliases", default)]
     aliases: Option<Vec<String>>,
+    /// What the endpoint asked for. Read from inspects only: Engine 20.10's
+    /// list leaves out what a `network connect` asked for.
+    #[serde(rename = "IPAMConfig", default, deserialize_with = "nullable")]
+    ipam_config: EndpointIpamJson,
+    #[serde(rename = "DriverOpts", default, deserialize_with = "nullable")]
+    driver_opts: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+struct EndpointIpamJson {
+    #[serde(rename = "IPv4Address", default, deserialize_with = "nullable")]
+    ipv4_address: String,
+    #[serde(rename = "IPv6Address", default, deserialize_with = "nullable")]
+    ipv6_address: String,
+    #[serde(rename = "LinkLocalIPs", default, deserialize_with = "nullable")]
+    link_local_ips: Vec<String>,
+}
+
+impl EndpointJson {
+    /// What it asked for; an address that does not parse (never seen) reads
+    /// as none.
+    fn requested(&self) -> Requested {
+        let ip = |s: &str| s.parse().ok();
+        let ipam = &self.ipam_config;
+        Requested {
+            ipv4_address: ip(&ipam.ipv4_address),
+            ipv6_address: ip(&ipam.ipv6_address),
+            link_local_ips: ipam.link_local_ips.iter().filter_map(|s| ip(s)).collect(),
+            driver_opts: self.driver_opts.clone(),
+        }
+    }
 }
 
 impl ContainerSummary {
@@ -167,6 +198,7 @@ impl ContainerSummary {
                         net,
                         Endpoint {
                             aliases: ep.aliases,
+                            requested: None,
                         },
                     )
                 })
@@ -243,17 +275,25 @@ impl ContainerInspect {
     }
 
     /// Its aliases on `network` without the short container id Docker adds
-    /// by itself; `None` when it is not attached there.
-    pub(super) fn aliases_on(&mut self, network: &str) -> Option<Vec<String>> {
+    /// by itself, and what the endpoint asked for; `None` when it is not
+    /// attached there.
+    pub(super) fn endpoint_on(&mut self, network: &str) -> Option<(Vec<String>, Requested)> {
         let endpoint = self.network_settings.networks.remove(network)?;
-        Some(
+        let requested = endpoint.requested();
+        Some((
             endpoint
                 .aliases
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|a| !crate::live::is_short_id(&self.id, a))
                 .collect(),
-        )
+            requested,
+        ))
+    }
+
+    #[cfg(test)]
+    pub(super) fn aliases_on(&mut self, network: &str) -> Option<Vec<String>> {
+        self.endpoint_on(network).map(|(aliases, _)| aliases)
     }
 
     pub(super) fn into_inspected(self) -> Inspected {
@@ -270,6 +310,12 @@ impl ContainerInspect {
                 None => (kv, String::new()),
             })
             .collect();
+        let requested = self
+            .network_settings
+            .networks
+            .iter()
+            .map(|(net, ep)| (net.clone(), ep.requested()))
+            .collect();
         let aliases = self
             .network_settings
             .networks
@@ -280,6 +326,7 @@ impl ContainerInspect {
         Inspected {
             env,
             aliases,
+            requested,
             mounts,
             ports: published(self.host_config.port_bindings),
         }
@@ -563,6 +610,46 @@ pub(super) mod tests {
                 "Engine {v}: `Env: null`, no mounts, no ports"
             );
         }
+    }
+
+    #[test]
+    fn an_endpoints_requested_settings_read_from_the_inspect_not_the_list() {
+        // The recorded container asked for nothing beyond its aliases.
+        for e in engines() {
+            let v = e.version.trim();
+            let web: ContainerInspect = parse(e.inspect_web, "GET /containers/fx-web/json", v);
+            assert_eq!(
+                web.into_inspected().requested["fx-net"],
+                Requested::default(),
+                "Engine {v}"
+            );
+        }
+        // As Engine 20.10 answers after `docker network connect --ip
+        // 10.219.33.7 --link-local-ip 169.254.9.9 --driver-opt com.foo=bar`.
+        let inspect: ContainerInspect = serde_json::from_str(
+            r#"{"Id": "770c1d395fd6aa", "NetworkSettings": {"Networks": {"n": {
+                "IPAMConfig": {"IPv4Address": "10.219.33.7", "LinkLocalIPs": ["169.254.9.9"]},
+                "Aliases": ["x", "770c1d395fd6"], "DriverOpts": {"com.foo": "bar"},
+                "IPAddress": "10.219.33.7"}}}}"#,
+        )
+        .expect("an inspect");
+        let requested = inspect.into_inspected().requested.remove("n").unwrap();
+        assert_eq!(
+            requested,
+            Requested {
+                ipv4_address: Some("10.219.33.7".parse().unwrap()),
+                ipv6_address: None,
+                link_local_ips: vec!["169.254.9.9".parse().unwrap()],
+                driver_opts: map(&[("com.foo", "bar")]),
+            }
+        );
+        // The list call is never trusted for them (20.10 leaves them out).
+        let listed: ContainerSummary = serde_json::from_str(
+            r#"{"Id": "a", "Names": ["/a"], "NetworkSettings": {"Networks": {"n": {
+                "IPAMConfig": {}, "DriverOpts": null}}}}"#,
+        )
+        .expect("a listed container");
+        assert_eq!(listed.into_live().networks["n"].requested, None);
     }
 
     #[test]

@@ -173,7 +173,9 @@ pub(super) async fn finish(target: &Client, c: &CloneResource) -> Result<(), Doc
             let now = target.attachment(&m.target, &c.network).await?;
             if now.is_some_and(|a| a.aliases.is_none()) {
                 let alias = format!("{}-{project}", m.service.as_deref().unwrap_or(&m.target));
-                target.connect(&c.network, &m.target, &[alias]).await?;
+                target
+                    .connect(&c.network, &m.target, &[alias], &Default::default())
+                    .await?;
             }
         }
         crate::fault::point("clone.connected");

@@ -285,14 +285,15 @@ async fn guard(
     Ok(true)
 }
 
-/// Attaches a container; for an alias fix, disconnects and connects again
-/// (Docker cannot edit aliases in place), journaled: a run killed between
-/// the two leaves a journal the next apply completes. If the new aliases
-/// fail, the old ones are restored.
+/// Attaches a container; for a reconnect (aliases or endpoint settings
+/// fixed), disconnects and connects again (Docker cannot edit either in
+/// place), journaled: a run killed between the two leaves a journal the
+/// next apply completes. If the new settings fail, the old ones are
+/// restored.
 async fn connect(client: &Client, owner: &str, c: &Connect) -> Result<(), StepError> {
     let Some(old) = &c.live_aliases else {
         return client
-            .connect(&c.network, &c.container, &c.aliases)
+            .connect(&c.network, &c.container, &c.aliases, &c.endpoint)
             .await
             .map_err(StepError::answer);
     };
@@ -321,15 +322,19 @@ async fn connect(client: &Client, owner: &str, c: &Connect) -> Result<(), StepEr
         .await
         .map_err(StepError::request)?;
     crate::fault::point("alias_fix.disconnected");
-    if let Err(e) = client.connect(&c.network, &c.container, &c.aliases).await {
+    if let Err(e) = client
+        .connect(&c.network, &c.container, &c.aliases, &c.endpoint)
+        .await
+    {
         let e = StepError::request(e);
-        return Err(match client.connect(&c.network, &c.container, old).await {
+        let before = kept(&now.requested, None);
+        return Err(match client.connect(&c.network, &c.container, old, &before).await {
             Ok(()) => {
                 let _ = client.remove_journal(&journal).await;
-                e.leaving("the old aliases were restored")
+                e.leaving("the old aliases and endpoint settings were restored")
             }
             Err(r) => e.leaving(format!(
-                "{} is now disconnected from {} (restoring its old aliases failed: {}); the journal {journal} records it: the next apply attaches it again",
+                "{} is now disconnected from {} (restoring its old aliases and endpoint settings failed: {}); the journal {journal} records it: the next apply attaches it again",
                 c.container,
                 c.network,
                 r.full()
@@ -363,6 +368,7 @@ async fn replace(client: &Client, owner: &str, c: &ReplaceNetwork) -> Result<(),
             saved.push(Member {
                 container: a.container.clone(),
                 aliases,
+                endpoint: kept(&now.requested, Some(&c.spec)),
             });
         }
     }
@@ -432,7 +438,10 @@ async fn replace_steps(
             // Reconnect what was already disconnected, so nothing is left half-way.
             let mut undo = Vec::new();
             for m in &saved[..i] {
-                if let Err(u) = client.connect(&c.network, &m.container, &m.aliases).await {
+                if let Err(u) = client
+                    .connect(&c.network, &m.container, &m.aliases, &m.endpoint)
+                    .await
+                {
                     undo.push(format!("{}: {}", m.container, u.full()));
                 }
             }
@@ -457,7 +466,7 @@ async fn replace_steps(
     crate::fault::point("replace.created");
     for (i, m) in saved.iter().enumerate() {
         client
-            .connect(&c.network, &m.container, &m.aliases)
+            .connect(&c.network, &m.container, &m.aliases, &m.endpoint)
             .await
             .map_err(|e| {
                 left(
@@ -469,4 +478,32 @@ async fn replace_steps(
         crate::fault::point("replace.reconnected");
     }
     Ok(())
+}
+
+/// What an endpoint asked for, to ask for again when it is reconnected:
+/// onto `spec` (a replaced network's new shape), a static address outside
+/// its new subnets is left to the daemon (the plan that follows sets the
+/// one the config declares).
+pub(crate) fn kept(
+    r: &crate::live::Requested,
+    spec: Option<&crate::config::NetworkSpec>,
+) -> crate::config::EndpointSpec {
+    use std::net::IpAddr;
+    let fits = |a: &IpAddr, subnet: Option<ipnet::IpNet>| {
+        spec.is_none_or(|_| subnet.is_some_and(|n| n.contains(a)))
+    };
+    let v4 = spec.and_then(|s| s.subnet);
+    let v6 = spec.and_then(|s| s.subnet_v6.filter(|_| s.enable_ipv6));
+    crate::config::EndpointSpec {
+        ipv4_address: match r.ipv4_address {
+            Some(IpAddr::V4(a)) if fits(&IpAddr::V4(a), v4) => Some(a),
+            _ => None,
+        },
+        ipv6_address: match r.ipv6_address {
+            Some(IpAddr::V6(a)) if fits(&IpAddr::V6(a), v6) => Some(a),
+            _ => None,
+        },
+        link_local_ips: (!r.link_local_ips.is_empty()).then(|| r.link_local_ips.clone()),
+        driver_opts: (!r.driver_opts.is_empty()).then(|| r.driver_opts.clone()),
+    }
 }

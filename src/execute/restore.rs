@@ -89,9 +89,13 @@ async fn replace(
                         .attachment(&x.name, &c.network)
                         .await
                         .map_err(StepError::request)?;
+                    let (aliases, requested) = now
+                        .map(|n| (n.aliases.unwrap_or_default(), n.requested))
+                        .unwrap_or_default();
                     members.push(Member {
                         container: x.name.clone(),
-                        aliases: now.and_then(|n| n.aliases).unwrap_or_default(),
+                        aliases,
+                        endpoint: super::kept(&requested, Some(&c.spec)),
                     });
                 }
             }
@@ -117,7 +121,7 @@ async fn replace(
             .map_err(StepError::request)?;
         if now.is_some_and(|n| n.aliases.is_none()) {
             client
-                .connect(&c.network, &m.container, &m.aliases)
+                .connect(&c.network, &m.container, &m.aliases, &m.endpoint)
                 .await
                 .map_err(StepError::request)?;
         }
@@ -135,12 +139,25 @@ async fn aliases(client: &Client, c: &Connect) -> Result<(), crate::docker::Dock
             let mut want = c.aliases.clone();
             have.sort();
             want.sort();
-            if have != want {
+            let r = &now.requested;
+            let settings = c.endpoint.differences(
+                r.ipv4_address,
+                r.ipv6_address,
+                &r.link_local_ips,
+                &r.driver_opts,
+            );
+            if have != want || !settings.is_empty() {
                 client.disconnect(&c.network, &c.container).await?;
-                client.connect(&c.network, &c.container, &c.aliases).await?;
+                client
+                    .connect(&c.network, &c.container, &c.aliases, &c.endpoint)
+                    .await?;
             }
         }
-        None => client.connect(&c.network, &c.container, &c.aliases).await?,
+        None => {
+            client
+                .connect(&c.network, &c.container, &c.aliases, &c.endpoint)
+                .await?
+        }
     }
     Ok(())
 }

@@ -54,10 +54,12 @@ pub fn journal_seeds() -> Vec<Vec<u8>> {
                         Member {
                             container: "api".into(),
                             aliases: vec!["api".into()],
+                            endpoint: Default::default(),
                         },
                         Member {
                             container: "worker".into(),
                             aliases: vec!["worker".into()],
+                            endpoint: Default::default(),
                         },
                     ],
                     allow_replace: true,

@@ -146,6 +146,7 @@ pub fn live(subnet_matches: bool) -> LiveState {
             "prod-net".to_string(),
             Endpoint {
                 aliases: Some(aliases.iter().map(|a| a.to_string()).collect()),
+                requested: None,
             },
         )]),
         env: Some(vec![("A".into(), "1".into())]),

@@ -45,6 +45,7 @@ fn container(name: &str, nets: &[(&str, &[&str])], extra: &[(&str, &str)]) -> Co
                     n.to_string(),
                     Endpoint {
                         aliases: Some(a.iter().map(|s| s.to_string()).collect()),
+                        requested: Some(Default::default()),
                     },
                 )
             })

@@ -281,6 +281,11 @@ impl Container {
         Some(rest.split(" (").next().unwrap_or(rest).trim())
     }
 
+    /// What its endpoint on `network` asked for. `None` when not inspected.
+    pub fn requested_on(&self, network: &str) -> Option<&Requested> {
+        self.networks.get(network)?.requested.as_ref()
+    }
+
     /// Aliases on `network` as a user set them: without the short container
     /// id Docker adds by itself. `None` when not inspected.
     pub fn aliases_on(&self, network: &str) -> Option<Vec<String>> {
@@ -301,6 +306,8 @@ pub struct Inspected {
     pub env: Vec<(String, String)>,
     /// Network name → aliases.
     pub aliases: BTreeMap<String, Vec<String>>,
+    /// Network name → what the endpoint asked for.
+    pub requested: BTreeMap<String, Requested>,
     pub mounts: Vec<Mount>,
     /// Published host ports, as `host_ip:host_port->port/proto`.
     pub ports: Vec<String>,
@@ -327,6 +334,7 @@ impl Snapshot {
                 c.ports = Some(d.ports.clone());
                 for (net, ep) in &mut c.networks {
                     ep.aliases = Some(d.aliases.get(net).cloned().unwrap_or_default());
+                    ep.requested = Some(d.requested.get(net).cloned().unwrap_or_default());
                 }
             }
         }
@@ -338,6 +346,21 @@ pub struct Endpoint {
     /// Aliases when known: the container list call does not report them
     /// (Docker 20.10); an inspect does.
     pub aliases: Option<Vec<String>>,
+    /// What the endpoint asked Docker for (its `IPAMConfig` and
+    /// `DriverOpts`) when known: an inspect tells it; the list call on
+    /// Engine 20.10 leaves out what a `network connect` asked for.
+    pub requested: Option<Requested>,
+}
+
+/// An endpoint's requested settings, as `docker network connect --ip --ip6
+/// --link-local-ip --driver-opt` set them (not the addresses the daemon
+/// chose on its own).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requested {
+    pub ipv4_address: Option<IpAddr>,
+    pub ipv6_address: Option<IpAddr>,
+    pub link_local_ips: Vec<IpAddr>,
+    pub driver_opts: BTreeMap<String, String>,
 }
 
 impl Snapshot {
@@ -372,7 +395,7 @@ impl Snapshot {
             let nets: Vec<String> = c
                 .networks
                 .iter()
-                .map(|(k, e)| format!("{k}={:?}", e.aliases))
+                .map(|(k, e)| format!("{k}={:?}/{:?}", e.aliases, e.requested))
                 .collect();
             out.insert(
                 format!("container:{}", c.name),

@@ -109,6 +109,7 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
             placement: _, // as `here` and `everywhere` below
             selector,
             aliases,
+            endpoint,
             clone_of,
             at: _,
         } = r;
@@ -122,7 +123,7 @@ pub fn projection(side: Side<'_>, server: &str) -> Projection {
         out.insert(
             format!("{kind} {name}"),
             format!(
-                "on={here:?} everywhere={} selector={selector:?} aliases={aliases:?} clone_of={clone_of:?}",
+                "on={here:?} everywhere={} selector={selector:?} aliases={aliases:?} endpoint={endpoint:?} clone_of={clone_of:?}",
                 r.everywhere(),
             ),
         );
@@ -201,10 +202,11 @@ fn stack_line(st: &Stack) -> String {
         short_aliases,
         compose_file: _,
         clone_of,
+        attachments,
         at: _,
     } = st;
     format!(
-        "destination={destination:?} project={project:?} predefined={connect_to_predefined_networks} short_aliases={short_aliases} clone_of={clone_of:?}"
+        "destination={destination:?} project={project:?} predefined={connect_to_predefined_networks} short_aliases={short_aliases} clone_of={clone_of:?} attachments={attachments:?}"
     )
 }
 

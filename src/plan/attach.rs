@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::guard::{classify, selects};
 use super::model::*;
-use crate::config::{Config, ResourceKind, Selector};
+use crate::config::{Config, EndpointSpec, ResourceKind, Selector};
 use crate::live::{Container, Snapshot, labels};
 
 /// One network a container must be on, and with which aliases.
@@ -15,6 +15,8 @@ pub struct Attachment {
     pub network: String,
     pub destination: String,
     pub aliases: Vec<String>,
+    /// Static addresses, link-local addresses, driver options.
+    pub endpoint: EndpointSpec,
     pub resource: ResourceRef,
 }
 
@@ -52,6 +54,7 @@ pub fn selected(
                     network: dest.network.clone(),
                     destination: dest.name.clone(),
                     aliases: r.aliases.clone(),
+                    endpoint: r.endpoint.clone(),
                     resource: ResourceRef::new(r.kind, &r.name),
                 };
                 merge(out.entry(c.name.clone()).or_default(), attachment);
@@ -70,6 +73,7 @@ pub fn selected(
                     network: dest.network.clone(),
                     destination: dest.name.clone(),
                     aliases: stack_aliases(s, service),
+                    endpoint: s.attachments.get(service).cloned().unwrap_or_default(),
                     resource: ResourceRef::new(ResourceKind::Stack, &s.name),
                 };
                 merge(attachments, attachment);
@@ -140,6 +144,7 @@ fn merge(attachments: &mut Vec<Attachment>, new: Attachment) {
                     a.aliases.push(alias);
                 }
             }
+            a.endpoint.merge(&new.endpoint);
         }
         None => attachments.push(new),
     }
@@ -169,6 +174,7 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot) -> Vec<Change> {
                 network: w.network.clone(),
                 container: c.name.clone(),
                 aliases: w.aliases.clone(),
+                endpoint: w.endpoint.clone(),
                 live_aliases: None,
                 resource: w.resource.clone(),
                 status: ChangeStatus::Planned,
@@ -184,6 +190,27 @@ pub fn plan(config: &Config, server: &str, live: &Snapshot) -> Vec<Change> {
                         live_aliases.join(", "),
                         w.aliases.join(", ")
                     ));
+                }
+                let settings = c.requested_on(&w.network).map_or_else(Vec::new, |r| {
+                    w.endpoint.differences(
+                        r.ipv4_address,
+                        r.ipv6_address,
+                        &r.link_local_ips,
+                        &r.driver_opts,
+                    )
+                });
+                if !settings.is_empty() {
+                    let aliases = if connect.reasons.is_empty() {
+                        " with the same aliases"
+                    } else {
+                        ""
+                    };
+                    connect.reasons.push(format!(
+                        "endpoint settings differ ({}); Docker cannot change them in place, so berth disconnects and connects again{aliases}",
+                        settings.join("; ")
+                    ));
+                }
+                if !connect.reasons.is_empty() {
                     connect.live_aliases = Some(live_aliases);
                     changes.push(Change::Connect(connect));
                 }

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::diff::ConfigDiff;
-use crate::config::{NetworkSpec, ResourceKind};
+use crate::config::{EndpointSpec, NetworkSpec, ResourceKind};
 pub use crate::source::{SourceInfo, SourceKind};
 
 mod options;
@@ -496,7 +496,8 @@ pub struct CloneResource {
 }
 
 /// Attach a container to its destination's network; with `live_aliases`,
-/// fix the aliases of one already attached.
+/// reconnect one already attached whose aliases or endpoint settings
+/// differ.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Connect {
@@ -505,14 +506,35 @@ pub struct Connect {
     pub network: String,
     pub container: String,
     pub aliases: Vec<String>,
-    /// An alias fix: the aliases the container has now. Docker cannot edit
-    /// aliases in place, so apply disconnects and connects again.
+    /// What the endpoint asks for beyond aliases: `ipv4_address`,
+    /// `ipv6_address`, `link_local_ips`, `driver_opts`, as the config
+    /// sets them. Absent: the daemon's choice for all four.
+    #[serde(default, skip_serializing_if = "EndpointSpec::is_empty")]
+    pub endpoint: EndpointSpec,
+    /// A reconnect: the aliases the container has now (kept unless they
+    /// differ too). Docker cannot edit aliases or endpoint settings in
+    /// place, so apply disconnects and connects again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_aliases: Option<Vec<String>>,
     pub resource: ResourceRef,
     pub status: ChangeStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+}
+
+impl Connect {
+    /// A reconnect whose aliases change (not only its endpoint settings).
+    pub fn aliases_change(&self) -> bool {
+        self.live_aliases.as_ref().is_some_and(|live| {
+            let mut a: Vec<&String> = live.iter().collect();
+            let mut b: Vec<&String> = self.aliases.iter().collect();
+            a.sort();
+            a.dedup();
+            b.sort();
+            b.dedup();
+            a != b
+        })
+    }
 }
 
 /// Detach a container from a berth-owned network of a declared destination

@@ -195,6 +195,7 @@ mod tests {
             placement: Placement::One(destination.into()),
             selector,
             aliases: vec![],
+            endpoint: Default::default(),
             clone_of: None,
             at: at.clone(),
         };
@@ -226,6 +227,7 @@ mod tests {
                 short_aliases: false,
                 compose_file: None,
                 clone_of: None,
+                attachments: Default::default(),
                 at: at.clone(),
             }],
             alerts: Vec::new(),

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 
 use super::model::*;
-use crate::config::NetworkSpec;
+use crate::config::{EndpointSpec, NetworkSpec};
 use crate::live::swarm::{Service, ServiceNetwork, TaskNetwork};
 use crate::live::{
-    Container, Endpoint, Image, IpamPool, LiveState, Mount, Network, Snapshot, labels,
+    Container, Endpoint, Image, IpamPool, LiveState, Mount, Network, Requested, Snapshot, labels,
 };
 
 /// Applies every planned (not blocked) change of `plan` to `live`, in the
@@ -60,7 +60,7 @@ pub fn apply(live: &mut LiveState, change: &Change, owner: &str) {
                 // A plain connect of an attached container is refused; an
                 // alias fix disconnects first.
                 if c.live_aliases.is_some() || !attached {
-                    attach(s, &c.container, &c.network, &c.aliases);
+                    attach(s, &c.container, &c.network, &c.aliases, &c.endpoint);
                 }
             }
         }
@@ -125,14 +125,14 @@ pub fn restore(live: &mut LiveState, r: &Restore, owner: &str) {
                         .iter()
                         .any(|x| x.name == m.container && x.networks.contains_key(&c.network));
                     if !attached {
-                        attach(s, &m.container, &c.network, &m.aliases);
+                        attach(s, &m.container, &c.network, &m.aliases, &m.endpoint);
                     }
                 }
             }
         }
         Change::Connect(c) => {
             if let Some(s) = snapshot(live, &c.server) {
-                attach(s, &c.container, &c.network, &c.aliases);
+                attach(s, &c.container, &c.network, &c.aliases, &c.endpoint);
             }
         }
         Change::Clone(c) => {
@@ -217,7 +217,13 @@ fn recreate(s: &mut Snapshot, c: &ReplaceNetwork, owner: &str) {
 
 /// Attaches (or re-attaches, for an alias fix) a container with aliases;
 /// Docker refuses a network that is not there.
-fn attach(s: &mut Snapshot, container: &str, network: &str, aliases: &[String]) {
+fn attach(
+    s: &mut Snapshot,
+    container: &str,
+    network: &str,
+    aliases: &[String],
+    endpoint: &EndpointSpec,
+) {
     if s.network(network).is_none() {
         return;
     }
@@ -226,8 +232,19 @@ fn attach(s: &mut Snapshot, container: &str, network: &str, aliases: &[String]) 
             network.to_string(),
             Endpoint {
                 aliases: Some(aliases.to_vec()),
+                requested: Some(requested(endpoint)),
             },
         );
+    }
+}
+
+/// What an endpoint connected with `endpoint` asked Docker for.
+pub fn requested(endpoint: &EndpointSpec) -> Requested {
+    Requested {
+        ipv4_address: endpoint.ipv4_address.map(Into::into),
+        ipv6_address: endpoint.ipv6_address.map(Into::into),
+        link_local_ips: endpoint.link_local_ips.clone().unwrap_or_default(),
+        driver_opts: endpoint.driver_opts.clone().unwrap_or_default(),
     }
 }
 
@@ -324,7 +341,7 @@ fn finish(s: &mut Snapshot, c: &CloneResource) {
                 .any(|x| x.name == m.target && !x.networks.contains_key(&c.network));
             if unattached {
                 let alias = format!("{}-{project}", m.service.as_deref().unwrap_or(&m.target));
-                attach(s, &m.target, &c.network, &[alias]);
+                attach(s, &m.target, &c.network, &[alias], &EndpointSpec::default());
             }
         }
     }
@@ -371,6 +388,7 @@ fn copy(
         network.to_string(),
         Endpoint {
             aliases: Some(aliases),
+            requested: Some(Requested::default()),
         },
     )]);
     let mounts = m

@@ -366,6 +366,7 @@ fn removal_is_blocked_by_every_attached_container_running_or_stopped() {
         placement: crate::config::Placement::One("other".into()),
         selector: Selector::Name("pg-1".into()),
         aliases: vec!["pg".into()],
+        endpoint: Default::default(),
         clone_of: None,
         at: at(),
     });
@@ -564,6 +565,7 @@ fn app(name: &str, destination: &str, selector: Selector, aliases: &[&str]) -> R
         placement: crate::config::Placement::One(destination.into()),
         selector,
         aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        endpoint: Default::default(),
         clone_of: None,
         at: at(),
     }
@@ -578,6 +580,7 @@ fn declared_stack(name: &str, destination: &str, connect: bool) -> crate::config
         short_aliases: false,
         compose_file: None,
         clone_of: None,
+        attachments: Default::default(),
         at: at(),
     }
 }
@@ -2277,4 +2280,195 @@ mod not_found {
         );
         assert!(not_found(&p).is_empty(), "{:#?}", p.warnings);
     }
+}
+
+/// A container as inspected, with what its endpoint on `network` asked for.
+fn requesting(network: &str, aliases: &[&str], requested: crate::live::Requested) -> Container {
+    let mut c = on(container("api", "bridge", true, &[]), &[(network, aliases)]);
+    c.networks.get_mut(network).unwrap().requested = Some(requested);
+    c
+}
+
+fn v4(a: &str) -> Option<std::net::IpAddr> {
+    Some(a.parse().unwrap())
+}
+
+fn endpoint_of(c: &Change) -> &crate::config::EndpointSpec {
+    match c {
+        Change::Connect(c) => &c.endpoint,
+        other => panic!("not a connect: {other:?}"),
+    }
+}
+
+#[test]
+fn an_unset_endpoint_key_is_the_daemons_choice_never_drift() {
+    let mut c = config(vec![dest("prod", "prod-net", Some("10.1.0.0/24"))]);
+    c.resources
+        .push(app("api", "prod", Selector::Name("api".into()), &["api"]));
+    let live_api = requesting(
+        "prod-net",
+        &["api"],
+        crate::live::Requested {
+            ipv4_address: v4("10.1.0.9"),
+            link_local_ips: vec!["169.254.1.1".parse().unwrap()],
+            driver_opts: labels(&[("a", "b")]),
+            ..Default::default()
+        },
+    );
+    let l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        vec![live_api],
+    );
+    assert!(run(&c, &l).changes.is_empty());
+}
+
+#[test]
+fn a_static_address_that_differs_is_a_reconnect_keeping_the_aliases() {
+    let mut c = config(vec![dest("prod", "prod-net", Some("10.1.0.0/24"))]);
+    let mut api = app("api", "prod", Selector::Name("api".into()), &["api", "v2"]);
+    api.endpoint.ipv4_address = Some("10.1.0.20".parse().unwrap());
+    c.resources.push(api);
+    let nets = vec![net("prod-net", "10.1.0.0/24", Some(OWNER))];
+    let with = |ip: &str| {
+        requesting(
+            "prod-net",
+            &["v2", "api"],
+            crate::live::Requested {
+                ipv4_address: v4(ip),
+                ..Default::default()
+            },
+        )
+    };
+    assert!(
+        run(&c, &live(nets.clone(), vec![with("10.1.0.20")]))
+            .changes
+            .is_empty()
+    );
+
+    let p = run(&c, &live(nets.clone(), vec![with("10.1.0.10")]));
+    assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+    let ch = &p.changes[0];
+    assert_eq!(ch.verb(), Verb::Reconnect);
+    assert_eq!(
+        live_aliases(ch).as_deref(),
+        Some(&["v2".to_string(), "api".to_string()][..]),
+        "the aliases are kept"
+    );
+    assert_eq!(
+        endpoint_of(ch).ipv4_address,
+        Some("10.1.0.20".parse().unwrap())
+    );
+    assert!(
+        ch.reasons()[0].contains("ipv4_address: live 10.1.0.10, desired 10.1.0.20"),
+        "{:?}",
+        ch.reasons()
+    );
+    let json = serde_json::to_value(ch).unwrap();
+    assert_eq!(json["verb"], "reconnect");
+    assert_eq!(json["endpoint"]["ipv4_address"], "10.1.0.20");
+
+    // One the daemon chose (no IPAMConfig) is not the one asked for.
+    let daemons = requesting("prod-net", &["api", "v2"], Default::default());
+    let p = run(&c, &live(nets.clone(), vec![daemons]));
+    assert_eq!(p.changes.len(), 1);
+
+    // Not inspected: nothing known, nothing compared.
+    let mut unknown = container("api", "prod-net", true, &[]);
+    unknown.networks.get_mut("prod-net").unwrap().aliases = None;
+    assert!(run(&c, &live(nets, vec![unknown])).changes.is_empty());
+}
+
+#[test]
+fn a_new_attachment_connects_with_its_endpoint_and_explicit_empties_are_enforced() {
+    let mut c = config(vec![dest("prod", "prod-net", Some("10.1.0.0/24"))]);
+    let mut api = app("api", "prod", Selector::Name("api".into()), &["api"]);
+    api.endpoint.driver_opts = Some(BTreeMap::new());
+    api.endpoint.link_local_ips = Some(vec!["169.254.7.7".parse().unwrap()]);
+    c.resources.push(api);
+    let nets = vec![net("prod-net", "10.1.0.0/24", Some(OWNER))];
+    let p = run(
+        &c,
+        &live(nets.clone(), vec![container("api", "bridge", true, &[])]),
+    );
+    assert_eq!(p.changes[0].verb(), Verb::Connect);
+    assert_eq!(endpoint_of(&p.changes[0]), &c.resources[0].endpoint);
+
+    // `driver_opts = {}` says none: a live option is drift.
+    let live_api = requesting(
+        "prod-net",
+        &["api"],
+        crate::live::Requested {
+            link_local_ips: vec!["169.254.7.7".parse().unwrap()],
+            driver_opts: labels(&[("com.example.opt", "1")]),
+            ..Default::default()
+        },
+    );
+    let p = run(&c, &live(nets, vec![live_api]));
+    assert_eq!(p.changes.len(), 1);
+    assert!(
+        p.changes[0].reasons()[0].contains("driver_opts: live {com.example.opt=1}, desired {}")
+    );
+}
+
+#[test]
+fn a_stack_service_gets_its_attachment_settings() {
+    let mut c = config(vec![dest("prod", "prod-net", Some("10.1.0.0/24"))]);
+    let mut mon = declared_stack("mon", "prod", true);
+    mon.attachments.insert(
+        "web".into(),
+        crate::config::EndpointSpec {
+            ipv4_address: Some("10.1.0.50".parse().unwrap()),
+            ..Default::default()
+        },
+    );
+    c.stacks.push(mon);
+    let member = |name: &str, service: &str| {
+        container(
+            name,
+            "mon_default",
+            true,
+            &[
+                ("com.docker.compose.project", "mon"),
+                ("com.docker.compose.service", service),
+            ],
+        )
+    };
+    let l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        vec![member("mon-web-1", "web"), member("mon-db-1", "db")],
+    );
+    let p = run(&c, &l);
+    let by_container: BTreeMap<&str, &crate::config::EndpointSpec> = p
+        .changes
+        .iter()
+        .map(|ch| (ch.container().unwrap(), endpoint_of(ch)))
+        .collect();
+    assert_eq!(
+        by_container["mon-web-1"].ipv4_address,
+        Some("10.1.0.50".parse().unwrap())
+    );
+    assert!(by_container["mon-db-1"].is_empty());
+
+    // Applied (simulated), planned again: nothing left.
+    let mut after = l.clone();
+    simulate::apply_plan(&mut after, &p, OWNER);
+    assert!(run(&c, &after).changes.is_empty());
+}
+
+#[test]
+fn a_reconnect_converges_in_the_model() {
+    let mut c = config(vec![dest("prod", "prod-net", Some("10.1.0.0/24"))]);
+    let mut api = app("api", "prod", Selector::Name("api".into()), &["api"]);
+    api.endpoint.ipv4_address = Some("10.1.0.20".parse().unwrap());
+    api.endpoint.driver_opts = Some(labels(&[("x", "y")]));
+    c.resources.push(api);
+    let l = live(
+        vec![net("prod-net", "10.1.0.0/24", Some(OWNER))],
+        vec![requesting("prod-net", &["api"], Default::default())],
+    );
+    let p = run(&c, &l);
+    assert_eq!(p.changes.len(), 1);
+    let mut after = l.clone();
+    simulate::apply_plan(&mut after, &p, OWNER);
+    assert!(run(&c, &after).changes.is_empty());
 }

@@ -296,6 +296,7 @@ mod tests {
                             n.to_string(),
                             Endpoint {
                                 aliases: Some(vec!["proxy".into()]),
+                                requested: None,
                             },
                         )
                     })
@@ -368,6 +369,7 @@ mod tests {
                     } else {
                         vec!["proxy".into()]
                     },
+                    endpoint: Default::default(),
                     live_aliases: None,
                     resource: ResourceRef::new(crate::config::ResourceKind::Application, "proxy"),
                     status: ChangeStatus::Planned,

@@ -46,8 +46,14 @@ pub fn describe(c: &Change) -> String {
         Change::CreateNetwork(c) => c.network.clone(),
         Change::RemoveNetwork(c) => c.network.clone(),
         Change::ReplaceNetwork(c) => c.network.clone(),
-        Change::Connect(c) if c.live_aliases.is_some() => {
+        Change::Connect(c) if c.aliases_change() => {
             format!("{} to {} with new aliases", c.container, c.network)
+        }
+        Change::Connect(c) if c.live_aliases.is_some() => {
+            format!(
+                "{} to {} with new endpoint settings",
+                c.container, c.network
+            )
         }
         Change::Connect(c) => format!("{} to {}", c.container, c.network),
         Change::Disconnect(c) => format!("{} from {}", c.container, c.network),
@@ -82,15 +88,26 @@ fn short(c: &Change) -> String {
         Change::CreateNetwork(_) | Change::RemoveNetwork(_) | Change::ReplaceNetwork(_) => {
             String::new()
         }
-        Change::Connect(c) => match &c.live_aliases {
-            Some(live) => format!(
-                " {}{owner}  aliases {} → {}",
-                c.container,
-                paint(RED, &live.join(", ")),
-                paint(GREEN, &c.aliases.join(", "))
-            ),
-            None => format!(" {}{owner}  aliases {}", c.container, c.aliases.join(", ")),
-        },
+        Change::Connect(c) => {
+            let settings = if c.endpoint.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", c.endpoint.describe())
+            };
+            match &c.live_aliases {
+                Some(live) if c.aliases_change() => format!(
+                    " {}{owner}  aliases {} → {}{settings}",
+                    c.container,
+                    paint(RED, &live.join(", ")),
+                    paint(GREEN, &c.aliases.join(", "))
+                ),
+                _ => format!(
+                    " {}{owner}  aliases {}{settings}",
+                    c.container,
+                    c.aliases.join(", ")
+                ),
+            }
+        }
         Change::Disconnect(c) => format!(" {}{owner}", c.container),
         Change::Clone(c) => format!(" {}{owner}", clone_target(c)),
         Change::UpdateService(c) => format!(

@@ -562,16 +562,29 @@ fn describe(c: &Change) -> String {
             code(&c.network)
         ),
         Change::ReplaceNetwork(c) => code(&c.network),
-        Change::Connect(c) => match &c.live_aliases {
-            Some(live) => format!(
-                "{} to {}: disconnect, then connect again with aliases {} → {}",
-                code(&c.container),
-                code(&c.network),
-                code(&live.join(", ")),
-                code(&c.aliases.join(", "))
-            ),
-            None => format!("{} to {}", code(&c.container), code(&c.network)),
-        },
+        Change::Connect(c) => {
+            let settings = if c.endpoint.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", code(&c.endpoint.describe()))
+            };
+            match &c.live_aliases {
+                Some(live) if c.aliases_change() => format!(
+                    "{} to {}: disconnect, then connect again with aliases {} → {}{settings}",
+                    code(&c.container),
+                    code(&c.network),
+                    code(&live.join(", ")),
+                    code(&c.aliases.join(", "))
+                ),
+                Some(_) => format!(
+                    "{} to {}: disconnect, then connect again with aliases {}{settings}",
+                    code(&c.container),
+                    code(&c.network),
+                    code(&c.aliases.join(", "))
+                ),
+                None => format!("{} to {}{settings}", code(&c.container), code(&c.network)),
+            }
+        }
         Change::Disconnect(c) => format!("{} from {}", code(&c.container), code(&c.network)),
         Change::UpdateService(c) => format!("{} on {}", code(&c.service), code(&c.network)),
         Change::CloneService(c) => format!("{} into {}", code(&c.source), code(&c.service)),

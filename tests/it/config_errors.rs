@@ -4,6 +4,8 @@
 use berthing::config::{SourceFile, load};
 
 const SERVER: &str = "[[server]]\nname = \"s1\"\naddress = \"local\"\n";
+/// A destination with an IPv4 subnet, on lines 4 to 8 after `SERVER`.
+const SUBNET_DEST: &str = "[[destination]]\nname = \"prod\"\nserver = \"s1\"\nnetwork = \"n\"\nsubnet = \"10.30.0.0/24\"\n";
 
 /// (what, file text, expected message fragment, expected position)
 pub(crate) fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
@@ -222,6 +224,79 @@ pub(crate) fn cases() -> Vec<(&'static str, String, &'static str, &'static str)>
             ),
             "label `berth.owner` uses berth's reserved `berth.` prefix",
             "berth.toml:8:10",
+        ),
+        // Attachments: static addresses, link-local addresses, driver options.
+        (
+            "static address outside the destination's subnet",
+            format!(
+                "{s}{SUBNET_DEST}[[application]]\nname = \"api\"\ndestination = \"prod\"\nipv4_address = \"10.31.0.5\"\n"
+            ),
+            "which is outside its subnet 10.30.0.0/24",
+            "berth.toml:12:16",
+        ),
+        (
+            "static address that does not parse",
+            format!(
+                "{s}{SUBNET_DEST}[[application]]\nname = \"api\"\ndestination = \"prod\"\nipv4_address = \"10.30.0\"\n"
+            ),
+            "is not an IPv4 address",
+            "berth.toml:12:16",
+        ),
+        (
+            "static address on the gateway",
+            format!(
+                "{s}{SUBNET_DEST}[[application]]\nname = \"api\"\ndestination = \"prod\"\nipv4_address = \"10.30.0.1\"\n"
+            ),
+            "which is its gateway",
+            "berth.toml:12:16",
+        ),
+        (
+            "IPv6 address on a destination without IPv6",
+            format!(
+                "{s}{SUBNET_DEST}[[application]]\nname = \"api\"\ndestination = \"prod\"\nipv6_address = \"fd00::5\"\n"
+            ),
+            "which has no IPv6",
+            "berth.toml:12:16",
+        ),
+        (
+            "static address on a destination without a subnet",
+            format!(
+                "{s}[[destination]]\nname = \"prod\"\nserver = \"s1\"\nnetwork = \"n\"\n[[application]]\nname = \"api\"\ndestination = \"prod\"\nipv4_address = \"10.30.0.5\"\n"
+            ),
+            "declares no subnet",
+            "berth.toml:11:16",
+        ),
+        (
+            "static address with match_labels",
+            format!(
+                "{s}{SUBNET_DEST}[[application]]\nname = \"api\"\ndestination = \"prod\"\nmatch_labels = {{ a = \"b\" }}\nipv4_address = \"10.30.0.5\"\n"
+            ),
+            "`match_labels` can select several",
+            "berth.toml:13:16",
+        ),
+        (
+            "static address on a shared container",
+            format!(
+                "{s}{SUBNET_DEST}[[application]]\nname = \"api\"\ndestinations = [\"prod\"]\nipv4_address = \"10.30.0.5\"\n"
+            ),
+            "a static address needs one destination, not `destinations`",
+            "berth.toml:12:16",
+        ),
+        (
+            "one static address taken twice",
+            format!(
+                "{s}{SUBNET_DEST}[[application]]\nname = \"api\"\ndestination = \"prod\"\nipv4_address = \"10.30.0.5\"\n[[database]]\nname = \"pg\"\ndestination = \"prod\"\nipv4_address = \"10.30.0.5\"\n"
+            ),
+            "application `api` and database `pg` both take 10.30.0.5 on destination prod",
+            "berth.toml:16:16",
+        ),
+        (
+            "stack attachments never connected",
+            format!(
+                "{s}{SUBNET_DEST}[[service]]\nname = \"mon\"\ndestination = \"prod\"\nattachments = {{ web = {{ ipv4_address = \"10.30.0.5\" }} }}\n"
+            ),
+            "only with `connect_to_predefined_networks = true`",
+            "berth.toml:12:15",
         ),
     ]
 }

@@ -23,7 +23,7 @@ use crate::common::{
 };
 
 /// `berth ARGS` on `p` with `BERTH_FAULT=fault`, given 120 s.
-fn with_fault(p: &Project, args: &[&str], fault: &str) -> Run {
+pub(crate) fn with_fault(p: &Project, args: &[&str], fault: &str) -> Run {
     Spawned::command(
         p.args(args),
         p.path(),
@@ -33,7 +33,7 @@ fn with_fault(p: &Project, args: &[&str], fault: &str) -> Run {
 }
 
 /// A run that berth's own fault point killed (SIGKILL: no exit code).
-fn assert_killed(run: &Run, point: &str) {
+pub(crate) fn assert_killed(run: &Run, point: &str) {
     assert_eq!(run.code, -1, "berth was not killed at {point}\n{run}");
     assert!(
         run.stderr.contains(&format!("fault injected at {point}")),
@@ -60,7 +60,7 @@ fn journals(owner: &str) -> Vec<String> {
 
 /// The plan shows one restoration of the interrupted change; apply then
 /// completes it without asking for consent again, and leaves no journal.
-fn restore_completes(p: &Project, owner: &str, action: &str) -> Run {
+pub(crate) fn restore_completes(p: &Project, owner: &str, action: &str) -> Run {
     let (run, before) = plan(p, 0);
     let restores: Vec<_> = changes(&before)
         .iter()

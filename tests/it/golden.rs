@@ -110,7 +110,13 @@ impl C {
                 .map(|(n, aliases)| {
                     let mut a: Vec<String> = aliases.iter().map(|s| s.to_string()).collect();
                     a.push(short.clone());
-                    (n.to_string(), Endpoint { aliases: Some(a) })
+                    (
+                        n.to_string(),
+                        Endpoint {
+                            aliases: Some(a),
+                            requested: Some(Default::default()),
+                        },
+                    )
                 })
                 .collect(),
             env: Some(
@@ -372,6 +378,7 @@ mod every_kind {
                 network: "prod-net".into(),
                 container: "cache".into(),
                 aliases: vec!["cache".into()],
+                endpoint: Default::default(),
                 live_aliases: Some(vec!["cache-old".into()]),
                 resource: ResourceRef::new(berthing::config::ResourceKind::Application, "cache"),
                 status: ChangeStatus::Planned,

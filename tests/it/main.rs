@@ -7,6 +7,7 @@ mod common;
 mod alerts;
 mod architecture;
 mod assignments;
+mod attachments;
 mod clones;
 mod compose_files;
 mod config_errors;

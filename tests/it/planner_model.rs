@@ -652,6 +652,7 @@ fn container(server: usize, i: usize, g: &ContainerGene, nets: &[String]) -> Con
                 n.clone(),
                 Endpoint {
                     aliases: Some(aliases),
+                    requested: Some(Default::default()),
                 },
             )
         })
@@ -1312,6 +1313,7 @@ fn interrupted(w: &World, g: &InterruptGene) -> Option<(LiveState, Change, Recor
             network: network.to_string(),
             container: container.to_string(),
             aliases: aliases.to_vec(),
+            endpoint: Default::default(),
             live_aliases: None,
             resource: plan::ResourceRef::new(berthing::config::ResourceKind::Application, "x"),
             status: ChangeStatus::Planned,
@@ -1330,6 +1332,7 @@ fn interrupted(w: &World, g: &InterruptGene) -> Option<(LiveState, Change, Recor
                     Some(Member {
                         container: a.container.clone(),
                         aliases: c.aliases_on(&r.network)?,
+                        endpoint: Default::default(),
                     })
                 })
                 .collect();

@@ -5,6 +5,7 @@
 
 mod alert;
 mod destination;
+mod endpoint;
 mod ipam;
 mod refs;
 mod resource;
@@ -39,6 +40,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
     destination::same_network_twice(&raw.destinations, &destinations, errors);
     destination::overlapping_subnets(&raw.destinations, &destinations, errors);
     let resources = resource::resources(&raw, errors);
+    endpoint::check_addresses(&raw, &destinations, errors);
     let stacks = raw
         .stacks
         .iter()
@@ -75,6 +77,12 @@ pub fn compose_files(raw: &RawConfig) -> Vec<StackFile> {
             Some(StackFile {
                 stack: e.raw.name.clone(),
                 file,
+                attachments: e
+                    .raw
+                    .attachments
+                    .keys()
+                    .map(|service| (service.clone(), e.loc("attachments")))
+                    .collect(),
             })
         })
         .collect()

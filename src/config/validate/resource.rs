@@ -36,7 +36,8 @@ fn resource(
     let placement = placement(kind, e, raw, errors)?;
     let (selector, selector_ok) = selector(e, errors)?;
     let aliases = r.aliases.clone().unwrap_or_else(|| vec![r.name.clone()]);
-    let mut ok = selector_ok & valid_aliases(e, &aliases, errors);
+    let endpoint = super::endpoint::of_resource(e, errors);
+    let mut ok = selector_ok & valid_aliases(e, &aliases, errors) & endpoint.is_some();
     if let Some(source) = &r.clone_of {
         ok &= clone(
             kind,
@@ -54,6 +55,7 @@ fn resource(
         placement,
         selector,
         aliases,
+        endpoint: endpoint.unwrap_or_default(),
         clone_of: r.clone_of.clone(),
         at: e.loc("name"),
     })

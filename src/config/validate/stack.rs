@@ -48,6 +48,29 @@ pub(super) fn stack(
             errors,
         );
     }
+    let mut attachments = std::collections::BTreeMap::new();
+    for (service, a) in &r.attachments {
+        match super::endpoint::of_stack_service(&e.loc("attachments"), a, errors) {
+            Some(spec) => {
+                attachments.insert(service.clone(), spec);
+            }
+            None => ok = false,
+        }
+    }
+    if !r.attachments.is_empty() && r.connect_to_predefined_networks != Some(true) {
+        ok = false;
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "service `{}` sets `attachments`, but its containers are connected to its destination only with `connect_to_predefined_networks = true`",
+                    r.name
+                ),
+                e.loc("attachments"),
+            )
+            .label("attachments of containers berth never connects")
+            .help("set `connect_to_predefined_networks = true`, or remove `attachments`"),
+        );
+    }
     ok.then(|| Stack {
         name: r.name.clone(),
         destination: r.destination.clone(),
@@ -56,6 +79,7 @@ pub(super) fn stack(
         short_aliases: r.short_aliases.unwrap_or(false),
         compose_file: compose_file(e),
         clone_of: r.clone_of.clone(),
+        attachments,
         at: e.loc("name"),
     })
 }

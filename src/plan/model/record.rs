@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Change;
+use crate::config::EndpointSpec;
 
 /// What an interrupted change must leave behind.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -23,12 +24,16 @@ pub struct Record {
     pub allow_replace: bool,
 }
 
-/// A container and its aliases on a network.
+/// A container and its aliases on a network, with what its endpoint
+/// asked for there (static addresses, link-local addresses, driver
+/// options).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub container: String,
     pub aliases: Vec<String>,
+    #[serde(default, skip_serializing_if = "EndpointSpec::is_empty")]
+    pub endpoint: EndpointSpec,
 }
 
 impl Record {
