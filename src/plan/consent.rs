@@ -229,6 +229,7 @@ network = "coolify"
                 "coolify".to_string(),
                 Endpoint {
                     aliases: Some(aliases.iter().map(|a| a.to_string()).collect()),
+                    ..Default::default()
                 },
             )]
             .into_iter()
@@ -446,6 +447,7 @@ prevent_removal = true
             reattach: vec![Member {
                 container: "proxy".into(),
                 aliases: vec!["proxy".into()],
+                endpoint: Default::default(),
             }],
             allow_replace: true,
         };
