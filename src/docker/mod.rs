@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{
-    EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
-    NetworkDisconnectRequest,
+    ConfigReference, EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkDisconnectRequest,
 };
 
 use crate::config::{Address, NetworkSpec, Server};
@@ -461,33 +461,47 @@ impl Client {
         if let Some(pool) = spec.subnet_pool {
             labels.insert(labels::SUBNET_POOL.into(), pool.to_string());
         }
-        let mut pools = Vec::new();
-        if let Some(subnet) = spec.subnet {
-            pools.push(IpamConfig {
-                subnet: Some(subnet.to_string()),
-                gateway: spec.gateway.map(|g| g.to_string()),
-                ip_range: spec.ip_range.map(|r| r.to_string()),
-                ..Default::default()
-            });
-        }
-        if let Some(subnet) = spec.subnet_v6 {
-            pools.push(IpamConfig {
-                subnet: Some(subnet.to_string()),
-                gateway: spec.gateway_v6.map(|g| g.to_string()),
-                ..Default::default()
-            });
-        }
-        let ipam = (!pools.is_empty()).then(|| Ipam {
-            config: Some(pools),
-            ..Default::default()
-        });
+        // Each auxiliary address goes to the pool whose subnet holds it, as
+        // the docker CLI sends them.
+        let pools: Vec<IpamConfig> = spec
+            .pools()
+            .into_iter()
+            .map(|p| {
+                let aux: HashMap<String, String> = spec
+                    .aux_addresses
+                    .iter()
+                    .filter(|(_, ip)| p.subnet.contains(*ip))
+                    .map(|(k, ip)| (k.clone(), ip.to_string()))
+                    .collect();
+                IpamConfig {
+                    subnet: Some(p.subnet.to_string()),
+                    gateway: p.gateway.map(|g| g.to_string()),
+                    ip_range: p.ip_range.map(|r| r.to_string()),
+                    auxiliary_addresses: (!aux.is_empty()).then_some(aux),
+                }
+            })
+            .collect();
+        let ipam =
+            (!pools.is_empty() || spec.ipam_driver.is_some() || !spec.ipam_options.is_empty())
+                .then(|| Ipam {
+                    driver: spec.ipam_driver.clone(),
+                    config: (!pools.is_empty()).then_some(pools),
+                    options: (!spec.ipam_options.is_empty())
+                        .then(|| spec.ipam_options.clone().into_iter().collect()),
+                });
+        let options = spec.driver_options();
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some(spec.driver.clone()),
-            internal: Some(spec.internal),
-            attachable: Some(spec.attachable),
-            enable_ipv6: spec.enable_ipv6.then_some(true),
-            options: (!spec.options.is_empty()).then(|| spec.options.clone().into_iter().collect()),
+            scope: spec.scope.clone(),
+            internal: spec.internal.then_some(true),
+            attachable: spec.attachable.then_some(true),
+            config_only: spec.config_only.then_some(true),
+            config_from: spec.config_from.as_ref().map(|n| ConfigReference {
+                network: Some(n.clone()),
+            }),
+            enable_ipv6: spec.enable_ipv6,
+            options: (!options.is_empty()).then(|| options.into_iter().collect()),
             ipam,
             labels: Some(labels),
             ..Default::default()

@@ -26,12 +26,13 @@ fn spec(subnet: Option<&str>) -> NetworkSpec {
         subnet: subnet.map(|s| s.parse().unwrap()),
         gateway: None,
         ip_range: None,
-        enable_ipv6: false,
+        enable_ipv6: None,
         subnet_v6: None,
         gateway_v6: None,
         options: Default::default(),
         labels: BTreeMap::new(),
         subnet_pool: None,
+        ..Default::default()
     }
 }
 
@@ -96,8 +97,10 @@ fn net(name: &str, subnet: &str, owner: Option<&str>) -> Network {
             subnet: Some(subnet),
             ip_range: None,
             gateway: subnet.hosts().next(),
+            ..Default::default()
         }],
         labels: l,
+        ..Default::default()
     }
 }
 
