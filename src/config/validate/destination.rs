@@ -897,4 +897,82 @@ address = "unix:///tmp/d1.sock"
             "{e:?}"
         );
     }
+
+    #[test]
+    fn every_network_property_is_checked_where_it_is_written() {
+        let dest = |extra: &str| {
+            format!("[[destination]]\nname = \"d\"\nserver = \"web-1\"\nnetwork = \"n\"\n{extra}\n")
+        };
+        let ok = load(&dest(
+            "subnet = \"10.30.0.0/24\"\nenable_ipv6 = false\naux_addresses = { r = \"10.30.1.9\" }\n\
+             extra_pools = [{ subnet = \"10.30.1.0/24\", gateway = \"10.30.1.1\", ip_range = \"10.30.1.0/25\" }]\n\
+             ipam_driver = \"default\"\nipam_options = { a = \"b\" }\nscope = \"local\"\n",
+        ));
+        assert!(ok.is_ok(), "{ok:?}");
+        for (extra, wanted) in [
+            (
+                "subnet = \"10.30.0.0/24\"\naux_addresses = { r = \"10.31.0.9\" }",
+                "in none of the network's subnets",
+            ),
+            ("aux_addresses = { r = \"nope\" }", "is not an IP address"),
+            (
+                "subnet = \"10.30.0.0/24\"\nextra_pools = [{ subnet = \"10.30.0.0/25\" }]",
+                "overlap",
+            ),
+            (
+                "extra_pools = [{ subnet = \"10.30.1.0/24\" }]",
+                "the first IPv4 pool goes in `subnet`",
+            ),
+            (
+                "subnet_v6 = \"fd00::/64\"\nenable_ipv6 = true\nextra_pools = [{ subnet = \"fd01::/64\" }]",
+                "",
+            ),
+            (
+                "subnet = \"10.30.0.0/24\"\nextra_pools = [{ subnet = \"10.30.1.0/24\", gateway = \"10.30.2.1\" }]",
+                "outside its subnet",
+            ),
+            (
+                "parent = \"eth0\"",
+                "`parent` is for macvlan and ipvlan networks, not bridge",
+            ),
+            (
+                "driver = \"macvlan\"\nparent = \"eth0\"\noptions = { parent = \"eth1\" }",
+                "`parent` is given twice",
+            ),
+            ("scope = \"galaxy\"", "unknown scope"),
+            (
+                "config_only = true\ninternal = true",
+                "`internal` is not for a configuration-only network",
+            ),
+            (
+                "config_from = \"cfg\"\nsubnet = \"10.30.0.0/24\"",
+                "`subnet` comes from the configuration network `cfg`",
+            ),
+            ("config_from = \"n\"", "must name another network"),
+        ] {
+            let got = load(&dest(extra));
+            if wanted.is_empty() {
+                assert!(got.is_ok(), "{extra}: {got:?}");
+            } else {
+                let errors = got.expect_err(extra);
+                assert!(
+                    errors.iter().any(|e| e.contains(wanted)),
+                    "{extra}: {errors:?}"
+                );
+            }
+        }
+        // config_from naming a network another destination declares
+        // without config_only.
+        let errors = load(
+            &(dest("config_from = \"other\"")
+                + "[[destination]]\nname = \"o\"\nserver = \"web-1\"\nnetwork = \"other\"\n"),
+        )
+        .expect_err("not configuration-only");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("is not configuration-only")),
+            "{errors:?}"
+        );
+    }
 }
