@@ -503,7 +503,9 @@ impl Client {
             enable_ipv6: spec.enable_ipv6,
             options: (!options.is_empty()).then(|| options.into_iter().collect()),
             ipam,
-            labels: Some(labels),
+            // Docker refuses labels on a network made from a configuration
+            // network: it takes that one's (berth's, when berth made it).
+            labels: spec.config_from.is_none().then_some(labels),
             ..Default::default()
         };
         let what = format!("create network {name}");

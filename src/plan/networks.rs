@@ -518,6 +518,9 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
             .unwrap_or_else(|| "unset".to_string());
         diff(&format!("option {key}"), have, want.clone());
     }
+    // A network made `config_from` another has that one's pools and
+    // labels: they are the configuration network's to compare.
+    let inherited = spec.config_from.is_some();
     let live_aux: BTreeMap<&String, String> = live
         .ipam
         .iter()
@@ -530,7 +533,7 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
         .iter()
         .map(|(k, v)| (k, v.to_string()))
         .collect();
-    if live_aux != desired_aux {
+    if live_aux != desired_aux && !inherited {
         diff("aux_addresses", show_map(&live_aux), show_map(&desired_aux));
     }
     let live_labels: BTreeMap<&String, &String> = live
@@ -540,7 +543,7 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
         .filter(|(k, _)| owned || spec.labels.contains_key(*k))
         .collect();
     let desired_labels: BTreeMap<&String, &String> = spec.labels.iter().collect();
-    if live_labels != desired_labels {
+    if live_labels != desired_labels && !inherited {
         diff("labels", show_map(&live_labels), show_map(&desired_labels));
     }
     out

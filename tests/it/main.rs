@@ -20,6 +20,7 @@ mod harness;
 mod hostile;
 mod import;
 mod locks;
+mod network_props;
 mod not_found;
 mod output;
 mod packaging;

@@ -542,11 +542,12 @@ fn config_from(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) {
         ("ipam_options", !r.ipam_options.is_empty()),
         ("options", !r.options.is_empty()),
         ("parent", r.parent.is_some()),
+        ("labels", !r.labels.is_empty()),
     ];
     for (key, _) in set.iter().filter(|(_, on)| *on) {
         errors.push(
             Diagnostic::new(
-                format!("`{key}` comes from the configuration network `{from}`"),
+                format!("`{key}` cannot be set on a network made `config_from` `{from}`: Docker takes it from there, or refuses it"),
                 e.loc(key),
             )
             .label(format!("{key} with config_from"))
@@ -946,7 +947,7 @@ address = "unix:///tmp/d1.sock"
             ),
             (
                 "config_from = \"cfg\"\nsubnet = \"10.30.0.0/24\"",
-                "`subnet` comes from the configuration network `cfg`",
+                "`subnet` cannot be set on a network made `config_from` `cfg`",
             ),
             ("config_from = \"n\"", "must name another network"),
         ] {
