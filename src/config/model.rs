@@ -168,8 +168,8 @@ impl fmt::Display for Address {
 /// The network properties berth manages. Docker cannot change any of them on
 /// an existing network.
 ///
-/// An `Option` left `None` (and an empty map) is the daemon's choice and
-/// never drift; a value given, `false` included, is compared and enforced.
+/// A property left unset (an empty map) is the daemon's choice and never
+/// drift; a value given, `false` included, is compared and enforced.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NetworkSpec {
     pub driver: String,
@@ -185,8 +185,8 @@ pub struct NetworkSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub ip_range: Option<IpNet>,
-    /// `None`: the daemon's choice (never drift); `Some(false)` is enforced
-    /// as much as `Some(true)`.
+    /// Unset: the daemon's choice (never drift); `false` is enforced as
+    /// much as `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_ipv6: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,13 +202,13 @@ pub struct NetworkSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, String>")]
     pub aux_addresses: BTreeMap<String, IpAddr>,
-    /// The IPAM driver; `None`: Docker's `default`.
+    /// The IPAM driver; unset: Docker's `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipam_driver: Option<String>,
     /// IPAM driver options the config names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ipam_options: BTreeMap<String, String>,
-    /// `local` or `swarm`; `None`: the driver's.
+    /// `local` or `swarm`; unset: the driver's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// A configuration-only network: it holds IPAM and options for

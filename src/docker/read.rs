@@ -617,6 +617,55 @@ pub(super) mod tests {
         }
     }
 
+    /// A configuration-only network with an auxiliary address and IPAM
+    /// options, as Engine 20.10 and 26.1 answered `GET /networks` for it
+    /// (`docker network create --config-only --subnet 10.213.200.0/24
+    /// --gateway 10.213.200.1 --aux-address a=10.213.200.5 --ipam-opt
+    /// foo=bar -o parent=dummy0 np-cfg`), and one made from it.
+    #[test]
+    fn every_network_property_reads() {
+        let list: Vec<NetworkJson> = serde_json::from_str(
+            r#"[{"Name": "np-cfg", "Scope": "local", "Driver": "null", "EnableIPv6": false,
+                 "IPAM": {"Driver": "default", "Options": {"foo": "bar"},
+                          "Config": [{"Subnet": "10.213.200.0/24", "Gateway": "10.213.200.1",
+                                      "AuxiliaryAddresses": {"a": "10.213.200.5"}}]},
+                 "Internal": false, "Attachable": false, "Ingress": false,
+                 "ConfigFrom": {"Network": ""}, "ConfigOnly": true,
+                 "Options": {"parent": "dummy0"}, "Labels": {}},
+                {"Name": "np-from", "Scope": "local", "Driver": "macvlan",
+                 "IPAM": {"Driver": "default", "Options": null, "Config": [{"Subnet": "10.213.200.0/24",
+                          "AuxiliaryAddresses": null}]},
+                 "ConfigFrom": {"Network": "np-cfg"}, "ConfigOnly": false}]"#,
+        )
+        .expect("networks");
+        let nets: Vec<Network> = list.into_iter().map(NetworkJson::into_live).collect();
+        let cfg = &nets[0];
+        assert_eq!(
+            (
+                cfg.config_only,
+                cfg.driver.as_str(),
+                cfg.ipam_driver.as_str()
+            ),
+            (true, "null", "default")
+        );
+        assert_eq!(cfg.ipam_options, map(&[("foo", "bar")]));
+        assert_eq!(
+            cfg.ipam[0].aux_addresses,
+            BTreeMap::from([("a".to_string(), "10.213.200.5".parse().unwrap())])
+        );
+        assert_eq!(cfg.options, map(&[("parent", "dummy0")]));
+        let from = &nets[1];
+        assert_eq!(
+            (
+                from.config_from.as_str(),
+                from.config_only,
+                from.enable_ipv6
+            ),
+            ("np-cfg", false, false)
+        );
+        assert!(from.ipam[0].aux_addresses.is_empty() && from.ipam_options.is_empty());
+    }
+
     #[test]
     fn null_and_missing_fields_read_as_empty() {
         let net: NetworkJson = serde_json::from_str(
