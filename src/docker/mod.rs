@@ -144,7 +144,7 @@ fn answered(status: Option<u16>, message: &str) -> String {
 #[derive(Debug)]
 pub enum Created {
     Made,
-    Found(Network),
+    Found(Box<Network>),
 }
 
 /// A container's endpoint on one network, as an inspect tells it.
@@ -519,7 +519,7 @@ impl Client {
         match answer {
             Ok(_) => Ok(Created::Made),
             Err(e) if answer::exists(&e) => match self.network_named(name).await? {
-                Some(net) => Ok(Created::Found(net)),
+                Some(net) => Ok(Created::Found(Box::new(net))),
                 None => Err(self.fail(&what, &e)),
             },
             Err(e) => Err(self.fail(&what, &e)),
