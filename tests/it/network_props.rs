@@ -77,6 +77,8 @@ fn row(r: Row) {
         .map(|d| d.iter().filter_map(|d| d["property"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(properties, [r.property], "{run}");
+    let status = p.berth(&["status", "--format", "json"]);
+    assert!(status.json()["drift"].as_u64().unwrap_or(0) >= 1, "status says drift\n{status}");
     let Some(after) = r.after else {
         return;
     };
