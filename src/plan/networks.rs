@@ -21,7 +21,11 @@ pub fn plan(
 ) -> Vec<Change> {
     let mut changes = declared(config, server, live, opts, errors);
     let mut removals = Removals::new(config, server, live);
-    for net in removal_candidates(config, server, live) {
+    // Configuration-only networks last: Docker keeps one while a network
+    // made from it exists.
+    let mut gone: Vec<&Network> = removal_candidates(config, server, live).collect();
+    gone.sort_by_key(|n| n.config_only);
+    for net in gone {
         changes.extend(removals.remove(net));
     }
     changes

@@ -2424,3 +2424,20 @@ fn configuration_networks_are_created_first() {
     let order: Vec<&str> = p.changes.iter().map(|c| c.network()).collect();
     assert_eq!(order, ["cfg-net", "app-net"]);
 }
+
+#[test]
+fn configuration_networks_are_removed_last_and_lend_their_labels() {
+    let mut cfg = net("a-cfg", "10.9.0.0/24", Some(OWNER));
+    cfg.config_only = true;
+    cfg.driver = "null".into();
+    let mut from = net("b-app", "10.9.0.0/24", Some(OWNER));
+    from.config_from = "a-cfg".into();
+    from.labels.insert("team".into(), "core".into());
+    let p = run(&config(vec![]), &live(vec![cfg, from.clone()], vec![]));
+    let order: Vec<&str> = p.changes.iter().map(|c| c.network()).collect();
+    assert_eq!(order, ["b-app", "a-cfg"]);
+    // Its labels and pools are the configuration network's: not compared.
+    let mut s = spec(None);
+    s.config_from = Some("a-cfg".into());
+    assert!(props(&s, &from, true).is_empty());
+}

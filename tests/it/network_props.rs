@@ -78,7 +78,10 @@ fn row(r: Row) {
         .unwrap_or_default();
     assert_eq!(properties, [r.property], "{run}");
     let status = p.berth(&["status", "--format", "json"]);
-    assert!(status.json()["drift"].as_u64().unwrap_or(0) >= 1, "status says drift\n{status}");
+    assert!(
+        status.json()["drift"].as_u64().unwrap_or(0) >= 1,
+        "status says drift\n{status}"
+    );
     let Some(after) = r.after else {
         return;
     };
