@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::config::{Address, DEFAULT_DRIVER, DEFAULT_OWNER, ResourceKind, Server};
+use crate::config::{Address, DEFAULT_DRIVER, DEFAULT_OWNER, PARENT_OPTION, ResourceKind, Server};
 use crate::live::swarm::Service;
 use crate::live::{Container, Network, Snapshot, labels};
 
@@ -112,6 +112,22 @@ struct DestinationTable {
     subnet_v6: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gateway_v6: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extra_pools: Vec<PoolValue>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    aux_addresses: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipam_driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    ipam_options: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    config_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     options: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -120,6 +136,16 @@ struct DestinationTable {
     /// groups networks of one pool whatever their subnets.
     #[serde(skip)]
     pool_label: Option<String>,
+}
+
+/// One pool of `extra_pools`.
+#[derive(Serialize, Clone, PartialEq)]
+struct PoolValue {
+    subnet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_range: Option<String>,
 }
 
 /// `servers = "*"` or `servers = [...]`.
@@ -654,20 +680,55 @@ fn destinations(live: &Snapshot) -> Vec<Dest<'_>> {
 
 fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
     let n = d.net;
-    let v4 = n
+    // A network made `config_from` another has that one's IPAM, IPv6 and
+    // options: they come back on the configuration network's table.
+    let from = (!n.config_from.is_empty()).then(|| n.config_from.clone());
+    let own = from.is_none();
+    let first = |v6: bool| {
+        n.ipam
+            .iter()
+            .position(|p| p.subnet.is_some_and(|s| s.addr().is_ipv6() == v6))
+    };
+    let (i4, i6) = (first(false), first(true).filter(|_| n.enable_ipv6));
+    let (v4, v6) = if own {
+        (i4.map(|i| &n.ipam[i]), i6.map(|i| &n.ipam[i]))
+    } else {
+        (None, None)
+    };
+    let extra_pools: Vec<PoolValue> = n
         .ipam
         .iter()
-        .find(|p| p.subnet.is_some_and(|s| s.addr().is_ipv4()));
-    let v6 = n
-        .ipam
-        .iter()
-        .find(|p| p.subnet.is_some_and(|s| s.addr().is_ipv6()));
+        .enumerate()
+        .filter(|(i, _)| own && Some(*i) != i4 && Some(*i) != i6)
+        // An IPv6 pool on a network without IPv6 is not one a config gives.
+        .filter_map(|(_, p)| {
+            p.subnet
+                .filter(|s| n.enable_ipv6 || s.addr().is_ipv4())
+                .map(|s| (s, p))
+        })
+        .map(|(s, p)| PoolValue {
+            subnet: s.to_string(),
+            gateway: p.gateway.map(|g| g.to_string()),
+            ip_range: p.ip_range.map(|r| r.to_string()),
+        })
+        .collect();
+    let parent_driver = matches!(n.driver.as_str(), "macvlan" | "ipvlan") || n.config_only;
+    let parent = n
+        .options
+        .get(PARENT_OPTION)
+        .filter(|_| own && parent_driver)
+        .cloned();
+    let default_scope = match n.driver.as_str() {
+        "overlay" => Some("swarm"),
+        "bridge" | "macvlan" | "ipvlan" | "host" | "null" => Some("local"),
+        _ => None,
+    };
     DestinationTable {
         name: d.name.clone(),
         server: Some(server.to_string()),
         servers: None,
         network: n.name.clone(),
-        driver: (n.driver != DEFAULT_DRIVER).then(|| n.driver.clone()),
+        driver: (n.driver != DEFAULT_DRIVER && !n.config_only).then(|| n.driver.clone()),
         internal: n.internal,
         attachable: n.attachable,
         subnet: v4.and_then(|p| p.subnet).map(|s| s.to_string()),
@@ -675,19 +736,37 @@ fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
         subnet_pool: None,
         subnet_prefix: None,
         ip_range: v4.and_then(|p| p.ip_range).map(|r| r.to_string()),
-        enable_ipv6: n.enable_ipv6,
-        subnet_v6: v6
-            .filter(|_| n.enable_ipv6)
-            .and_then(|p| p.subnet)
-            .map(|s| s.to_string()),
-        gateway_v6: v6
-            .filter(|_| n.enable_ipv6)
-            .and_then(|p| p.gateway)
-            .map(|g| g.to_string()),
+        enable_ipv6: own && n.enable_ipv6,
+        subnet_v6: v6.and_then(|p| p.subnet).map(|s| s.to_string()),
+        gateway_v6: v6.and_then(|p| p.gateway).map(|g| g.to_string()),
+        extra_pools,
+        aux_addresses: n
+            .ipam
+            .iter()
+            .filter(|_| own)
+            .flat_map(|p| p.aux_addresses.iter())
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        ipam_driver: (own && !n.ipam_driver.is_empty() && n.ipam_driver != "default")
+            .then(|| n.ipam_driver.clone()),
+        ipam_options: if own {
+            n.ipam_options.clone()
+        } else {
+            BTreeMap::new()
+        },
+        scope: (!n.config_only
+            && !n.scope.is_empty()
+            && default_scope.is_some_and(|s| s != n.scope))
+        .then(|| n.scope.clone()),
+        config_only: n.config_only,
+        config_from: from,
+        parent,
         options: n
             .options
             .iter()
+            .filter(|_| own)
             .filter(|(k, _)| !DAEMON_OPTIONS.contains(&k.as_str()))
+            .filter(|(k, _)| !(parent_driver && k.as_str() == PARENT_OPTION))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         labels: n

@@ -193,12 +193,32 @@ fn entities(c: &Config) -> BTreeMap<(EntityKind, String), Fields> {
                     ("subnet", d.spec.subnet.map(|s| s.to_string())),
                     ("gateway", d.spec.gateway.map(|g| g.to_string())),
                     ("ip_range", d.spec.ip_range.map(|s| s.to_string())),
-                    (
-                        "enable_ipv6",
-                        d.spec.enable_ipv6.then(|| "true".to_string()),
-                    ),
+                    ("enable_ipv6", d.spec.enable_ipv6.map(|b| b.to_string())),
                     ("subnet_v6", d.spec.subnet_v6.map(|s| s.to_string())),
                     ("gateway_v6", d.spec.gateway_v6.map(|g| g.to_string())),
+                    (
+                        "extra_pools",
+                        (!d.spec.extra_pools.is_empty())
+                            .then(|| format!("{:?}", d.spec.extra_pools)),
+                    ),
+                    (
+                        "aux_addresses",
+                        (!d.spec.aux_addresses.is_empty())
+                            .then(|| format!("{:?}", d.spec.aux_addresses)),
+                    ),
+                    ("ipam_driver", d.spec.ipam_driver.clone()),
+                    (
+                        "ipam_options",
+                        (!d.spec.ipam_options.is_empty())
+                            .then(|| format!("{:?}", d.spec.ipam_options)),
+                    ),
+                    ("scope", d.spec.scope.clone()),
+                    (
+                        "config_only",
+                        d.spec.config_only.then(|| "true".to_string()),
+                    ),
+                    ("config_from", d.spec.config_from.clone()),
+                    ("parent", d.spec.parent.clone()),
                     (
                         "options",
                         (!d.spec.options.is_empty()).then(|| format!("{:?}", d.spec.options)),

@@ -169,7 +169,10 @@ impl fmt::Display for Address {
 
 /// The network properties berth manages. Docker cannot change any of them on
 /// an existing network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+///
+/// A property left unset (an empty map) is the daemon's choice and never
+/// drift; a value given, `false` included, is compared and enforced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NetworkSpec {
     pub driver: String,
     pub internal: bool,
@@ -184,14 +187,42 @@ pub struct NetworkSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub ip_range: Option<IpNet>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub enable_ipv6: bool,
+    /// Unset: the daemon's choice (never drift); `false` is enforced as
+    /// much as `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_ipv6: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub subnet_v6: Option<IpNet>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub gateway_v6: Option<IpAddr>,
+    /// IPAM pools beyond the first of each family (`subnet`, `subnet_v6`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_pools: Vec<Pool>,
+    /// Addresses kept from containers, by name; each in one of the pools.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub aux_addresses: BTreeMap<String, IpAddr>,
+    /// The IPAM driver; unset: Docker's `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipam_driver: Option<String>,
+    /// IPAM driver options the config names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ipam_options: BTreeMap<String, String>,
+    /// `local` or `swarm`; unset: the driver's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// A configuration-only network: it holds IPAM and options for
+    /// networks made `config_from` it, and no container ever joins it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub config_only: bool,
+    /// The configuration-only network this one takes its IPAM and options from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_from: Option<String>,
+    /// macvlan / ipvlan: the host interface (the `parent` driver option).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     /// Driver options the config names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
@@ -339,6 +370,55 @@ impl EndpointSpec {
             self.driver_opts.clone_from(&other.driver_opts);
         }
     }
+}
+
+impl NetworkSpec {
+    /// Every IPAM pool the spec declares: the IPv4 one (`subnet`), the IPv6
+    /// one (`subnet_v6`), then `extra_pools`, in that order.
+    pub fn pools(&self) -> Vec<Pool> {
+        let first_v4 = self.subnet.map(|subnet| Pool {
+            subnet,
+            gateway: self.gateway,
+            ip_range: self.ip_range,
+        });
+        let first_v6 = self.subnet_v6.map(|subnet| Pool {
+            subnet,
+            gateway: self.gateway_v6,
+            ip_range: None,
+        });
+        first_v4
+            .into_iter()
+            .chain(first_v6)
+            .chain(self.extra_pools.iter().cloned())
+            .collect()
+    }
+
+    /// Every driver option the network is created with: `options` and
+    /// `parent`.
+    pub fn driver_options(&self) -> BTreeMap<String, String> {
+        let mut options = self.options.clone();
+        if let Some(parent) = &self.parent {
+            options.insert(PARENT_OPTION.to_string(), parent.clone());
+        }
+        options
+    }
+}
+
+/// The driver option `parent` sets (macvlan, ipvlan).
+pub const PARENT_OPTION: &str = "parent";
+
+/// One IPAM pool: a subnet, with its gateway and the range container
+/// addresses come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Pool {
+    #[schemars(with = "String")]
+    pub subnet: IpNet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub gateway: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub ip_range: Option<IpNet>,
 }
 
 /// A destination's network on one server. A destination declared over a

@@ -132,12 +132,36 @@ pub struct RawDestination {
     /// The part of `subnet` containers get their addresses from, e.g.
     /// `"10.30.0.128/25"`.
     pub ip_range: Option<String>,
-    /// Give containers IPv6 addresses too. Default `false`.
+    /// Give containers IPv6 addresses too. Unset: the daemon's choice
+    /// (never drift); `true` and `false` are both enforced.
     pub enable_ipv6: Option<bool>,
     /// IPv6 IPAM subnet (needs `enable_ipv6`), e.g. `"fd00:30::/64"`.
     pub subnet_v6: Option<String>,
     /// IPv6 gateway; must lie inside `subnet_v6`.
     pub gateway_v6: Option<String>,
+    /// More IPAM pools, IPv4 or IPv6, after `subnet` and `subnet_v6`:
+    /// `[{ subnet = "10.30.1.0/24", gateway = "10.30.1.1", ip_range = "10.30.1.0/25" }]`.
+    pub extra_pools: Option<Vec<RawPool>>,
+    /// Addresses kept from containers, by name, each inside one of the
+    /// destination's subnets: `{ router = "10.30.0.2" }`.
+    #[serde(default)]
+    pub aux_addresses: BTreeMap<String, String>,
+    /// The IPAM driver. Default: Docker's `default`.
+    pub ipam_driver: Option<String>,
+    /// IPAM driver options; only these keys are compared.
+    #[serde(default)]
+    pub ipam_options: BTreeMap<String, String>,
+    /// `"local"` or `"swarm"`. Unset: the driver's scope.
+    pub scope: Option<String>,
+    /// A configuration-only network: IPAM and options for networks made
+    /// with `config_from`; no container joins it. Default `false`.
+    pub config_only: Option<bool>,
+    /// The configuration-only network (on the same server) this network
+    /// takes its IPAM and driver options from.
+    pub config_from: Option<String>,
+    /// macvlan / ipvlan only: the host interface the network sits on (the
+    /// `parent` driver option), e.g. `"eth0"` or `"eth0.10"`.
+    pub parent: Option<String>,
     /// Driver options, e.g. `{ "com.docker.network.driver.mtu" = "1450" }`
     /// (overlays on many clouds), `com.docker.network.bridge.name`, or the
     /// overlay's `encrypted`. Options the daemon adds on its own are never
@@ -147,6 +171,19 @@ pub struct RawDestination {
     /// Extra labels, added to berth's own labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+}
+
+/// One IPAM pool of `extra_pools`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Pool")]
+pub struct RawPool {
+    /// The subnet in CIDR form, IPv4 or IPv6.
+    pub subnet: String,
+    /// The gateway; inside `subnet`.
+    pub gateway: Option<String>,
+    /// The part of `subnet` container addresses come from.
+    pub ip_range: Option<String>,
 }
 
 /// `[[application]]` and `[[database]]`

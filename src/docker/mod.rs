@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{
-    EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest,
+    ConfigReference, EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest,
     NetworkCreateRequest, NetworkDisconnectRequest,
 };
 
@@ -146,7 +146,7 @@ fn answered(status: Option<u16>, message: &str) -> String {
 #[derive(Debug)]
 pub enum Created {
     Made,
-    Found(Network),
+    Found(Box<Network>),
 }
 
 /// A network as the guard's last look reads it.
@@ -479,35 +479,51 @@ impl Client {
         if spec.prevent_removal {
             labels.insert(labels::PREVENT_REMOVAL.into(), "true".into());
         }
-        let mut pools = Vec::new();
-        if let Some(subnet) = spec.subnet {
-            pools.push(IpamConfig {
-                subnet: Some(subnet.to_string()),
-                gateway: spec.gateway.map(|g| g.to_string()),
-                ip_range: spec.ip_range.map(|r| r.to_string()),
-                ..Default::default()
-            });
-        }
-        if let Some(subnet) = spec.subnet_v6 {
-            pools.push(IpamConfig {
-                subnet: Some(subnet.to_string()),
-                gateway: spec.gateway_v6.map(|g| g.to_string()),
-                ..Default::default()
-            });
-        }
-        let ipam = (!pools.is_empty()).then(|| Ipam {
-            config: Some(pools),
-            ..Default::default()
-        });
+        // Each auxiliary address goes to the pool whose subnet holds it, as
+        // the docker CLI sends them.
+        let pools: Vec<IpamConfig> = spec
+            .pools()
+            .into_iter()
+            .map(|p| {
+                let aux: HashMap<String, String> = spec
+                    .aux_addresses
+                    .iter()
+                    .filter(|(_, ip)| p.subnet.contains(*ip))
+                    .map(|(k, ip)| (k.clone(), ip.to_string()))
+                    .collect();
+                IpamConfig {
+                    subnet: Some(p.subnet.to_string()),
+                    gateway: p.gateway.map(|g| g.to_string()),
+                    ip_range: p.ip_range.map(|r| r.to_string()),
+                    auxiliary_addresses: (!aux.is_empty()).then_some(aux),
+                }
+            })
+            .collect();
+        let ipam =
+            (!pools.is_empty() || spec.ipam_driver.is_some() || !spec.ipam_options.is_empty())
+                .then(|| Ipam {
+                    driver: spec.ipam_driver.clone(),
+                    config: (!pools.is_empty()).then_some(pools),
+                    options: (!spec.ipam_options.is_empty())
+                        .then(|| spec.ipam_options.clone().into_iter().collect()),
+                });
+        let options = spec.driver_options();
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some(spec.driver.clone()),
-            internal: Some(spec.internal),
-            attachable: Some(spec.attachable),
-            enable_ipv6: spec.enable_ipv6.then_some(true),
-            options: (!spec.options.is_empty()).then(|| spec.options.clone().into_iter().collect()),
+            scope: spec.scope.clone(),
+            internal: spec.internal.then_some(true),
+            attachable: spec.attachable.then_some(true),
+            config_only: spec.config_only.then_some(true),
+            config_from: spec.config_from.as_ref().map(|n| ConfigReference {
+                network: Some(n.clone()),
+            }),
+            enable_ipv6: spec.enable_ipv6,
+            options: (!options.is_empty()).then(|| options.into_iter().collect()),
             ipam,
-            labels: Some(labels),
+            // Docker refuses labels on a network made from a configuration
+            // network: it takes that one's (berth's, when berth made it).
+            labels: spec.config_from.is_none().then_some(labels),
             ..Default::default()
         };
         let what = format!("create network {name}");
@@ -521,7 +537,7 @@ impl Client {
         match answer {
             Ok(_) => Ok(Created::Made),
             Err(e) if answer::exists(&e) => match self.network_named(name).await? {
-                Some(net) => Ok(Created::Found(net)),
+                Some(net) => Ok(Created::Found(Box::new(net))),
                 None => Err(self.fail(&what, &e)),
             },
             Err(e) => Err(self.fail(&what, &e)),

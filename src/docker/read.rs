@@ -44,10 +44,26 @@ pub(super) struct NetworkJson {
     options: BTreeMap<String, String>,
     #[serde(rename = "Labels", default, deserialize_with = "nullable")]
     labels: BTreeMap<String, String>,
+    #[serde(rename = "Scope", default, deserialize_with = "nullable")]
+    scope: String,
+    #[serde(rename = "ConfigOnly", default, deserialize_with = "nullable")]
+    config_only: bool,
+    #[serde(rename = "ConfigFrom", default, deserialize_with = "nullable")]
+    config_from: ConfigFromJson,
+}
+
+#[derive(Deserialize, Default)]
+struct ConfigFromJson {
+    #[serde(rename = "Network", default, deserialize_with = "nullable")]
+    network: String,
 }
 
 #[derive(Deserialize, Default)]
 struct IpamJson {
+    #[serde(rename = "Driver", default, deserialize_with = "nullable")]
+    driver: String,
+    #[serde(rename = "Options", default, deserialize_with = "nullable")]
+    options: BTreeMap<String, String>,
     #[serde(rename = "Config", default, deserialize_with = "nullable")]
     config: Vec<PoolJson>,
 }
@@ -60,6 +76,8 @@ struct PoolJson {
     gateway: Option<String>,
     #[serde(rename = "IPRange", default)]
     ip_range: Option<String>,
+    #[serde(rename = "AuxiliaryAddresses", default, deserialize_with = "nullable")]
+    aux_addresses: BTreeMap<String, String>,
 }
 
 impl NetworkJson {
@@ -68,16 +86,21 @@ impl NetworkJson {
             s.and_then(|s| s.parse::<ipnet::IpNet>().ok())
                 .map(|s| s.trunc())
         };
+        // An address, with or without a prefix length (`10.0.0.1/24`).
+        let addr = |a: &str| a.split('/').next().and_then(|a| a.parse().ok());
         let ipam = self
             .ipam
             .config
             .into_iter()
             .map(|c| IpamPool {
                 subnet: net(c.subnet),
-                gateway: c
-                    .gateway
-                    .and_then(|g| g.split('/').next().and_then(|g| g.parse().ok())),
+                gateway: c.gateway.as_deref().and_then(addr),
                 ip_range: net(c.ip_range),
+                aux_addresses: c
+                    .aux_addresses
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), addr(v)?)))
+                    .collect(),
             })
             .collect();
         Network {
@@ -90,6 +113,11 @@ impl NetworkJson {
             enable_ipv6: self.enable_ipv6,
             options: self.options,
             labels: self.labels,
+            ipam_driver: self.ipam.driver,
+            ipam_options: self.ipam.options,
+            scope: self.scope,
+            config_only: self.config_only,
+            config_from: self.config_from.network,
         }
     }
 }
@@ -478,7 +506,19 @@ pub(super) mod tests {
                     subnet: Some("10.77.0.0/24".parse().unwrap()),
                     gateway: Some("10.77.0.1".parse().unwrap()),
                     ip_range: Some("10.77.0.128/25".parse().unwrap()),
+                    aux_addresses: BTreeMap::new(),
                 }],
+                "Engine {v}"
+            );
+            assert_eq!(
+                (
+                    net.ipam_driver.as_str(),
+                    net.ipam_options.len(),
+                    net.scope.as_str(),
+                    net.config_only,
+                    net.config_from.as_str()
+                ),
+                ("default", 0, "local", false, ""),
                 "Engine {v}"
             );
             let overlay = find("fx-ov");
@@ -665,6 +705,55 @@ pub(super) mod tests {
                 "Engine {v}: {images:?}"
             );
         }
+    }
+
+    /// A configuration-only network with an auxiliary address and IPAM
+    /// options, as Engine 20.10 and 26.1 answered `GET /networks` for it
+    /// (`docker network create --config-only --subnet 10.213.200.0/24
+    /// --gateway 10.213.200.1 --aux-address a=10.213.200.5 --ipam-opt
+    /// foo=bar -o parent=dummy0 np-cfg`), and one made from it.
+    #[test]
+    fn every_network_property_reads() {
+        let list: Vec<NetworkJson> = serde_json::from_str(
+            r#"[{"Name": "np-cfg", "Scope": "local", "Driver": "null", "EnableIPv6": false,
+                 "IPAM": {"Driver": "default", "Options": {"foo": "bar"},
+                          "Config": [{"Subnet": "10.213.200.0/24", "Gateway": "10.213.200.1",
+                                      "AuxiliaryAddresses": {"a": "10.213.200.5"}}]},
+                 "Internal": false, "Attachable": false, "Ingress": false,
+                 "ConfigFrom": {"Network": ""}, "ConfigOnly": true,
+                 "Options": {"parent": "dummy0"}, "Labels": {}},
+                {"Name": "np-from", "Scope": "local", "Driver": "macvlan",
+                 "IPAM": {"Driver": "default", "Options": null, "Config": [{"Subnet": "10.213.200.0/24",
+                          "AuxiliaryAddresses": null}]},
+                 "ConfigFrom": {"Network": "np-cfg"}, "ConfigOnly": false}]"#,
+        )
+        .expect("networks");
+        let nets: Vec<Network> = list.into_iter().map(NetworkJson::into_live).collect();
+        let cfg = &nets[0];
+        assert_eq!(
+            (
+                cfg.config_only,
+                cfg.driver.as_str(),
+                cfg.ipam_driver.as_str()
+            ),
+            (true, "null", "default")
+        );
+        assert_eq!(cfg.ipam_options, map(&[("foo", "bar")]));
+        assert_eq!(
+            cfg.ipam[0].aux_addresses,
+            BTreeMap::from([("a".to_string(), "10.213.200.5".parse().unwrap())])
+        );
+        assert_eq!(cfg.options, map(&[("parent", "dummy0")]));
+        let from = &nets[1];
+        assert_eq!(
+            (
+                from.config_from.as_str(),
+                from.config_only,
+                from.enable_ipv6
+            ),
+            ("np-cfg", false, false)
+        );
+        assert!(from.ipam[0].aux_addresses.is_empty() && from.ipam_options.is_empty());
     }
 
     #[test]

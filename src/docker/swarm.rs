@@ -588,6 +588,7 @@ mod tests {
             options: Default::default(),
             ipam: Vec::new(),
             labels: Default::default(),
+            ..Default::default()
         }
     }
 

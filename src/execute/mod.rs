@@ -493,7 +493,7 @@ pub(crate) fn kept(
         spec.is_none_or(|_| subnet.is_some_and(|n| n.contains(a)))
     };
     let v4 = spec.and_then(|s| s.subnet);
-    let v6 = spec.and_then(|s| s.subnet_v6.filter(|_| s.enable_ipv6));
+    let v6 = spec.and_then(|s| s.subnet_v6.filter(|_| s.enable_ipv6 == Some(true)));
     crate::config::EndpointSpec {
         ipv4_address: match r.ipv4_address {
             Some(IpAddr::V4(a)) if fits(&IpAddr::V4(a), v4) => Some(a),

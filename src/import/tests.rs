@@ -19,11 +19,13 @@ fn net(name: &str, subnet: &str, extra: &[(&str, &str)]) -> Network {
             subnet: Some(subnet.parse().unwrap()),
             ip_range: None,
             gateway: None,
+            ..Default::default()
         }],
         labels: extra
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        ..Default::default()
     }
 }
 
@@ -357,6 +359,7 @@ fn every_network_property_a_destination_has_comes_back() {
         subnet: Some("fd00:9::/64".parse().unwrap()),
         gateway: Some("fd00:9::1".parse().unwrap()),
         ip_range: None,
+        ..Default::default()
     });
     n.options
         .insert("com.docker.network.driver.mtu".into(), "1400".into());
@@ -365,7 +368,7 @@ fn every_network_property_a_destination_has_comes_back() {
     let (text, config) = round_trip(&snapshot);
     let spec = &config.destinations[0].spec;
     assert!(
-        spec.internal && spec.attachable && spec.enable_ipv6,
+        spec.internal && spec.attachable && spec.enable_ipv6 == Some(true),
         "{text}"
     );
     assert_eq!(

@@ -205,6 +205,18 @@ pub struct Network {
     /// Driver options, the daemon's own defaults included.
     pub options: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
+    /// The IPAM driver (`default` unless another was asked for; empty when
+    /// the daemon did not say).
+    pub ipam_driver: String,
+    /// The IPAM driver's options.
+    pub ipam_options: BTreeMap<String, String>,
+    /// `local`, `swarm` or `global` (empty when the daemon did not say).
+    pub scope: String,
+    /// A configuration-only network (`docker network create --config-only`).
+    pub config_only: bool,
+    /// The configuration-only network this one takes its configuration
+    /// from (`--config-from`); empty when none.
+    pub config_from: String,
 }
 
 impl Network {
@@ -228,6 +240,8 @@ pub struct IpamPool {
     pub subnet: Option<IpNet>,
     pub gateway: Option<IpAddr>,
     pub ip_range: Option<IpNet>,
+    /// Addresses of the pool kept from containers (`--aux-address`), by name.
+    pub aux_addresses: BTreeMap<String, IpAddr>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

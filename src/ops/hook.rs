@@ -521,8 +521,10 @@ mod tests {
                     subnet: Some(subnet),
                     ip_range: None,
                     gateway: subnet.hosts().next(),
+                    ..Default::default()
                 }],
                 labels,
+                ..Default::default()
             }
         }
 

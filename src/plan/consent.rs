@@ -208,11 +208,13 @@ network = "coolify"
                 subnet: Some("10.0.7.0/24".parse().unwrap()),
                 gateway: Some("10.0.7.1".parse().unwrap()),
                 ip_range: None,
+                ..Default::default()
             }],
             labels: labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..Default::default()
         }
     }
 

@@ -101,6 +101,7 @@ fn net(name: &str, subnet: &str, owner: Option<&str>) -> Network {
             subnet: Some(subnet),
             gateway: subnet.hosts().next(),
             ip_range: None,
+            ..Default::default()
         }],
         labels,
         ..Default::default()

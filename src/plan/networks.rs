@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use super::guard::attached;
 use super::model::*;
-use crate::config::{Address, Config, Destination, NetworkSpec};
+use ipnet::IpNet;
+
+use crate::config::{Address, Config, Destination, NetworkSpec, PARENT_OPTION};
 use crate::live::{Network, Snapshot, labels};
 
 /// Network changes on one server, and the conflicts berth will not resolve.
@@ -19,7 +21,11 @@ pub fn plan(
 ) -> Vec<Change> {
     let mut changes = declared(config, server, live, opts, errors);
     let mut removals = Removals::new(config, server, live);
-    for net in removal_candidates(config, server, live) {
+    // Configuration-only networks last: Docker keeps one while a network
+    // made from it exists.
+    let mut gone: Vec<&Network> = removal_candidates(config, server, live).collect();
+    gone.sort_by_key(|n| n.config_only);
+    for net in gone {
         match super::consent::removal_refused(config, server, net) {
             Some(refused) => errors.push(refused),
             None => changes.extend(removals.remove(net)),
@@ -39,7 +45,11 @@ fn declared(
     errors: &mut Vec<PlanError>,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
-    for dest in config.destinations_on(server) {
+    // Configuration-only networks first: a network made `config_from` one
+    // needs it there.
+    let mut dests: Vec<&Destination> = config.destinations_on(server).collect();
+    dests.sort_by_key(|d| !d.spec.config_only);
+    for dest in dests {
         match live.network(&dest.network) {
             // No subnet from its pool (an error of `pools` says why).
             None if dest.pool.is_some() && dest.spec.subnet.is_none() => {}
@@ -467,8 +477,10 @@ fn adoption_conflict(
     }
 }
 /// Properties of `spec` that the live network does not have. Unset optional
-/// properties are daemon defaults, never drift. For networks berth does not
-/// own, only the labels the config names are compared.
+/// properties are the daemon's choice, never drift; a value the config
+/// gives (`false` included) is always compared. For networks berth does
+/// not own, only the labels and auxiliary addresses the config names are
+/// compared. A pure function of its three arguments.
 pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Difference> {
     let mut out = Vec::new();
     let mut diff = |property: &str, live: String, desired: String| {
@@ -480,6 +492,7 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
             });
         }
     };
+    let text = |v: Option<&str>| v.filter(|v| !v.is_empty()).unwrap_or("unset").to_string();
     diff("driver", live.driver.clone(), spec.driver.clone());
     diff(
         "internal",
@@ -491,64 +504,51 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
         live.attachable.to_string(),
         spec.attachable.to_string(),
     );
-    let pools = || {
-        let s: Vec<String> = live
-            .ipam
-            .iter()
-            .filter_map(|p| p.subnet)
-            .map(|n| n.to_string())
-            .collect();
-        if s.is_empty() {
-            "none".to_string()
-        } else {
-            s.join(",")
-        }
-    };
-    if let Some(subnet) = spec.subnet {
-        if !live.ipam.iter().any(|p| p.subnet == Some(subnet)) {
-            diff("subnet", pools(), subnet.to_string());
-        }
+    if let Some(scope) = &spec.scope {
+        diff("scope", text(Some(&live.scope)), scope.clone());
     }
-    if let Some(gw) = spec.gateway {
-        let pool = live
-            .ipam
-            .iter()
-            .find(|p| spec.subnet.is_none() || p.subnet == spec.subnet);
-        let live_gw = pool
-            .and_then(|p| p.gateway)
-            .map_or("none".to_string(), |g| g.to_string());
-        diff("gateway", live_gw, gw.to_string());
-    }
-    if let Some(range) = spec.ip_range {
-        let pool = live
-            .ipam
-            .iter()
-            .find(|p| spec.subnet.is_none() || p.subnet == spec.subnet);
-        let live_range = pool
-            .and_then(|p| p.ip_range)
-            .map_or("none".to_string(), |r| r.to_string());
-        diff("ip_range", live_range, range.to_string());
-    }
-    if spec.enable_ipv6 {
+    diff(
+        "config_only",
+        live.config_only.to_string(),
+        spec.config_only.to_string(),
+    );
+    diff(
+        "config_from",
+        text(Some(&live.config_from)),
+        text(spec.config_from.as_deref()),
+    );
+    if let Some(enable) = spec.enable_ipv6 {
         diff(
             "enable_ipv6",
             live.enable_ipv6.to_string(),
-            spec.enable_ipv6.to_string(),
+            enable.to_string(),
         );
     }
-    if let Some(subnet) = spec.subnet_v6 {
-        if !live.ipam.iter().any(|p| p.subnet == Some(subnet)) {
-            diff("subnet_v6", pools(), subnet.to_string());
-        }
+    for d in pool_differences(spec, live) {
+        diff(&d.property, d.live, d.desired);
     }
-    if let Some(gw) = spec.gateway_v6 {
-        let live_gw = live
-            .ipam
-            .iter()
-            .find(|p| p.subnet.is_some() && p.subnet == spec.subnet_v6)
-            .and_then(|p| p.gateway)
-            .map_or("none".to_string(), |g| g.to_string());
-        diff("gateway_v6", live_gw, gw.to_string());
+    if let Some(driver) = &spec.ipam_driver {
+        // An engine that names no IPAM driver uses Docker's default.
+        let have = if live.ipam_driver.is_empty() {
+            "default"
+        } else {
+            &live.ipam_driver
+        };
+        diff("ipam_driver", have.to_string(), driver.clone());
+    }
+    for (key, want) in &spec.ipam_options {
+        diff(
+            &format!("ipam option {key}"),
+            text(live.ipam_options.get(key).map(String::as_str)),
+            want.clone(),
+        );
+    }
+    if let Some(parent) = &spec.parent {
+        diff(
+            "parent",
+            text(live.options.get(PARENT_OPTION).map(String::as_str)),
+            parent.clone(),
+        );
     }
     // Only the options the config names: the daemon adds its own.
     for (key, want) in &spec.options {
@@ -559,6 +559,24 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
             .unwrap_or_else(|| "unset".to_string());
         diff(&format!("option {key}"), have, want.clone());
     }
+    // A network made `config_from` another has that one's pools and
+    // labels: they are the configuration network's to compare.
+    let inherited = spec.config_from.is_some();
+    let live_aux: BTreeMap<&String, String> = live
+        .ipam
+        .iter()
+        .flat_map(|p| p.aux_addresses.iter())
+        .filter(|(k, _)| owned || spec.aux_addresses.contains_key(*k))
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+    let desired_aux: BTreeMap<&String, String> = spec
+        .aux_addresses
+        .iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+    if live_aux != desired_aux && !inherited {
+        diff("aux_addresses", show_map(&live_aux), show_map(&desired_aux));
+    }
     let live_labels: BTreeMap<&String, &String> = live
         .labels
         .iter()
@@ -566,16 +584,121 @@ pub fn differences(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<Diffe
         .filter(|(k, _)| owned || spec.labels.contains_key(*k))
         .collect();
     let desired_labels: BTreeMap<&String, &String> = spec.labels.iter().collect();
-    if live_labels != desired_labels {
-        let show = |m: &BTreeMap<&String, &String>| {
-            if m.is_empty() {
-                "{}".to_string()
-            } else {
-                let kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("{{{}}}", kv.join(", "))
+    if live_labels != desired_labels && !inherited {
+        diff("labels", show_map(&live_labels), show_map(&desired_labels));
+    }
+    out
+}
+
+/// `{a=1, b=2}`, `{}` when empty.
+fn show_map<K: std::fmt::Display, V: std::fmt::Display>(m: &BTreeMap<K, V>) -> String {
+    let kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", kv.join(", "))
+}
+
+/// The IPAM pools: each declared one there with the gateway and range the
+/// config gives. The first pool of each family is `subnet` / `subnet_v6`
+/// (what stands live in its place when it is missing); once the config
+/// declares a family's pools, a live pool of that family it does not
+/// declare is drift (`extra_pools`), while a family it leaves out is the
+/// daemon's choice.
+fn pool_differences(spec: &NetworkSpec, live: &Network) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut diff = |property: String, live: String, desired: String| {
+        if live != desired {
+            out.push(Difference {
+                property,
+                live,
+                desired,
+            });
+        }
+    };
+    let live_subnets: Vec<IpNet> = live.ipam.iter().filter_map(|p| p.subnet).collect();
+    let list = |nets: &[IpNet]| {
+        if nets.is_empty() {
+            "none".to_string()
+        } else {
+            let mut s: Vec<String> = nets.iter().map(ToString::to_string).collect();
+            s.sort();
+            s.join(",")
+        }
+    };
+    let family = |n: &IpNet, v6: bool| n.addr().is_ipv6() == v6;
+    let mut live_extra: Vec<IpNet> = Vec::new();
+    let mut declared_extra: Vec<IpNet> = Vec::new();
+    for (v6, first, key) in [
+        (false, spec.subnet, "subnet"),
+        (true, spec.subnet_v6, "subnet_v6"),
+    ] {
+        let declared: Vec<IpNet> = spec
+            .extra_pools
+            .iter()
+            .map(|p| p.subnet)
+            .filter(|n| family(n, v6))
+            .collect();
+        if first.is_none() && declared.is_empty() {
+            continue;
+        }
+        let mut live_family: Vec<IpNet> = live_subnets
+            .iter()
+            .copied()
+            .filter(|n| family(n, v6))
+            .collect();
+        if let Some(first) = first {
+            match live_family.iter().position(|n| *n == first) {
+                Some(i) => {
+                    live_family.remove(i);
+                }
+                None => {
+                    diff(key.to_string(), list(&live_family), first.to_string());
+                    // What stands in its place is not an extra pool.
+                    if !live_family.is_empty() {
+                        live_family.remove(0);
+                    }
+                }
             }
+        }
+        live_extra.extend(live_family);
+        declared_extra.extend(declared);
+    }
+    diff(
+        "extra_pools".to_string(),
+        list(&live_extra),
+        list(&declared_extra),
+    );
+    let first_v4 = spec.subnet;
+    for pool in spec.pools() {
+        let Some(have) = live.ipam.iter().find(|p| p.subnet == Some(pool.subnet)) else {
+            continue;
         };
-        diff("labels", show(&live_labels), show(&desired_labels));
+        let (gateway, range) = if Some(pool.subnet) == first_v4 {
+            ("gateway".to_string(), "ip_range".to_string())
+        } else if Some(pool.subnet) == spec.subnet_v6 {
+            (
+                "gateway_v6".to_string(),
+                format!("ip_range of pool {}", pool.subnet),
+            )
+        } else {
+            (
+                format!("gateway of pool {}", pool.subnet),
+                format!("ip_range of pool {}", pool.subnet),
+            )
+        };
+        let show = |a: Option<String>| a.unwrap_or_else(|| "none".to_string());
+        if let Some(gw) = pool.gateway {
+            diff(
+                gateway,
+                show(have.gateway.map(|g| g.to_string())),
+                gw.to_string(),
+            );
+        }
+        if let Some(r) = pool.ip_range {
+            diff(
+                range,
+                show(have.ip_range.map(|r| r.to_string())),
+                r.to_string(),
+            );
+        }
     }
     out
 }

@@ -185,26 +185,39 @@ fn create_network(
     if spec.prevent_removal {
         labels.insert(labels::PREVENT_REMOVAL.into(), "true".into());
     }
-    let v4 = spec.subnet.map(|subnet| IpamPool {
-        subnet: Some(subnet),
-        gateway: spec.gateway.or_else(|| subnet.hosts().next()),
-        ip_range: spec.ip_range,
-    });
-    let v6 = spec.subnet_v6.map(|subnet| IpamPool {
-        subnet: Some(subnet),
-        gateway: spec.gateway_v6.or_else(|| subnet.hosts().next()),
-        ip_range: None,
-    });
+    let ipam = spec
+        .pools()
+        .into_iter()
+        .map(|p| IpamPool {
+            subnet: Some(p.subnet),
+            gateway: p.gateway.or_else(|| p.subnet.hosts().next()),
+            ip_range: p.ip_range,
+            aux_addresses: spec
+                .aux_addresses
+                .iter()
+                .filter(|(_, ip)| p.subnet.contains(*ip))
+                .map(|(k, ip)| (k.clone(), *ip))
+                .collect(),
+        })
+        .collect();
     s.networks.push(Network {
         id: format!("simulated-{name}"),
         name: name.to_string(),
         driver: spec.driver.clone(),
         internal: spec.internal,
         attachable: spec.attachable,
-        ipam: v4.into_iter().chain(v6).collect(),
-        enable_ipv6: spec.enable_ipv6,
-        options: spec.options.clone(),
+        ipam,
+        enable_ipv6: spec.enable_ipv6.unwrap_or(false),
+        options: spec.driver_options(),
         labels,
+        ipam_driver: spec
+            .ipam_driver
+            .clone()
+            .unwrap_or_else(|| "default".to_string()),
+        ipam_options: spec.ipam_options.clone(),
+        scope: spec.scope.clone().unwrap_or_else(|| "local".to_string()),
+        config_only: spec.config_only,
+        config_from: spec.config_from.clone().unwrap_or_default(),
     });
 }
 
@@ -314,6 +327,7 @@ fn make(live: &mut LiveState, c: &CloneResource, owner: &str) -> bool {
                         (labels::COMPOSE_PROJECT.into(), project.clone()),
                         (labels::CLONE_OF.into(), spec.source.name.clone()),
                     ]),
+                    ..Default::default()
                 }),
                 [one] if one.label(labels::COMPOSE_PROJECT) == Some(project.as_str()) => {}
                 _ => return false,

@@ -26,13 +26,13 @@ fn spec(subnet: Option<&str>) -> NetworkSpec {
         subnet: subnet.map(|s| s.parse().unwrap()),
         gateway: None,
         ip_range: None,
-        enable_ipv6: false,
+        enable_ipv6: None,
         subnet_v6: None,
         gateway_v6: None,
         options: Default::default(),
         labels: BTreeMap::new(),
         subnet_pool: None,
-        prevent_removal: false,
+        ..Default::default()
     }
 }
 
@@ -100,8 +100,10 @@ fn net(name: &str, subnet: &str, owner: Option<&str>) -> Network {
             subnet: Some(subnet),
             ip_range: None,
             gateway: subnet.hosts().next(),
+            ..Default::default()
         }],
         labels: l,
+        ..Default::default()
     }
 }
 
@@ -2471,4 +2473,168 @@ fn a_reconnect_converges_in_the_model() {
     let mut after = l.clone();
     simulate::apply_plan(&mut after, &p, OWNER);
     assert!(run(&c, &after).changes.is_empty());
+}
+
+// --- every network property (issue 19) -------------------------------------
+
+/// The properties `networks::differences` finds between `spec` and `live`.
+fn props(spec: &NetworkSpec, live: &Network, owned: bool) -> Vec<String> {
+    super::networks::differences(spec, live, owned)
+        .into_iter()
+        .map(|d| d.property)
+        .collect()
+}
+
+fn v6_net() -> Network {
+    let mut n = net("n", "10.213.127.0/24", Some(OWNER));
+    n.enable_ipv6 = true;
+    n.ipam.push(IpamPool {
+        subnet: Some("fdd1:ac8c:557:7ce3::/64".parse().unwrap()),
+        gateway: Some("fdd1:ac8c:557:7ce3::1".parse().unwrap()),
+        ..Default::default()
+    });
+    n
+}
+
+#[test]
+fn enable_ipv6_unset_is_the_daemons_choice_and_false_is_enforced() {
+    let live = v6_net();
+    let mut s = spec(Some("10.213.127.0/24"));
+    assert!(props(&s, &live, true).is_empty(), "unset: never drift");
+    s.enable_ipv6 = Some(true);
+    assert!(props(&s, &live, true).is_empty());
+    // The issue's reproduction: false, and subnet_v6 dropped.
+    s.enable_ipv6 = Some(false);
+    assert_eq!(props(&s, &live, true), ["enable_ipv6"]);
+    let p = run(
+        &config(vec![Destination {
+            spec: s,
+            ..dest("d", "n", None)
+        }]),
+        &self::live(vec![live], vec![]),
+    );
+    assert!(matches!(p.changes[0], Change::ReplaceNetwork(_)), "{p:?}");
+    // Explicit false on a network without IPv6: nothing to do.
+    let plain = net("n", "10.213.127.0/24", Some(OWNER));
+    let mut s = spec(Some("10.213.127.0/24"));
+    s.enable_ipv6 = Some(false);
+    assert!(props(&s, &plain, true).is_empty());
+}
+
+#[test]
+fn extra_pools_are_compared_as_a_set_per_declared_family() {
+    let mut live = v6_net();
+    live.ipam.push(IpamPool {
+        subnet: Some("10.213.128.0/24".parse().unwrap()),
+        gateway: Some("10.213.128.1".parse().unwrap()),
+        ip_range: Some("10.213.128.0/25".parse().unwrap()),
+        ..Default::default()
+    });
+    let mut s = spec(Some("10.213.127.0/24"));
+    s.enable_ipv6 = Some(true);
+    s.subnet_v6 = Some("fdd1:ac8c:557:7ce3::/64".parse().unwrap());
+    // A live v4 pool the config does not declare, once it declares v4 pools.
+    assert_eq!(props(&s, &live, true), ["extra_pools"]);
+    s.extra_pools = vec![crate::config::Pool {
+        subnet: "10.213.128.0/24".parse().unwrap(),
+        gateway: Some("10.213.128.1".parse().unwrap()),
+        ip_range: Some("10.213.128.0/25".parse().unwrap()),
+    }];
+    assert!(props(&s, &live, true).is_empty());
+    s.extra_pools[0].ip_range = Some("10.213.128.128/25".parse().unwrap());
+    s.extra_pools[0].gateway = Some("10.213.128.254".parse().unwrap());
+    assert_eq!(
+        props(&s, &live, true),
+        [
+            "gateway of pool 10.213.128.0/24",
+            "ip_range of pool 10.213.128.0/24"
+        ]
+    );
+    // No IPv6 pool declared: the live one is the daemon's choice.
+    let mut s = spec(Some("10.213.127.0/24"));
+    s.extra_pools = vec![crate::config::Pool {
+        subnet: "10.213.128.0/24".parse().unwrap(),
+        gateway: None,
+        ip_range: None,
+    }];
+    assert!(props(&s, &live, true).is_empty());
+    // A changed first subnet is one difference, not two.
+    let plain = net("n", "10.1.0.0/24", Some(OWNER));
+    assert_eq!(props(&spec(Some("10.2.0.0/24")), &plain, true), ["subnet"]);
+}
+
+#[test]
+fn aux_addresses_ipam_scope_config_and_parent_are_compared() {
+    let mut live = net("n", "10.213.127.0/24", Some(OWNER));
+    live.ipam[0]
+        .aux_addresses
+        .insert("router".into(), "10.213.127.2".parse().unwrap());
+    live.ipam_driver = "default".into();
+    live.scope = "local".into();
+    live.driver = "macvlan".into();
+    live.options.insert("parent".into(), "eth0".into());
+    let mut s = spec(Some("10.213.127.0/24"));
+    s.driver = "macvlan".into();
+    // Owned: an address the config drops is drift; a foreign network's
+    // undeclared ones are not.
+    assert_eq!(props(&s, &live, true), ["aux_addresses"]);
+    assert!(props(&s, &live, false).is_empty());
+    s.aux_addresses
+        .insert("router".into(), "10.213.127.2".parse().unwrap());
+    assert!(props(&s, &live, true).is_empty());
+    s.ipam_driver = Some("default".into());
+    s.scope = Some("local".into());
+    s.parent = Some("eth0".into());
+    assert!(props(&s, &live, true).is_empty());
+    s.ipam_driver = Some("other".into());
+    s.ipam_options.insert("k".into(), "v".into());
+    s.scope = Some("swarm".into());
+    s.parent = Some("eth1".into());
+    s.config_from = Some("cfg".into());
+    assert_eq!(
+        props(&s, &live, true),
+        [
+            "scope",
+            "config_from",
+            "ipam_driver",
+            "ipam option k",
+            "parent"
+        ]
+    );
+    let mut cfg = spec(None);
+    cfg.driver = "null".into();
+    cfg.config_only = true;
+    assert_eq!(
+        props(&cfg, &live, true),
+        ["driver", "config_only", "aux_addresses"]
+    );
+}
+
+#[test]
+fn configuration_networks_are_created_first() {
+    let mut from = dest("app", "app-net", None);
+    from.spec.config_from = Some("cfg-net".into());
+    let mut cfg = dest("cfg", "cfg-net", Some("10.9.0.0/24"));
+    cfg.spec.config_only = true;
+    cfg.spec.driver = "null".into();
+    let p = run(&config(vec![from, cfg]), &live(vec![], vec![]));
+    let order: Vec<&str> = p.changes.iter().map(|c| c.network()).collect();
+    assert_eq!(order, ["cfg-net", "app-net"]);
+}
+
+#[test]
+fn configuration_networks_are_removed_last_and_lend_their_labels() {
+    let mut cfg = net("a-cfg", "10.9.0.0/24", Some(OWNER));
+    cfg.config_only = true;
+    cfg.driver = "null".into();
+    let mut from = net("b-app", "10.9.0.0/24", Some(OWNER));
+    from.config_from = "a-cfg".into();
+    from.labels.insert("team".into(), "core".into());
+    let p = run(&config(vec![]), &live(vec![cfg, from.clone()], vec![]));
+    let order: Vec<&str> = p.changes.iter().map(|c| c.network()).collect();
+    assert_eq!(order, ["b-app", "a-cfg"]);
+    // Its labels and pools are the configuration network's: not compared.
+    let mut s = spec(None);
+    s.config_from = Some("a-cfg".into());
+    assert!(props(&s, &from, true).is_empty());
 }

@@ -325,8 +325,10 @@ mod tests {
                             subnet: None,
                             ip_range: None,
                             gateway: None,
+                            ..Default::default()
                         }],
                         labels: Default::default(),
+                        ..Default::default()
                     });
                     snap.containers.push(proxy(Some("coolify")));
                 } else {

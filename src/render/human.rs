@@ -523,6 +523,18 @@ fn change(out: &mut String, group: &[&Change], where_: Option<&str>) {
             if spec.attachable {
                 parts.push("attachable".into());
             }
+            if let Some(v6) = spec.enable_ipv6 {
+                parts.push(format!("enable_ipv6 {v6}"));
+            }
+            if let Some(parent) = &spec.parent {
+                parts.push(format!("parent {parent}"));
+            }
+            if spec.config_only {
+                parts.push("configuration only".into());
+            }
+            if let Some(from) = &spec.config_from {
+                parts.push(format!("configuration from {from}"));
+            }
             let _ = writeln!(out, "          {}", paint(DIM, &parts.join(", ")));
         }
     }

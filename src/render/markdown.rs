@@ -794,13 +794,13 @@ mod tests {
                         subnet: None,
                         gateway: None,
                         ip_range: None,
-                        enable_ipv6: false,
+                        enable_ipv6: None,
                         subnet_v6: None,
                         gateway_v6: None,
                         options: Default::default(),
                         labels: Default::default(),
                         subnet_pool: None,
-                        prevent_removal: false,
+                        ..Default::default()
                     },
                 }));
         }

@@ -54,8 +54,10 @@ fn network(name: &str, subnet: &str, labels: BTreeMap<String, String>) -> Networ
             subnet: Some(subnet),
             ip_range: None,
             gateway: subnet.hosts().next(),
+            ..Default::default()
         }],
         labels,
+        ..Default::default()
     }
 }
 

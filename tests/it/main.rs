@@ -23,6 +23,7 @@ mod hostile;
 mod import;
 mod live_page;
 mod locks;
+mod network_props;
 mod not_found;
 mod output;
 mod packaging;

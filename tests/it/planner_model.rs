@@ -530,8 +530,10 @@ fn network(server: &str, name: &str, g: &NetGene, config: &Config) -> Network {
                 subnet: Some(subnet),
                 ip_range: None,
                 gateway: d.spec.gateway.or_else(|| subnet.hosts().next()),
+                ..Default::default()
             }],
             labels,
+            ..Default::default()
         };
     }
     match g.label {
@@ -561,8 +563,10 @@ fn network(server: &str, name: &str, g: &NetGene, config: &Config) -> Network {
             } else {
                 subnet.hosts().next()
             },
+            ..Default::default()
         }],
         labels,
+        ..Default::default()
     }
 }
 
@@ -581,10 +585,12 @@ fn predefined(name: &str, driver: &str, subnet: Option<&str>) -> Network {
                 subnet: Some(s),
                 ip_range: None,
                 gateway: s.hosts().next(),
+                ..Default::default()
             })
             .into_iter()
             .collect(),
         labels: BTreeMap::new(),
+        ..Default::default()
     }
 }
 

@@ -9,7 +9,9 @@ use ipnet::IpNet;
 use std::collections::BTreeSet;
 
 use super::super::load::{Entry, RawConfig, did_you_mean};
-use super::super::model::{DEFAULT_DRIVER, Destination, Group, Members, NetworkSpec, SubnetPool};
+use super::super::model::{
+    DEFAULT_DRIVER, Destination, Group, Members, NetworkSpec, PARENT_OPTION, SubnetPool,
+};
 use super::super::raw::{RawDestination, RawServers};
 use super::{dangling, ipam, names};
 use crate::diag::Diagnostic;
@@ -385,24 +387,181 @@ fn network_spec(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) -> Opti
     }
     let ipam = ipam::ipam(e, errors);
     reserved_labels(e, errors);
+    driver_keys(e, errors);
+    config_only(e, errors);
+    config_from(e, errors);
+    let config_only = r.config_only.unwrap_or(false);
     (errors.len() == before).then(|| NetworkSpec {
-        driver: r
-            .driver
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DRIVER.to_string()),
+        // Docker keeps no driver for a configuration-only network.
+        driver: match (&r.driver, config_only) {
+            (_, true) => CONFIG_ONLY_DRIVER.to_string(),
+            (Some(d), false) => d.clone(),
+            (None, false) => DEFAULT_DRIVER.to_string(),
+        },
         internal: r.internal.unwrap_or(false),
         attachable: r.attachable.unwrap_or(false),
         subnet: ipam.subnet,
         gateway: ipam.gateway,
         ip_range: ipam.ip_range,
-        enable_ipv6: r.enable_ipv6.unwrap_or(false),
+        enable_ipv6: r.enable_ipv6,
         subnet_v6: ipam.subnet_v6,
         gateway_v6: ipam.gateway_v6,
+        extra_pools: ipam.extra_pools,
+        aux_addresses: ipam.aux_addresses,
+        ipam_driver: r.ipam_driver.clone(),
+        ipam_options: r.ipam_options.clone(),
+        scope: r.scope.clone(),
+        config_only,
+        config_from: r.config_from.clone(),
+        parent: r.parent.clone(),
         options: r.options.clone(),
         labels: r.labels.clone(),
         subnet_pool: None,
         prevent_removal: r.prevent_removal.unwrap_or(false),
     })
+}
+
+/// The driver Docker records for a configuration-only network.
+pub const CONFIG_ONLY_DRIVER: &str = "null";
+
+/// Drivers whose networks sit on a host interface (`parent`).
+const PARENT_DRIVERS: [&str; 2] = ["macvlan", "ipvlan"];
+
+/// `parent` (macvlan and ipvlan only, not also in `options`), `scope`
+/// and `ipam_driver`.
+fn driver_keys(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) {
+    let r = &e.raw;
+    if let Some(parent) = &r.parent {
+        let driver = r.driver.as_deref().unwrap_or(DEFAULT_DRIVER);
+        if parent.is_empty() || parent.chars().any(|c| c.is_whitespace() || c == '/') {
+            errors.push(
+                Diagnostic::new(
+                    format!("`{parent}` is not an interface name"),
+                    e.loc("parent"),
+                )
+                .label("invalid parent")
+                .help("name a host interface, e.g. `eth0` or `eth0.10` (a VLAN)"),
+            );
+        }
+        if r.config_only != Some(true) && !PARENT_DRIVERS.contains(&driver) {
+            errors.push(
+                Diagnostic::new(
+                    format!("`parent` is for macvlan and ipvlan networks, not {driver}"),
+                    e.loc("parent"),
+                )
+                .label("no parent for this driver")
+                .related(e.loc("driver"), "driver set here (bridge when unset)")
+                .help("set `driver = \"macvlan\"` or `\"ipvlan\"`, or remove `parent`"),
+            );
+        }
+        if r.options.contains_key(PARENT_OPTION) {
+            errors.push(
+                Diagnostic::new("`parent` is given twice", e.loc("options"))
+                    .label("`parent` in options")
+                    .related(e.loc("parent"), "and as its own key")
+                    .help("keep `parent = \"…\"` and drop it from `options`"),
+            );
+        }
+    }
+    if let Some(scope) = &r.scope {
+        if !matches!(scope.as_str(), "local" | "swarm") {
+            errors.push(
+                Diagnostic::new(format!("unknown scope `{scope}`"), e.loc("scope"))
+                    .label("invalid scope")
+                    .help("write `scope = \"local\"` or `\"swarm\"`"),
+            );
+        }
+    }
+    if let Some(driver) = &r.ipam_driver {
+        if !valid_docker_name(driver) {
+            errors.push(
+                Diagnostic::new(
+                    format!("invalid IPAM driver `{driver}`"),
+                    e.loc("ipam_driver"),
+                )
+                .label("invalid ipam_driver"),
+            );
+        }
+    }
+}
+
+/// `config_only = true`: a network only other networks' configuration
+/// comes from. Docker refuses the operator keys on it (`driver` goes on
+/// the network made from it).
+fn config_only(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) {
+    let r = &e.raw;
+    if r.config_only != Some(true) {
+        return;
+    }
+    let set = [
+        ("driver", r.driver.is_some()),
+        ("internal", r.internal.is_some()),
+        ("attachable", r.attachable.is_some()),
+        ("scope", r.scope.is_some()),
+        ("config_from", r.config_from.is_some()),
+    ];
+    for (key, _) in set.iter().filter(|(_, on)| *on) {
+        errors.push(
+            Diagnostic::new(
+                format!("`{key}` is not for a configuration-only network"),
+                e.loc(key),
+            )
+            .label(format!("{key} with config_only"))
+            .related(e.loc("config_only"), "config_only set here")
+            .help(format!(
+                "set `{key}` on the destination made from it (`config_from = \"{}\"`)",
+                r.network
+            )),
+        );
+    }
+}
+
+/// `config_from`: the network's IPAM, IPv6 and driver options all come
+/// from the configuration-only network, so none may be given here.
+fn config_from(e: &Entry<RawDestination>, errors: &mut Vec<Diagnostic>) {
+    let r = &e.raw;
+    let Some(from) = &r.config_from else {
+        return;
+    };
+    if !valid_docker_name(from) || *from == r.network {
+        errors.push(
+            Diagnostic::new(
+                format!("`config_from` must name another network, not `{from}`"),
+                e.loc("config_from"),
+            )
+            .label("invalid config_from")
+            .help("name a configuration-only network (`config_only = true`) on the same server"),
+        );
+    }
+    let set = [
+        ("subnet", r.subnet.is_some()),
+        ("gateway", r.gateway.is_some()),
+        ("ip_range", r.ip_range.is_some()),
+        ("subnet_pool", r.subnet_pool.is_some()),
+        ("enable_ipv6", r.enable_ipv6.is_some()),
+        ("subnet_v6", r.subnet_v6.is_some()),
+        ("gateway_v6", r.gateway_v6.is_some()),
+        ("extra_pools", r.extra_pools.is_some()),
+        ("aux_addresses", !r.aux_addresses.is_empty()),
+        ("ipam_driver", r.ipam_driver.is_some()),
+        ("ipam_options", !r.ipam_options.is_empty()),
+        ("options", !r.options.is_empty()),
+        ("parent", r.parent.is_some()),
+        ("labels", !r.labels.is_empty()),
+    ];
+    for (key, _) in set.iter().filter(|(_, on)| *on) {
+        errors.push(
+            Diagnostic::new(
+                format!("`{key}` cannot be set on a network made `config_from` `{from}`: Docker takes it from there, or refuses it"),
+                e.loc(key),
+            )
+            .label(format!("{key} with config_from"))
+            .related(e.loc("config_from"), "config_from set here")
+            .help(format!(
+                "set `{key}` on the destination of network `{from}` (config_only = true), or drop `config_from`"
+            )),
+        );
+    }
 }
 
 /// `berth.*` labels are berth's own.
@@ -466,7 +625,7 @@ pub(super) fn overlapping_subnets(
 ) {
     let with_subnet: Vec<(&Destination, IpNet)> = valid
         .iter()
-        .filter_map(|d| d.spec.subnet.map(|s| (d, s)))
+        .flat_map(|d| d.spec.pools().into_iter().map(move |p| (d, p.subnet)))
         .collect();
     let entry = |d: &Destination| entries.iter().find(|e| e.raw.name == d.name);
     let mut reported: BTreeSet<(&str, &str)> = BTreeSet::new();
@@ -494,6 +653,49 @@ pub(super) fn overlapping_subnets(
                 );
             }
         }
+    }
+}
+
+/// `config_from` names a network on the same server: when a destination
+/// there declares it, that one must be `config_only`.
+pub(super) fn config_from_refs(
+    entries: &[Entry<RawDestination>],
+    valid: &[Destination],
+    errors: &mut Vec<Diagnostic>,
+) {
+    let entry = |d: &Destination| entries.iter().find(|e| e.raw.name == d.name);
+    let mut reported: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for d in valid {
+        let Some(from) = &d.spec.config_from else {
+            continue;
+        };
+        let Some(source) = valid
+            .iter()
+            .find(|s| s.server == d.server && s.network == *from)
+        else {
+            continue;
+        };
+        if source.spec.config_only || !reported.insert((d.name.as_str(), source.name.as_str())) {
+            continue;
+        }
+        let (Some(ed), Some(es)) = (entry(d), entry(source)) else {
+            continue;
+        };
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "network `{from}` of destination `{}` is not configuration-only, so `{}` cannot take its configuration from it",
+                    source.name, d.name
+                ),
+                ed.loc("config_from"),
+            )
+            .label("not a configuration network")
+            .related(es.loc("network"), "declared here without `config_only = true`")
+            .help(format!(
+                "add `config_only = true` to destination `{}`, or drop `config_from`",
+                source.name
+            )),
+        );
     }
 }
 
@@ -699,6 +901,84 @@ address = "unix:///tmp/d1.sock"
         assert!(
             e[0].contains("its source's destination `all` spans a set of servers"),
             "{e:?}"
+        );
+    }
+
+    #[test]
+    fn every_network_property_is_checked_where_it_is_written() {
+        let dest = |extra: &str| {
+            format!("[[destination]]\nname = \"d\"\nserver = \"web-1\"\nnetwork = \"n\"\n{extra}\n")
+        };
+        let ok = load(&dest(
+            "subnet = \"10.30.0.0/24\"\nenable_ipv6 = false\naux_addresses = { r = \"10.30.1.9\" }\n\
+             extra_pools = [{ subnet = \"10.30.1.0/24\", gateway = \"10.30.1.1\", ip_range = \"10.30.1.0/25\" }]\n\
+             ipam_driver = \"default\"\nipam_options = { a = \"b\" }\nscope = \"local\"\n",
+        ));
+        assert!(ok.is_ok(), "{ok:?}");
+        for (extra, wanted) in [
+            (
+                "subnet = \"10.30.0.0/24\"\naux_addresses = { r = \"10.31.0.9\" }",
+                "in none of the network's subnets",
+            ),
+            ("aux_addresses = { r = \"nope\" }", "is not an IP address"),
+            (
+                "subnet = \"10.30.0.0/24\"\nextra_pools = [{ subnet = \"10.30.0.0/25\" }]",
+                "overlap",
+            ),
+            (
+                "extra_pools = [{ subnet = \"10.30.1.0/24\" }]",
+                "the first IPv4 pool goes in `subnet`",
+            ),
+            (
+                "subnet_v6 = \"fd00::/64\"\nenable_ipv6 = true\nextra_pools = [{ subnet = \"fd01::/64\" }]",
+                "",
+            ),
+            (
+                "subnet = \"10.30.0.0/24\"\nextra_pools = [{ subnet = \"10.30.1.0/24\", gateway = \"10.30.2.1\" }]",
+                "outside its subnet",
+            ),
+            (
+                "parent = \"eth0\"",
+                "`parent` is for macvlan and ipvlan networks, not bridge",
+            ),
+            (
+                "driver = \"macvlan\"\nparent = \"eth0\"\noptions = { parent = \"eth1\" }",
+                "`parent` is given twice",
+            ),
+            ("scope = \"galaxy\"", "unknown scope"),
+            (
+                "config_only = true\ninternal = true",
+                "`internal` is not for a configuration-only network",
+            ),
+            (
+                "config_from = \"cfg\"\nsubnet = \"10.30.0.0/24\"",
+                "`subnet` cannot be set on a network made `config_from` `cfg`",
+            ),
+            ("config_from = \"n\"", "must name another network"),
+        ] {
+            let got = load(&dest(extra));
+            if wanted.is_empty() {
+                assert!(got.is_ok(), "{extra}: {got:?}");
+            } else {
+                let errors = got.expect_err(extra);
+                assert!(
+                    errors.iter().any(|e| e.contains(wanted)),
+                    "{extra}: {errors:?}"
+                );
+            }
+        }
+        // config_from naming a network another destination declares
+        // without config_only.
+        let errors = load(
+            &(dest("config_from = \"other\"")
+                + "[[destination]]\nname = \"o\"\nserver = \"web-1\"\nnetwork = \"other\"\n"),
+        )
+        .expect_err("not configuration-only");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("is not configuration-only")),
+            "{errors:?}"
         );
     }
 }

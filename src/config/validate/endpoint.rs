@@ -283,7 +283,7 @@ fn in_subnet(c: &Claim<'_>, dest: &Destination) -> Option<Diagnostic> {
     let (subnet, gateway, family) = match c.key {
         "ipv4_address" => (spec.subnet, spec.gateway, "IPv4"),
         "ipv6_address" => {
-            if !spec.enable_ipv6 {
+            if spec.enable_ipv6 != Some(true) {
                 return Some(
                     Diagnostic::new(
                         format!(

@@ -39,6 +39,7 @@ pub fn validate(raw: RawConfig, errors: &mut Vec<Diagnostic>) -> Config {
         .collect();
     destination::same_network_twice(&raw.destinations, &destinations, errors);
     destination::overlapping_subnets(&raw.destinations, &destinations, errors);
+    destination::config_from_refs(&raw.destinations, &destinations, errors);
     let resources = resource::resources(&raw, errors);
     endpoint::check_addresses(&raw, &destinations, errors);
     let stacks = raw
