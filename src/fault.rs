@@ -9,9 +9,10 @@
 //! Every Docker request that changes something is followed by a point
 //! `sent.<request>` (`sent.connect`, `sent.disconnect`,
 //! `sent.create_network`, `sent.remove_network`, `sent.write_journal`,
-//! `sent.remove_journal`, and a clone's `sent.create_volume`,
+//! `sent.remove_journal`, a clone's `sent.create_volume`,
 //! `sent.create_copy`, `sent.start`, `sent.remove_container`,
-//! `sent.remove_volume`), reached when Docker has carried it out and berth
+//! `sent.remove_volume`, and a swarm service's `sent.update_service`),
+//! reached when Docker has carried it out and berth
 //! has not yet read the answer: a `kill` there is a berth dying between a
 //! request and its answer. At those points one more action, `again`, sends
 //! the request a second time and keeps the second answer (the "already

@@ -560,6 +560,17 @@ impl Client {
             .find(|n| n.name == name))
     }
 
+    /// Whether a network of that name (or id) exists.
+    pub async fn network_exists(&self, name: &str) -> Result<bool, DockerError> {
+        Ok(self
+            .get_json_opt::<serde_json::Value>(
+                &format!("/networks/{}", service::path_segment(name)),
+                &format!("inspect network {name}"),
+            )
+            .await?
+            .is_some())
+    }
+
     /// A network's id and labels and every container attached to it,
     /// running or stopped (Docker's network inspect lists running ones
     /// only); `None` when there is no such network. Two calls: for the

@@ -129,11 +129,17 @@ async fn replace(
     Ok(())
 }
 
-/// The container is on the network with the new aliases.
+/// The container is on the network with the new aliases. A container or
+/// network removed since leaves nothing to complete: the plan made with
+/// this restore creates the network and connects the container (with
+/// these aliases) after it, and a failed restore would hold that back.
 async fn aliases(client: &Client, c: &Connect) -> Result<(), crate::docker::DockerError> {
     let Some(now) = client.attachment(&c.container, &c.network).await? else {
         return Ok(()); // removed since: nothing to attach
     };
+    if now.aliases.is_none() && !client.network_exists(&c.network).await? {
+        return Ok(());
+    }
     match now.aliases {
         Some(mut have) => {
             let mut want = c.aliases.clone();

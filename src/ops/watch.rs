@@ -32,6 +32,7 @@ use super::load::{Loaded, SourceSpec};
 use super::{CancellationToken, Error, FleetOptions, Quiet};
 use crate::alert::{AlertCondition, NoticeState, Signal};
 use crate::config::{Address, Alert, Config};
+use crate::docker::DockerError;
 use crate::execute::Outcome;
 use crate::plan::{Action, Change, Plan, Scope};
 use crate::session::Session;
@@ -609,11 +610,11 @@ async fn follow_source(
             if let Err(message) = fetch(req).await {
                 feed.send(Signal::FetchFailed {
                     what: format!("git fetch in {}", repo_of(req).display()),
-                    error: message.clone(),
+                    error: message.to_string(),
                 });
                 observer.event(&WatchEvent::Error {
                     server: None,
-                    message,
+                    message: message.to_string(),
                 });
                 continue;
             }
@@ -680,10 +681,10 @@ fn config_fingerprint(config: &Config) -> String {
 /// `git fetch` in the watched repository (its configured remotes and
 /// credentials; gix's network support would add a whole HTTP and SSH
 /// stack to berth for this one call).
-async fn fetch(req: &WatchRequest) -> Result<(), String> {
+async fn fetch(req: &WatchRequest) -> Result<(), FetchError> {
     let repo = repo_of(req);
     let out = tokio::time::timeout(
-        Duration::from_secs(120),
+        FETCH_TIMEOUT,
         tokio::process::Command::new("git")
             .arg("-C")
             .arg(&repo)
@@ -692,16 +693,71 @@ async fn fetch(req: &WatchRequest) -> Result<(), String> {
             .output(),
     )
     .await
-    .map_err(|_| format!("git fetch in {} took more than 120 s", repo.display()))?
-    .map_err(|e| format!("cannot run git fetch: {e}"))?;
+    .map_err(|_| FetchError::Timeout {
+        repo: repo.clone(),
+        after: FETCH_TIMEOUT,
+    })?
+    .map_err(FetchError::Run)?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "git fetch in {} failed: {}",
-            repo.display(),
-            hide_credentials(String::from_utf8_lossy(&out.stderr).trim())
-        ))
+        Err(FetchError::Failed {
+            repo,
+            stderr: hide_credentials(String::from_utf8_lossy(&out.stderr).trim()),
+        })
+    }
+}
+
+/// How long a `git fetch` may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Why `git fetch` did not bring the watched ref up to date (watch keeps
+/// the config it has and tries again at the next interval).
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("git fetch in {} took more than {}", repo.display(), humantime::format_duration(*after))]
+    Timeout {
+        repo: std::path::PathBuf,
+        after: Duration,
+    },
+    #[error("cannot run git fetch: {0}")]
+    Run(#[source] std::io::Error),
+    #[error("git fetch in {} failed: {stderr}", repo.display())]
+    Failed {
+        repo: std::path::PathBuf,
+        stderr: String,
+    },
+}
+
+/// Why watch lost a server: it reconnects (with backoff) and plans it in
+/// full again. The text is what its `down` line says.
+#[derive(Debug, thiserror::Error)]
+enum Dropped {
+    /// The config no longer declares this server (its loop ends with the
+    /// next config).
+    #[error("the config no longer declares this server")]
+    Undeclared,
+    /// Connecting, asking its clock, or following its events failed.
+    #[error("{}", .0.full())]
+    Docker(DockerError),
+    /// Reading the server for a plan failed (the reading's own message,
+    /// with its hint).
+    #[error("{0}")]
+    Read(String),
+    /// The docker event stream ended without an error.
+    #[error("the event stream ended")]
+    StreamEnded,
+    /// Watch was stopped while it read the server.
+    #[error("interrupted")]
+    Interrupted,
+    /// The reading had no answer for the server.
+    #[error("the server was not read")]
+    NotRead,
+}
+
+impl From<DockerError> for Dropped {
+    fn from(e: DockerError) -> Dropped {
+        Dropped::Docker(e)
     }
 }
 
@@ -800,10 +856,15 @@ async fn server_loop(
                     .unwrap_or(MAX_RETRY)
                     .min(MAX_RETRY);
                 metrics::gauge!("berth_server_up", "server" => server.to_string()).set(0.0);
-                unreachable(&config.borrow().clone(), server, &error, observer.board);
+                unreachable(
+                    &config.borrow().clone(),
+                    server,
+                    &error.to_string(),
+                    observer.board,
+                );
                 observer.event(&WatchEvent::Down {
                     server: server.to_string(),
-                    error,
+                    error: error.to_string(),
                     retry_in_ms: wait.as_millis() as u64,
                 });
                 session.close().await;
@@ -831,7 +892,7 @@ async fn follow_server(
     observer: &Tee<'_>,
     cancel: &CancellationToken,
     connected: &mut bool,
-) -> Result<(), String> {
+) -> Result<(), Dropped> {
     // Declared resources not found, as the last sync left them: each is
     // logged when it appears, not at every sync.
     let mut seen = Vec::new();
@@ -841,12 +902,12 @@ async fn follow_server(
         .iter()
         .find(|s| s.name == server)
         .cloned()
-        .ok_or("the config no longer declares this server")?;
+        .ok_or(Dropped::Undeclared)?;
     let client = tokio::select! {
-        client = session.reach(&declared) => client.map_err(|e| e.full())?,
+        client = session.reach(&declared) => client?,
         _ = cancel.cancelled() => return Ok(()),
     };
-    let since = client.clock().await.map_err(|e| e.full())?;
+    let since = client.clock().await?;
     let mut events = std::pin::pin!(client.events(Some(&since)));
     // What the stream brings while the first sync runs, handled after it.
     let mut early = VecDeque::new();
@@ -900,8 +961,8 @@ async fn follow_server(
                         });
                     }
                 }
-                Some(Err(e)) => return Err(e.full()),
-                None => return Err("the event stream ended".to_string()),
+                Some(Err(e)) => return Err(e.into()),
+                None => return Err(Dropped::StreamEnded),
             },
             _ = tokio::time::sleep_until(due), if dirty.is_some() => {
                 dirty = None;
@@ -954,7 +1015,7 @@ async fn sync(
     trigger: &str,
     seen: &mut Vec<crate::plan::Missing>,
     observer: &Tee<'_>,
-) -> Result<Option<Scope>, String> {
+) -> Result<Option<Scope>, Dropped> {
     let Some(one) = only(config, server) else {
         return Ok(None); // no longer declared: its loop ends with the next config
     };
@@ -1101,15 +1162,15 @@ async fn plan_server(
     session: &mut Session,
     config: &Config,
     lock: Option<Duration>,
-) -> Result<(Plan, Scope, crate::live::LiveState), String> {
+) -> Result<(Plan, Scope, crate::live::LiveState), Dropped> {
     let live = session
         .read(config, lock, &Quiet)
         .await
-        .map_err(|_| "interrupted".to_string())?;
+        .map_err(|_| Dropped::Interrupted)?;
     let scope = match live.servers.iter().next() {
-        Some((_, Err(e))) => return Err(e.clone()),
+        Some((_, Err(e))) => return Err(Dropped::Read(e.clone())),
         Some((server, Ok(snapshot))) => Scope::new(config, server, snapshot),
-        None => return Err("the server was not read".to_string()),
+        None => return Err(Dropped::NotRead),
     };
     let plan = crate::plan::plan(config, &live, Default::default());
     Ok((plan, scope, live))

@@ -43,13 +43,41 @@ pub fn restores(
     out
 }
 
-fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Result<Restore, String> {
-    let text = j.label(labels::JOURNAL_RECORD).ok_or("it has no record")?;
-    let record: Record =
-        serde_json::from_str(text).map_err(|e| format!("its record does not parse ({e})"))?;
+/// Why a journal cannot be trusted: the end of "journal … cannot be
+/// restored: …".
+#[derive(Debug, thiserror::Error)]
+enum Untrusted {
+    #[error("it has no record")]
+    NoRecord,
+    #[error("its record does not parse ({0})")]
+    Unparsable(#[source] serde_json::Error),
+    #[error("it names server {0}")]
+    OtherServer(String),
+    #[error("network {network} is not berth's (owner {owner})")]
+    ForeignNetwork { network: String, owner: String },
+    #[error(
+        "it records a clone of {kind} {name} that the config does not declare as recorded (source, server, destination)"
+    )]
+    UndeclaredClone { kind: String, name: String },
+    #[error("it records a {0} that berth does not journal")]
+    NotJournaled(&'static str),
+    /// A takeover the config no longer consents to, or of another network
+    /// (`plan::consent::refuse_restore` says which).
+    #[error("{0}")]
+    Takeover(String),
+}
+
+fn restore(
+    config: &Config,
+    server: &str,
+    live: &Snapshot,
+    j: &Journal,
+) -> Result<Restore, Untrusted> {
+    let text = j.label(labels::JOURNAL_RECORD).ok_or(Untrusted::NoRecord)?;
+    let record: Record = serde_json::from_str(text).map_err(Untrusted::Unparsable)?;
     let change = &*record.change;
     if change.server() != server {
-        return Err(format!("it names server {}", change.server()));
+        return Err(Untrusted::OtherServer(change.server().to_string()));
     }
     let network = change.network();
     let owned_or_absent = live
@@ -66,7 +94,7 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
         if let Some(why) =
             super::consent::refuse_restore(config, server, network, t, live.network(network))
         {
-            return Err(why);
+            return Err(Untrusted::Takeover(why));
         }
     }
     let what = match change {
@@ -80,10 +108,10 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
                 .join(", ")
         ),
         Change::ReplaceNetwork(_) => {
-            return Err(format!(
-                "network {network} is not berth's (owner {})",
-                config.owner
-            ));
+            return Err(Untrusted::ForeignNetwork {
+                network: network.to_string(),
+                owner: config.owner.clone(),
+            });
         }
         Change::Connect(c) if c.live_aliases.is_some() && (declared || owned_or_absent) => format!(
             "give {} the aliases {} on {network}",
@@ -94,16 +122,13 @@ fn restore(config: &Config, server: &str, live: &Snapshot, j: &Journal) -> Resul
             format!("clone {} {}", c.resource.kind, c.resource.name)
         }
         Change::Clone(c) => {
-            return Err(format!(
-                "it records a clone of {} {} that the config does not declare as recorded (source, server, destination)",
-                c.resource.kind, c.resource.name
-            ));
+            return Err(Untrusted::UndeclaredClone {
+                kind: c.resource.kind.to_string(),
+                name: c.resource.name.clone(),
+            });
         }
         other => {
-            return Err(format!(
-                "it records a {} that berth does not journal",
-                other.action().as_str()
-            ));
+            return Err(Untrusted::NotJournaled(other.action().as_str()));
         }
     };
     Ok(Restore {

@@ -228,6 +228,48 @@ fn an_alias_fix_killed_after_any_step_is_completed_by_the_next_apply() {
     }
 }
 
+/// An alias fix killed after the disconnect, then its network removed
+/// (found by the watch soak: a destination deleted while watch fixed
+/// aliases): the restore has nothing to complete, so it must not fail on
+/// the missing network, and hold back the create and the connect that heal
+/// it, at every apply (watch was wedged for the rest of its run).
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn an_alias_fix_whose_network_was_removed_since_is_restored_by_creating_it() {
+    ensure_image();
+    let cleanup = Cleanup::new();
+    let owner = unique("fault-alias-gone");
+    let net = cleanup.network(&unique("fault-alias-gone-n"));
+    let web = cleanup.container(&unique("fault-alias-gone-web"));
+    let p = Project::new();
+    p.write(
+        "berth.toml",
+        &(local_header(&owner) + &destination("prod", "local", &net)),
+    );
+    apply(&p, &[], 0);
+    run_container(&web, &net, &["old"]);
+    p.write(
+        "berth.toml",
+        &(local_header(&owner)
+            + &destination("prod", "local", &net)
+            + &resource("application", "web", "prod", &web, Some(&["web", "www"]))),
+    );
+    let run = with_fault(&p, &["apply", "--yes"], "alias_fix.disconnected:kill");
+    assert_killed(&run, "alias_fix.disconnected");
+    docker_ok(&["network", "rm", &net]);
+    let run = apply(&p, &[], 0);
+    assert!(journals(&owner).is_empty(), "the journal stays\n{run}");
+    let aliases = &container_networks(&web)[&net];
+    assert!(
+        aliases.contains(&"web".into()) && aliases.contains(&"www".into()),
+        "the network made again, the container on it with its aliases: {aliases:?}\n{run}"
+    );
+    assert_settled(&p);
+}
+
 #[test]
 #[cfg_attr(
     not(feature = "fault-injection"),

@@ -507,6 +507,68 @@ fn template_networks(swarm: &Swarm, service: &str) -> Vec<(String, Vec<String>)>
         .collect()
 }
 
+/// The swarm change kind of the "every step twice" coverage
+/// (`tests/it/faults.rs`): a service's networks set through its spec, the
+/// update request sent twice (`sent.update_service:again`). The second is
+/// refused as out of sequence; the spec read again has the networks, so
+/// the step is done, waits for the one rollout, and the plan is then empty.
+/// Twice: the network added, then its aliases changed.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_service_update_sent_twice_is_done_once() {
+    let swarm = Swarm::start();
+    let p = Project::new();
+    let owner = unique("own");
+    let net = unique("ov");
+    let head = header(
+        &owner,
+        "mgr",
+        &format!("unix://{}", swarm.manager.socket.display()),
+    );
+    create_service(
+        &swarm,
+        "web",
+        &["--replicas", "1"],
+        &["httpd", "-f", "-p", "80"],
+    );
+    swarm.wait_running("web", 1);
+    for aliases in [&["web-a"][..], &["web-a", "web-b"][..]] {
+        p.write(
+            "berth.toml",
+            &(head.clone()
+                + &overlay_destination("d", &net)
+                + &service_resource("web", "d", "web", &aliases_line(aliases))),
+        );
+        let (run, before) = plan(&p, 0);
+        the_change(&run, &before, "update_service", &net);
+        let run = crate::common::spawn::Spawned::command(
+            p.args(&["apply", "--yes"]),
+            p.path(),
+            &[("BERTH_FAULT", std::ffi::OsStr::new("sent.*:again"))],
+        )
+        .finish(Duration::from_secs(180));
+        run.expect_code(0);
+        assert!(
+            run.stderr
+                .contains("fault injected at sent.update_service: again"),
+            "the update was sent twice\n{run}"
+        );
+        assert_eq!(
+            template_networks(&swarm, "web"),
+            [(
+                net.clone(),
+                aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+            )],
+            "{run}"
+        );
+        let (run, after) = plan(&p, 0);
+        assert_no_changes(&run, &after);
+    }
+}
+
 #[test]
 fn berth_attaches_clones_and_guards_swarm_services_through_their_specs() {
     let swarm = Swarm::start();
