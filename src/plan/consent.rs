@@ -158,21 +158,10 @@ mod tests {
 
     use super::super::journal::Record;
     use super::super::model::*;
-    use crate::config::{Config, SourceFile, check};
-    use crate::live::{Container, Endpoint, IpamPool, Journal, LiveState, Network, Snapshot};
-
-    fn valid(text: &str) -> Config {
-        let checked = check(&[SourceFile {
-            path: "berth.toml".into(),
-            text: text.to_string(),
-        }]);
-        assert!(
-            checked.diagnostics.errors.is_empty(),
-            "{:?}",
-            checked.diagnostics
-        );
-        checked.config
-    }
+    use super::super::target::tests::valid;
+    use super::super::tests::live;
+    use crate::config::Config;
+    use crate::live::{Container, Endpoint, IpamPool, Journal, Network};
 
     /// One server, `s1`, and one destination on network `coolify`, with
     /// `extra` keys.
@@ -238,21 +227,6 @@ network = "coolify"
             .collect(),
             ..Default::default()
         }
-    }
-
-    fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
-        let mut l = LiveState::default();
-        l.servers.insert(
-            "s1".into(),
-            Ok(Snapshot {
-                networks,
-                containers,
-                images: None,
-                journals: Vec::new(),
-                swarm: None,
-            }),
-        );
-        l
     }
 
     const IPV6: &str = r#"

@@ -305,13 +305,13 @@ pub fn restrict(plan: &mut Plan, selection: &Selection, target: &Target) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::SourceFile;
     use crate::config::check;
 
     /// The config of `text` (`berth.toml`), which must have no error.
-    fn valid(text: &str) -> Config {
+    pub(in crate::plan) fn valid(text: &str) -> Config {
         let checked = check(&[SourceFile {
             path: "berth.toml".into(),
             text: text.to_string(),

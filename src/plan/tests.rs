@@ -122,7 +122,8 @@ fn container(name: &str, network: &str, running: bool, l: &[(&str, &str)]) -> Co
     }
 }
 
-fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
+/// One server, `s1`, with these networks and containers.
+pub(super) fn live(networks: Vec<Network>, containers: Vec<Container>) -> LiveState {
     let mut l = LiveState::default();
     l.servers.insert(
         "s1".into(),

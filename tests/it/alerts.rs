@@ -10,8 +10,6 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -25,6 +23,7 @@ use crate::common::spawn::Spawned;
 use crate::common::{
     Cleanup, Project, container_networks, docker_ok, docker_socket, ensure_image, unique,
 };
+use crate::git::git_ok;
 use crate::watch::Watcher;
 
 /// The variable the tests put the receiver's URL in.
@@ -291,21 +290,6 @@ fn a_change_held_back_past_its_grace_alerts_once_on_ntfy() {
     no_secret(&log, &hook);
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn an_invalid_commit_and_a_failing_fetch_each_alert_once_and_resolve_once() {
     let hook = Receiver::start(false);
@@ -315,15 +299,15 @@ fn an_invalid_commit_and_a_failing_fetch_each_alert_once_and_resolve_once() {
     let top = tempfile::tempdir().expect("tempdir");
     let origin = top.path().join("origin");
     std::fs::create_dir(&origin).expect("mkdir");
-    git(&origin, &["init", "-q", "-b", "main"]);
+    git_ok(&origin, &["init", "-q", "-b", "main"]);
     let good = local_header(&owner)
         + &destination("a", "local", &net)
         + &alert("webhook", &["config_invalid", "fetch_failed"], "1s");
     std::fs::write(origin.join("berth.toml"), &good).expect("write");
-    git(&origin, &["add", "."]);
-    git(&origin, &["commit", "-qm", "one"]);
-    let first = git(&origin, &["rev-parse", "HEAD"]);
-    git(top.path(), &["clone", "-q", "origin", "infra"]);
+    git_ok(&origin, &["add", "."]);
+    git_ok(&origin, &["commit", "-qm", "one"]);
+    let first = git_ok(&origin, &["rev-parse", "HEAD"]);
+    git_ok(top.path(), &["clone", "-q", "origin", "infra"]);
     let repo = top.path().join("infra").display().to_string();
     let w = Watcher::start_env(
         top.path(),
@@ -347,8 +331,8 @@ fn an_invalid_commit_and_a_failing_fetch_each_alert_once_and_resolve_once() {
         good.clone() + "\n[[application]]\nname = \"x\"\ndestinaton = \"a\"\n",
     )
     .expect("write");
-    git(&origin, &["commit", "-qam", "two"]);
-    let second = git(&origin, &["rev-parse", "HEAD"]);
+    git_ok(&origin, &["commit", "-qam", "two"]);
+    let second = git_ok(&origin, &["rev-parse", "HEAD"]);
     hook.wait_for(&w, 1);
     let invalid = &hook.json()[0];
     assert_eq!(invalid["condition"], "config_invalid");
@@ -410,8 +394,8 @@ fn an_invalid_commit_and_a_failing_fetch_each_alert_once_and_resolve_once() {
 
     // A fix.
     std::fs::write(origin.join("berth.toml"), &good).expect("write");
-    git(&origin, &["commit", "-qam", "three"]);
-    let third = git(&origin, &["rev-parse", "HEAD"]);
+    git_ok(&origin, &["commit", "-qam", "three"]);
+    let third = git_ok(&origin, &["rev-parse", "HEAD"]);
     hook.wait_for(&w, 4);
     let resolved = &hook.json()[3];
     assert_eq!(resolved["condition"], "config_invalid");

@@ -394,17 +394,7 @@ fn watch_applies_each_new_commit_of_the_watched_ref() {
     let second = cleanup.network(&unique("watch-git-b"));
     let origin = tempfile::tempdir().expect("tempdir");
     let git = |dir: &Path, args: &[&str]| {
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::git::git_ok(dir, args);
     };
     git(origin.path(), &["init", "-q", "-b", "main"]);
     std::fs::write(
