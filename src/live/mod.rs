@@ -292,7 +292,14 @@ impl Container {
     /// How long it has been up, as Docker says it (`3 hours`), when running.
     pub fn uptime(&self) -> Option<&str> {
         let rest = self.status.strip_prefix("Up ")?;
-        Some(rest.split(" (").next().unwrap_or(rest).trim())
+        let up = rest.split(" (").next().unwrap_or(rest).trim();
+        // Docker capitalises the words that follow "Up" in these three.
+        Some(match up {
+            "Less than a second" => "less than a second",
+            "About a minute" => "about a minute",
+            "About an hour" => "about an hour",
+            other => other,
+        })
     }
 
     /// What its endpoint on `network` asked for. `None` when not inspected.
@@ -457,7 +464,26 @@ pub fn is_short_id(container_id: &str, alias: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_short_id;
+    use super::{Container, is_short_id};
+
+    #[test]
+    fn uptime_reads_as_a_phrase_after_up() {
+        let up = |status: &str| {
+            Container {
+                status: status.into(),
+                ..Default::default()
+            }
+            .uptime()
+            .map(str::to_string)
+        };
+        assert_eq!(up("Up 3 hours (healthy)").as_deref(), Some("3 hours"));
+        assert_eq!(
+            up("Up Less than a second").as_deref(),
+            Some("less than a second")
+        );
+        assert_eq!(up("Up About a minute").as_deref(), Some("about a minute"));
+        assert_eq!(up("Exited (0) 2 minutes ago"), None);
+    }
 
     #[test]
     fn only_the_twelve_character_id_prefix_is_dockers_own_alias() {
