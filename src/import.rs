@@ -132,6 +132,9 @@ struct DestinationTable {
     options: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: BTreeMap<String, String>,
+    /// The guard berth recorded on the network (`berth.prevent_removal`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    prevent_removal: bool,
     /// The `berth.subnet_pool` label of the network: a fleet import
     /// groups networks of one pool whatever their subnets.
     #[serde(skip)]
@@ -775,6 +778,7 @@ fn destination_table(server: &str, d: &Dest<'_>) -> DestinationTable {
             .filter(|(k, _)| !k.starts_with("berth."))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        prevent_removal: n.label(labels::PREVENT_REMOVAL) == Some("true"),
         pool_label: n
             .label(labels::SUBNET_POOL)
             .filter(|_| v4.is_some_and(|p| p.ip_range.is_none()))

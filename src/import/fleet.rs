@@ -96,6 +96,26 @@ fn destinations(docs: &[(&Server, Document, Vec<String>)], out: &mut Document) -
             }
         }
     }
+    // A destination whose resources differ between its servers (aliases,
+    // attachment settings) would give each server every server's tables:
+    // it stays one per server, as does a pooled one where a resource has a
+    // static IPv4 address (a pool's subnet takes none).
+    let groups: Vec<(super::DestinationTable, Vec<&Server>)> = groups
+        .into_iter()
+        .flat_map(|(key, members)| {
+            let split = members.len() > 1
+                && (differ(docs, &key.name, &members)
+                    || (key.subnet_pool.is_some() && static_v4(docs, &key.name, &members)));
+            if split {
+                members
+                    .into_iter()
+                    .map(|m| (key.clone(), vec![m]))
+                    .collect()
+            } else {
+                vec![(key, members)]
+            }
+        })
+        .collect();
     let everyone: Vec<&str> = docs.iter().map(|(s, _, _)| s.name.as_str()).collect();
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut renames = Renames::new();
@@ -127,6 +147,78 @@ fn destinations(docs: &[(&Server, Document, Vec<String>)], out: &mut Document) -
         out.destination.push(table);
     }
     renames
+}
+
+/// The tables of `server`'s resources on its destination `dest`, by kind
+/// and name.
+fn tables_on<'d>(doc: &'d Document, dest: &str) -> BTreeMap<(&'static str, &'d str), Table<'d>> {
+    let on = |r: &&ResourceTable| {
+        r.destination.as_deref() == Some(dest) || r.destinations.iter().flatten().any(|d| d == dest)
+    };
+    let apps = doc
+        .application
+        .iter()
+        .filter(on)
+        .map(|r| (("application", r.name.as_str()), Table::Resource(r)));
+    let dbs = doc
+        .database
+        .iter()
+        .filter(on)
+        .map(|r| (("database", r.name.as_str()), Table::Resource(r)));
+    let stacks = doc
+        .service
+        .iter()
+        .filter(|s| s.destination == dest)
+        .map(|s| (("service", s.name.as_str()), Table::Stack(s)));
+    apps.chain(dbs).chain(stacks).collect()
+}
+
+/// A resource's or stack's table, as one server's import wrote it.
+#[derive(PartialEq)]
+enum Table<'d> {
+    Resource(&'d ResourceTable),
+    Stack(&'d ServiceTable),
+}
+
+fn doc_of<'a>(
+    docs: &'a [(&Server, Document, Vec<String>)],
+    server: &Server,
+) -> Option<&'a Document> {
+    docs.iter()
+        .find(|(s, _, _)| s.name == server.name)
+        .map(|(_, d, _)| d)
+}
+
+/// Does a resource on destination `dest` have different tables on two of
+/// `members`?
+fn differ(docs: &[(&Server, Document, Vec<String>)], dest: &str, members: &[&Server]) -> bool {
+    let mut seen: BTreeMap<(&str, &str), Table<'_>> = BTreeMap::new();
+    for m in members {
+        let Some(doc) = doc_of(docs, m) else { continue };
+        for (key, table) in tables_on(doc, dest) {
+            match seen.get(&key) {
+                Some(other) if *other != table => return true,
+                Some(_) => {}
+                None => {
+                    seen.insert(key, table);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Does a resource (or a stack's service) on destination `dest` of one of
+/// `members` have a static IPv4 address?
+fn static_v4(docs: &[(&Server, Document, Vec<String>)], dest: &str, members: &[&Server]) -> bool {
+    members
+        .iter()
+        .filter_map(|m| doc_of(docs, m))
+        .flat_map(|doc| tables_on(doc, dest).into_values())
+        .any(|t| match t {
+            Table::Resource(r) => r.endpoint.ipv4_address.is_some(),
+            Table::Stack(s) => s.attachments.values().any(|k| k.ipv4_address.is_some()),
+        })
 }
 
 /// The prefix length of a network berth made from a `subnet_pool`, when

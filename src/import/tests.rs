@@ -183,6 +183,31 @@ fn destinations_keep_the_name_berth_labelled_their_network_with() {
         !text.contains("berth.destination") && !text.contains("berth.managed"),
         "berth's labels are its own\n{text}"
     );
+    assert!(
+        !text.contains("prevent_removal"),
+        "no guard recorded, none written\n{text}"
+    );
+}
+
+/// The guard berth records on a network (`berth.prevent_removal=true`)
+/// comes back as the destination's `prevent_removal = true`.
+#[test]
+fn a_network_berth_guarded_comes_back_with_prevent_removal() {
+    let mut guarded = berth_net("acme-db-net", "10.3.0.0/24", "db");
+    guarded
+        .labels
+        .insert("berth.prevent_removal".into(), "true".into());
+    let snapshot = snapshot(
+        vec![guarded, berth_net("acme-web-net", "10.4.0.0/24", "web")],
+        vec![],
+    );
+    let (text, config) = round_trip(&snapshot);
+    let db = config.destination("db").expect(&text);
+    assert!(db.spec.prevent_removal, "{text}");
+    assert!(text.contains("prevent_removal = true"), "{text}");
+    assert!(!text.contains("berth.prevent_removal"), "{text}");
+    let web = config.destination("web").expect(&text);
+    assert!(!web.spec.prevent_removal, "{text}");
 }
 
 #[test]
@@ -727,4 +752,153 @@ fn a_fleet_import_groups_networks_alike_and_plans_no_change() {
     let p = plan(&config, &live, Options::default());
     assert!(p.changes.is_empty(), "{:#?}\n{text}", p.changes);
     assert!(p.errors.is_empty(), "{:#?}\n{text}", p.errors);
+}
+
+/// Attachment settings in a fleet import: a resource with the same ones on
+/// every server of a grouped destination is one table carrying them; where
+/// they differ between servers, the destination stays one per server and
+/// each server's table keeps its own; a pooled destination where a
+/// resource has a static IPv4 address stays one per server with its
+/// subnet (a pool gives no static address). Loads, plans no change.
+#[test]
+fn a_fleet_import_keeps_attachment_settings_alike_or_per_server() {
+    let servers = load(&[SourceFile {
+        path: "b.toml".into(),
+        text: "[[server]]\nname = \"a\"\naddress = \"local\"\n\
+               [[server]]\nname = \"b\"\naddress = \"local\"\n"
+            .into(),
+    }])
+    .unwrap()
+    .servers;
+    let with = |mut c: Container, net: &str, r: crate::live::Requested| {
+        c.networks.get_mut(net).unwrap().requested = Some(r);
+        c
+    };
+    let ip = |a: &str| crate::live::Requested {
+        ipv4_address: Some(a.parse().unwrap()),
+        ..Default::default()
+    };
+    let opts = crate::live::Requested {
+        driver_opts: [("com.example.opt".to_string(), "1".to_string())].into(),
+        link_local_ips: vec!["169.254.10.5".parse().unwrap()],
+        ..Default::default()
+    };
+    let pooled = |subnet: &str| {
+        let mut n = berth_net("pooled", subnet, "pooled");
+        n.labels
+            .insert("berth.subnet_pool".into(), "10.64.0.0/14".into());
+        n
+    };
+    let on = |server: usize, cache: &str, db: &str, q: &str| {
+        snapshot(
+            vec![
+                net("apps", "10.9.0.0/24", &[]),
+                net("data", "10.8.0.0/24", &[]),
+                pooled(&format!("10.64.{server}.0/24")),
+            ],
+            vec![
+                // The same static address and options on both servers.
+                with(
+                    container("api", &[("apps", &["api"])], &[]),
+                    "apps",
+                    opts.clone(),
+                ),
+                with(
+                    container("cache", &[("apps", &["cache"])], &[]),
+                    "apps",
+                    ip(cache),
+                ),
+                with(container("db", &[("data", &["db"])], &[]), "data", ip(db)),
+                with(container("q", &[("pooled", &["q"])], &[]), "pooled", ip(q)),
+            ],
+        )
+    };
+    let a = on(0, "10.9.0.5", "10.8.0.5", "10.64.0.5");
+    let b = on(1, "10.9.0.5", "10.8.0.6", "10.64.1.5");
+    let fleet: Vec<(&Server, &Snapshot)> = vec![(&servers[0], &a), (&servers[1], &b)];
+    let text = import_fleet(None, &fleet);
+    let config = load(&[SourceFile {
+        path: "import.toml".into(),
+        text: text.clone(),
+    }])
+    .map_err(|d| d.render(false))
+    .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let dests = doc["destination"].as_array().unwrap();
+    let dest = |name: &str| {
+        dests
+            .iter()
+            .find(|d| d["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no destination {name}\n{text}"))
+    };
+    let apps = doc["application"].as_array().unwrap();
+    let app = |name: &str| {
+        apps.iter()
+            .find(|d| d["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no application {name}\n{text}"))
+    };
+    // Alike on both: one destination, one table each with its settings.
+    assert_eq!(dest("apps")["servers"].as_str(), Some("*"), "{text}");
+    assert_eq!(
+        app("cache")["ipv4_address"].as_str(),
+        Some("10.9.0.5"),
+        "{text}"
+    );
+    assert_eq!(
+        app("api")["driver_opts"]["com.example.opt"].as_str(),
+        Some("1"),
+        "{text}"
+    );
+    assert_eq!(
+        app("api")["link_local_ips"].as_array().unwrap()[0].as_str(),
+        Some("169.254.10.5"),
+        "{text}"
+    );
+    // db's address differs: `data` per server, a table on each.
+    assert_eq!(dest("data")["server"].as_str(), Some("a"), "{text}");
+    assert_eq!(dest("data-b")["server"].as_str(), Some("b"), "{text}");
+    assert_eq!(app("db")["destination"].as_str(), Some("data"), "{text}");
+    assert_eq!(
+        app("db")["ipv4_address"].as_str(),
+        Some("10.8.0.5"),
+        "{text}"
+    );
+    assert_eq!(
+        app("db-b")["destination"].as_str(),
+        Some("data-b"),
+        "{text}"
+    );
+    assert_eq!(app("db-b")["container"].as_str(), Some("db"), "{text}");
+    assert_eq!(
+        app("db-b")["ipv4_address"].as_str(),
+        Some("10.8.0.6"),
+        "{text}"
+    );
+    // A static address on a pooled network: per server, with its subnet.
+    assert_eq!(dest("pooled")["server"].as_str(), Some("a"), "{text}");
+    assert_eq!(
+        dest("pooled")["subnet"].as_str(),
+        Some("10.64.0.0/24"),
+        "{text}"
+    );
+    assert!(dest("pooled").get("subnet_pool").is_none(), "{text}");
+    assert_eq!(
+        dest("pooled-b")["subnet"].as_str(),
+        Some("10.64.1.0/24"),
+        "{text}"
+    );
+    assert_eq!(
+        app("q-b")["ipv4_address"].as_str(),
+        Some("10.64.1.5"),
+        "{text}"
+    );
+
+    let mut live = LiveState::default();
+    for (s, snap) in &fleet {
+        live.servers.insert(s.name.clone(), Ok((*snap).clone()));
+    }
+    let p = plan(&config, &live, Options::default());
+    assert!(p.changes.is_empty(), "{:#?}\n{text}", p.changes);
+    assert!(p.errors.is_empty(), "{:#?}\n{text}", p.errors);
+    assert!(p.missing.is_empty(), "{:#?}\n{text}", p.missing);
 }
