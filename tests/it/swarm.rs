@@ -940,3 +940,53 @@ services:
     let (run, again) = plan(&p, 0);
     assert_no_changes(&run, &again);
 }
+
+/// `scope = "swarm"` on a local driver, applied on a manager (Engine 20.10
+/// takes `--scope swarm` for `bridge`, `macvlan` and `ipvlan` there):
+/// inspect shows it, the next plan is empty; a change of scope replaces
+/// the network, and then nothing is left to do.
+#[test]
+fn a_bridge_network_with_swarm_scope_is_made_kept_and_replaced_on_a_manager() {
+    let swarm = Swarm::start();
+    let p = Project::new();
+    let owner = unique("own");
+    let net = unique("scoped");
+    let head = header(
+        &owner,
+        "mgr",
+        &format!("unix://{}", swarm.manager.socket.display()),
+    );
+    let scoped = |scope: &str| {
+        head.clone()
+            + &destination("d", "mgr", &net)
+            + &format!("driver = \"bridge\"\nscope = \"{scope}\"\n")
+    };
+    let inspect = || {
+        swarm
+            .manager
+            .docker_ok(&[
+                "network",
+                "inspect",
+                "--format",
+                "{{.Scope}} {{.Driver}}",
+                &net,
+            ])
+            .trim()
+            .to_string()
+    };
+    p.write("berth.toml", &scoped("swarm"));
+    let (run, first) = plan(&p, 0);
+    the_change(&run, &first, "create_network", &net);
+    apply(&p, &[], 0);
+    assert_eq!(inspect(), "swarm bridge");
+    let (run, again) = plan(&p, 0);
+    assert_no_changes(&run, &again);
+
+    p.write("berth.toml", &scoped("local"));
+    let (run, changed) = plan(&p, 0);
+    the_change(&run, &changed, "replace_network", &net);
+    apply(&p, &[], 0);
+    assert_eq!(inspect(), "local bridge");
+    let (run, settled) = plan(&p, 0);
+    assert_no_changes(&run, &settled);
+}
