@@ -306,19 +306,13 @@ fn copy_spec(spec: &mut Value, copy: &ServiceCopy<'_>) {
 /// How a service's labels `have` differ from the copy's `want`: the first
 /// label that does, or that it carries none of berth's.
 fn not_this_copy(have: &Value, want: &BTreeMap<String, String>) -> String {
-    if want
-        .keys()
-        .all(|k| have[k.as_str()].as_str().is_none())
-    {
+    if want.keys().all(|k| have[k.as_str()].as_str().is_none()) {
         return "it carries no berth labels".to_string();
     }
     want.iter()
         .find(|(k, v)| have[k.as_str()].as_str() != Some(v.as_str()))
         .map(|(k, v)| match have[k.as_str()].as_str() {
-            Some(theirs) => format!(
-                "its {k} is {}, this clone's {v}",
-                labels::printable(theirs)
-            ),
+            Some(theirs) => format!("its {k} is {}, this clone's {v}", labels::printable(theirs)),
             None => format!("it has no {k} label, this clone's is {v}"),
         })
         .unwrap_or_default()
@@ -429,6 +423,27 @@ mod tests {
         assert_eq!(c["FutureField"], 7, "fields berth does not know are kept");
         assert_eq!(spec["EndpointSpec"], json!({"Mode": "dnsrr"}));
         assert_eq!(spec["Mode"], json!({"Replicated": {"Replicas": 2}}));
+    }
+
+    #[test]
+    fn a_service_not_this_copy_is_told_by_its_first_differing_label() {
+        let want = labels::of_copy("me", "d2", ("application", "api-copy"), "api");
+        assert_eq!(
+            not_this_copy(&json!({"team": "a"}), &want),
+            "it carries no berth labels"
+        );
+        let mut theirs: serde_json::Map<String, Value> =
+            want.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        theirs.insert(labels::OWNER.to_string(), json!("someone\u{1b}[2J"));
+        assert_eq!(
+            not_this_copy(&Value::Object(theirs), &want),
+            "its berth.owner is someone\\u{1b}[2J, this clone's me"
+        );
+        let theirs = json!({(labels::OWNER): "me"});
+        assert_eq!(
+            not_this_copy(&theirs, &want),
+            "it has no berth.clone-of label, this clone's is api"
+        );
     }
 
     #[test]
