@@ -11,7 +11,8 @@
 //! `sent.create_network`, `sent.remove_network`, `sent.write_journal`,
 //! `sent.remove_journal`, a clone's `sent.create_volume`,
 //! `sent.create_copy`, `sent.start`, `sent.remove_container`,
-//! `sent.remove_volume`, and a swarm service's `sent.update_service`),
+//! `sent.remove_volume`, a swarm service's `sent.update_service`, and a
+//! service clone's `sent.create_service`),
 //! reached when Docker has carried it out and berth
 //! has not yet read the answer: a `kill` there is a berth dying between a
 //! request and its answer. At those points one more action, `again`, sends

@@ -141,8 +141,48 @@ impl Client {
             return Err(self.fail(&what, &no_spec(copy.source)));
         }
         copy_spec(&mut spec, copy);
-        let answer = self.post_json("/services/create", &spec, &what).await?;
-        Ok(answer["ID"].as_str().unwrap_or_default().to_string())
+        let send = || self.exchange_json(hyper::Method::POST, "/services/create", &spec);
+        let mut answer = send().await;
+        if crate::fault::sent("create_service") {
+            answer = send().await;
+        }
+        let e = match answer {
+            Ok(body) => {
+                let created: Value = self.decode(&body, &what)?;
+                return Ok(created["ID"].as_str().unwrap_or_default().to_string());
+            }
+            Err(e) if super::answer::exists(&e) => e,
+            Err(e) => return Err(self.fail(&what, &e)),
+        };
+        // Made already (its answer lost, or sent twice): done if the
+        // service of that name is this copy, by its labels (owner,
+        // destination, resource, the service it copies).
+        let found: Option<Value> = self
+            .get_json_opt(
+                &format!("/services/{}", path_segment(copy.name)),
+                &format!("inspect swarm service {}", copy.name),
+            )
+            .await?;
+        let Some(found) = found else {
+            return Err(self.fail(&what, &e));
+        };
+        let have = &found["Spec"]["Labels"];
+        if copy
+            .labels
+            .iter()
+            .all(|(k, v)| have[k.as_str()].as_str() == Some(v.as_str()))
+        {
+            return Ok(found["ID"].as_str().unwrap_or_default().to_string());
+        }
+        Err(DockerError::Api {
+            what,
+            status: None,
+            message: format!(
+                "a swarm service named {name} exists and is not this clone ({theirs}); berth leaves it alone: remove it (`docker service rm {name}`) or give the clone another `swarm_service`",
+                name = copy.name,
+                theirs = not_this_copy(have, &copy.labels),
+            ),
+        })
     }
 
     /// How far a new service's tasks have got: as many running as its
@@ -263,6 +303,21 @@ fn copy_spec(spec: &mut Value, copy: &ServiceCopy<'_>) {
     }
 }
 
+/// How a service's labels `have` differ from the copy's `want`: the first
+/// label that does, or that it carries none of berth's.
+fn not_this_copy(have: &Value, want: &BTreeMap<String, String>) -> String {
+    if want.keys().all(|k| have[k.as_str()].as_str().is_none()) {
+        return "it carries no berth labels".to_string();
+    }
+    want.iter()
+        .find(|(k, v)| have[k.as_str()].as_str() != Some(v.as_str()))
+        .map(|(k, v)| match have[k.as_str()].as_str() {
+            Some(theirs) => format!("its {k} is {}, this clone's {v}", labels::printable(theirs)),
+            None => format!("it has no {k} label, this clone's is {v}"),
+        })
+        .unwrap_or_default()
+}
+
 /// Labels without the ones that make a service part of a `docker stack`.
 fn drop_stack_labels(labels: &Value) -> BTreeMap<String, String> {
     labels
@@ -368,6 +423,27 @@ mod tests {
         assert_eq!(c["FutureField"], 7, "fields berth does not know are kept");
         assert_eq!(spec["EndpointSpec"], json!({"Mode": "dnsrr"}));
         assert_eq!(spec["Mode"], json!({"Replicated": {"Replicas": 2}}));
+    }
+
+    #[test]
+    fn a_service_not_this_copy_is_told_by_its_first_differing_label() {
+        let want = labels::of_copy("me", "d2", ("application", "api-copy"), "api");
+        assert_eq!(
+            not_this_copy(&json!({"team": "a"}), &want),
+            "it carries no berth labels"
+        );
+        let mut theirs: serde_json::Map<String, Value> =
+            want.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        theirs.insert(labels::OWNER.to_string(), json!("someone\u{1b}[2J"));
+        assert_eq!(
+            not_this_copy(&Value::Object(theirs), &want),
+            "its berth.owner is someone\\u{1b}[2J, this clone's me"
+        );
+        let theirs = json!({(labels::OWNER): "me"});
+        assert_eq!(
+            not_this_copy(&theirs, &want),
+            "it has no berth.clone-of label, this clone's is api"
+        );
     }
 
     #[test]

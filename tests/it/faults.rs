@@ -527,7 +527,7 @@ fn process_state(pid: u32) -> Option<char> {
 }
 
 /// Waits until `run` has stopped itself (a `stop` fault point).
-fn wait_stopped(run: &mut Spawned) {
+pub(crate) fn wait_stopped(run: &mut Spawned) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while process_state(run.pid()) != Some('T') {
         assert!(

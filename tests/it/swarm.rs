@@ -569,6 +569,105 @@ fn a_service_update_sent_twice_is_done_once() {
     }
 }
 
+/// The service clone of the "every step twice" coverage: a foreign
+/// service given the clone's name between the plan and the create (berth
+/// stopped after the overlay's step) is an error naming it, and left
+/// alone; then the create sent twice (`sent.create_service:again`) is
+/// refused as a name conflict, the service of that name is the clone berth
+/// meant (its labels), so the step is done, and the plan is then empty.
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_service_clone_sent_twice_is_done_once_and_a_foreign_service_of_its_name_is_an_error() {
+    let swarm = Swarm::start();
+    let p = Project::new();
+    let owner = unique("own");
+    let (net, net2) = (unique("ov"), unique("ov2"));
+    let head = header(
+        &owner,
+        "mgr",
+        &format!("unix://{}", swarm.manager.socket.display()),
+    );
+    create_service(
+        &swarm,
+        "api",
+        &["--replicas", "1"],
+        &["httpd", "-f", "-p", "80"],
+    );
+    swarm.wait_running("api", 1);
+    let assigned = head.clone()
+        + &overlay_destination("d", &net)
+        + &service_resource("api", "d", "api", &aliases_line(&["api"]));
+    p.write("berth.toml", &assigned);
+    apply(&p, &[], 0);
+    p.write(
+        "berth.toml",
+        &(assigned
+            + &overlay_destination("d2", &net2)
+            + &service_resource("api-copy", "d2", "api-copy", "clone_of = \"api\"\n")),
+    );
+    let (run, before) = plan(&p, 0);
+    the_change(&run, &before, "create_network", &net2);
+    the_change(&run, &before, "clone_service", &net2);
+
+    // A foreign service takes the name after the plan: an error naming it.
+    let mut stopped = crate::common::spawn::Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", std::ffi::OsStr::new("apply.step@1:stop"))],
+    );
+    crate::faults::wait_stopped(&mut stopped);
+    create_service(&swarm, "api-copy", &["--replicas", "0"], &["sleep", "3600"]);
+    let cont = std::process::Command::new("kill")
+        .args(["-CONT", &stopped.pid().to_string()])
+        .status()
+        .expect("kill -CONT");
+    assert!(cont.success());
+    let run = stopped.finish(Duration::from_secs(180));
+    run.expect_code(1);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("a swarm service named api-copy exists and is not this clone")
+            && said.contains("docker service rm api-copy"),
+        "{run}"
+    );
+    let foreign = inspect_service(&swarm, "api-copy");
+    assert!(
+        foreign["Spec"]["Labels"]["berth.clone-of"].is_null(),
+        "the foreign service is left alone: {foreign:#}"
+    );
+    swarm.docker_ok(&["service", "rm", "api-copy"]);
+
+    // Sent twice: done once.
+    let (run, before) = plan(&p, 0);
+    the_change(&run, &before, "clone_service", &net2);
+    let run = crate::common::spawn::Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", std::ffi::OsStr::new("sent.*:again"))],
+    )
+    .finish(Duration::from_secs(180));
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("fault injected at sent.create_service: again"),
+        "the create was sent twice\n{run}"
+    );
+    let copy = inspect_service(&swarm, "api-copy");
+    assert_eq!(copy["Spec"]["Labels"]["berth.clone-of"], "api", "{run}");
+    let named = swarm.docker_ok(&["service", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(
+        named.lines().filter(|n| *n == "api-copy").count(),
+        1,
+        "one service api-copy\n{run}"
+    );
+    assert_eq!(swarm.running_tasks("api-copy").len(), 1, "{run}");
+    let (run, after) = plan(&p, 0);
+    assert_no_changes(&run, &after);
+}
+
 #[test]
 fn berth_attaches_clones_and_guards_swarm_services_through_their_specs() {
     let swarm = Swarm::start();
