@@ -270,19 +270,30 @@ fn an_alias_fix_whose_network_was_removed_since_is_restored_by_creating_it() {
     assert_settled(&p);
 }
 
-#[test]
-#[cfg_attr(
-    not(feature = "fault-injection"),
-    ignore = "needs --features fault-injection"
-)]
-fn a_clone_killed_after_any_step_is_completed_by_the_next_apply() {
+/// An application `api` running with a volume, and `api-copy` declared as
+/// its clone (alias `copy`) on destination `prod`: what the clone fault
+/// tests start from. Names begin with `prefix`.
+struct CloneCase {
+    cleanup: Cleanup,
+    owner: String,
+    net: String,
+    api: String,
+    copy: String,
+    /// `api`'s volume.
+    volume: String,
+    /// The fresh volume the copy gets.
+    fresh: String,
+    p: Project,
+}
+
+fn clone_case(prefix: &str) -> CloneCase {
     ensure_image();
     let cleanup = Cleanup::new();
-    let owner = unique("fault-clone");
-    let net = cleanup.network(&unique("fault-clone-n"));
-    let api = cleanup.container(&unique("fault-clone-api"));
-    let copy = cleanup.container(&unique("fault-clone-copy"));
-    let volume = unique("fault-clone-v");
+    let owner = unique(prefix);
+    let net = cleanup.network(&unique(&format!("{prefix}-n")));
+    let api = cleanup.container(&unique(&format!("{prefix}-api")));
+    let copy = cleanup.container(&unique(&format!("{prefix}-copy")));
+    let volume = unique(&format!("{prefix}-v"));
     let fresh = format!("{volume}-api-copy");
     let p = Project::new();
     p.write(
@@ -305,6 +316,34 @@ fn a_clone_killed_after_any_step_is_completed_by_the_next_apply() {
         "sleep",
         "3600",
     ]);
+    CloneCase {
+        cleanup,
+        owner,
+        net,
+        api,
+        copy,
+        volume,
+        fresh,
+        p,
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs --features fault-injection"
+)]
+fn a_clone_killed_after_any_step_is_completed_by_the_next_apply() {
+    let CloneCase {
+        cleanup: _cleanup,
+        owner,
+        net,
+        api,
+        copy,
+        volume,
+        fresh,
+        p,
+    } = clone_case("fault-clone");
     for point in ["journal.written", "clone.created"] {
         let run = with_fault(&p, &["apply", "--yes"], &format!("{point}:kill"));
         assert_killed(&run, point);
@@ -776,35 +815,16 @@ fn every_step_of_every_change_kind_sent_twice_is_done_once() {
     ignore = "needs --features fault-injection"
 )]
 fn a_clone_with_every_request_sent_twice_is_made_once() {
-    ensure_image();
-    let cleanup = Cleanup::new();
-    let owner = unique("twice-clone");
-    let net = cleanup.network(&unique("twice-clone-n"));
-    let api = cleanup.container(&unique("twice-clone-api"));
-    let copy = cleanup.container(&unique("twice-clone-copy"));
-    let volume = unique("twice-clone-v");
-    let fresh = format!("{volume}-api-copy");
-    let p = Project::new();
-    p.write(
-        "berth.toml",
-        &(local_header(&owner)
-            + &destination("prod", "local", &net)
-            + &application("api", "prod", &api)
-            + &resource_head("application", "api-copy", "prod")
-            + &format!("container = \"{copy}\"\nclone_of = \"api\"\n")
-            + &aliases_line(&["copy"])),
-    );
-    docker_ok(&[
-        "run",
-        "-d",
-        "--name",
-        &api,
-        "-v",
-        &format!("{volume}:/data"),
-        crate::common::TEST_IMAGE,
-        "sleep",
-        "3600",
-    ]);
+    let CloneCase {
+        cleanup: _cleanup,
+        owner,
+        net,
+        api,
+        copy,
+        volume,
+        fresh,
+        p,
+    } = clone_case("twice-clone");
     let check = |run: &Run, requests: &[&str]| {
         run.expect_code(0);
         for request in requests {
