@@ -24,6 +24,17 @@ use crate::common::{CountingProxy, Project, TEST_IMAGE, docker_ok, docker_socket
 // Helpers
 // ---------------------------------------------------------------------------
 
+/// `apply --yes` with every request sent twice (`sent.*:again`), given as
+/// long as a swarm rollout may take.
+fn apply_sending_every_request_twice(p: &Project) -> crate::common::Run {
+    crate::common::spawn::Spawned::command(
+        p.args(&["apply", "--yes"]),
+        p.path(),
+        &[("BERTH_FAULT", std::ffi::OsStr::new("sent.*:again"))],
+    )
+    .finish(Duration::from_secs(180))
+}
+
 /// `docker service create` on the manager: detached, stopped within 1 s
 /// (busybox as PID 1 ignores SIGTERM: Docker would wait 10 s), reached by
 /// DNS round robin (no IPVS here for a VIP); `extra` before the image.
@@ -544,12 +555,7 @@ fn a_service_update_sent_twice_is_done_once() {
         );
         let (run, before) = plan(&p, 0);
         the_change(&run, &before, "update_service", &net);
-        let run = crate::common::spawn::Spawned::command(
-            p.args(&["apply", "--yes"]),
-            p.path(),
-            &[("BERTH_FAULT", std::ffi::OsStr::new("sent.*:again"))],
-        )
-        .finish(Duration::from_secs(180));
+        let run = apply_sending_every_request_twice(&p);
         run.expect_code(0);
         assert!(
             run.stderr
@@ -643,12 +649,7 @@ fn a_service_clone_sent_twice_is_done_once_and_a_foreign_service_of_its_name_is_
     // Sent twice: done once.
     let (run, before) = plan(&p, 0);
     the_change(&run, &before, "clone_service", &net2);
-    let run = crate::common::spawn::Spawned::command(
-        p.args(&["apply", "--yes"]),
-        p.path(),
-        &[("BERTH_FAULT", std::ffi::OsStr::new("sent.*:again"))],
-    )
-    .finish(Duration::from_secs(180));
+    let run = apply_sending_every_request_twice(&p);
     run.expect_code(0);
     assert!(
         run.stderr
