@@ -254,16 +254,16 @@ fn screenshot() {
     assert_eq!(code, 0, "{log}");
 }
 
-/// The endpoints without a browser: `/status.json` is the status document,
-/// `/metrics` and `/healthz` answer, anything but GET or HEAD is refused,
-/// and a non-loopback address needs a token that is never echoed.
-#[test]
-fn the_endpoints_are_read_only_and_off_loopback_need_a_token() {
+/// A project with destination `production` on the local engine and
+/// application `app` running there (not attached yet): the cleanup that
+/// removes them, the project and the container's name. Names begin with
+/// `prefix`.
+fn one_app(prefix: &str) -> (Cleanup, Project, String) {
     ensure_image();
     let cleanup = Cleanup::new();
-    let owner = unique("live-api");
-    let net = cleanup.network(&unique("live-api-n"));
-    let app = cleanup.container(&unique("live-api-app"));
+    let owner = unique(prefix);
+    let net = cleanup.network(&unique(&format!("{prefix}-n")));
+    let app = cleanup.container(&unique(&format!("{prefix}-app")));
     let p = Project::new();
     p.write(
         "berth.toml",
@@ -273,6 +273,15 @@ fn the_endpoints_are_read_only_and_off_loopback_need_a_token() {
             + &application("app", "production", &app)),
     );
     docker_ok(&["run", "-d", "--name", &app, TEST_IMAGE, "sleep", "3600"]);
+    (cleanup, p, app)
+}
+
+/// The endpoints without a browser: `/status.json` is the status document,
+/// `/metrics` and `/healthz` answer, anything but GET or HEAD is refused,
+/// and a non-loopback address needs a token that is never echoed.
+#[test]
+fn the_endpoints_are_read_only_and_off_loopback_need_a_token() {
+    let (_cleanup, p, app) = one_app("live-api");
 
     // Off loopback without a token: refused before anything starts.
     let port = crate::common::sshd::free_port();
@@ -352,20 +361,7 @@ fn the_endpoints_are_read_only_and_off_loopback_need_a_token() {
 /// `status --format html`: the same page, static, self-contained.
 #[test]
 fn status_writes_the_page_as_a_static_file() {
-    ensure_image();
-    let cleanup = Cleanup::new();
-    let owner = unique("live-html");
-    let net = cleanup.network(&unique("live-html-n"));
-    let app = cleanup.container(&unique("live-html-app"));
-    let p = Project::new();
-    p.write(
-        "berth.toml",
-        &(settings(&owner)
-            + &server("local", "local")
-            + &destination("production", "local", &net)
-            + &application("app", "production", &app)),
-    );
-    docker_ok(&["run", "-d", "--name", &app, TEST_IMAGE, "sleep", "3600"]);
+    let (_cleanup, p, app) = one_app("live-html");
     p.berth(&["apply", "--yes"]).expect_code(0);
     let run = p.berth(&["status", "--format", "html"]);
     run.expect_code(0);
