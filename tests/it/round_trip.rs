@@ -410,6 +410,23 @@ impl Engine {
             self.docker(&args);
         }
         self.docker(&["network", "prune", "-f"]);
+        // Engine 20.10 under load can keep a removed container's endpoint,
+        // and prune then leaves its network ("has active endpoints"): force
+        // such endpoints off, then remove what is left.
+        let left = self.docker(&["network", "ls", "-q", "--filter", "type=custom"]);
+        for net in left.split_whitespace() {
+            let endpoints = self.docker(&[
+                "network",
+                "inspect",
+                "-f",
+                "{{range $id, $e := .Containers}}{{$e.Name}} {{end}}",
+                net,
+            ]);
+            for endpoint in endpoints.split_whitespace() {
+                self.docker(&["network", "disconnect", "-f", net, endpoint]);
+            }
+            self.docker(&["network", "rm", net]);
+        }
         self.docker(&["volume", "prune", "-f"]);
     }
 }
